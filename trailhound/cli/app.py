@@ -1,0 +1,202 @@
+"""The command line: the only layer that prints, picks exit codes and catches TrailhoundError."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Sequence
+
+import click
+
+from trailhound import __version__
+from trailhound.errors import TrailhoundError
+from trailhound.profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from trailhound.report.columns import row
+from trailhound.report.escape import for_terminal
+from trailhound.report.writers import WRITERS
+from trailhound.scan import ScanResult, ScanStats, scan
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_USAGE = 2
+EXIT_INPUT_ERRORS = 3
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  scan finished, every input read cleanly (with or without findings)
+  1  fatal error (broken rule pack, internal error)
+  2  usage error (bad option, unknown profile or format)
+  3  scan finished, but some input was bad (truncated gzip, bad JSON, unknown
+     envelope, wrong-typed field, non-UTF-8 bytes): see the summary on stderr;
+     everything else was processed
+"""
+
+
+def _err(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def print_summary(stats: ScanStats, profile: str) -> None:
+    _err(
+        f"trailhound: {stats.files} files, {stats.records} records, {stats.events} events, "
+        f"{stats.findings} findings (profile {profile})"
+    )
+    if stats.not_admitted:
+        _err(f"  not in the query's source categories: {stats.not_admitted} events")
+    if stats.skipped:
+        parts = ", ".join(f"{n} {k}" for k, n in sorted(stats.skipped.items()))
+        _err(f"  skipped (not audit records): {parts}")
+    for title, n in sorted(stats.suppressed.items()):
+        _err(f"  filtered: {n} matches removed by {for_terminal(title)!s}")
+    if stats.errors:
+        parts = ", ".join(f"{k} {n}" for k, n in sorted(stats.errors.items()))
+        _err(f"  {stats.error_count} input errors ({parts}):")
+        for issue in stats.samples:
+            _err(f"    {for_terminal(issue)}")
+        rest = stats.error_count - len(stats.samples)
+        if rest > 0:
+            _err(f"    ... and {rest} more like these")
+
+
+def _run_scan(paths: Sequence[str], profile_name: str, min_score: float | None, quiet: bool) -> ScanResult:
+    profile = get_profile(profile_name)
+    stdin = sys.stdin.buffer if "-" in paths else None
+    if quiet or not sys.stderr.isatty():
+        return scan(paths, profile, min_score=min_score, stdin=stdin)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("scan", total=None)
+
+        def on_start(specs: Sequence[Any]) -> None:
+            bar.update(task, total=sum(s.size or 0 for s in specs) or None)
+
+        def on_file(spec: Any) -> None:
+            bar.advance(task, spec.size or 0)
+
+        return scan(paths, profile, min_score=min_score, stdin=stdin, on_start=on_start, on_file=on_file)
+
+
+def _detect(paths: Sequence[str], profile: str, fmt: str, min_score: float | None, quiet: bool) -> int:
+    writer = WRITERS.get(fmt)
+    result = _run_scan(paths, profile, min_score, quiet)
+    p = get_profile(profile)
+    writer((row(f, p) for f in result.findings), sys.stdout)
+    sys.stdout.flush()
+    if not quiet:
+        print_summary(result.stats, profile)
+    return EXIT_INPUT_ERRORS if result.stats.error_count else EXIT_OK
+
+
+_profile_opt = click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="seed: the catalog query as written (bug-compatible); corrected: its defects fixed.",
+)
+_format_opt = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format on stdout.",
+)
+_min_score_opt = click.option(
+    "--min-score",
+    type=float,
+    default=None,
+    help="Keep findings scoring at least N (default: score > 0; 0 keeps every flagged event).",
+)
+_quiet_opt = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary on stderr.")
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trailhound")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Hunt cloud API abuse (ATT&CK T1059.009) in CloudTrail, Azure Activity, Entra ID audit
+    and GCP audit logs."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True)
+@_profile_opt
+@_format_opt
+@_min_score_opt
+@_quiet_opt
+def detect(paths: tuple[str, ...], profile: str, fmt: str, min_score: float | None, quiet: bool) -> None:
+    """Score suspicious cloud API calls in PATHS (files, folders, or - for stdin).
+
+    Formats are recognised by content: CloudTrail S3 files, JSON lines, EventBridge, CloudWatch
+    Logs subscriptions, lookup-events output; Azure Activity (all shapes); Entra ID audit; GCP
+    audit LogEntries; gzip or plain.
+    """
+    sys.exit(_detect(paths, profile, fmt, min_score, quiet))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@_profile_opt
+@_format_opt
+@_min_score_opt
+@_quiet_opt
+def demo(profile: str, fmt: str, min_score: float | None, quiet: bool) -> None:
+    """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP; attacks and noise)."""
+    from trailhound.demo import dataset_path
+
+    sys.exit(_detect([str(dataset_path())], profile, fmt, min_score, quiet))
+
+
+@cli.group()
+def rules() -> None:
+    """Inspect rule packs."""
+
+
+@rules.command("list")
+@_profile_opt
+def rules_list(profile: str) -> None:
+    """List the rules (and filters) of a profile's pack, with weights and signals."""
+    from trailhound.rules.loader import load_pack
+
+    rs = load_pack(get_profile(profile).pack)
+    for r in rs.rules:
+        kind = "context" if r.context else (r.signal or "-")
+        click.echo(f"{r.id}  {r.weight:>3}  {kind:<16} {r.product}/{r.service}  {r.title}")
+    for flt in rs.filters:
+        click.echo(f"{flt.id}  filter  {flt.title}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="trailhound", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        _err("trailhound: aborted")
+        sys.exit(130)
+    except TrailhoundError as e:
+        if debug:
+            raise
+        _err(f"trailhound: error: {for_terminal(e)}")
+        sys.exit(e.exit_code)
+    except BrokenPipeError:
+        # `trailhound detect ... | head`: the reader left; exit quietly (Python docs' recipe:
+        # point stdout at devnull so the interpreter's final flush does not fail again).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_OK)

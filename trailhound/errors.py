@@ -1,0 +1,39 @@
+"""The exception tree. Imports nothing of ours except the Location value.
+
+Messages follow one shape: what went wrong, where (file and position), why, and what to do next.
+Input problems inside a scan are *not* raised: sources and normalizers yield `Issue` values
+(see model.py) so one bad record never stops a file and one bad file never stops a run.
+Exceptions are for problems that stop a whole command (bad flags, an unreadable rule pack).
+"""
+
+from __future__ import annotations
+
+
+class TrailhoundError(Exception):
+    """Root of every error trailhound raises on purpose. The CLI prints it as one line."""
+
+    exit_code = 1
+
+
+class UsageError(TrailhoundError):
+    """Bad command-line flags or configuration."""
+
+    exit_code = 2
+
+
+class InputError(TrailhoundError):
+    """A log input cannot be opened at all (missing path, permission denied)."""
+
+    exit_code = 3
+
+
+class RuleError(TrailhoundError):
+    """A rule or rule pack cannot be loaded or compiled."""
+
+    exit_code = 1
+
+
+class EngineError(TrailhoundError):
+    """An engine cannot evaluate the rules it was given."""
+
+    exit_code = 1

@@ -1,0 +1,124 @@
+"""Values that flow through the pipeline: sources -> normalize -> engine -> scoring -> report.
+
+All are plain dataclasses so every stage (and every engine) can be tested in isolation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+# Where an input problem or a record sits. Every field is optional because positions depend on
+# the container: JSON lines have a line, a {"Records": [...]} document has an index and a JSON
+# pointer, a gzip stream cut short has a (compressed) byte offset.
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    path: str  # file path as given by the user, or "<stdin>"
+    line: int | None = None  # 1-based line in the decompressed text
+    offset: int | None = None  # 0-based byte offset (decompressed text unless `compressed`)
+    index: int | None = None  # 0-based index of the record inside its container array
+    pointer: str | None = None  # JSON pointer of the record inside its document, e.g. /Records/17
+    compressed: bool = False  # True when `offset` counts bytes of the .gz file itself
+
+    def __str__(self) -> str:
+        parts = [self.path]
+        if self.line is not None:
+            parts.append(f":{self.line}")
+        if self.offset is not None:
+            unit = "compressed byte" if self.compressed else "byte"
+            parts.append(f" ({unit} {self.offset})")
+        if self.pointer is not None:
+            parts.append(f" at {self.pointer}")
+        elif self.index is not None:
+            parts.append(f" record #{self.index}")
+        return "".join(parts)
+
+
+Severity = Literal["error", "skip"]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """Something in the input that was not turned into an event, or only partly.
+
+    severity "error": bad input (truncated gzip, bad JSON, unknown envelope, wrong-typed field,
+    non-UTF-8 bytes); counted, reported, and makes the exit code 3.
+    severity "skip": input that is not audit data by design (CloudTrail digest files, S3 event
+    notifications, CloudWatch CONTROL_MESSAGEs, non-JSON files met while walking a folder);
+    counted in the summary only.
+    `kind` is a short stable key for counting ("bad_json", "truncated_gzip", ...).
+    `message` says what, why and what next; it never includes the location (see `__str__`).
+    """
+
+    location: Location
+    kind: str
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One audit record, envelope removed, exactly as it was in the input.
+
+    source: registry name of the record's format (`cloudtrail`, `azure_activity`, `entra_audit`,
+            `entra_signin`, `gcp_audit`) decided by content, never by file name.
+    envelope: the shape it came in (`s3_records`, `json_array`, `jsonl`, `single`, `eventbridge`,
+            `cloudwatch_logs`, `lookup_events`, `azure_records`, `rest_value`, `sumo_export`,
+            `panther_test`, ...), for the curious and for tests.
+    meta: transport metadata that is not part of the record (e.g. `_sourceCategory` of a Sumo
+            Logic export, the EventBridge envelope id).
+    """
+
+    data: dict[str, Any]
+    location: Location
+    source: str
+    envelope: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+# (product, service) of the Sigma logsource each normalized source answers to.
+LOGSOURCES: dict[str, tuple[str, str]] = {
+    "cloudtrail": ("aws", "cloudtrail"),
+    "azure_activity": ("azure", "activitylogs"),
+    "entra_audit": ("azure", "auditlogs"),
+    "entra_signin": ("azure", "signinlogs"),
+    "gcp_audit": ("gcp", "gcp.audit"),
+}
+
+Status = Literal["success", "failure", "other"]
+
+
+@dataclass(slots=True)
+class Event:
+    """A normalized audit event. Field names follow OCSF API Activity (class 6003) where one
+    exists (noted on the right); `raw` keeps the original record untouched for rules and output.
+    """
+
+    source: str  # registry name, see RawRecord.source
+    provider: str  # cloud.provider, lower case: aws | azure | gcp
+    raw: dict[str, Any]  # the original record (raw_data), never modified
+    location: Location
+    time: str | None = None  # time_dt: ISO-8601 UTC, full precision, e.g. 2024-01-02T03:04:05.1234567Z
+    time_ns: int | None = None  # time, in epoch nanoseconds (ordering and windows)
+    operation: str | None = None  # api.operation
+    service: str | None = None  # api.service.name
+    principal: str | None = None  # actor.user.uid: ARN / UPN / e-mail / object id
+    principal_type: str | None = None  # actor.user.type
+    src_ip: str | None = None  # src_endpoint.ip (as logged: may be a DNS name or "AWS Internal")
+    region: str | None = None  # cloud.region
+    account: str | None = None  # cloud.account.uid (AWS account, Azure subscription, GCP project)
+    status: Status | None = None  # status: success | failure | other (started/accepted)
+    error_code: str | None = None  # api.response.error / status_code
+    error_message: str | None = None  # api.response.error_message / status_detail
+    user_agent: str | None = None  # http_request.user_agent
+    event_id: str | None = None  # metadata.uid
+    meta: Mapping[str, Any] = field(default_factory=dict)  # transport metadata of the RawRecord
+
+    @property
+    def logsource(self) -> tuple[str, str]:
+        return LOGSOURCES[self.source]

@@ -1,0 +1,135 @@
+"""Time parsing for audit records: one string in, (ISO-8601 UTC string, epoch nanoseconds) out.
+
+Output form: ``YYYY-MM-DDTHH:MM:SS`` then, only when the fraction is non-zero, ``.`` and the
+fraction digits with trailing zeros stripped (at most 9), then ``Z``.
+
+Accepted input (leading/trailing blanks ignored):
+
+* extended ISO-8601 / RFC 3339: ``2024-11-30T08:43:17Z``, any number of fraction digits
+  (``.3810679`` .NET ticks, GCP 0/3/6/9), ``.`` or ``,`` as decimal mark, ``T``, ``t`` or one
+  or more spaces between date and time (``2024-11-25 22:00:58.000000000``);
+* zone ``Z``/``z``, ``UTC``/``GMT``, or an offset ``+HH:MM``, ``+HHMM`` or ``+HH`` (optionally
+  after a space: ``2020-01-11 00:42:12 +0000``); offsets are converted to UTC;
+* basic ISO-8601 ``20131102T010628Z`` (CloudTrail ``creationDate`` as documented);
+* the US form seen in Azure exports ``1/9/2007 9:41:00 AM`` (month first, 12- or 24-hour clock);
+* a date alone (``2024-01-02``) means midnight.
+
+**A time without a zone is taken as UTC**: every cloud audit source writes UTC, and the
+re-exported forms that drop the zone (Athena/Lake ``2024-11-25 22:00:58.000000000``, Panther
+``2025-01-15 14:20:35.456``) were UTC before export.
+
+More than 9 fraction digits are cut to 9 (nanoseconds is the finest unit kept). Seconds ``60``
+(leap second) and hour ``24`` are refused. Numbers (epoch seconds or milliseconds) are not
+accepted here: the normalizers report a number where a time string is expected as a wrong type.
+
+The fraction never goes through a float: it is kept as its digit string and turned into an
+integer count of nanoseconds; the calendar part uses integer day ordinals only.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+__all__ = ["TimeParseError", "format_ns", "parse_time"]
+
+_NS_PER_S = 1_000_000_000
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MIN_ORDINAL = date.min.toordinal()
+_MAX_ORDINAL = date.max.toordinal()
+
+_ZONE = r"(?P<zone>[Zz]|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)"
+
+_EXTENDED = re.compile(
+    r"(?P<y>[0-9]{4})-(?P<mo>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+    r"(?:(?:[Tt]| +)(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})"
+    r"(?::(?P<s>[0-9]{2})(?:[.,](?P<f>[0-9]+))?)?)?"
+    r" *" + _ZONE + r"?",
+    re.ASCII,
+)
+_BASIC = re.compile(
+    r"(?P<y>[0-9]{4})(?P<mo>[0-9]{2})(?P<d>[0-9]{2})"
+    r"[Tt](?P<h>[0-9]{2})(?P<mi>[0-9]{2})(?P<s>[0-9]{2})(?:[.,](?P<f>[0-9]+))?" + _ZONE + r"?",
+    re.ASCII,
+)
+_US = re.compile(
+    r"(?P<mo>[0-9]{1,2})/(?P<d>[0-9]{1,2})/(?P<y>[0-9]{4}),? +"
+    r"(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2})(?:\.(?P<f>[0-9]+))?)?"
+    r"(?: *(?P<ampm>[AaPp][Mm]))?"
+    r" *" + _ZONE + r"?",
+    re.ASCII,
+)
+
+
+class TimeParseError(ValueError):
+    """The text is not a time this module understands; the message says why."""
+
+
+def _offset_seconds(zone: str | None) -> int:
+    if zone is None or zone in ("Z", "z", "UTC", "GMT"):
+        return 0
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4]) if len(digits) > 2 else 0
+    if hours > 23 or minutes > 59:
+        raise TimeParseError(f"zone offset {zone!r} is out of range")
+    return sign * (hours * 3600 + minutes * 60)
+
+
+def format_ns(ns: int) -> str:
+    """Epoch nanoseconds -> ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, fraction without trailing 0s."""
+    seconds, frac = divmod(ns, _NS_PER_S)
+    days, rem = divmod(seconds, 86400)
+    ordinal = days + _EPOCH_ORDINAL
+    if not _MIN_ORDINAL <= ordinal <= _MAX_ORDINAL:
+        raise TimeParseError("the time falls outside years 0001-9999 once converted to UTC")
+    day = date.fromordinal(ordinal)
+    hh, rem = divmod(rem, 3600)
+    mm, ss = divmod(rem, 60)
+    text = f"{day.year:04d}-{day.month:02d}-{day.day:02d}T{hh:02d}:{mm:02d}:{ss:02d}"
+    if frac:
+        text += "." + f"{frac:09d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_time(text: str) -> tuple[str, int]:
+    """Parse one logged time. Returns (ISO-8601 UTC string, epoch nanoseconds).
+
+    Raises TimeParseError (a ValueError) with a short reason when the text is not a time.
+    """
+    if not isinstance(text, str):
+        raise TimeParseError(f"expected a string, got {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        raise TimeParseError("the time is an empty string")
+    match = _EXTENDED.fullmatch(stripped) or _BASIC.fullmatch(stripped) or _US.fullmatch(stripped)
+    if match is None:
+        raise TimeParseError("not an ISO-8601 / RFC 3339 date-time")
+    parts = match.groupdict()
+    year, month, day = int(parts["y"]), int(parts["mo"]), int(parts["d"])
+    hour = int(parts["h"]) if parts["h"] is not None else 0
+    minute = int(parts["mi"]) if parts["mi"] is not None else 0
+    second = int(parts["s"]) if parts["s"] is not None else 0
+    ampm = parts.get("ampm")
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise TimeParseError(f"hour {hour} is not valid on a 12-hour clock")
+        hour = hour % 12 + (12 if ampm.lower() == "pm" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise TimeParseError(f"time of day {hour:02d}:{minute:02d}:{second:02d} is out of range")
+    try:
+        ordinal = date(year, month, day).toordinal()
+    except ValueError as exc:  # month 13, 31 April, 29 February of a common year, year 0
+        raise TimeParseError(f"invalid date {year:04d}-{month:02d}-{day:02d} ({exc})") from None
+    fraction = (parts["f"] or "")[:9]
+    frac_ns = int(fraction.ljust(9, "0")) if fraction else 0
+    seconds = (
+        (ordinal - _EPOCH_ORDINAL) * 86400
+        + hour * 3600
+        + minute * 60
+        + second
+        - _offset_seconds(parts["zone"])
+    )
+    ns = seconds * _NS_PER_S + frac_ns
+    return format_ns(ns), ns

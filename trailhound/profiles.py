@@ -1,0 +1,61 @@
+"""The two shipped profiles of the flagship detection (docs/profiles.md).
+
+seed       the catalog query as written, made runnable and bug-compatible.
+corrected  what its authors meant (default).
+A profile = a rule pack + how output columns are filled + which inputs the query would even see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trailhound.errors import UsageError
+from trailhound.model import Event
+
+# `_sourceCategory=aws/cloudtrail OR ...azure/activity OR ...azure/audit`: exact in Sumo (defect 13).
+SEED_SOURCE_CATEGORIES = frozenset({"aws/cloudtrail", "azure/activity", "azure/audit"})
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    pack: str
+    literal_columns: bool  # columns are the raw JSON fields the query extracts (seed) or normalized
+    source_categories: frozenset[str] | None  # exact _sourceCategory test, for Sumo exports
+    description: str
+
+    def admits(self, event: Event) -> bool:
+        """Records read from files carry no source category: they are classified by content
+        and admitted. Sumo exports carry one, and the seed query tests it exactly."""
+        if self.source_categories is None:
+            return True
+        cat = event.meta.get("_sourceCategory")
+        return cat is None or cat in self.source_categories
+
+
+PROFILES: dict[str, Profile] = {
+    "seed": Profile(
+        name="seed",
+        pack="seed",
+        literal_columns=True,
+        source_categories=SEED_SOURCE_CATEGORIES,
+        description="the catalog query as written: exact, case-sensitive, AWS names only",
+    ),
+    "corrected": Profile(
+        name="corrected",
+        pack="corrected",
+        literal_columns=False,
+        source_categories=None,
+        description="the 13 defects fixed: AWS, Azure Activity, Entra audit and GCP scored",
+    ),
+}
+DEFAULT_PROFILE = "corrected"
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UsageError(
+            f"Unknown profile {name!r}. Available: {', '.join(PROFILES)}"
+        ) from None

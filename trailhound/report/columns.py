@@ -1,0 +1,100 @@
+"""The finding row: the seed query's columns, then trailhound's. One function builds it for every
+output format so JSONL, CSV and the table can never disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from trailhound.profiles import Profile
+from trailhound.rules.model import Rule
+from trailhound.scoring import SIGNALS, Finding
+
+# The query's `table` list, in its order (`_messageTime` is `time`), then ours.
+SEED_COLUMNS = (
+    "time",
+    "eventName",
+    "operationName",
+    "userArn",
+    "identityType",
+    "sourceIP",
+    "awsRegion",
+    "errorCode",
+    "errorMessage",
+    *SIGNALS,
+    "suspicion_score",
+)
+COLUMNS = (*SEED_COLUMNS, "eventID", "provider", "signals", "outcome", "source", "origin")
+
+# Raw JSON paths the seed query extracts with `json field=_raw "<path>"`.
+_SEED_PATHS = {
+    "eventName": ("eventName",),
+    "operationName": ("operationName",),
+    "userArn": ("userIdentity", "arn"),
+    "identityType": ("userIdentity", "type"),
+    "sourceIP": ("sourceIPAddress",),
+    "awsRegion": ("awsRegion",),
+    "errorCode": ("errorCode",),
+    "errorMessage": ("errorMessage",),
+}
+
+
+def literal(raw: dict[str, Any], path: tuple[str, ...]) -> str | None:
+    """What Sumo's `json field=_raw "a.b" nodrop` yields: the string, the JSON text of any other
+    value, or null when the path is missing or null."""
+    cur: Any = raw
+    for key in path:
+        if not isinstance(cur, dict) or key not in cur:
+            return None
+        cur = cur[key]
+    if cur is None:
+        return None
+    if isinstance(cur, str):
+        return cur
+    return orjson.dumps(cur).decode()
+
+
+def signal_obj(rule: Rule) -> dict[str, Any]:
+    return {
+        "rule_id": rule.id,
+        "title": rule.title,
+        "level": rule.level,
+        "weight": rule.weight,
+        "signal": rule.signal,
+        "context": rule.context,
+        "author": rule.author,
+        "tags": list(rule.tags),
+    }
+
+
+def row(f: Finding, profile: Profile) -> dict[str, Any]:
+    e = f.event
+    out: dict[str, Any] = {"time": e.time}
+    if profile.literal_columns:
+        for col, path in _SEED_PATHS.items():
+            out[col] = literal(e.raw, path)
+        event_id = literal(e.raw, ("eventID",)) or e.event_id
+    else:
+        aws = e.provider == "aws"
+        out.update(
+            eventName=e.operation if aws else None,
+            operationName=None if aws else e.operation,
+            userArn=e.principal,
+            identityType=e.principal_type,
+            sourceIP=e.src_ip,
+            awsRegion=e.region,
+            errorCode=e.error_code,
+            errorMessage=e.error_message,
+        )
+        event_id = e.event_id
+    for s in SIGNALS:
+        out[s] = f.flag(s)
+    out["suspicion_score"] = f.score
+    out["eventID"] = event_id
+    out["provider"] = e.provider
+    out["signals"] = [signal_obj(r) for r in f.rules]
+    out["outcome"] = e.status
+    out["source"] = e.source
+    out["origin"] = str(e.location)
+    return out

@@ -1,0 +1,75 @@
+"""Findings rows -> JSON lines, CSV or a terminal table. Rows come from columns.row()."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any, Callable, Iterable, TextIO
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from trailhound.registry import Registry
+from trailhound.report.columns import COLUMNS, SEED_COLUMNS
+from trailhound.report.escape import for_csv, for_terminal
+
+Row = dict[str, Any]
+Writer = Callable[[Iterable[Row], TextIO], None]
+
+
+def write_jsonl(rows: Iterable[Row], out: TextIO) -> None:
+    for r in rows:
+        out.write(orjson.dumps(r).decode())
+        out.write("\n")
+
+
+def _csv_cell(v: Any) -> str:
+    if isinstance(v, (list, dict)):
+        return for_csv(orjson.dumps(v).decode())
+    return for_csv(v)
+
+
+def write_csv(rows: Iterable[Row], out: TextIO) -> None:
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for r in rows:
+        w.writerow([_csv_cell(r[c]) for c in COLUMNS])
+
+
+def _score_style(score: float) -> str:
+    return "bold red" if score >= 3 else "yellow" if score >= 2 else "cyan"
+
+
+def write_table(rows: Iterable[Row], out: TextIO) -> None:
+    """Human table. Every cell is a rich Text built from escaped strings: no markup is parsed
+    and no control character from the logs reaches the terminal."""
+    console = Console(file=out, highlight=False, soft_wrap=False)
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    shown = ("suspicion_score", "time", "provider", "operation", "principal", "sourceIP", "region", "error", "signals")
+    for name in shown:
+        table.add_column(name, overflow="fold")
+    n = 0
+    for r in rows:
+        n += 1
+        op = r["eventName"] or r["operationName"]
+        err = r["errorCode"] or ""
+        sig = ", ".join(
+            f"{s['title']} ({'+' if s['weight'] >= 0 else ''}{s['weight']})" for s in r["signals"]
+        )
+        cells = [str(r["suspicion_score"]), r["time"], r["provider"], op, r["userArn"], r["sourceIP"], r["awsRegion"], err, sig]
+        texts = [Text(for_terminal(c if c is not None else "")) for c in cells]
+        texts[0].stylize(_score_style(r["suspicion_score"]))
+        table.add_row(*texts)
+    if n:
+        console.print(table)
+    else:
+        console.print(Text("no findings"))
+
+
+WRITERS: Registry[Writer] = Registry("output format")
+WRITERS.register("table", write_table)
+WRITERS.register("jsonl", write_jsonl)
+WRITERS.register("csv", write_csv)
+
+__all__ = ["WRITERS", "SEED_COLUMNS", "COLUMNS", "write_csv", "write_jsonl", "write_table"]

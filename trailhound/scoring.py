@@ -1,0 +1,68 @@
+"""Matches + rule weights -> scored findings, in the order a responder reads them.
+
+Score of an event = sum of the weights of every rule that matched it (filters already removed
+what they remove). Context rules (`context: true`, e.g. "the call failed") add their weight only
+to events that some detection rule flagged: they never make a finding on their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from trailhound.engine.base import Match
+from trailhound.model import Event
+from trailhound.rules.model import Filter, Rule
+
+# The seed query's four flag columns, in its order.
+SIGNALS = ("iam_change", "security_disable", "priv_esc", "compute_create")
+
+
+@dataclass(slots=True)
+class Finding:
+    event: Event
+    score: float
+    rules: list[Rule]  # every rule that counted, detection and context, in RuleSet order
+    suppressed: list[tuple[Rule, Filter]] = field(default_factory=list)
+    order: int = 0  # input position, the last tie-breaker
+
+    def flag(self, signal: str) -> int:
+        return int(any(r.signal == signal for r in self.rules if not r.context))
+
+
+def score_match(m: Match, order: int = 0) -> Finding | None:
+    """A Finding when at least one detection (non-context) rule survived, else None."""
+    if not any(not r.context for r in m.rules):
+        return None
+    score = sum(r.weight for r in m.rules)
+    if isinstance(score, float) and score.is_integer():
+        score = int(score)
+    return Finding(m.event, score, list(m.rules), list(m.suppressed), order)
+
+
+def keep(f: Finding, min_score: float | None) -> bool:
+    """Default (None): the seed's `suspicion_score > 0`. `--min-score 0`: every flagged event,
+    whatever its score. Otherwise: score >= min_score."""
+    if min_score is None:
+        return f.score > 0
+    if min_score == 0:
+        return True
+    return f.score >= min_score
+
+
+def sort_key(f: Finding) -> tuple[object, ...]:
+    """Highest score first; ties by event time (unknown last), then event id (missing last),
+    then input order, so the output is the same on every run."""
+    t = f.event.time_ns
+    eid = f.event.event_id
+    return (-f.score, t is None, t or 0, eid is None, eid or "", f.order)
+
+
+def score_all(matches: Iterable[Match], min_score: float | None = None) -> list[Finding]:
+    findings = []
+    for i, m in enumerate(matches):
+        f = score_match(m, i)
+        if f is not None and keep(f, min_score):
+            findings.append(f)
+    findings.sort(key=sort_key)
+    return findings

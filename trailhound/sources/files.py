@@ -1,0 +1,124 @@
+"""Input discovery and raw reading: paths -> InputSpec, InputSpec -> bytes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from trailhound.model import Issue, Location
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    path: str  # as given by the user (or found under a folder they gave); "-" is stdin
+    size: int | None  # bytes, when known
+    explicit: bool  # named by the user, as opposed to found while walking a folder
+
+
+def display_name(spec: InputSpec) -> str:
+    return STDIN_NAME if spec.path == STDIN else spec.path
+
+
+def discover(paths: Sequence[str]) -> tuple[list[InputSpec], list[Issue]]:
+    """Expand paths into inputs, in order: files as given, folders walked recursively and sorted.
+
+    Hidden files and folders (name starting with '.') are skipped inside folders; a file reached
+    twice (named twice, or named and inside a named folder) is read once.
+    """
+    specs: list[InputSpec] = []
+    issues: list[Issue] = []
+    seen: set[object] = set()
+    for path in paths:
+        found, problems = discover_one(path, seen)
+        specs.extend(found)
+        issues.extend(problems)
+    return specs, issues
+
+
+def discover_one(path: str, seen: set[object]) -> tuple[list[InputSpec], list[Issue]]:
+    if path == STDIN:
+        if STDIN in seen:
+            return [], []
+        seen.add(STDIN)
+        return [InputSpec(STDIN, None, True)], []
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], [
+            Issue(Location(path), "not_found", "no such file or folder; check the path", "error")
+        ]
+    except OSError as exc:
+        return [], [Issue(Location(path), "unreadable", f"cannot open: {_reason(exc)}", "error")]
+    if stat.S_ISDIR(st.st_mode):
+        return _walk(path, seen)
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        return [], []
+    seen.add(key)
+    size = st.st_size if stat.S_ISREG(st.st_mode) else None
+    return [InputSpec(path, size, True)], []
+
+
+def _walk(root: str, seen: set[object]) -> tuple[list[InputSpec], list[Issue]]:
+    found: list[tuple[tuple[str, ...], str, int]] = []
+    issues: list[Issue] = []
+    stack: list[tuple[str, tuple[str, ...]]] = [(root, ())]
+    while stack:
+        folder, parts = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            issues.append(
+                Issue(
+                    Location(folder), "unreadable", f"cannot list folder: {_reason(exc)}", "error"
+                )
+            )
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, parts + (entry.name,)))
+                    continue
+                if not entry.is_file():  # sockets, FIFOs, devices, dangling or folder symlinks
+                    continue
+                st = entry.stat()
+            except OSError as exc:
+                issues.append(
+                    Issue(
+                        Location(entry.path), "unreadable", f"cannot open: {_reason(exc)}", "error"
+                    )
+                )
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append((parts + (entry.name,), entry.path, st.st_size))
+    found.sort()
+    return [InputSpec(path, size, False) for _, path, size in found], issues
+
+
+def read_raw(spec: InputSpec, stdin: BinaryIO | None = None) -> bytes:
+    """All bytes of one input. Raises OSError (the caller turns it into an Issue)."""
+    if spec.path == STDIN:
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        raw = stream.read()
+        if isinstance(raw, str):  # a text stream was passed in
+            raw = raw.encode("utf-8", "surrogateescape")
+        return bytes(raw)
+    with open(spec.path, "rb") as fh:
+        return fh.read()
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__

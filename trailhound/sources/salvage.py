@@ -1,0 +1,145 @@
+"""Keep the readable part of a broken JSON document.
+
+`{"Records":[...]}` cut short, or with one broken element: the elements before the break are
+returned as a partial document, plus where and why it broke. Only the document's top level and
+the element arrays of known envelopes (`Records`, `records`, `value`, `Events`, `logEvents`, or
+a top-level array) are scanned member by member; everything else (each record, and any other
+member) is decoded whole by the stdlib's C scanner, so this stays fast on large files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from trailhound.sources._util import join_pointer
+
+# Arrays whose elements are records (or record envelopes) and are salvaged one by one.
+CONTAINER_KEYS = frozenset({"Records", "records", "value", "Events", "logEvents"})
+
+_WS_MATCH = re.compile(r"[ \t\n\r]*").match
+
+# The stdlib's C string scanner (not in the typing stubs): (text, index after '"') -> (str, end).
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+def skip_ws(text: str, i: int) -> int:
+    """Index of the first non-whitespace character at or after i."""
+    return _WS_MATCH(text, i).end()  # type: ignore[union-attr]  # '*' always matches
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# NaN/Infinity are not JSON; orjson rejects them, so the fallback decoder must too.
+DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """Where a JSON value stopped being readable."""
+
+    pos: int  # index in the text where decoding failed
+    pointer: str  # JSON pointer of the broken member or element ("" = the value itself)
+    reason: str  # the parser's reason
+    kept: int | None = None  # complete elements read from the broken array, if in one
+
+
+def decode_error_reason(exc: BaseException) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg.removesuffix(" at").removesuffix(" starting")
+    if isinstance(exc, RecursionError):
+        return "nesting too deep"
+    return str(exc) or type(exc).__name__
+
+
+def _error_pos(exc: BaseException, default: int) -> int:
+    return exc.pos if isinstance(exc, json.JSONDecodeError) else default
+
+
+def salvage(text: str, pos: int) -> tuple[Any | None, bool, int, Break | None]:
+    """Decode the value at `text[pos]` as far as it goes.
+
+    Returns (partial value, usable, end, break). `usable` is True when the partial value holds
+    an envelope array worth unwrapping (a top-level array, or an object with a CONTAINER_KEYS
+    array); a half-read bare record is never usable. `end` is where decoding stopped.
+    """
+    try:
+        if text.startswith("[", pos):
+            items, end, brk = _array(text, pos, "")
+            return items, True, end, brk
+        if text.startswith("{", pos):
+            return _object(text, pos)
+        value, end = DECODER.raw_decode(text, pos)
+        return value, False, end, None
+    except (ValueError, RecursionError) as exc:  # a scalar, or garbage
+        return None, False, pos, Break(_error_pos(exc, pos), "", decode_error_reason(exc))
+
+
+def _array(text: str, pos: int, pointer: str) -> tuple[list[Any], int, Break | None]:
+    items: list[Any] = []
+    n = len(text)
+    i = skip_ws(text, pos + 1)
+    if i < n and text[i] == "]":
+        return items, i + 1, None
+    while True:
+        at = join_pointer(pointer, len(items))
+        try:
+            value, i = DECODER.raw_decode(text, i)
+        except (ValueError, RecursionError) as exc:
+            return items, i, Break(_error_pos(exc, i), at, decode_error_reason(exc), len(items))
+        items.append(value)
+        i = skip_ws(text, i)
+        if i < n and text[i] == ",":
+            i = skip_ws(text, i + 1)
+            continue
+        if i < n and text[i] == "]":
+            return items, i + 1, None
+        reason = "document ends inside the array" if i >= n else "Expecting ',' delimiter"
+        return items, i, Break(i, join_pointer(pointer, len(items)), reason, len(items))
+
+
+def _object(text: str, pos: int) -> tuple[dict[str, Any], bool, int, Break | None]:
+    obj: dict[str, Any] = {}
+    usable = False
+    n = len(text)
+    i = skip_ws(text, pos + 1)
+    if i < n and text[i] == "}":
+        return obj, False, i + 1, None
+    while True:
+        if i >= n:
+            return obj, usable, i, Break(i, "", "document ends inside the object")
+        if text[i] != '"':
+            return obj, usable, i, Break(i, "", "Expecting property name enclosed in double quotes")
+        try:
+            key, i = _scanstring(text, i + 1)
+        except ValueError as exc:
+            return obj, usable, i, Break(_error_pos(exc, i), "", decode_error_reason(exc))
+        i = skip_ws(text, i)
+        if i >= n or text[i] != ":":
+            return obj, usable, i, Break(i, join_pointer("", key), "Expecting ':' delimiter")
+        i = skip_ws(text, i + 1)
+        if key in CONTAINER_KEYS and text.startswith("[", i):
+            items, i, brk = _array(text, i, join_pointer("", key))
+            obj[key] = items
+            usable = True
+            if brk is not None:
+                return obj, usable, i, brk
+        else:
+            try:
+                obj[key], i = DECODER.raw_decode(text, i)
+            except (ValueError, RecursionError) as exc:
+                brk = Break(_error_pos(exc, i), join_pointer("", key), decode_error_reason(exc))
+                return obj, usable, i, brk
+        i = skip_ws(text, i)
+        if i < n and text[i] == ",":
+            i = skip_ws(text, i + 1)
+            continue
+        if i < n and text[i] == "}":
+            return obj, usable, i + 1, None
+        reason = "document ends inside the object" if i >= n else "Expecting ',' delimiter"
+        return obj, usable, i, Break(i, "", reason)
