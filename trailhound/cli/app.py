@@ -158,23 +158,9 @@ def demo(profile: str, fmt: str, min_score: float | None, quiet: bool) -> None:
     sys.exit(_detect([str(dataset_path())], profile, fmt, min_score, quiet))
 
 
-@cli.group()
-def rules() -> None:
-    """Inspect rule packs."""
+from trailhound.cli.rules_cmd import rules  # noqa: E402  (the `rules` command group)
 
-
-@rules.command("list")
-@_profile_opt
-def rules_list(profile: str) -> None:
-    """List the rules (and filters) of a profile's pack, with weights and signals."""
-    from trailhound.rules.loader import load_pack
-
-    rs = load_pack(get_profile(profile).pack)
-    for r in rs.rules:
-        kind = "context" if r.context else (r.signal or "-")
-        click.echo(f"{r.id}  {r.weight:>3}  {kind:<16} {r.product}/{r.service}  {r.title}")
-    for flt in rs.filters:
-        click.echo(f"{flt.id}  filter  {flt.title}")
+cli.add_command(rules)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -44,10 +44,13 @@ def _score_style(score: float) -> str:
 def write_table(rows: Iterable[Row], out: TextIO) -> None:
     """Human table. Every cell is a rich Text built from escaped strings: no markup is parsed
     and no control character from the logs reaches the terminal."""
-    console = Console(file=out, highlight=False, soft_wrap=False)
+    # A pipe or file gets a wide, colourless table; a terminal gets its own width and colour.
+    width = None if out.isatty() else 220
+    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
     table = Table(show_lines=False, header_style="bold", expand=False)
-    shown = ("suspicion_score", "time", "provider", "operation", "principal", "sourceIP", "region", "error", "signals")
-    for name in shown:
+    for name in ("score", "time", "provider"):
+        table.add_column(name, no_wrap=True)
+    for name in ("operation", "principal", "source IP", "region", "error", "signals"):
         table.add_column(name, overflow="fold")
     n = 0
     for r in rows:
@@ -55,7 +58,8 @@ def write_table(rows: Iterable[Row], out: TextIO) -> None:
         op = r["eventName"] or r["operationName"]
         err = r["errorCode"] or ""
         sig = ", ".join(
-            f"{s['title']} ({'+' if s['weight'] >= 0 else ''}{s['weight']})" for s in r["signals"]
+            f"{s['signal'] or ('failed' if s['context'] else s['title'])} {'+' if s['weight'] >= 0 else ''}{s['weight']}"
+            for s in r["signals"]
         )
         cells = [str(r["suspicion_score"]), r["time"], r["provider"], op, r["userArn"], r["sourceIP"], r["awsRegion"], err, sig]
         texts = [Text(for_terminal(c if c is not None else "")) for c in cells]
