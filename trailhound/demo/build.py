@@ -1,0 +1,1954 @@
+"""Deterministic generator of the `trailhound demo` dataset.
+
+    python -m trailhound.demo.build          # rewrites trailhound/demo/data/, same bytes every run
+
+Everything is invented: the organisation (Acme), its accounts, tenant, project, people and keys.
+Attackers use documentation addresses (198.51.100.0/24, 203.0.113.0/24, 192.0.2.0/24); normal work
+comes from RFC 1918 addresses, VPC endpoints and AWS-internal callers. Record shapes follow
+docs/log-formats.md (CloudTrail S3 delivery files, a digest, EventBridge, Firehose JSON lines;
+Azure Activity diagnostic export and `az monitor activity-log list`; Entra audit Event Hub
+`records`; GCP LogEntry sink files). No record is copied from any public sample.
+
+The story, Saturday 2026-03-14 (UTC). An info-stealer on cloud engineer Marcus Okafor's laptop
+leaked his AWS access key, a GCP service-account key file and his Entra/Azure session.
+
+- 10:01-10:24 AWS, 203.0.113.77, aws-cli on Kali. Recon (GetCallerIdentity, ListUsers), then
+  GetTrailStatus and StopLogging on the account's own trail (the organisation trail, which these
+  files come from, keeps recording; an EventBridge rule forwards the StopLogging). DeleteDetector
+  is denied. Backdoor admin `aws-support-sync`: CreateUser, CreateAccessKey, AttachUserPolicy
+  AdministratorAccess, AddUserToGroup. As that user: UpdateDetector enable=false, PutRolePolicy,
+  PutBucketPolicy for an outside account, CreateKeyPair and RunInstances, a Lambda backdoor
+  (UpdateFunctionCode, CreateFunction), GetSessionToken, AssumeRole into the data account
+  444455556666, and PutEventSelectors there, after which that account goes quiet.
+- 10:41-10:54 GCP, 192.0.2.45, gcloud with the ci-deployer key: a key for terraform-admin is
+  denied (PERMISSION_DENIED), a key for ci-deployer is created, a new service account is made
+  project owner and given a key, the audit sink is deleted, a 32-vCPU VM is started.
+- 11:02-11:52 Entra and Azure, 198.51.100.23. Backdoor user helpdesk.sync; a Global Administrator
+  grant fails; a secret is added to an over-privileged app, which then grants the role itself;
+  consent to a rogue mail app; the MFA conditional-access policy is deleted. In Azure: role
+  enumeration (Get-AzRoleAssignment), Owner for the new user (first try fails: PrincipalNotFound),
+  a custom role with "*", a new VM, and the activity-log export deleted. Hour 12 exists only in the
+  responder's `az monitor activity-log list` pull: Run Command on the new VM.
+
+Around it, a normal day: reads, SSO logins, CI deploys, AWS services assuming their roles,
+provisioning, device updates, schedulers, and a few benign failures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import shutil
+import struct
+import sys
+import uuid
+import zlib
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+Json = dict[str, Any]
+Prop = dict[str, str | None]  # an Entra modifiedProperties item
+
+SEED = 20260314
+DAY = datetime(2026, 3, 14, tzinfo=UTC)
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+ACCT = "111122223333"  # acme-prod
+ACCT2 = "444455556666"  # acme-data
+ORG_ID = "o-7h2kq9x4mz"
+EXT_ACCT = "777788889999"  # the attacker's own AWS account
+REGION = "us-east-1"
+ORG_TRAIL, LOCAL_TRAIL, DATA_TRAIL = "acme-org-trail", "acme-prod-local", "acme-data-trail"
+TRAIL_BUCKET = "acme-org-cloudtrail-logs"
+DETECTOR = "6ec6d8a2f1b04e5c9a7e3b21d4f08c57"
+SUB = "a3f6c2d1-7b4e-4c9a-9e21-5d8f0b6c4e17"  # Azure subscription acme-prod
+TENANT = "5c1e8a92-3d47-4f0b-b6a1-2e9d7c4f8a30"
+DOMAIN = "acme.example"
+PROJECT, PROJECT_NUM = "acme-prod-4821", "418273650921"
+
+AWS_ATTACKER, GCP_ATTACKER, AZ_ATTACKER = "203.0.113.77", "192.0.2.45", "198.51.100.23"
+
+B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+class Ids:
+    """Every random value comes from one seeded generator, consumed in a fixed order."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def hex(self, n: int) -> str:
+        return self.chars("0123456789abcdef", n)
+
+    def chars(self, alphabet: str, n: int) -> str:
+        return "".join(self.rng.choice(alphabet) for _ in range(n))
+
+    def digits(self, n: int) -> str:
+        return str(self.rng.randint(1, 9)) + self.chars("0123456789", n - 1)
+
+    def aws(self, prefix: str, acct: str) -> str:
+        """AIDA/AROA (21 chars) or AKIA/ASIA (20 chars) ids; ids of one account share a block."""
+        block = {ACCT: "YB4K2WQX", ACCT2: "N7CF3RDZ"}[acct]
+        return prefix + block + self.chars(B32, 9 if prefix in ("AIDA", "AROA") else 8)
+
+    def ip(self, prefix: str) -> str:
+        return f"{prefix}.{self.rng.randint(2, 250)}"
+
+    def pick(self, seq: list[Any]) -> Any:
+        return self.rng.choice(seq)
+
+
+def at(hms: str) -> datetime:
+    h, m, s = (int(x) for x in hms.split(":"))
+    return DAY.replace(hour=h, minute=m, second=s)
+
+
+def z(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def frac(dt: datetime, digits: int, ids: Ids, suffix: str = "Z") -> str:
+    """Sub-second timestamps as Azure (7 digits) and GCP (9 digits) write them."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + ids.chars("0123456789", digits) + suffix
+
+
+def aws_date(dt: datetime) -> str:
+    """IAM/STS response dates as CloudTrail writes them: 'Mar 14, 2026, 9:06:45 AM'."""
+    return f"{dt:%b %d, %Y}, {int(dt.strftime('%I'))}:{dt:%M:%S %p}"
+
+
+def kebab(name: str) -> str:
+    name = re.sub(r"\d{8}(v\d)?$", "", name)  # Lambda's API-version suffix
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+# =================================================================================================
+# AWS CloudTrail
+
+EVENT_VERSION = {"sts": "1.08", "lambda": "1.08", "sqs": "1.09", "iam": "1.11", "signin": "1.11"}
+EVENT_VERSION |= {"cloudtrail": "1.11", "guardduty": "1.11"}  # everything else: 1.10
+GLOBAL_SERVICES = ("iam", "sts", "signin")
+READ_VERBS = ("Get", "List", "Describe", "Lookup", "Filter", "Decrypt", "GenerateDataKey", "Assume")
+
+_CLI = "aws-cli/{v} md/awscrt#0.19.19 ua/2.0 os/{os} md/arch#{arch} lang/python#{py} "
+_CLI += "md/pyimpl#CPython cfg/retry-mode#standard md/installer#{inst}{distrib} md/prompt#off "
+_CLI += "md/command#{{}}"
+KALI = _CLI.format(
+    v="2.15.12",
+    os="linux#6.6.9-amd64",
+    arch="x86_64",
+    py="3.11.6",
+    inst="exe",
+    distrib=" md/distrib#kali.2024",
+)
+MACOS_CLI = _CLI.format(
+    v="2.15.30", os="macos#23.4.0", arch="arm64", py="3.11.8", inst="source", distrib=""
+)
+LINUX_CLI = _CLI.format(
+    v="2.15.21",
+    os="linux#6.5.0-1014-aws",
+    arch="x86_64",
+    py="3.11.6",
+    inst="exe",
+    distrib=" md/distrib#ubuntu.22",
+)
+BROWSER = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/122.0.0.0 Safari/537.36"
+)
+BOTO_LAMBDA = (
+    "Boto3/1.34.34 md/Botocore#1.34.34 ua/2.0 os/linux#5.10.209-219.812.amzn2.x86_64 "
+    "md/arch#x86_64 lang/python#3.12.2 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 "
+    "cfg/retry-mode#legacy Botocore/1.34.34"
+)
+SDK_ECS = (
+    "aws-sdk-java/2.25.6 Linux/5.10.210-201.852.amzn2.x86_64 "
+    "OpenJDK_64-Bit_Server_VM/17.0.10+7-LTS Java/17.0.10 vendor/Amazon.com_Inc. "
+    "exec-env/AWS_ECS_FARGATE io/sync http/Apache cfg/retry-mode/legacy"
+)
+TERRAFORM = (
+    "APN/1.0 HashiCorp/1.0 Terraform/1.7.4 (+https://www.terraform.io) "
+    "terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) "
+    "aws-sdk-go-v2/1.25.2 os/linux lang/go#1.21.8 md/GOOS#linux md/GOARCH#amd64 api/{}"
+)
+SDK_API = {"ec2": "ec2#1.150.0", "ecr": "ecr#1.27.1", "iam": "iam#1.31.1", "s3": "s3#1.51.1"}
+SDK_API |= {"dynamodb": "dynamodb#1.30.2", "sts": "sts#1.28.1", "lambda": "lambda#1.53.0"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who calls, from where, with what (`ua` may hold `{}` for the CLI command or SDK api)."""
+
+    ident: Json
+    ip: str
+    ua: str
+    acct: str = ACCT
+    console: bool = False
+    vpce: bool = False
+
+
+class Aws:
+    """The AWS side of the organisation: identities, actors and a CloudTrail record builder."""
+
+    def __init__(self, ids: Ids) -> None:
+        self.ids = ids
+        self.roles: dict[tuple[str, str], str] = {}
+        self.okafor = self.iam_user("m.okafor")
+        self.backdoor = self.iam_user("aws-support-sync")
+        self.sso_suffix = {
+            "PowerUserAccess": "3f1c9a0b2d4e5f67",
+            "ReadOnlyAccess": "8a2e4c6b0d1f3a59",
+            "SecurityAudit": "c41d7e9a25b0f836",
+        }
+        self.vpce = {ACCT: "vpce-0a1b2c3d4e5f60718", ACCT2: "vpce-0f9e8d7c6b5a40312"}
+
+    def iam_user(self, name: str) -> Json:
+        return {
+            "type": "IAMUser",
+            "principalId": self.ids.aws("AIDA", ACCT),
+            "arn": f"arn:aws:iam::{ACCT}:user/{name}",
+            "accountId": ACCT,
+            "accessKeyId": self.ids.aws("AKIA", ACCT),
+            "userName": name,
+        }
+
+    def role_id(self, acct: str, role: str) -> str:
+        if (acct, role) not in self.roles:
+            self.roles[(acct, role)] = self.ids.aws("AROA", acct)
+        return self.roles[(acct, role)]
+
+    def assumed(
+        self,
+        acct: str,
+        role: str,
+        session: str,
+        created: datetime,
+        *,
+        ec2: bool = False,
+        invoked_by: str | None = None,
+        path: str = "/",
+    ) -> Json:
+        rid = self.role_id(acct, role)
+        issuer = {
+            "type": "Role",
+            "principalId": rid,
+            "arn": f"arn:aws:iam::{acct}:role{path}{role}",
+            "accountId": acct,
+            "userName": role,
+        }
+        ctx: Json = {
+            "sessionIssuer": issuer,
+            "attributes": {"creationDate": z(created), "mfaAuthenticated": "false"},
+        }
+        if ec2:
+            ctx["ec2RoleDelivery"] = "2.0"
+        else:
+            ctx["webIdFederationData"] = {}
+        ident: Json = {
+            "type": "AssumedRole",
+            "principalId": f"{rid}:{session}",
+            "arn": f"arn:aws:sts::{acct}:assumed-role/{role}/{session}",
+            "accountId": acct,
+            "accessKeyId": self.ids.aws("ASIA", acct),
+            "sessionContext": ctx,
+        }
+        if invoked_by:
+            ident["invokedBy"] = invoked_by
+        return ident
+
+    def sso(self, perm: str, user: str, created: datetime) -> Json:
+        role = f"AWSReservedSSO_{perm}_{self.sso_suffix[perm]}"
+        path = "/aws-reserved/sso.amazonaws.com/"
+        return self.assumed(ACCT, role, f"{user}@{DOMAIN}", created, path=path)
+
+    def service_assume(self, when: datetime, svc: str, acct: str, role: str, session: str) -> Json:
+        """An AWS service assuming a role for itself (userIdentity.type AWSService)."""
+        path = f"/aws-service-role/{svc}/" if role.startswith("AWSServiceRole") else "/"
+        arn = f"arn:aws:iam::{acct}:role{path}{role}"
+        who = Actor({"type": "AWSService", "invokedBy": svc}, svc, svc, acct=acct)
+        return self.call(
+            who,
+            when,
+            "sts",
+            "AssumeRole",
+            params={"roleArn": arn, "roleSessionName": session},
+            response={"credentials": self.credentials(acct, when + timedelta(hours=1))},
+            resources=[role_resource(acct, arn)],
+            shared=self.ids.uuid(),
+        )
+
+    def credentials(self, acct: str, expires: datetime) -> Json:
+        token = "IQoJb3JpZ2luX2VjE" + self.ids.chars(ALNUM + "/+", 96) + "=="
+        key = self.ids.aws("ASIA", acct)
+        return {"accessKeyId": key, "sessionToken": token, "expiration": aws_date(expires)}
+
+    def s3_extra(self, bytes_in: int = 0, bytes_out: int = 0) -> Json:
+        return {
+            "SignatureVersion": "SigV4",
+            "CipherSuite": "TLS_AES_128_GCM_SHA256",
+            "bytesTransferredIn": bytes_in,
+            "AuthenticationMethod": "AuthHeader",
+            "x-amz-id-2": self.ids.chars(ALNUM, 56) + "=",
+            "bytesTransferredOut": bytes_out,
+        }
+
+    def call(
+        self,
+        who: Actor,
+        when: datetime | str,
+        svc: str,
+        name: str,
+        *,
+        cmd: str | None = None,
+        params: Any = None,
+        response: Any = None,
+        error: tuple[str, str] | None = None,
+        extra: Json | None = None,
+        resources: list[Json] | None = None,
+        shared: str | None = None,
+        event_type: str = "AwsApiCall",
+        host: str | None = None,
+        region: str = REGION,
+    ) -> Json:
+        """One CloudTrail record, keys in the order CloudTrail writes them."""
+        i = self.ids
+        when = at(when) if isinstance(when, str) else when
+        if svc in GLOBAL_SERVICES:
+            region = "us-east-1"
+        if "{}" in who.ua:
+            cli_svc = {"s3": "s3api"}.get(svc, svc)
+            if who.ua.startswith("aws-cli"):
+                ua = who.ua.format(cmd or f"{cli_svc}.{kebab(name)}")
+            else:
+                ua = who.ua.format(SDK_API.get(svc, f"{svc}#1.0.0"))
+        else:
+            ua = who.ua
+        rec: Json = {
+            "eventVersion": EVENT_VERSION.get(svc, "1.10"),
+            "userIdentity": who.ident,
+            "eventTime": z(when),
+            "eventSource": f"{svc}.amazonaws.com",
+            "eventName": name,
+            "awsRegion": region,
+            "sourceIPAddress": who.ip,
+            "userAgent": ua,
+        }
+        if error:
+            rec["errorCode"], rec["errorMessage"] = error
+        rec["requestParameters"] = params
+        rec["responseElements"] = response
+        if svc == "s3" and extra is None:
+            extra = self.s3_extra(0, i.rng.randint(400, 4000))
+        if extra is not None:
+            rec["additionalEventData"] = extra
+        if event_type != "AwsConsoleSignIn":
+            rec["requestID"] = i.chars(B32[:26] + "0123456789", 16) if svc == "s3" else i.uuid()
+        rec["eventID"] = i.uuid()
+        rec["readOnly"] = name.startswith(READ_VERBS) or name == "GetSessionToken"
+        if resources:
+            rec["resources"] = resources
+        rec["eventType"] = event_type
+        rec["managementEvent"] = True
+        rec["recipientAccountId"] = who.acct
+        if shared:
+            rec["sharedEventID"] = shared
+        if who.vpce:
+            rec["vpcEndpointId"] = self.vpce[who.acct]
+            rec["vpcEndpointAccountId"] = who.acct
+        rec["eventCategory"] = "Management"
+        if who.ip[:1].isdigit() and not who.console and event_type == "AwsApiCall":
+            if host is None:
+                host = f"{svc}.amazonaws.com" if svc in GLOBAL_SERVICES else f"{svc}.{region}"
+                host += "" if host.endswith(".com") else ".amazonaws.com"
+            tls13 = i.rng.random() < 0.8
+            rec["tlsDetails"] = {
+                "tlsVersion": "TLSv1.3" if tls13 else "TLSv1.2",
+                "cipherSuite": "TLS_AES_128_GCM_SHA256" if tls13 else "ECDHE-RSA-AES128-GCM-SHA256",
+                "clientProvidedHostHeader": host,
+            }
+        if who.console:
+            rec["sessionCredentialFromConsole"] = "true"
+        return rec
+
+
+def role_resource(acct: str, arn: str) -> Json:
+    return {"accountId": acct, "type": "AWS::IAM::Role", "ARN": arn}
+
+
+def denied(who: Json, action: str, resource: str) -> str:
+    return (
+        f"User: {who['arn']} is not authorized to perform: {action} on resource: {resource} "
+        f"because no identity-based policy allows the {action} action"
+    )
+
+
+def lambda_config(ids: Ids, fn: str, role: str, handler: str, when: datetime, size: int) -> Json:
+    creating = fn == "cloudwatch-metrics-forwarder"
+    return {
+        "functionName": fn,
+        "functionArn": f"arn:aws:lambda:{REGION}:{ACCT}:function:{fn}",
+        "runtime": "python3.12",
+        "role": f"arn:aws:iam::{ACCT}:role/{role}",
+        "handler": handler,
+        "codeSize": size,
+        "description": "",
+        "timeout": 900 if creating else 300,
+        "memorySize": 256,
+        "lastModified": when.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        "codeSha256": ids.chars(ALNUM + "+/", 43) + "=",
+        "version": "$LATEST",
+        "tracingConfig": {"mode": "PassThrough"},
+        "revisionId": ids.uuid(),
+        "state": "Pending" if creating else "Active",
+        "stateReason": "The function is being created." if creating else None,
+        "stateReasonCode": "Creating" if creating else None,
+        "lastUpdateStatus": "Successful" if creating else "InProgress",
+        "lastUpdateStatusReason": None if creating else "The function is being updated.",
+        "lastUpdateStatusReasonCode": None if creating else "Creating",
+        "packageType": "Zip",
+        "architectures": ["x86_64"],
+        "ephemeralStorage": {"size": 512},
+        "loggingConfig": {"logFormat": "Text", "logGroup": f"/aws/lambda/{fn}"},
+    }
+
+
+def ec2_instance(ids: Ids, when: datetime, itype: str, key: str | None, n: int = 0) -> Json:
+    priv = ids.ip("10.10.12")
+    inst: Json = {
+        "instanceId": "i-0" + ids.hex(16),
+        "imageId": "ami-0c7217cdde317cfec",
+        "currentInstanceBootMode": "legacy-bios",
+        "instanceState": {"code": 0, "name": "pending"},
+        "privateDnsName": f"ip-{priv.replace('.', '-')}.ec2.internal",
+        "amiLaunchIndex": n,
+        "productCodes": {},
+        "instanceType": itype,
+        "launchTime": int(when.timestamp()) * 1000,
+        "placement": {"availabilityZone": "us-east-1b", "tenancy": "default"},
+        "monitoring": {"state": "disabled"},
+        "subnetId": "subnet-0b7e4d2a9c1f35e80",
+        "vpcId": "vpc-04d1e6b9a3c2f7018",
+        "privateIpAddress": priv,
+        "sourceDestCheck": True,
+        "groupSet": {"items": [{"groupId": "sg-0e2a7c4b19d3f5a60", "groupName": "default"}]},
+        "architecture": "x86_64",
+        "rootDeviceType": "ebs",
+        "rootDeviceName": "/dev/sda1",
+        "virtualizationType": "hvm",
+        "ebsOptimized": True,
+        "enaSupport": True,
+    }
+    if key:
+        inst["keyName"] = key
+    return inst
+
+
+def run_instances(ids: Ids, when: datetime, itype: str, count: int, key: str | None) -> Json:
+    """RunInstances request and response."""
+    item: Json = {"imageId": "ami-0c7217cdde317cfec", "minCount": count, "maxCount": count}
+    if key:
+        item["keyName"] = key
+    params = {
+        "instancesSet": {"items": [item]},
+        "userData": "<sensitiveDataRemoved>",
+        "instanceType": itype,
+        "blockDeviceMapping": {},
+        "monitoring": {"enabled": False},
+        "subnetId": "subnet-0b7e4d2a9c1f35e80",
+        "disableApiTermination": False,
+        "disableApiStop": False,
+        "clientToken": ids.uuid(),
+    }
+    response = {
+        "requestId": ids.uuid(),
+        "reservationId": "r-0" + ids.hex(16),
+        "ownerId": ACCT,
+        "groupSet": {},
+        "instancesSet": {"items": [ec2_instance(ids, when, itype, key, n) for n in range(count)]},
+        "requesterId": None,
+    }
+    return {"params": params, "response": response}
+
+
+# fmt: off
+SHADOW_TRAILS = {"includeShadowTrails": True}
+
+
+def aws_attack(a: Aws) -> tuple[list[Json], list[Json], Json]:
+    """(records of 111122223333, records of 444455556666, the StopLogging record)."""
+    i = a.ids
+    mo = Actor(a.okafor, AWS_ATTACKER, KALI)  # the stolen key
+    bd = Actor(a.backdoor, AWS_ATTACKER, KALI)  # the backdoor user's key
+    trail = f"arn:aws:cloudtrail:{REGION}:{ACCT}:trail/{LOCAL_TRAIL}"
+    trail_res = [{"accountId": ACCT, "type": "AWS::CloudTrail::Trail", "ARN": trail}]
+    detector = f"arn:aws:guardduty:{REGION}:{ACCT}:detector/{DETECTOR}"
+    new_user = {"userName": "aws-support-sync"}
+    stop = a.call(mo, "10:04:16", "cloudtrail", "StopLogging", params={"name": trail},
+                  resources=trail_res)
+    out = [
+        a.call(mo, "10:01:37", "sts", "GetCallerIdentity"),
+        a.call(mo, "10:02:05", "iam", "ListUsers"),
+        a.call(mo, "10:02:31", "iam", "ListAttachedUserPolicies", params={"userName": "m.okafor"}),
+        a.call(mo, "10:02:58", "iam", "ListRoles"),
+        a.call(mo, "10:03:12", "cloudtrail", "DescribeTrails", params=SHADOW_TRAILS),
+        a.call(mo, "10:03:40", "cloudtrail", "GetTrailStatus", params={"name": trail}),
+        stop,
+        a.call(mo, "10:05:02", "guardduty", "ListDetectors", params={}),
+        a.call(mo, "10:05:29", "guardduty", "DeleteDetector", params={"detectorId": DETECTOR},
+               error=("AccessDenied", denied(a.okafor, "guardduty:DeleteDetector", detector))),
+        a.call(mo, "10:06:10", "iam", "ListGroups"),
+        a.call(mo, "10:06:45", "iam", "CreateUser", params=new_user, response={"user": {
+            "path": "/", "userName": "aws-support-sync", "userId": a.backdoor["principalId"],
+            "arn": a.backdoor["arn"], "createDate": aws_date(at("10:06:45"))}}),
+        a.call(mo, "10:07:03", "iam", "CreateAccessKey", params=new_user, response={"accessKey": {
+            "userName": "aws-support-sync", "accessKeyId": a.backdoor["accessKeyId"],
+            "status": "Active", "createDate": aws_date(at("10:07:03"))}}),
+        a.call(mo, "10:07:26", "iam", "AttachUserPolicy",
+               params=new_user | {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        a.call(mo, "10:07:51", "iam", "AddUserToGroup", params=new_user | {"groupName": "Admins"}),
+        # --- from here on, the backdoor user's own key
+        a.call(bd, "10:09:14", "sts", "GetCallerIdentity"),
+        a.call(bd, "10:09:40", "guardduty", "UpdateDetector",
+               params={"detectorId": DETECTOR, "enable": False}),
+    ]
+    policy = {"Version": "2012-10-17",
+              "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    out.append(a.call(bd, "10:10:33", "iam", "PutRolePolicy", params={
+        "roleName": "invoice-export-nightly-role", "policyName": "s3-replication-helper",
+        "policyDocument": json.dumps(policy, indent=2)}))
+    bucket = "acme-prod-exports"
+    bucket_policy = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "ReplicationRead", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{EXT_ACCT}:root"},
+        "Action": ["s3:GetObject", "s3:ListBucket"],
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]}
+    host = f"{bucket}.s3.amazonaws.com"
+    out.append(a.call(
+        bd, "10:11:58", "s3", "PutBucketPolicy", host=host,
+        params={"bucketPolicy": bucket_policy, "bucketName": bucket, "Host": host, "policy": ""},
+        extra=a.s3_extra(bytes_in=len(json.dumps(bucket_policy))),
+        resources=[{"accountId": ACCT, "type": "AWS::S3::Bucket",
+                    "ARN": f"arn:aws:s3:::{bucket}"}]))
+    out.append(a.call(bd, "10:13:20", "ec2", "DescribeImages", params={
+        "executableSet": {}, "imagesSet": {}, "ownersSet": {"items": [{"owner": "099720109477"}]}}))
+    key = "ops-maint-0314"
+    out.append(a.call(
+        bd, "10:13:47", "ec2", "CreateKeyPair",
+        params={"keyName": key, "keyType": "rsa", "keyFormat": "pem"},
+        response={"requestId": i.uuid(), "keyName": key,
+                  "keyFingerprint": ":".join(i.hex(2) for _ in range(20)),
+                  "keyPairId": "key-0" + i.hex(16), "keyMaterial": "<sensitiveDataRemoved>"}))
+    out.append(a.call(bd, "10:14:31", "ec2", "RunInstances",
+                      **run_instances(i, at("10:14:31"), "c5.4xlarge", 2, key)))
+    fn = "invoice-export-nightly"
+    out.append(a.call(bd, "10:16:40", "lambda", "GetFunction20150331v2",
+                      params={"functionName": fn}))
+    out.append(a.call(
+        bd, "10:17:22", "lambda", "UpdateFunctionCode20150331v2",
+        params={"functionName": fn, "publish": False, "dryRun": False},
+        response=lambda_config(i, fn, f"{fn}-role", "app.handler", at("10:17:22"), 4417)))
+    new_fn = "cloudwatch-metrics-forwarder"
+    out.append(a.call(
+        bd, "10:18:55", "lambda", "CreateFunction20150331",
+        params={"functionName": new_fn, "runtime": "python3.12",
+                "role": f"arn:aws:iam::{ACCT}:role/{fn}-role",
+                "handler": "lambda_function.lambda_handler", "code": {}, "timeout": 900,
+                "memorySize": 256, "publish": False, "packageType": "Zip"},
+        response=lambda_config(i, new_fn, f"{fn}-role", "lambda_function.lambda_handler",
+                               at("10:18:55"), 1210)))
+    out.append(a.call(
+        bd, "10:20:30", "sts", "GetSessionToken", params={"durationSeconds": 129600},
+        response={"credentials": a.credentials(ACCT, at("10:20:30") + timedelta(hours=36))}))
+
+    # Cross-account: one AssumeRole, a copy delivered to each account (shared event id).
+    xrole = "acme-data-crossaccount-admin"
+    xarn = f"arn:aws:iam::{ACCT2}:role/{xrole}"
+    creds = a.credentials(ACCT2, at("10:22:10") + timedelta(hours=1))
+    assume: Json = {
+        "params": {"roleArn": xarn, "roleSessionName": "aws-support-sync"},
+        "response": {"credentials": creds, "assumedRoleUser": {
+            "assumedRoleId": f"{a.role_id(ACCT2, xrole)}:aws-support-sync",
+            "arn": f"arn:aws:sts::{ACCT2}:assumed-role/{xrole}/aws-support-sync"}},
+        "resources": [role_resource(ACCT2, xarn)], "shared": i.uuid()}
+    out.append(a.call(bd, "10:22:10", "sts", "AssumeRole", **assume))
+    remote = {"type": "AWSAccount", "principalId": a.backdoor["principalId"], "accountId": ACCT}
+    sess = a.assumed(ACCT2, xrole, "aws-support-sync", at("10:22:10"))
+    sess["accessKeyId"] = creds["accessKeyId"]
+    xs = Actor(sess, AWS_ATTACKER, KALI, acct=ACCT2)
+    dtrail = f"arn:aws:cloudtrail:{REGION}:{ACCT2}:trail/{DATA_TRAIL}"
+    selectors = [{"readWriteType": "All", "includeManagementEvents": False, "dataResources": [],
+                  "excludeManagementEventSources": []}]
+    s3_host = "s3.us-east-1.amazonaws.com"
+    data = [
+        a.call(Actor(remote, AWS_ATTACKER, KALI, acct=ACCT2), "10:22:10", "sts", "AssumeRole",
+               **assume),
+        a.call(xs, "10:22:41", "sts", "GetCallerIdentity"),
+        a.call(xs, "10:23:05", "s3", "ListBuckets", cmd="s3.ls", params={"Host": s3_host},
+               host=s3_host),
+        a.call(xs, "10:23:40", "cloudtrail", "DescribeTrails", params=SHADOW_TRAILS),
+        a.call(xs, "10:24:12", "cloudtrail", "PutEventSelectors",
+               params={"trailName": DATA_TRAIL, "eventSelectors": selectors},
+               response={"trailARN": dtrail, "eventSelectors": selectors},
+               resources=[{"accountId": ACCT2, "type": "AWS::CloudTrail::Trail", "ARN": dtrail}]),
+    ]
+    return out, data, stop
+# fmt: on
+
+
+SERVICE_ROLES = [  # (service, role, session); "*" = a random task or instance id
+    ("lambda.amazonaws.com", "invoice-export-nightly-role", "invoice-export-nightly"),
+    ("lambda.amazonaws.com", "orders-api-authorizer-role", "orders-api-authorizer"),
+    ("ecs-tasks.amazonaws.com", "orders-api-task-role", "*"),
+    ("ec2.amazonaws.com", "ci-jenkins-instance", "i-*"),
+    ("config.amazonaws.com", "AWSServiceRoleForConfig", "AWSConfig-Describe"),
+]
+WORKLOAD_CALLS = [
+    ("kms", "Decrypt", {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+    ("kms", "GenerateDataKey", {"keySpec": "AES_256", "keyId": "alias/orders-data"}),
+    ("secretsmanager", "GetSecretValue", {"secretId": "prod/orders-db"}),
+    ("dynamodb", "DescribeTable", {"tableName": "orders"}),
+    ("ssm", "GetParameter", {"name": "/prod/invoice-export/bucket", "withDecryption": False}),
+    ("sqs", "GetQueueAttributes", {"attributeNames": ["ApproximateNumberOfMessages"]}),
+]
+CONFIG_CALLS = [
+    ("ec2", "DescribeInstances", {"instancesSet": {}, "filterSet": {}}),
+    ("ec2", "DescribeSecurityGroups", {"securityGroupSet": {}, "filterSet": {}}),
+    ("iam", "GetRole", {"roleName": "orders-api-task-role"}),
+    ("iam", "GetRole", {"roleName": "deploy-prod"}),
+    ("iam", "ListAttachedRolePolicies", {"roleName": "invoice-export-nightly-role"}),
+    ("s3", "GetBucketPolicyStatus", {"bucketName": "acme-prod-exports", "policyStatus": ""}),
+    ("lambda", "ListFunctions20150331", {"functionVersion": "ALL"}),
+]
+PEOPLE_CALLS = [
+    ("ec2", "DescribeInstances", {"instancesSet": {}, "filterSet": {}}),
+    ("ec2", "DescribeVolumes", {"volumeSet": {}, "filterSet": {}}),
+    ("ec2", "DescribeSubnets", {"subnetSet": {}, "filterSet": {}}),
+    ("ec2", "DescribeVpcs", {"vpcSet": {}, "filterSet": {}}),
+    ("s3", "ListBuckets", {"Host": "s3.amazonaws.com"}),
+    ("iam", "ListRoles", None),
+    ("iam", "ListPolicies", {"scope": "Local", "onlyAttached": False}),
+    ("lambda", "ListFunctions20150331", None),
+    ("cloudtrail", "LookupEvents", {"maxResults": 50}),
+    ("monitoring", "GetMetricData", {"maxDatapoints": 100800}),
+    ("elasticloadbalancing", "DescribeTargetHealth", {"targetGroupArn": "orders-api"}),
+    ("guardduty", "ListFindings", {"detectorId": DETECTOR, "maxResults": 50}),
+]
+OKAFOR_CALLS = [
+    ("ec2", "DescribeInstances", {"instancesSet": {}, "filterSet": {}}),
+    ("logs", "FilterLogEvents", {"logGroupName": "/aws/lambda/invoice-export-nightly"}),
+    ("lambda", "GetFunction20150331v2", {"functionName": "invoice-export-nightly"}),
+    ("s3", "ListBuckets", {"Host": "s3.amazonaws.com"}),
+    ("sts", "GetCallerIdentity", None),
+]
+CI_CALLS = [
+    ("ec2", "DescribeInstances", {"instancesSet": {}, "filterSet": {}}),
+    ("ecr", "GetAuthorizationToken", {"registryIds": [ACCT]}),
+    ("iam", "GetPolicyVersion", {"policyArn": "orders-api-runtime", "versionId": "v7"}),
+    ("s3", "GetBucketAcl", {"bucketName": "acme-tf-state", "acl": ""}),
+    ("dynamodb", "DescribeTable", {"tableName": "terraform-locks"}),
+]
+DATA_CALLS = [
+    ("kms", "Decrypt", {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+    ("glue", "GetTable", {"databaseName": "curated", "name": "orders_daily"}),
+    ("glue", "GetPartitions", {"databaseName": "curated", "tableName": "orders_daily"}),
+    ("dynamodb", "DescribeTable", {"tableName": "etl-checkpoints"}),
+]
+JENKINS_ID = "i-04c1e9a7b3d5f20861"
+
+
+def expand(acct: str, params: Json | None) -> Json | None:
+    """Fill the short names of the call tables in with this account's ARNs."""
+    if params is None:
+        return None
+    p = dict(params)
+    arns = {
+        "keyId": f"arn:aws:kms:{REGION}:{acct}:alias/orders-data",
+        "secretId": f"arn:aws:secretsmanager:{REGION}:{acct}:secret:prod/orders-db-AbC123",
+        "policyArn": f"arn:aws:iam::{acct}:policy/orders-api-runtime",
+        "targetGroupArn": f"arn:aws:elasticloadbalancing:{REGION}:{acct}:targetgroup/orders-api/"
+        "9f3c1a7e2b4d6085",
+    }
+    for k, v in arns.items():
+        if k in p:
+            p[k] = v
+    if "attributeNames" in p:
+        p = {"queueUrl": f"https://sqs.{REGION}.amazonaws.com/{acct}/orders-events"} | p
+    if "bucketName" in p:
+        p["Host"] = f"{p['bucketName']}.s3.amazonaws.com"
+    return p
+
+
+def aws_noise(a: Aws, start: str, end: str, n: int, acct: str = ACCT) -> list[Json]:
+    """`n` ordinary records between `start` and `end`."""
+    t0 = at(start)
+    span = int((at(end) - t0).total_seconds())
+    times = sorted(t0 + timedelta(seconds=a.ids.rng.randrange(span)) for _ in range(n))
+    one = noise_prod if acct == ACCT else noise_data
+    return [one(a, t) for t in times]
+
+
+def noise_prod(a: Aws, t: datetime) -> Json:
+    i = a.ids
+    r = i.rng.random()
+    created = t - timedelta(minutes=i.rng.randint(3, 50))
+    if r < 0.14:  # AWS services assuming their roles: the seed scores each, corrected filters them
+        svc, role, session = i.pick(SERVICE_ROLES)
+        session = session.replace("*", i.hex(32) if session == "*" else "0" + i.hex(16))
+        return a.service_assume(t, svc, ACCT, role, session)
+    if r < 0.36:  # Lambda and ECS workloads, through VPC endpoints
+        if i.rng.random() < 0.5:
+            ident = a.assumed(
+                ACCT, "invoice-export-nightly-role", "invoice-export-nightly", created
+            )
+            who = Actor(ident, i.ip("10.40.3"), BOTO_LAMBDA, vpce=True)
+        else:
+            ident = a.assumed(ACCT, "orders-api-task-role", i.hex(32), created)
+            who = Actor(ident, i.ip("10.40.7"), SDK_ECS, vpce=True)
+        svc, name, params = i.pick(WORKLOAD_CALLS)
+        res = None
+        if svc == "kms":
+            res = [
+                {
+                    "accountId": ACCT,
+                    "type": "AWS::KMS::Key",
+                    "ARN": f"arn:aws:kms:{REGION}:{ACCT}:key/{i.uuid()}",
+                }
+            ]
+        return a.call(who, t, svc, name, params=expand(ACCT, params), resources=res)
+    if r < 0.48:  # AWS Config recording through its service-linked role
+        path = "/aws-service-role/config.amazonaws.com/"
+        ident = a.assumed(
+            ACCT,
+            "AWSServiceRoleForConfig",
+            "AWSConfig-Describe",
+            created,
+            invoked_by="config.amazonaws.com",
+            path=path,
+        )
+        who = Actor(ident, "config.amazonaws.com", "config.amazonaws.com")
+        svc, name, params = i.pick(CONFIG_CALLS)
+        return a.call(who, t, svc, name, params=expand(ACCT, params))
+    if r < 0.70:  # people, signed in through IAM Identity Center
+        user, perm = i.pick(
+            [
+                ("alice.nguyen", "PowerUserAccess"),
+                ("bharat.iyer", "ReadOnlyAccess"),
+                ("sofia.rossi", "SecurityAudit"),
+            ]
+        )
+        console = user == "alice.nguyen"
+        ip = i.ip("10.20.22" if user == "sofia.rossi" else "10.20.14")
+        who = Actor(
+            a.sso(perm, user, created), ip, BROWSER if console else LINUX_CLI, console=console
+        )
+        svc, name, params = i.pick(PEOPLE_CALLS)
+        return a.call(who, t, svc, name, params=expand(ACCT, params))
+    if r < 0.80:  # Marcus himself: the same key, from the office, macOS CLI
+        svc, name, params = i.pick(OKAFOR_CALLS)
+        cmd = "s3.ls" if svc == "s3" else None
+        return a.call(
+            Actor(a.okafor, "10.20.14.37", MACOS_CLI),
+            t,
+            svc,
+            name,
+            cmd=cmd,
+            params=expand(ACCT, params),
+        )
+    ident = a.assumed(ACCT, "ci-jenkins-instance", JENKINS_ID, created, ec2=True)
+    svc, name, params = i.pick(CI_CALLS)
+    return a.call(Actor(ident, "10.30.1.15", TERRAFORM), t, svc, name, params=expand(ACCT, params))
+
+
+def noise_data(a: Aws, t: datetime) -> Json:
+    i = a.ids
+    if i.rng.random() < 0.3:
+        if i.rng.random() < 0.5:
+            return a.service_assume(
+                t, "lambda.amazonaws.com", ACCT2, "etl-loader-role", "etl-loader"
+            )
+        return a.service_assume(
+            t, "glue.amazonaws.com", ACCT2, "AWSGlueServiceRole-curated", "GlueJobRunnerSession"
+        )
+    created = t - timedelta(minutes=i.rng.randint(3, 50))
+    ident = a.assumed(ACCT2, "etl-loader-role", "etl-loader", created)
+    region = i.pick(["us-east-1", "us-west-2"])
+    svc, name, params = i.pick(DATA_CALLS)
+    who = Actor(ident, i.ip("10.50.4"), BOTO_LAMBDA, acct=ACCT2, vpce=True)
+    return a.call(who, t, svc, name, params=params, region=region)
+
+
+# fmt: off
+def aws_benign_specials(a: Aws) -> list[Json]:
+    """Ordinary events that still look like the detection: an SSO console login, CI assuming its
+    deploy role and shipping Lambda code, a planned launch, Terraform creating a role, and benign
+    failures."""
+    i = a.ids
+    alice = Actor(a.sso("PowerUserAccess", "alice.nguyen", at("08:03:12")), "10.20.14.61",
+                  BROWSER, console=True)
+    out = [a.call(replace(alice, console=False), "08:03:12", "signin", "ConsoleLogin",
+                  event_type="AwsConsoleSignIn", response={"ConsoleLogin": "Success"},
+                  extra={"MobileVersion": "No", "MFAUsed": "No"})]
+    jenkins = a.assumed(ACCT, "ci-jenkins-instance", JENKINS_ID, at("09:02:40"), ec2=True)
+    deploy = f"arn:aws:iam::{ACCT}:role/deploy-prod"
+    session = "jenkins-orders-api-1873"
+    creds = a.credentials(ACCT, at("09:24:40") + timedelta(hours=1))
+    out.append(a.call(
+        Actor(jenkins, "10.30.1.15", TERRAFORM), "09:24:40", "sts", "AssumeRole",
+        params={"roleArn": deploy, "roleSessionName": session, "durationSeconds": 3600},
+        response={"credentials": creds, "assumedRoleUser": {
+            "assumedRoleId": f"{a.role_id(ACCT, 'deploy-prod')}:{session}",
+            "arn": f"arn:aws:sts::{ACCT}:assumed-role/deploy-prod/{session}"}},
+        resources=[role_resource(ACCT, deploy)], shared=i.uuid()))
+    dep = a.assumed(ACCT, "deploy-prod", session, at("09:24:40"))
+    dep["accessKeyId"] = creds["accessKeyId"]
+    fn = "orders-api-authorizer"
+    out.append(a.call(
+        Actor(dep, "10.30.1.15", TERRAFORM), "09:26:03", "lambda", "UpdateFunctionCode20150331v2",
+        params={"functionName": fn, "publish": True, "dryRun": False},
+        response=lambda_config(i, fn, f"{fn}-role", "authorizer.handler", at("09:26:03"), 18842)))
+    alice = replace(alice, ident=a.sso("PowerUserAccess", "alice.nguyen", at("12:54:18")))
+    launch = run_instances(i, at("13:34:18"), "t3.medium", 1, None)
+    launch["params"]["tagSpecificationSet"] = {"items": [{"resourceType": "instance", "tags": [
+        {"key": "Name", "value": "reporting-sandbox"}, {"key": "owner", "value": "alice.nguyen"}]}]}
+    out.append(a.call(alice, "13:34:18", "ec2", "RunInstances", **launch))
+    iid = launch["response"]["instancesSet"]["items"][0]["instanceId"]
+    bharat = a.sso("ReadOnlyAccess", "bharat.iyer", at("13:21:02"))
+    not_allowed = denied(bharat, "ec2:StopInstances", f"arn:aws:ec2:{REGION}:{ACCT}:instance/{iid}")
+    out.append(a.call(
+        Actor(bharat, "10.20.14.88", LINUX_CLI), "13:36:02", "ec2", "StopInstances",
+        params={"instancesSet": {"items": [{"instanceId": iid}]}, "force": False},
+        error=("Client.UnauthorizedOperation",
+               f"You are not authorized to perform this operation. {not_allowed}.")))
+    jenkins = a.assumed(ACCT, "ci-jenkins-instance", JENKINS_ID, at("16:21:44"), ec2=True)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]})
+    tags = [{"key": "managed-by", "value": "terraform"}]
+    out.append(a.call(
+        Actor(jenkins, "10.30.1.15", TERRAFORM), "16:52:44", "iam", "CreateRole",
+        params={"roleName": "reports-renderer-role", "path": "/",
+                "assumeRolePolicyDocument": trust, "tags": tags},
+        response={"role": {
+            "path": "/", "roleName": "reports-renderer-role",
+            "roleId": a.role_id(ACCT, "reports-renderer-role"),
+            "arn": f"arn:aws:iam::{ACCT}:role/reports-renderer-role",
+            "createDate": aws_date(at("16:52:44")),
+            "assumeRolePolicyDocument": trust.replace('"', "%22").replace(" ", "%20"),
+            "tags": tags}}))
+    task = a.assumed(ACCT, "orders-api-task-role", i.hex(32), at("16:48:20"))
+    out.append(a.call(
+        Actor(task, "10.40.7.31", SDK_ECS, vpce=True), "16:53:20", "secretsmanager",
+        "GetSecretValue", params={"secretId": "prod/orders-db-rotated"},
+        error=("ResourceNotFoundException", "Secrets Manager can't find the specified secret.")))
+    return out
+# fmt: on
+
+
+# =================================================================================================
+# Azure Activity Log
+
+AZ_CLI_APP = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # Microsoft Azure CLI (first-party client id)
+AZ_PS_APP = "1950a258-227b-4e31-a9cf-717495945fc2"  # Microsoft Azure PowerShell
+OWNER, CONTRIBUTOR = "8e3af657a8ff443ca75c2fe8c4bcb635", "b24988ac618042a0ab8820f7382dd24c"
+VM_CONTRIBUTOR = "9980e02cc2be4d7394e8173b1dc7cf3c"
+
+
+@dataclass(frozen=True)
+class AzCaller:
+    claims: dict[str, str]
+    oid: str
+    kind: str  # User | ServicePrincipal
+    ip: str
+    role: tuple[str, str]  # (role name, role definition id) that authorised the call
+    name: str  # what `caller` shows in the REST shape: UPN or app id
+
+
+class Azure:
+    """Azure and Entra identities, and builders for Activity records in both export shapes."""
+
+    def __init__(self, ids: Ids) -> None:
+        self.ids = ids
+        u = ids.uuid
+        self.marcus, self.priya, self.helpdesk = u(), u(), u()
+        self.deploy_sp, self.deploy_app = u(), u()
+        self.automation_sp, self.automation_app = u(), u()
+        self.billing_app, self.billing_sp, self.billing_obj = u(), u(), u()
+        self.rogue_app, self.rogue_sp = u(), u()
+        self.ca_policy, self.custom_role = u(), u()
+
+    def user(
+        self,
+        upn: str,
+        name: str,
+        oid: str,
+        ip: str,
+        app: str,
+        role: tuple[str, str],
+        when: datetime,
+    ) -> AzCaller:
+        i = self.ids
+        iat = int((when - timedelta(minutes=i.rng.randint(5, 40))).timestamp())
+        # A real token carries a few more claims (aio, puid, nameidentifier, given/surname).
+        claims = {
+            "aud": "https://management.core.windows.net/",
+            "iss": f"https://sts.windows.net/{TENANT}/",
+            "iat": str(iat),
+            "nbf": str(iat),
+            "exp": str(iat + 4487),
+            "http://schemas.microsoft.com/claims/authnmethodsreferences": "pwd,mfa",
+            "appid": app,
+            "appidacr": "0",
+            "ipaddr": ip,
+            "name": name,
+            "http://schemas.microsoft.com/identity/claims/objectidentifier": oid,
+            "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
+            "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": upn,
+            "uti": i.chars(ALNUM + "-_", 22),
+            "ver": "1.0",
+        }
+        return AzCaller(claims, oid, "User", ip, role, upn)
+
+    def app(self, app: str, oid: str, ip: str, role: tuple[str, str], when: datetime) -> AzCaller:
+        i = self.ids
+        iat = int((when - timedelta(minutes=i.rng.randint(5, 40))).timestamp())
+        claims = {
+            "aud": "https://management.core.windows.net/",
+            "iss": f"https://sts.windows.net/{TENANT}/",
+            "iat": str(iat),
+            "nbf": str(iat),
+            "exp": str(iat + 86399),
+            "appid": app,
+            "appidacr": "2",
+            "idtyp": "app",
+            "http://schemas.microsoft.com/identity/claims/objectidentifier": oid,
+            "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
+            "uti": i.chars(ALNUM + "-_", 22),
+            "ver": "1.0",
+        }
+        return AzCaller(claims, oid, "ServicePrincipal", ip, role, app)
+
+    def evidence(self, c: AzCaller) -> Json:
+        return {
+            "role": c.role[0],
+            "roleAssignmentScope": f"/subscriptions/{SUB}",
+            "roleAssignmentId": self.ids.hex(32),
+            "roleDefinitionId": c.role[1],
+            "principalId": c.oid.replace("-", ""),
+            "principalType": c.kind,
+        }
+
+    def export(
+        self,
+        start: datetime,
+        op: str,
+        resource: str,
+        c: AzCaller,
+        phases: list[tuple[str, float, str, Json]],
+    ) -> list[Json]:
+        """One ARM operation in the diagnostic-settings export: a record per phase
+        (resultType, seconds after start, resultSignature, extra properties), one correlationId,
+        operation and resource ids upper-cased as exports often write them."""
+        i = self.ids
+        corr = i.uuid()
+        authz = {"scope": resource, "action": op, "evidence": self.evidence(c)}
+        out = []
+        for result, delay, sig, props in phases:
+            p: Json = {}
+            if result != "Start":
+                p["statusCode"] = sig.partition(".")[2] or "OK"
+                p["serviceRequestId"] = None if "Authorization" in op else i.uuid()
+            p |= props
+            p |= {"eventCategory": "Administrative", "entity": resource, "message": op}
+            p["hierarchy"] = f"{TENANT}/mg-acme-platform/{SUB}"
+            out.append(
+                {
+                    "time": frac(start + timedelta(seconds=delay), 7, i),
+                    "resourceId": resource.upper(),
+                    "operationName": op.upper(),
+                    "category": "Administrative",
+                    "resultType": result,
+                    "resultSignature": sig,
+                    "durationMs": str(int(delay * 1000)),
+                    "callerIpAddress": c.ip,
+                    "correlationId": corr,
+                    "identity": {"authorization": authz, "claims": c.claims},
+                    "level": "Error" if result == "Failure" else "Information",
+                    "location": "global",
+                    "properties": p,
+                }
+            )
+        return out
+
+    def rest(
+        self,
+        start: datetime,
+        op: str,
+        label: str,
+        resource: str,
+        c: AzCaller,
+        phases: list[tuple[str, str, float]],
+    ) -> list[Json]:
+        """One operation as `az monitor activity-log list` prints it: (status, subStatus, delay)."""
+        i = self.ids
+        corr, op_id, client_req = i.uuid(), i.uuid(), i.uuid()
+        provider, rtype = op.split("/")[0], "/".join(op.split("/")[:2])
+        rg = resource.split("/")[4]
+        out = []
+        for status, sub_status, delay in phases:
+            when = start + timedelta(seconds=delay)
+            edid = i.uuid()
+            ticks = int((when - datetime(1, 1, 1, tzinfo=UTC)).total_seconds() * 10_000_000)
+            begin = status == "Started"
+            props: Json = {"eventCategory": "Administrative", "entity": resource, "message": op}
+            props["hierarchy"] = f"{TENANT}/mg-acme-platform/{SUB}"
+            if not begin:
+                props["statusCode"] = "OK" if status == "Succeeded" else "Accepted"
+            out.append(
+                {
+                    "authorization": {"action": op, "role": c.role[0], "scope": resource},
+                    "caller": c.name,
+                    "category": {"localizedValue": "Administrative", "value": "Administrative"},
+                    "claims": c.claims,
+                    "correlationId": corr,
+                    "description": "",
+                    "eventDataId": edid,
+                    "eventName": {
+                        "localizedValue": "Begin request" if begin else "End request",
+                        "value": "BeginRequest" if begin else "EndRequest",
+                    },
+                    "eventTimestamp": frac(when, 7, i),
+                    "httpRequest": {
+                        "clientIpAddress": c.ip,
+                        "clientRequestId": client_req,
+                        "method": "POST",
+                    },
+                    "id": f"{resource}/events/{edid}/ticks/{ticks}",
+                    "level": "Informational",
+                    "operationId": op_id,
+                    "operationName": {"localizedValue": label, "value": op},
+                    "properties": props,
+                    "relatedEvents": [],
+                    "resourceGroupName": rg.upper(),
+                    "resourceId": resource,
+                    "resourceProviderName": {"localizedValue": provider, "value": provider},
+                    "resourceType": {"localizedValue": rtype, "value": rtype},
+                    "status": {"localizedValue": status, "value": status},
+                    "subStatus": {"localizedValue": sub_status, "value": sub_status},
+                    "submissionTimestamp": frac(
+                        when + timedelta(seconds=i.rng.randint(20, 90)), 7, i
+                    ),
+                    "subscriptionId": SUB,
+                    "tenantId": "",
+                }
+            )
+        return out
+
+
+def role_definition_id(guid: str) -> str:
+    g = guid
+    return f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/" + (
+        f"{g[:8]}-{g[8:12]}-{g[12:16]}-{g[16:20]}-{g[20:]}"
+    )
+
+
+# fmt: off
+def azure_records(az: Azure) -> tuple[list[Json], list[Json], list[Json]]:
+    """(hour 09 export blob, hour 11 export blob, hour 12 `az monitor activity-log list`)."""
+    i = az.ids
+    sub = f"/subscriptions/{SUB}"
+    rg_app = f"{sub}/resourceGroups/rg-orders-prod"
+    rg_new = f"{sub}/resourceGroups/rg-backup-relay"
+    owner, contrib = ("Owner", OWNER), ("Contributor", CONTRIBUTOR)
+
+    def marcus(when: str, app: str = AZ_CLI_APP) -> AzCaller:
+        return az.user(f"marcus.okafor@{DOMAIN}", "Marcus Okafor", az.marcus, AZ_ATTACKER, app,
+                       owner, at(when))
+
+    def deployer(when: str) -> AzCaller:
+        return az.app(az.deploy_app, az.deploy_sp, i.ip("10.60.2"), contrib, at(when))
+
+    def automation(when: str) -> AzCaller:
+        role = ("Virtual Machine Contributor", VM_CONTRIBUTOR)
+        return az.app(az.automation_app, az.automation_sp, "10.60.8.4", role, at(when))
+
+    def ok(when: str, op: str, res: str, c: AzCaller, body: Json | None = None) -> list[Json]:
+        """Start then Success, the usual pair for a write."""
+        start = {"requestbody": json.dumps(body)} if body else {}
+        done = "Succeeded.Created" if op.endswith("/write") else "Succeeded.OK"
+        return az.export(at(when), op, res, c, [("Start", 0, "Started.", start),
+                                                ("Success", 1.1, done, {})])
+
+    def single(when: str, op: str, res: str, c: AzCaller) -> list[Json]:
+        return az.export(at(when), op, res, c, [("Success", 0.2, "Succeeded.OK", {})])
+
+    deploy_op = "Microsoft.Resources/deployments/write"
+    keys_op = "Microsoft.Storage/storageAccounts/listKeys/action"
+    storage = f"{rg_app}/providers/Microsoft.Storage/storageAccounts/acmeordersprod"
+    vm_batch = f"{rg_app}/providers/Microsoft.Compute/virtualMachines/vm-orders-batch-01"
+    vm_jump = (f"{sub}/resourceGroups/rg-ops-tools/providers/Microsoft.Compute/virtualMachines/"
+               "vm-jumpbox-02")
+    template = {"properties": {"mode": "Incremental",
+                               "parameters": {"imageTag": {"value": "2026.03.14-0912"}}}}
+    deployment = f"{rg_app}/providers/Microsoft.Resources/deployments/orders-api-20260314-0912"
+    priya = az.user(f"priya.natarajan@{DOMAIN}", "Priya Natarajan", az.priya, "10.20.14.92",
+                    AZ_CLI_APP, contrib, at("09:41:07"))
+    jump_body = {"location": "eastus",
+                 "properties": {"hardwareProfile": {"vmSize": "Standard_B2s"}},
+                 "tags": {"owner": "priya.natarajan"}}
+    h09 = (ok("09:00:04", "Microsoft.Compute/virtualMachines/start/action", vm_batch,
+              automation("09:00:04"))
+           + ok("09:12:30", deploy_op, deployment, deployer("09:12:30"), template)
+           + single("09:13:11", keys_op, storage, deployer("09:13:11"))
+           + ok("09:41:07", "Microsoft.Compute/virtualMachines/write", vm_jump, priya, jump_body))
+
+    # Atomic test 2: Get-AzRoleAssignment (Azure PowerShell) lists role assignments.
+    h11: list[Json] = []
+    for when, scope in (("11:02:14", sub), ("11:02:19", rg_app)):
+        res = f"{scope}/providers/Microsoft.Authorization/roleAssignments"
+        h11 += single(when, "Microsoft.Authorization/roleAssignments/read", res,
+                      marcus(when, AZ_PS_APP))
+    # Owner for the freshly created Entra user: fails on replication delay, then succeeds.
+    assign_op = "Microsoft.Authorization/roleAssignments/write"
+    ra_failed, ra = i.uuid(), i.uuid()
+    body: Json = {"Id": ra_failed, "Properties": {
+        "PrincipalId": az.helpdesk, "PrincipalType": "User",
+        "RoleDefinitionId": role_definition_id(OWNER), "Scope": sub,
+        "Condition": None, "ConditionVersion": None}}
+    message = (
+        f"Principal {az.helpdesk.replace('-', '')} does not exist in the directory {TENANT}. "
+        "Check that you have the correct principal ID. If you are creating this principal and then "
+        "immediately assigning a role, this error might be related to a replication delay. In this "
+        "case, set the role assignment principalType property to a value, such as "
+        "ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
+    error = {"code": "PrincipalNotFound", "message": message}
+    res = f"{sub}/providers/Microsoft.Authorization/roleAssignments/{ra_failed}"
+    h11 += az.export(at("11:05:20"), assign_op, res, marcus("11:05:20"), [
+        ("Start", 0, "Started.", {"requestbody": json.dumps(body)}),
+        ("Failure", 0.7, "Failed.BadRequest", {"statusMessage": json.dumps({"error": error})})])
+    body["Id"] = ra
+    res = f"{sub}/providers/Microsoft.Authorization/roleAssignments/{ra}"
+    h11 += ok("11:06:48", assign_op, res, marcus("11:06:48"), body)
+    # A custom role with every action, assignable on the whole subscription.
+    role = {"Name": az.custom_role, "Properties": {
+        "RoleName": "Acme Backup Operator", "IsCustom": True,
+        "Description": "Backup and restore operations", "AssignableScopes": [sub],
+        "Permissions": [{"Actions": ["*"], "NotActions": [], "DataActions": [],
+                         "NotDataActions": []}]}}
+    res = f"{sub}/providers/Microsoft.Authorization/roleDefinitions/{az.custom_role}"
+    h11 += ok("11:22:37", "Microsoft.Authorization/roleDefinitions/write", res,
+              marcus("11:22:37"), role)
+    # A big VM in a new resource group.
+    vm_new = f"{rg_new}/providers/Microsoft.Compute/virtualMachines/vm-bkp-relay-01"
+    vm_body = {"location": "westeurope", "properties": {
+        "hardwareProfile": {"vmSize": "Standard_D16s_v5"},
+        "storageProfile": {"imageReference": {
+            "publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy",
+            "sku": "22_04-lts-gen2", "version": "latest"}},
+        "osProfile": {"computerName": "vm-bkp-relay-01", "adminUsername": "azureops",
+                      "linuxConfiguration": {"disablePasswordAuthentication": True}}}}
+    h11 += az.export(at("11:31:52"), "Microsoft.Compute/virtualMachines/write", vm_new,
+                     marcus("11:31:52"), [
+        ("Start", 0, "Started.", {"requestbody": json.dumps(vm_body)}),
+        ("Accept", 3.4, "Accepted.Created", {}),
+        ("Success", 48.2, "Succeeded.", {})])
+    h11 += single("11:40:26", keys_op, storage, deployer("11:40:26"))
+    # The subscription's export to the SIEM workspace: the last record it exported.
+    res = f"{sub}/providers/microsoft.insights/diagnosticSettings/sub-activity-to-sentinel"
+    h11 += ok("11:52:09", "Microsoft.Insights/diagnosticSettings/delete", res, marcus("11:52:09"))
+
+    # Hour 12 exists only in the responder's pull (the export was gone): REST / CLI shape.
+    rest = az.rest(at("12:03:11"), "Microsoft.Compute/virtualMachines/runCommand/action",
+                   "Run Command on Virtual Machine", vm_new, marcus("12:03:11"),
+                   [("Started", "", 0), ("Accepted", "Accepted", 1.2), ("Succeeded", "", 17.5)])
+    rest += az.rest(at("12:15:40"), "Microsoft.Compute/virtualMachines/start/action",
+                    "Start Virtual Machine", vm_batch, automation("12:15:40"),
+                    [("Started", "", 0), ("Succeeded", "", 58.6)])
+    rest.sort(key=lambda r: str(r["eventTimestamp"]), reverse=True)  # the CLI lists newest first
+    return h09, h11, rest
+# fmt: on
+
+
+# =================================================================================================
+# Entra ID audit logs (Event Hub diagnostic shape)
+
+EDGE_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/122.0.0.0 Safari/537.36 Edg/122.0.2365.80"
+)
+ATTACK_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/121.0.0.0 Safari/537.36"
+)
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"  # Global Administrator role template id
+
+
+def mod(name: str, new: Any, old: Any = None) -> Prop:
+    """A modifiedProperties item: values are JSON text, as Entra writes them."""
+    return {
+        "displayName": name,
+        "oldValue": "[]" if old is None else json.dumps(old),
+        "newValue": json.dumps(new),
+    }
+
+
+def target(
+    oid: str,
+    kind: str,
+    display: str | None = None,
+    upn: str | None = None,
+    mods: list[Prop] | None = None,
+) -> Json:
+    t: Json = {"id": oid, "displayName": display, "type": kind}
+    if upn:
+        t["userPrincipalName"] = upn
+    t["modifiedProperties"] = mods or []
+    t["administrativeUnits"] = []
+    return t
+
+
+def included(names: list[str]) -> Prop:
+    """The 'Included Updated Properties' item that closes a list of changes (oldValue null)."""
+    return mod("Included Updated Properties", ", ".join(names)) | {"oldValue": None}
+
+
+def updated(props: dict[str, Any]) -> list[Prop]:
+    """modifiedProperties of an update: each change, then 'Included Updated Properties'."""
+    return [mod(k, new, old) for k, (old, new) in props.items()] + [included(list(props))]
+
+
+class Entra:
+    def __init__(self, az: Azure) -> None:
+        self.az, self.ids = az, az.ids
+
+    @staticmethod
+    def by_user(upn: str, oid: str, ip: str) -> Json:
+        return {
+            "user": {
+                "id": oid,
+                "displayName": None,
+                "userPrincipalName": upn,
+                "ipAddress": ip,
+                "roles": [],
+            }
+        }
+
+    @staticmethod
+    def by_app(app_id: str, name: str, sp: str) -> Json:
+        return {
+            "app": {
+                "appId": app_id,
+                "displayName": name,
+                "servicePrincipalId": sp,
+                "servicePrincipalName": None,
+            }
+        }
+
+    def audit(
+        self,
+        when: str,
+        activity: str,
+        category: str,
+        op_type: str,
+        by: Json,
+        targets: list[Json],
+        *,
+        identity: str,
+        ua: str | None = None,
+        ip: str | None = None,
+        service: str = "Core Directory",
+        result: str = "success",
+        reason: str = "",
+        details: list[dict[str, str]] | None = None,
+    ) -> Json:
+        i = self.ids
+        corr = i.uuid()
+        stamp = frac(at(when), 7, i)
+        extra = list(details or []) + ([{"key": "User-Agent", "value": ua}] if ua else [])
+        if ip is None:
+            ip = by.get("user", {}).get("ipAddress", "")
+        return {
+            "time": stamp,
+            "resourceId": f"/tenants/{TENANT}/providers/Microsoft.aadiam",
+            "operationName": activity,
+            "operationVersion": "1.0",
+            "category": "AuditLogs",
+            "tenantId": TENANT,
+            "resultSignature": "None",
+            "durationMs": 0,
+            "callerIpAddress": ip,
+            "correlationId": corr,
+            "identity": identity,
+            "Level": 4,
+            "properties": {
+                "id": f"Directory_{corr}_{i.chars(B32[:26], 5)}_{i.digits(9)}",
+                "category": category,
+                "correlationId": corr,
+                "result": result,
+                "resultReason": reason,
+                "activityDisplayName": activity,
+                "activityDateTime": stamp[:-1] + "+00:00",
+                "loggedByService": service,
+                "operationType": op_type,
+                "initiatedBy": by,
+                "targetResources": targets,
+                "additionalDetails": extra,
+            },
+        }
+
+    def sign_in(self, when: str, upn: str, name: str, oid: str, app: tuple[str, str]) -> Json:
+        """An Entra sign-in on the same hub (category SignInLogs): readers must not mistake it."""
+        i = self.ids
+        stamp = frac(at(when), 7, i)
+        return {
+            "time": stamp,
+            "resourceId": f"/tenants/{TENANT}/providers/Microsoft.aadiam",
+            "operationName": "Sign-in activity",
+            "operationVersion": "1.0",
+            "category": "SignInLogs",
+            "tenantId": TENANT,
+            "resultType": "0",
+            "resultSignature": "None",
+            "resultDescription": "",
+            "durationMs": 0,
+            "callerIpAddress": AZ_ATTACKER,
+            "correlationId": i.uuid(),
+            "identity": name,
+            "Level": 4,
+            "location": "NL",
+            "properties": {
+                "id": i.uuid(),
+                "createdDateTime": stamp[:-1] + "+00:00",
+                "userDisplayName": name,
+                "userPrincipalName": upn,
+                "userId": oid,
+                "appId": app[0],
+                "appDisplayName": app[1],
+                "ipAddress": AZ_ATTACKER,
+                "status": {"errorCode": 0},
+                "clientAppUsed": "Mobile Apps and Desktop clients",
+                "userAgent": ATTACK_UA,
+                "conditionalAccessStatus": "notApplied",
+                "authenticationRequirement": "singleFactorAuthentication",
+                "incomingTokenType": "primaryRefreshToken",
+                "isInteractive": False,
+                "resourceDisplayName": "Windows Azure Service Management API",
+                "resourceId": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+                "location": {
+                    "city": "Amsterdam",
+                    "state": "Noord-Holland",
+                    "countryOrRegion": "NL",
+                },
+                "riskLevelDuringSignIn": "none",
+                "riskState": "none",
+            },
+        }
+
+
+# fmt: off
+def entra_records(az: Azure) -> list[Json]:
+    e = Entra(az)
+    i = az.ids
+    admin_upn, admin = f"it.admin@{DOMAIN}", i.uuid()
+    it = e.by_user(admin_upn, admin, "10.20.22.14")
+    as_it: Json = {"ua": EDGE_UA, "identity": "IT Admin"}
+    sync = e.by_app(i.uuid(), "Microsoft Entra Connect Provisioning", i.uuid())
+    recs: list[Json] = []
+
+    # A normal morning: HR provisioning, licences, groups, devices, policy upkeep.
+    for when, user, change in (
+        ("07:41:18", "lena.fischer", {"Department": (["Finance"], ["Finance Ops"])}),
+        ("08:12:55", "tom.becker", {"JobTitle": (["Analyst"], ["Senior Analyst"])}),
+        ("08:30:07", "ana.souza", {"Department": (["Sales"], ["Partner Sales"])}),
+    ):
+        who = target(i.uuid(), "User", upn=f"{user}@{DOMAIN}", mods=updated(change))
+        recs.append(e.audit(when, "Update user", "UserManagement", "Update", sync, [who],
+                            identity="Microsoft Entra Connect Provisioning", ip=""))
+    kenji = target(i.uuid(), "User", upn=f"kenji.mori@{DOMAIN}")
+    licence: Json = {"AssignedLicense": ([], [f"[SkuName=ENTERPRISEPACK, AccountId={i.uuid()}]"])}
+    group = [kenji | {"modifiedProperties": [mod("Group.DisplayName", "sg-finance-readers")]},
+             target(i.uuid(), "Group", "sg-finance-readers")]
+    device = target(i.uuid(), "Device", "ACME-LT-0417", mods=updated(
+        {"ApproximateLastLogonTimestamp": (None, ["2026-03-14T09:17:58Z"])}))
+    recs += [
+        e.audit("08:47:31", "Change user license", "UserManagement", "Update", it, [kenji],
+                **as_it),
+        e.audit("08:47:33", "Update user", "UserManagement", "Update", it,
+                [kenji | {"modifiedProperties": updated(licence)}], **as_it),
+        e.audit("09:05:44", "Add member to group", "GroupManagement", "Assign", it, group, **as_it),
+        e.audit("09:18:02", "Update device", "Device", "Update",
+                e.by_app(i.uuid(), "Device Registration Service", i.uuid()), [device],
+                identity="Device Registration Service", ip=""),
+        e.audit("09:33:17", "Update conditional access policy", "Policy", "Update", it,
+                [target(i.uuid(), "Policy", "Block legacy authentication")],
+                service="Conditional Access", **as_it),
+    ]
+
+    # The intrusion.
+    marcus_upn, helpdesk_upn = f"marcus.okafor@{DOMAIN}", f"helpdesk.sync@{DOMAIN}"
+    marcus = e.by_user(marcus_upn, az.marcus, AZ_ATTACKER)
+    as_marcus: Json = {"ua": ATTACK_UA, "identity": "Marcus Okafor"}
+    ga = [target(GLOBAL_ADMIN, "Role", "Global Administrator", mods=[
+              mod("Role.DisplayName", "Global Administrator"), mod("Role.TemplateId", GLOBAL_ADMIN),
+              mod("Role.WellKnownObjectName", "TenantAdmins")]),
+          target(az.helpdesk, "User", upn=helpdesk_upn)]
+    new_user = target(az.helpdesk, "User", upn=helpdesk_upn, mods=[
+        mod("AccountEnabled", [True]), mod("DisplayName", ["Helpdesk Sync"]),
+        mod("UserPrincipalName", [helpdesk_upn]), mod("UserType", ["Member"]),
+        included(["AccountEnabled", "DisplayName", "UserPrincipalName", "UserType"])])
+    key_id = i.uuid()
+    key = f"[KeyIdentifier={key_id},KeyType=Password,KeyUsage=Verify,DisplayName=sync-2026]"
+    app_key = target(az.billing_obj, "Application", "Acme Billing Connector",
+                     mods=updated({"KeyDescription": ([], [key])}))
+    sp_key = target(az.billing_sp, "ServicePrincipal", "Acme Billing Connector",
+                    mods=updated({"KeyDescription": ([], [key.replace(key_id, i.uuid())])}))
+    billing = e.by_app(az.billing_app, "Acme Billing Connector", az.billing_sp)
+    app_id = [{"key": "AppId", "value": az.billing_app}]
+    grant = (f"[] => [[Id: {i.chars(ALNUM + '-_', 43)}, ClientId: {az.rogue_sp}, PrincipalId: "
+             f"{az.marcus}, ResourceId: {i.uuid()}, ConsentType: Principal, Scope:  Mail.Read "
+             "Mail.Send offline_access User.Read, CreatedDateTime: , LastModifiedDateTime ]]; ")
+    rogue = target(az.rogue_sp, "ServicePrincipal", "Mail Archive Sync", mods=[
+        mod("ConsentContext.IsAdminConsent", "False"), mod("ConsentContext.IsAppOnly", "False"),
+        mod("ConsentContext.OnBehalfOfAll", "False"), mod("ConsentAction.Permissions", grant),
+        mod("TargetId.ServicePrincipalNames", az.rogue_app)])
+    recs += [
+        e.sign_in("11:01:58", marcus_upn, "Marcus Okafor", az.marcus,
+                  (AZ_PS_APP, "Microsoft Azure PowerShell")),
+        e.audit("11:04:51", "Add user", "UserManagement", "Add", marcus, [new_user],
+                details=[{"key": "UserType", "value": "Member"}], **as_marcus),
+        e.audit("11:08:26", "Add member to role", "RoleManagement", "Add", marcus, ga,
+                result="failure", reason="Insufficient privileges to complete the operation.",
+                **as_marcus),
+        # Real logs write this name with an en dash and a trailing space.
+        e.audit("11:10:03", "Update application \u2013 Certificates and secrets management ",
+                "ApplicationManagement", "Update", marcus, [app_key], details=app_id, **as_marcus),
+        e.audit("11:10:41", "Add service principal credentials", "ApplicationManagement", "Add",
+                marcus, [sp_key], details=app_id, **as_marcus),
+        # The app holds RoleManagement.ReadWrite.Directory: with the new secret it grants the role.
+        e.audit("11:13:15", "Add member to role", "RoleManagement", "Add", billing, ga,
+                ua="python-requests/2.31.0", identity="Acme Billing Connector", ip=AZ_ATTACKER),
+        e.audit("11:15:52", "Consent to application", "ApplicationManagement", "Assign", marcus,
+                [rogue], details=[{"key": "AppId", "value": az.rogue_app}], **as_marcus),
+        e.audit("11:17:34", "Delete conditional access policy", "Policy", "Delete",
+                e.by_user(helpdesk_upn, az.helpdesk, AZ_ATTACKER),
+                [target(az.ca_policy, "Policy", "Require MFA for administrators")],
+                ua=ATTACK_UA, service="Conditional Access", identity="Helpdesk Sync"),
+    ]
+
+    # The afternoon.
+    description = {"Description": (["Orders on-call"], ["Orders on-call rota (PagerDuty)"])}
+    recs += [
+        e.audit("14:21:09", "Reset user password", "UserManagement", "Update", it,
+                [target(i.uuid(), "User", upn=f"tom.becker@{DOMAIN}")], **as_it),
+        e.audit("15:48:12", "Update group", "GroupManagement", "Update", it,
+                [target(i.uuid(), "Group", "sg-orders-oncall", mods=updated(description))],
+                **as_it),
+    ]
+    recs.sort(key=lambda r: str(r["time"]))
+    return recs
+# fmt: on
+
+
+# =================================================================================================
+# GCP Cloud Audit Logs (Cloud Storage sink files)
+
+GCLOUD = (
+    "google-cloud-sdk gcloud/462.0.1 command/gcloud.{} invocation-id/{} environment/None "
+    "environment-version/None client-os/LINUX client-os-ver/6.6.9 client-pltf-arch/x86_64 "
+    "interactive/True from-script/False python/3.11.6 term/xterm-256color "
+    "(Linux 6.6.9-amd64),gzip(gfe)"
+)
+IAM_ADMIN = "type.googleapis.com/google.iam.admin.v1."
+
+
+@dataclass(frozen=True)
+class GcpCaller:
+    email: str
+    ip: str
+    ua: str  # may hold {} for the gcloud command
+    key: str | None = None  # serviceAccountKeyName
+
+
+class Gcp:
+    def __init__(self, ids: Ids) -> None:
+        self.ids = ids
+        names = (
+            "ci-deployer",
+            "terraform-admin",
+            "gke-node-metrics",
+            "instance-scheduler",
+            "grafana-reader",
+        )
+        self.uid = {n: ids.digits(21) for n in names}
+
+    @staticmethod
+    def sa(name: str) -> str:
+        return f"{name}@{PROJECT}.iam.gserviceaccount.com"
+
+    def sa_resource(self, name: str) -> Json:
+        labels = {"email_id": self.sa(name), "project_id": PROJECT, "unique_id": self.uid[name]}
+        return {"type": "service_account", "labels": labels}
+
+    def entry(
+        self,
+        when: str,
+        log: str,
+        c: GcpCaller,
+        service: str,
+        method: str,
+        resource_name: str,
+        resource: Json,
+        *,
+        perms: list[tuple[str, str, str]] | None = None,
+        cmd: str = "",
+        status: Json | None = None,
+        request: Json | None = None,
+        response: Json | None = None,
+        severity: str | None = None,
+        operation: Json | None = None,
+        location: str | None = None,
+        extra: Json | None = None,
+    ) -> Json:
+        """One LogEntry; `perms` = (resource, permission, resource type) authorisation checks."""
+        i = self.ids
+        t = at(when)
+        stamp = frac(t, 9, i)
+        denied_ = bool(status and status.get("code"))
+        auth: Json = {"principalEmail": c.email}
+        if c.key:
+            auth["serviceAccountKeyName"] = c.key
+        auth["principalSubject"] = "serviceAccount:" + c.email
+        ua = c.ua.format(cmd, i.hex(32)) if "{}" in c.ua else c.ua
+        pp: Json = {"@type": "type.googleapis.com/google.cloud.audit.AuditLog"}
+        if status is not None or log == "activity":
+            pp["status"] = status or {}
+        pp["authenticationInfo"] = auth
+        pp["requestMetadata"] = {
+            "callerIp": c.ip,
+            "callerSuppliedUserAgent": ua,
+            "requestAttributes": {"time": stamp, "auth": {}},
+            "destinationAttributes": {},
+        }
+        pp["serviceName"] = service
+        pp["methodName"] = method
+        if perms:
+            kind = "ADMIN_READ" if log == "data_access" else "ADMIN_WRITE"
+            pp["authorizationInfo"] = [
+                {
+                    "resource": r,
+                    "permission": p,
+                    "granted": not denied_,
+                    "resourceAttributes": {"service": service, "name": r, "type": rt},
+                    "permissionType": kind,
+                }
+                for r, p, rt in perms
+            ]
+        pp["resourceName"] = resource_name
+        if location:
+            pp["resourceLocation"] = {"currentLocations": [location]}
+        for k, v in (("request", request), ("response", response)):
+            if v is not None:
+                pp[k] = v
+        pp |= extra or {}
+        e: Json = {
+            "protoPayload": pp,
+            "insertId": i.chars(LOWER_ALNUM, 12),
+            "resource": resource,
+            "timestamp": stamp,
+            "severity": severity or ("INFO" if log == "data_access" else "NOTICE"),
+            "logName": f"projects/{PROJECT}/logs/cloudaudit.googleapis.com%2F{log}",
+        }
+        if operation:
+            e["operation"] = operation
+        e["receiveTimestamp"] = frac(t + timedelta(milliseconds=i.rng.randint(300, 1900)), 9, i)
+        return e
+
+
+# fmt: off
+def gcp_records(g: Gcp) -> tuple[list[Json], list[Json]]:
+    """(Admin Activity entries, Data Access entries), hour 10."""
+    i = g.ids
+    ci = g.sa("ci-deployer")
+    key = f"//iam.googleapis.com/projects/{PROJECT}/serviceAccounts/{ci}/keys/{i.hex(40)}"
+    me = GcpCaller(ci, GCP_ATTACKER, GCLOUD, key)
+    project = f"projects/{PROJECT}"
+    proj = {"type": "project", "labels": {"project_id": PROJECT}}
+    proj_type = "cloudresourcemanager.googleapis.com/Project"
+    iam, logging = "iam.googleapis.com", "logging.googleapis.com"
+    crm = "cloudresourcemanager.googleapis.com"
+
+    # Recon (Data Access, ADMIN_READ).
+    reads = [
+        g.entry("10:41:03", "data_access", me, crm, "GetIamPolicy", project, proj,
+                cmd="projects.get-iam-policy",
+                perms=[(project, "resourcemanager.projects.getIamPolicy", proj_type)],
+                request={"@type": "type.googleapis.com/google.iam.v1.GetIamPolicyRequest",
+                         "resource": PROJECT, "options": {"requestedPolicyVersion": 3}},
+                response={"@type": "type.googleapis.com/google.iam.v1.Policy"}),
+        g.entry("10:41:37", "data_access", me, iam, "google.iam.admin.v1.ListServiceAccounts",
+                project, proj, cmd="iam.service-accounts.list",
+                perms=[(project, "iam.serviceAccounts.list", proj_type)],
+                request={"name": project, "@type": IAM_ADMIN + "ListServiceAccountsRequest"},
+                extra={"numResponseItems": "9"}),
+    ]
+
+    def create_key(when: str, name: str, *, ok: bool = True) -> Json:
+        sa_path = f"projects/-/serviceAccounts/{g.uid[name]}"
+        kw: Json = {"request": {"name": f"projects/-/serviceAccounts/{g.sa(name)}",
+                                "private_key_type": 2,
+                                "@type": IAM_ADMIN + "CreateServiceAccountKeyRequest"}}
+        if ok:
+            kw["response"] = {
+                "name": f"{project}/serviceAccounts/{g.sa(name)}/keys/{i.hex(40)}",
+                "valid_after_time": {"seconds": str(int(at(when).timestamp()))},
+                "valid_before_time": {"seconds": "253402300799"},
+                "key_algorithm": 2, "private_key_type": 2, "key_origin": 2, "key_type": 1,
+                "@type": IAM_ADMIN + "ServiceAccountKey"}
+        else:
+            kw["status"] = {"code": 7, "message": "Permission 'iam.serviceAccountKeys.create' "
+                            "denied on resource (or it may not exist)."}
+            kw["severity"] = "ERROR"
+        return g.entry(when, "activity", me, iam, "google.iam.admin.v1.CreateServiceAccountKey",
+                       sa_path, g.sa_resource(name), cmd="iam.service-accounts.keys.create",
+                       perms=[(sa_path, "iam.serviceAccountKeys.create",
+                               "iam.googleapis.com/ServiceAccount")], **kw)
+
+    new_sa = g.sa("gke-node-metrics")
+    member = f"serviceAccount:{new_sa}"
+    bindings = [{"role": "roles/owner", "members": [member, f"user:it.admin@{DOMAIN}"]},
+                {"role": "roles/editor", "members": [f"serviceAccount:{ci}"]}]
+    delta = {"@type": "type.googleapis.com/google.iam.v1.logging.AuditData", "policyDelta": {
+        "bindingDeltas": [{"action": "ADD", "role": "roles/owner", "member": member}]}}
+    sink = f"{project}/sinks/audit-to-siem"
+    act = [
+        create_key("10:43:10", "terraform-admin", ok=False),
+        create_key("10:44:08", "ci-deployer"),
+        g.entry("10:45:21", "activity", me, iam, "google.iam.admin.v1.CreateServiceAccount",
+                f"{project}/serviceAccounts/{g.uid['gke-node-metrics']}",
+                g.sa_resource("gke-node-metrics"), cmd="iam.service-accounts.create",
+                perms=[(project, "iam.serviceAccounts.create", proj_type)],
+                request={"account_id": "gke-node-metrics", "name": project,
+                         "service_account": {"display_name": "GKE node metrics"},
+                         "@type": IAM_ADMIN + "CreateServiceAccountRequest"},
+                response={"email": new_sa, "project_id": PROJECT,
+                          "unique_id": g.uid["gke-node-metrics"],
+                          "display_name": "GKE node metrics",
+                          "etag": "MDEwMjE5MjA=", "name": f"{project}/serviceAccounts/{new_sa}",
+                          "@type": IAM_ADMIN + "ServiceAccount"}),
+        g.entry("10:46:02", "activity", me, crm, "SetIamPolicy", project, proj,
+                cmd="projects.add-iam-policy-binding",
+                perms=[(project, "resourcemanager.projects.setIamPolicy", proj_type)],
+                request={"@type": "type.googleapis.com/google.iam.v1.SetIamPolicyRequest",
+                         "resource": PROJECT,
+                         "policy": {"etag": "BwYQ2x7k1mE=", "bindings": bindings}},
+                response={"@type": "type.googleapis.com/google.iam.v1.Policy",
+                          "etag": "BwYQ2yRzc0Y=", "bindings": bindings},
+                extra={"serviceData": delta}),
+        create_key("10:48:30", "gke-node-metrics"),
+        g.entry("10:51:09", "activity", me, logging, "google.logging.v2.ConfigServiceV2.DeleteSink",
+                sink, {"type": "logging_sink", "labels": {"project_id": PROJECT,
+                                                          "name": "audit-to-siem",
+                                                          "destination": ""}},
+                cmd="logging.sinks.delete",
+                perms=[(sink, "logging.sinks.delete", "logging.googleapis.com/LogSink")],
+                request={"@type": "type.googleapis.com/google.logging.v2.DeleteSinkRequest",
+                         "sinkName": sink}),
+    ]
+    reads.append(g.entry(
+        "10:50:12", "data_access", me, logging, "google.logging.v2.ConfigServiceV2.ListSinks",
+        project, proj, cmd="logging.sinks.list",
+        perms=[(project, "logging.sinks.list", "logging.googleapis.com/LogSink")],
+        request={"@type": "type.googleapis.com/google.logging.v2.ListSinksRequest",
+                 "parent": project}))
+    act += instance_insert(g, me)
+
+    # Benign: the instance scheduler, a Cloud Build deploy, dashboards reading.
+    sched = GcpCaller(g.sa("instance-scheduler"), "private", "Cloud Scheduler,gzip(gfe)")
+    for when, vm, verb in (("10:00:03", "batch-orders-1", "start"),
+                           ("10:00:04", "batch-orders-2", "start"),
+                           ("10:30:02", "reports-worker-1", "stop")):
+        name = f"{project}/zones/us-east1-b/instances/{vm}"
+        op = f"operation-{int(at(when).timestamp() * 1000)}-{i.hex(13)}-{i.hex(8)}-{i.hex(8)}"
+        labels = {"instance_id": i.digits(19), "project_id": PROJECT, "zone": "us-east1-b"}
+        act.append(g.entry(
+            when, "activity", sched, "compute.googleapis.com", f"v1.compute.instances.{verb}",
+            name, {"type": "gce_instance", "labels": labels},
+            perms=[(name, f"compute.instances.{verb}", "compute.instances")], location="us-east1-b",
+            operation={"id": op, "producer": "compute.googleapis.com", "first": True},
+            request={"@type": f"type.googleapis.com/compute.instances.{verb}"},
+            response={"@type": "type.googleapis.com/operation", "name": op, "status": "RUNNING",
+                      "operationType": verb, "progress": "0", "user": sched.email}))
+    build = GcpCaller(f"{PROJECT_NUM}@cloudbuild.gserviceaccount.com", "gce-internal-ip",
+                      "google-cloud-sdk gcloud/462.0.1 command/gcloud.{} invocation-id/{} "
+                      "environment/GCE environment-version/None,gzip(gfe)")
+    svc = f"{project}/locations/us-east1/services/orders-web"
+    image = f"us-east1-docker.pkg.dev/{PROJECT}/apps/orders-web:2026.03.14-{i.hex(7)}"
+    run = {"type": "cloud_run_revision", "labels": {
+        "service_name": "orders-web", "project_id": PROJECT, "location": "us-east1",
+        "revision_name": "", "configuration_name": ""}}
+    act.append(g.entry(
+        "10:18:44", "activity", build, "run.googleapis.com",
+        "google.cloud.run.v2.Services.UpdateService", svc, run, cmd="run.deploy",
+        perms=[(svc, "run.services.update", "run.googleapis.com/Service")], location="us-east1",
+        request={"@type": "type.googleapis.com/google.cloud.run.v2.UpdateServiceRequest",
+                 "service": {"name": svc, "template": {"containers": [{"image": image}]}}},
+        response={"@type": "type.googleapis.com/google.longrunning.Operation",
+                  "name": f"{svc}/operations/{i.uuid()}"}))
+    grafana = GcpCaller(g.sa("grafana-reader"), i.ip("10.128.0"),
+                        "Grafana/10.3.3 google-api-go-client/0.5,gzip(gfe)")
+    dashboards = [
+        ("v1.compute.instances.list", "compute.instances.list", "compute.googleapis.com",
+         f"{project}/zones/us-east1-b/instances"),
+        ("storage.buckets.list", "storage.buckets.list", "storage.googleapis.com",
+         "projects/_/buckets"),
+        ("google.iam.admin.v1.ListServiceAccounts", "iam.serviceAccounts.list", iam, project),
+    ]
+    for k in range(5):
+        t = at("10:05:00") + timedelta(minutes=9 * k, seconds=i.rng.randint(0, 59))
+        method, perm, service, name = i.pick(dashboards)
+        reads.append(g.entry(f"{t:%H:%M:%S}", "data_access", grafana, service, method, name,
+                             proj, perms=[(project, perm, proj_type)],
+                             extra={"numResponseItems": str(i.rng.randint(3, 40))}))
+    act.sort(key=lambda e: str(e["timestamp"]))
+    reads.sort(key=lambda e: str(e["timestamp"]))
+    return act, reads
+
+
+def instance_insert(g: Gcp, me: GcpCaller) -> list[Json]:
+    """A long-running compute insert: a `first` entry with request/response, then a `last`."""
+    i = g.ids
+    zone, vm, vm_id = "us-central1-a", "gke-node-metrics-pool-7f2k", i.digits(19)
+    op = f"operation-{int(at('10:53:27').timestamp() * 1000)}-{i.hex(13)}-{i.hex(8)}-{i.hex(8)}"
+    op_id = i.digits(19)
+    name = f"projects/{PROJECT}/zones/{zone}/instances/{vm}"
+    api = "https://www.googleapis.com/compute/v1/"
+    subnet = f"projects/{PROJECT}/regions/us-central1/subnetworks/default"
+    resource = {"type": "gce_instance",
+                "labels": {"instance_id": vm_id, "project_id": PROJECT, "zone": zone}}
+    perms = [(name, "compute.instances.create", "compute.instances"),
+             (f"projects/{PROJECT}/zones/{zone}/disks/{vm}", "compute.disks.create",
+              "compute.disks"),
+             (subnet, "compute.subnetworks.use", "compute.subnetworks"),
+             (subnet, "compute.subnetworks.useExternalIp", "compute.subnetworks")]
+    image = api + "projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts"
+    request = {
+        "name": vm, "machineType": f"projects/{PROJECT}/zones/{zone}/machineTypes/n2-highcpu-32",
+        "canIpForward": False, "deletionProtection": False,
+        "disks": [{"autoDelete": True, "boot": True, "type": "PERSISTENT",
+                   "initializeParams": {"sourceImage": image}}],
+        "networkInterfaces": [{
+            "network": f"{api}projects/{PROJECT}/global/networks/default",
+            "accessConfigs": [{"name": "external-nat", "type": "ONE_TO_ONE_NAT"}]}],
+        "serviceAccounts": [{"email": g.sa("gke-node-metrics"),
+                             "scopes": ["https://www.googleapis.com/auth/cloud-platform"]}],
+        "@type": "type.googleapis.com/compute.instances.insert"}
+    response = {
+        "id": op_id, "name": op, "zone": f"{api}projects/{PROJECT}/zones/{zone}",
+        "operationType": "insert", "targetLink": api + name, "targetId": vm_id,
+        "status": "RUNNING", "user": me.email, "progress": "0",
+        "insertTime": "2026-03-14T03:53:27.612-07:00",  # compute writes Pacific time
+        "startTime": "2026-03-14T03:53:27.615-07:00",
+        "selfLink": f"{api}projects/{PROJECT}/zones/{zone}/operations/{op}",
+        "selfLinkWithId": f"{api}projects/{PROJECT}/zones/{zone}/operations/{op_id}",
+        "@type": "type.googleapis.com/operation"}
+    common: Json = {"cmd": "compute.instances.create", "location": zone}
+    method, producer = "v1.compute.instances.insert", "compute.googleapis.com"
+    return [
+        g.entry("10:53:27", "activity", me, producer, method, name, resource, perms=perms,
+                request=request, response=response,
+                operation={"id": op, "producer": producer, "first": True}, **common),
+        g.entry("10:53:41", "activity", me, producer, method, name, resource,
+                operation={"id": op, "producer": producer, "last": True}, **common),
+    ]
+# fmt: on
+
+
+# =================================================================================================
+# Files
+
+
+def dumps_min(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_lines(records: list[Json], compact: bool = True) -> bytes:
+    dump = dumps_min if compact else (lambda r: json.dumps(r, ensure_ascii=False))
+    return "".join(dump(r) + "\n" for r in records).encode()
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """gzip with a fixed header (mtime 0, no file name, OS 255): the bytes depend only on the input
+    and on zlib's deflate, never on the clock or the platform."""
+    co = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY)
+    body = co.compress(data) + co.flush()
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    return header + body + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+
+
+def trail_files(ids: Ids, records: list[Json]) -> tuple[dict[str, bytes], list[Json]]:
+    """S3 delivery: a file per region and 5-minute slot, about one record in eight delayed to the
+    next file, records shuffled inside each file. Returns the files and digest entries for them."""
+    slots: dict[tuple[datetime, str], list[Json]] = {}
+    for rec in sorted(records, key=lambda r: (r["eventTime"], r["eventID"])):
+        t = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        slot = t.replace(minute=t.minute - t.minute % 5, second=0) + timedelta(minutes=5)
+        if ids.rng.random() < 0.125:
+            slot += timedelta(minutes=5)
+        slots.setdefault((slot, rec["awsRegion"]), []).append(rec)
+    files: dict[str, bytes] = {}
+    listed = []
+    for (slot, region), recs in sorted(slots.items()):
+        ids.rng.shuffle(recs)
+        delivered = slot + timedelta(minutes=ids.rng.randint(0, 2))
+        key = (
+            f"AWSLogs/{ORG_ID}/{ACCT}/CloudTrail/{region}/{delivered:%Y/%m/%d}/{ACCT}_CloudTrail_"
+            f"{region}_{delivered:%Y%m%dT%H%MZ}_{ids.chars(ALNUM, 16)}.json.gz"
+        )
+        raw = dumps_min({"Records": recs}).encode()
+        files["aws/" + key] = gzip_bytes(raw)
+        times = sorted(r["eventTime"] for r in recs)
+        listed.append(
+            {
+                "s3Bucket": TRAIL_BUCKET,
+                "s3Object": key,
+                "hashValue": hashlib.sha256(raw).hexdigest(),
+                "hashAlgorithm": "SHA-256",
+                "newestEventTime": times[-1],
+                "oldestEventTime": times[0],
+                "_delivered": delivered,
+                "_region": region,
+            }
+        )
+    return files, listed
+
+
+def digest(ids: Ids, listed: list[Json], start: datetime) -> tuple[str, bytes]:
+    """The hourly integrity digest of the us-east-1 files delivered in [start, start + 1h)."""
+    end = start + timedelta(hours=1)
+    logs = [
+        {k: v for k, v in f.items() if not k.startswith("_")}
+        for f in listed
+        if f["_region"] == REGION and start <= f["_delivered"] < end
+    ]
+    name = f"{ACCT}_CloudTrail-Digest_{REGION}_{ORG_TRAIL}_{REGION}_{end:%Y%m%dT%H%M%SZ}.json.gz"
+    key = f"AWSLogs/{ORG_ID}/{ACCT}/CloudTrail-Digest/{REGION}/{end:%Y/%m/%d}/{name}"
+    body = {
+        "awsAccountId": ACCT,
+        "digestStartTime": z(start),
+        "digestEndTime": z(end),
+        "digestS3Bucket": TRAIL_BUCKET,
+        "digestS3Object": key,
+        "digestPublicKeyFingerprint": ids.hex(32),
+        "digestSignatureAlgorithm": "SHA256withRSA",
+        "newestEventTime": max(f["newestEventTime"] for f in logs),
+        "oldestEventTime": min(f["oldestEventTime"] for f in logs),
+        "previousDigestS3Bucket": TRAIL_BUCKET,
+        "previousDigestS3Object": key.replace(f"{end:%H%M%S}Z", f"{start:%H%M%S}Z"),
+        "previousDigestHashValue": ids.hex(64),
+        "previousDigestHashAlgorithm": "SHA-256",
+        "previousDigestSignature": ids.hex(512),
+        "logFiles": logs,
+    }
+    return "aws/" + key, gzip_bytes(dumps_min(body).encode())
+
+
+def build(out_dir: Path) -> list[Path]:
+    """Generate the whole dataset into `out_dir` (created if needed); returns the files written."""
+    ids = Ids(SEED)
+    aws = Aws(ids)
+    files: dict[str, bytes] = {}
+
+    # AWS 111122223333: organisation-trail delivery files, their digest, an EventBridge alert.
+    attack, data_attack, stop = aws_attack(aws)
+    records = attack + aws_benign_specials(aws)
+    for start, end, n in (
+        ("08:00:00", "08:15:00", 34),
+        ("09:20:00", "09:35:00", 40),
+        ("09:55:00", "10:35:00", 150),
+        ("13:30:00", "13:45:00", 36),
+        ("16:50:00", "17:05:00", 34),
+    ):
+        records += aws_noise(aws, start, end, n)
+    west = aws_noise(aws, "10:10:00", "10:20:00", 10)
+    west = [r for r in west if r["eventSource"].split(".")[0] not in GLOBAL_SERVICES]
+    for r in west:  # a workload in the second region
+        r["awsRegion"] = "us-west-2"
+        if "tlsDetails" in r:
+            host = r["tlsDetails"]["clientProvidedHostHeader"]
+            r["tlsDetails"]["clientProvidedHostHeader"] = host.replace(REGION, "us-west-2")
+    trails, listed = trail_files(ids, records + west)
+    files |= trails
+    files.update([digest(ids, listed, at("09:17:31"))])
+    alert_id = ids.uuid()
+    alert = {
+        "version": "0",
+        "id": alert_id,
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.cloudtrail",
+        "account": ACCT,
+        "time": "2026-03-14T10:04:17Z",
+        "region": REGION,
+        "resources": [],
+        "detail": stop,
+    }
+    files[f"aws/eventbridge/security-alerts/{alert_id}.json"] = (
+        json.dumps(alert, indent=2) + "\n"
+    ).encode()
+
+    # AWS 444455556666: the account trail through Firehose to S3 (GZIP), one record per line.
+    data = data_attack + aws_noise(aws, "09:58:00", "10:24:00", 40, acct=ACCT2)
+    data.sort(key=lambda r: str(r["eventTime"]))
+    stream = f"acme-data-cloudtrail-1-2026-03-14-10-29-41-{ids.uuid()}"
+    files[f"aws/firehose/acme-data-{ACCT2}/2026/03/14/10/{stream}.jsonl.gz"] = gzip_bytes(
+        json_lines(data)
+    )
+
+    # Azure Activity: two hourly blobs of the diagnostic export, then the responder's CLI pull.
+    az = Azure(ids)
+    h09, h11, rest = azure_records(az)
+    blob = f"azure/activity/resourceId=/SUBSCRIPTIONS/{SUB.upper()}/y=2026/m=03/d=14"
+    files[f"{blob}/h=09/m=00/PT1H.json"] = json_lines(h09, compact=False)
+    files[f"{blob}/h=11/m=00/PT1H.json"] = json_lines(h11, compact=False)
+    pull = json.dumps(rest, indent=2, ensure_ascii=False) + "\n"
+    files["azure/activity/az-monitor-activity-log-list_2026-03-14T12.json"] = pull.encode()
+
+    # Entra ID audit logs as an Event Hub message body.
+    files["entra/auditlogs.json"] = (dumps_min({"records": entra_records(az)}) + "\n").encode()
+
+    # GCP: hourly Cloud Storage sink files.
+    act, reads = gcp_records(Gcp(ids))
+    sink = "gcp/cloudaudit.googleapis.com/{}/2026/03/14/10:00:00_10:59:59_S0.json"
+    files[sink.format("activity")] = json_lines(act)
+    files[sink.format("data_access")] = json_lines(reads)
+
+    written = []
+    for rel in sorted(files):
+        path = Path(out_dir) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(files[rel])
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0]) if args else DATA_DIR
+    if out.resolve() == DATA_DIR and out.exists():
+        shutil.rmtree(out)  # our own data folder only: stale files must not survive a rebuild
+    written = build(out)
+    total = sum(p.stat().st_size for p in written)
+    print(f"wrote {len(written)} files, {total:,} bytes, to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
