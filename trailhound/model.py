@@ -117,6 +117,7 @@ class Event:
     error_message: str | None = None  # api.response.error_message / status_detail
     user_agent: str | None = None  # http_request.user_agent
     event_id: str | None = None  # metadata.uid
+    correlation_id: str | None = None  # metadata.correlation_uid (Azure: one per operation)
     meta: Mapping[str, Any] = field(default_factory=dict)  # transport metadata of the RawRecord
 
     @property

@@ -22,6 +22,7 @@ class Profile:
     pack: str
     literal_columns: bool  # columns are the raw JSON fields the query extracts (seed) or normalized
     source_categories: frozenset[str] | None  # exact _sourceCategory test, for Sumo exports
+    dedupe: bool  # one finding per operation (duplicate deliveries, Azure Started/Succeeded)
     description: str
 
     def admits(self, event: Event) -> bool:
@@ -39,6 +40,7 @@ PROFILES: dict[str, Profile] = {
         pack="seed",
         literal_columns=True,
         source_categories=SEED_SOURCE_CATEGORIES,
+        dedupe=False,
         description="the catalog query as written: exact, case-sensitive, AWS names only",
     ),
     "corrected": Profile(
@@ -46,6 +48,7 @@ PROFILES: dict[str, Profile] = {
         pack="corrected",
         literal_columns=False,
         source_categories=None,
+        dedupe=True,
         description="the 13 defects fixed: AWS, Azure Activity, Entra audit and GCP scored",
     ),
 }

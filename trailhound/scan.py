@@ -102,7 +102,7 @@ def scan(
     if on_start is not None:
         on_start(specs)
     matches = eng.run(plan, _events(specs, stats, profile, stdin, on_file))
-    findings = score_all(_count_suppressed(matches, stats), min_score)
+    findings = score_all(_count_suppressed(matches, stats), min_score, dedupe=profile.dedupe)
     stats.findings = len(findings)
     return ScanResult(findings, stats)
 

@@ -25,6 +25,7 @@ class Finding:
     rules: list[Rule]  # every rule that counted, detection and context, in RuleSet order
     suppressed: list[tuple[Rule, Filter]] = field(default_factory=list)
     order: int = 0  # input position, the last tie-breaker
+    copies: int = 1  # records this finding stands for (see collapse())
 
     def flag(self, signal: str) -> int:
         return int(any(r.signal == signal for r in self.rules if not r.context))
@@ -58,11 +59,55 @@ def sort_key(f: Finding) -> tuple[object, ...]:
     return (-f.score, t is None, t or 0, eid is None, eid or "", f.order)
 
 
-def score_all(matches: Iterable[Match], min_score: float | None = None) -> list[Finding]:
+def collapse_key(e: Event) -> tuple[str | None, ...] | None:
+    """Records that report one operation (log-formats pitfalls 12-14).
+
+    CloudTrail delivers some events twice (and an EventBridge or organisation-trail copy is a
+    second delivery of the same eventID); Azure logs one write as Started, Accepted and
+    Succeeded records sharing a correlationId. None: nothing to collapse with.
+    """
+    if e.source == "azure_activity" and e.correlation_id and e.operation:
+        return (e.source, e.correlation_id.lower(), e.operation.lower())
+    if e.event_id and not e.event_id.startswith("syn:"):
+        return (e.source, e.account, e.event_id, e.operation)
+    return None
+
+
+def _rank(f: Finding) -> tuple[int, int]:
+    # The record that says how it ended wins (Succeeded/Failed over Started/Accepted).
+    return (0 if f.event.status in ("success", "failure") else 1, f.order)
+
+
+def collapse(findings: list[Finding]) -> list[Finding]:
+    """One finding per operation: the final-status record (else the first), counting copies."""
+    best: dict[tuple[str | None, ...], Finding] = {}
+    out: list[Finding] = []
+    for f in findings:
+        key = collapse_key(f.event)
+        if key is None:
+            out.append(f)
+            continue
+        kept = best.get(key)
+        if kept is None:
+            best[key] = f
+        else:
+            winner = kept if _rank(kept) <= _rank(f) else f
+            winner.copies = kept.copies + f.copies
+            best[key] = winner
+    out.extend(best.values())
+    return out
+
+
+def score_all(
+    matches: Iterable[Match], min_score: float | None = None, *, dedupe: bool = False
+) -> list[Finding]:
     findings = []
     for i, m in enumerate(matches):
         f = score_match(m, i)
-        if f is not None and keep(f, min_score):
+        if f is not None:
             findings.append(f)
+    if dedupe:
+        findings = collapse(findings)
+    findings = [f for f in findings if keep(f, min_score)]
     findings.sort(key=sort_key)
     return findings

@@ -169,6 +169,7 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
         )
     ev.user_agent = first(f.string("userAgent", "properties.userAgentHeader"))
 
+    ev.correlation_id = first(f.string("correlationId", "correlation_id"))
     ev.event_id = first(f.string("eventDataId", "event_data_id"))
     if ev.event_id is None:
         time_key = ev.time or first(

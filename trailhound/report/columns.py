@@ -25,7 +25,7 @@ SEED_COLUMNS = (
     *SIGNALS,
     "suspicion_score",
 )
-COLUMNS = (*SEED_COLUMNS, "eventID", "provider", "signals", "outcome", "source", "origin")
+COLUMNS = (*SEED_COLUMNS, "eventID", "provider", "signals", "outcome", "source", "origin", "records")
 
 # Raw JSON paths the seed query extracts with `json field=_raw "<path>"`.
 _SEED_PATHS = {
@@ -97,4 +97,5 @@ def row(f: Finding, profile: Profile) -> dict[str, Any]:
     out["outcome"] = e.status
     out["source"] = e.source
     out["origin"] = str(e.location)
+    out["records"] = f.copies
     return out
