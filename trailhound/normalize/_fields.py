@@ -27,29 +27,13 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from trailhound.jsonutil import json_type
 from trailhound.model import LOGSOURCES, Event, Issue, RawRecord
 from trailhound.normalize.times import TimeParseError, parse_time
 
 Path = str | tuple[str, ...]
 
 _ABSENT = object()
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a Python value's type (object, array, string, number, boolean, null)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return f"non-JSON {type(value).__name__}"
 
 
 def _split(path: Path) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
+from trailhound.jsonutil import json_type
 from trailhound.registry import Registry
 
 T = TypeVar("T")
@@ -68,23 +69,6 @@ def join_pointer(base: str, token: str | int) -> str:
     return f"{base}/{pointer_token(token)}"
 
 
-def type_name(value: Any) -> str:
-    """JSON type name of a decoded value, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
 class OrderedRegistry(Generic[T]):
     """A `Registry` whose items are also tried in a fixed order (lowest `order` first).
 
@@ -121,7 +105,7 @@ class OrderedRegistry(Generic[T]):
 def describe(value: Any) -> str:
     """JSON type of a value, with a short escaped rendering of scalars: `number 5`, `string 'x'`."""
     if isinstance(value, (dict, list)) or value is None:
-        return type_name(value)
+        return json_type(value)
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
-    return f"{type_name(value)} {snippet(value, 40)}"
+    return f"{json_type(value)} {snippet(value, 40)}"

@@ -21,13 +21,8 @@ from typing import Any
 import orjson
 
 from trailhound.model import Issue, Location, RawRecord, Severity
-from trailhound.sources._util import (
-    OrderedRegistry,
-    describe,
-    join_pointer,
-    snippet,
-    type_name,
-)
+from trailhound.jsonutil import json_type
+from trailhound.sources._util import OrderedRegistry, describe, join_pointer, snippet
 from trailhound.sources.classify import classify
 from trailhound.sources.gzipio import decompress_payload
 
@@ -153,7 +148,7 @@ def _parse_embedded(text: Any, ctx: Ctx, what: str) -> tuple[Any, Issue | None]:
     if isinstance(text, (dict, list)):  # already decoded by whoever exported it
         return text, None
     if not isinstance(text, (str, bytes)):
-        return None, ctx.issue("wrong_type", f"{what} should be JSON text, found {type_name(text)}")
+        return None, ctx.issue("wrong_type", f"{what} should be JSON text, found {json_type(text)}")
     try:
         return orjson.loads(text), None
     except orjson.JSONDecodeError as exc:
@@ -177,7 +172,7 @@ def _container(key: str, envelope: str, what: str) -> Handler:
 def _elements(items: Any, ctx: Ctx, key: str, envelope: str, what: str) -> Iterator[Item]:
     if not isinstance(items, list):
         yield ctx.at(key).issue(
-            "wrong_type", f"{what} `{key}` should be an array, found {type_name(items)}; skipped"
+            "wrong_type", f"{what} `{key}` should be an array, found {json_type(items)}; skipped"
         )
         return
     base = join_pointer(ctx.pointer, key)
@@ -275,7 +270,7 @@ def _cloudwatch_events(obj: dict[str, Any], ctx: Ctx) -> Iterator[Item]:
     if not isinstance(events, list):
         yield ctx.at("logEvents").issue(
             "wrong_type",
-            f"CloudWatch Logs `logEvents` should be an array, found {type_name(events)}",
+            f"CloudWatch Logs `logEvents` should be an array, found {json_type(events)}",
         )
         return
     base: dict[str, Any] = {k: obj[k] for k in ("owner", "logGroup", "logStream") if k in obj}
@@ -284,7 +279,7 @@ def _cloudwatch_events(obj: dict[str, Any], ctx: Ctx) -> Iterator[Item]:
         if not isinstance(event, dict):
             yield sub.issue(
                 "wrong_type",
-                f"CloudWatch Logs log event should be an object, found {type_name(event)}",
+                f"CloudWatch Logs log event should be an object, found {json_type(event)}",
             )
             continue
         meta: dict[str, Any] = dict(base)
@@ -311,7 +306,7 @@ def _cloudwatch_lambda(obj: dict[str, Any], ctx: Ctx) -> Iterator[Item] | None:
     data = awslogs["data"]
     try:
         if not isinstance(data, str):
-            raise TypeError(f"found {type_name(data)}, not a string")
+            raise TypeError(f"found {json_type(data)}, not a string")
         decoded = decompress_payload(base64.b64decode(data, validate=True))
     except (TypeError, ValueError, binascii.Error) as exc:
         return iter(
@@ -344,7 +339,7 @@ def _eventbridge(obj: dict[str, Any], ctx: Ctx) -> Iterator[Item] | None:
             [
                 inner.issue(
                     "wrong_type",
-                    f"EventBridge `detail` should be an object, found {type_name(detail)}",
+                    f"EventBridge `detail` should be an object, found {json_type(detail)}",
                 )
             ]
         )
@@ -422,7 +417,7 @@ def _pubsub(obj: dict[str, Any], ctx: Ctx) -> Iterator[Item] | None:
     data = message["data"]
     try:
         if not isinstance(data, str):
-            raise TypeError(f"found {type_name(data)}, not a string")
+            raise TypeError(f"found {json_type(data)}, not a string")
         decoded = base64.b64decode(data, validate=True)
     except (TypeError, ValueError, binascii.Error) as exc:
         return iter(
