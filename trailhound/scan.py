@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator, Sequence
 
 from trailhound.engine import ENGINES
+from trailhound.engine.correlate import CorrelationStats
 from trailhound.model import Event, Issue, RawRecord
 from trailhound.normalize import normalize
 from trailhound.profiles import Profile
@@ -30,6 +31,9 @@ class ScanStats:
     skipped: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)  # filter title -> matches removed
     samples: list[Issue] = field(default_factory=list)
+    # correlation id -> hits, and events that matched a referenced rule but could not take part
+    # (no event time / a group-by value missing); see engine/correlate.py
+    correlation: CorrelationStats = field(default_factory=CorrelationStats)
 
     @property
     def error_count(self) -> int:
@@ -102,7 +106,13 @@ def scan(
     if on_start is not None:
         on_start(specs)
     matches = eng.run(plan, _events(specs, stats, profile, stdin, on_file))
-    findings = score_all(_count_suppressed(matches, stats), min_score, dedupe=profile.dedupe)
+    findings = score_all(
+        _count_suppressed(matches, stats),
+        min_score,
+        dedupe=profile.dedupe,
+        correlations=rs.correlations,
+        correlation_stats=stats.correlation,
+    )
     stats.findings = len(findings)
     return ScanResult(findings, stats)
 

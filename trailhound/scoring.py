@@ -3,16 +3,26 @@
 Score of an event = sum of the weights of every rule that matched it (filters already removed
 what they remove). Context rules (`context: true`, e.g. "the call failed") add their weight only
 to events that some detection rule flagged: they never make a finding on their own.
+
+Correlation rules (engine/correlate.py): a hit adds the correlation's weight, once per
+correlation, to every event that formed it; the correlation is listed among the finding's rules
+(after the base rules, in RuleSet order) and the hit in `Finding.hits`. An event only a
+correlation flagged still becomes a finding (with the context rules that matched it). Base rules
+that a `generate: false` correlation references (`Rule.generate` False) are evaluated but never
+counted: they neither make a finding nor add weight on their own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from trailhound.engine.base import Match
+from trailhound.engine.correlate import CorrelationStats, Correlator, Hit
 from trailhound.model import Event
-from trailhound.rules.model import Filter, Rule
+from trailhound.rules.model import Correlation, Filter, Rule
+
+Signal = Rule | Correlation  # what a finding lists: both carry the same scoring attributes
 
 # The seed query's four flag columns, in its order.
 SIGNALS = ("iam_change", "security_disable", "priv_esc", "compute_create")
@@ -22,23 +32,61 @@ SIGNALS = ("iam_change", "security_disable", "priv_esc", "compute_create")
 class Finding:
     event: Event
     score: float
-    rules: list[Rule]  # every rule that counted, detection and context, in RuleSet order
+    # every rule that counted, detection and context, in RuleSet order, then the correlations
+    # whose hits the event is part of, in RuleSet order
+    rules: list[Signal]
     suppressed: list[tuple[Rule, Filter]] = field(default_factory=list)
     order: int = 0  # input position, the last tie-breaker
     copies: int = 1  # records this finding stands for (see collapse())
+    hits: list[Hit] = field(default_factory=list)  # correlation hits the event is part of
 
     def flag(self, signal: str) -> int:
         return int(any(r.signal == signal for r in self.rules if not r.context))
 
 
-def score_match(m: Match, order: int = 0) -> Finding | None:
-    """A Finding when at least one detection (non-context) rule survived, else None."""
-    if not any(not r.context for r in m.rules):
-        return None
-    score = sum(r.weight for r in m.rules)
+def _total(rules: Iterable[Signal]) -> float:
+    score = sum(r.weight for r in rules)
     if isinstance(score, float) and score.is_integer():
         score = int(score)
-    return Finding(m.event, score, list(m.rules), list(m.suppressed), order)
+    return score
+
+
+def score_match(m: Match, order: int = 0) -> Finding | None:
+    """A Finding when at least one counted detection (non-context) rule survived, else None.
+    Rules with `generate` False (base rules of a correlation) are not counted."""
+    counted: list[Signal] = [r for r in m.rules if r.generate]
+    if not any(not r.context for r in counted):
+        return None
+    return Finding(m.event, _total(counted), counted, list(m.suppressed), order)
+
+
+def add_hits(
+    findings: dict[int, Finding], hits: Sequence[Hit], correlator: Correlator
+) -> None:
+    """Add every hit to the findings of the records that formed it (creating the findings of
+    events only a correlation flagged): the correlation's weight once per correlation."""
+    position = {c.id: i for i, c in enumerate(correlator.correlations)}
+    for hit in hits:
+        for order in hit.orders:
+            f = findings.get(order)
+            if f is None:
+                m = correlator.match(order)
+                counted: list[Signal] = [r for r in m.rules if r.generate]
+                f = findings[order] = Finding(
+                    m.event, 0, counted, list(m.suppressed), order
+                )
+            f.hits.append(hit)
+            if not any(r is hit.correlation for r in f.rules):
+                f.rules.append(hit.correlation)
+    for f in findings.values():
+        if f.hits:
+            base = [r for r in f.rules if not isinstance(r, Correlation)]
+            corr = sorted(
+                (r for r in f.rules if isinstance(r, Correlation)), key=lambda r: position[r.id]
+            )
+            f.rules = [*base, *corr]
+            f.hits.sort(key=lambda h: (position[h.correlation.id], h.start_ns, h.group))
+            f.score = _total(f.rules)
 
 
 def keep(f: Finding, min_score: float | None) -> bool:
@@ -99,13 +147,27 @@ def collapse(findings: list[Finding]) -> list[Finding]:
 
 
 def score_all(
-    matches: Iterable[Match], min_score: float | None = None, *, dedupe: bool = False
+    matches: Iterable[Match],
+    min_score: float | None = None,
+    *,
+    dedupe: bool = False,
+    correlations: Sequence[Correlation] = (),
+    correlation_stats: CorrelationStats | None = None,
 ) -> list[Finding]:
-    findings = []
+    """Score every match, evaluate the correlations over the same stream, add their hits,
+    collapse copies of one operation (`dedupe`), keep by `min_score`, sort."""
+    correlator = Correlator(
+        correlations, same_operation=collapse_key if dedupe else None, stats=correlation_stats
+    )
+    by_order: dict[int, Finding] = {}
     for i, m in enumerate(matches):
+        correlator.add(m, i)
         f = score_match(m, i)
         if f is not None:
-            findings.append(f)
+            by_order[i] = f
+    if correlations:
+        add_hits(by_order, correlator.finish(), correlator)
+    findings = [by_order[i] for i in sorted(by_order)]
     if dedupe:
         findings = collapse(findings)
     findings = [f for f in findings if keep(f, min_score)]

@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
+from trailhound.engine.correlate import Hit
 from trailhound.profiles import Profile
-from trailhound.rules.model import Rule
-from trailhound.scoring import SIGNALS, Finding
+from trailhound.scoring import SIGNALS, Finding, Signal
 
 # The query's `table` list, in its order (`_messageTime` is `time`), then ours.
 SEED_COLUMNS = (
@@ -25,7 +25,17 @@ SEED_COLUMNS = (
     *SIGNALS,
     "suspicion_score",
 )
-COLUMNS = (*SEED_COLUMNS, "eventID", "provider", "signals", "outcome", "source", "origin", "records")
+COLUMNS = (
+    *SEED_COLUMNS,
+    "eventID",
+    "provider",
+    "signals",
+    "outcome",
+    "source",
+    "origin",
+    "records",
+    "correlations",
+)
 
 # Raw JSON paths the seed query extracts with `json field=_raw "<path>"`.
 _SEED_PATHS = {
@@ -55,7 +65,7 @@ def literal(raw: dict[str, Any], path: tuple[str, ...]) -> str | None:
     return orjson.dumps(cur).decode()
 
 
-def signal_obj(rule: Rule) -> dict[str, Any]:
+def signal_obj(rule: Signal) -> dict[str, Any]:
     return {
         "rule_id": rule.id,
         "title": rule.title,
@@ -65,6 +75,16 @@ def signal_obj(rule: Rule) -> dict[str, Any]:
         "context": rule.context,
         "author": rule.author,
         "tags": list(rule.tags),
+    }
+
+
+def correlation_obj(hit: Hit) -> dict[str, Any]:
+    """A correlation hit the event is part of: the correlation, and the event ids (in time
+    order) of every event that formed the hit, this one included."""
+    return {
+        "rule_id": hit.correlation.id,
+        "title": hit.correlation.title,
+        "events": [e.event_id for e in hit.events],
     }
 
 
@@ -98,4 +118,5 @@ def row(f: Finding, profile: Profile) -> dict[str, Any]:
     out["source"] = e.source
     out["origin"] = str(e.location)
     out["records"] = f.copies
+    out["correlations"] = [correlation_obj(h) for h in f.hits]
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sigma.correlations import SigmaCorrelationRule
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
@@ -44,6 +45,10 @@ class Rule:
     sigma: SigmaRule
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # False when a correlation rule with `generate: false` (the Sigma default) references this
+    # rule: engines still evaluate it (the correlation needs its matches) but scoring never counts
+    # it as a signal on its own (correlation spec, Generate; pySigma `disable_output`).
+    generate: bool = True
 
     def applies_to(self, logsource: tuple[str, str]) -> bool:
         """Sigma log-source semantics: every field the rule sets must equal the event's."""
@@ -82,7 +87,70 @@ class Filter:
         return True
 
 
+CORRELATION_TYPES = (
+    "event_count",
+    "value_count",
+    "value_sum",
+    "value_avg",
+    "temporal",
+    "temporal_ordered",
+)
+CONDITION_OPS = ("gt", "gte", "lt", "lte", "eq", "neq")
+
+
+@dataclass(frozen=True, eq=False)
+class Correlation:
+    """A Sigma correlation rule (meta-rule over the matches of other rules), ready to evaluate.
+
+    Evaluation semantics are in engine/correlate.py. It carries the same scoring attributes as a
+    `Rule` (id, title, level, author, tags, weight, signal, context) so a hit is listed in a
+    finding's signals like any rule; `context` is always False.
+
+    rules: the referenced base rules, in the order the correlation lists them (the order
+        `temporal_ordered` requires).
+    group_by: the names as written (Sigma field names or alias names).
+    group_paths[i][j]: the raw field paths (after the log-source pipeline's field mapping, so an
+        Azure `caller` is `caller` or `Caller`) where group-by entry j is read in events matched
+        by rules[i] - the alias's field for that rule when entry j is an alias. The first path
+        that holds a value wins.
+    value_paths[i]: the same for the condition's `field` (`value_field`; value_count /
+        value_sum / value_avg), else None.
+    timespan_ns: the window length; `timespan` is the rule text (`30m`).
+    op, count: the condition, e.g. ("gte", 2). For temporal types the count is the number of
+        distinct referenced rules (default: all of them).
+    """
+
+    id: str
+    title: str
+    type: str  # one of CORRELATION_TYPES
+    rules: tuple[Rule, ...]
+    group_by: tuple[str, ...]
+    group_paths: tuple[tuple[tuple[str, ...], ...], ...]
+    timespan: str
+    timespan_ns: int
+    op: str  # one of CONDITION_OPS
+    count: int
+    value_field: str | None  # the condition's `field` (value_* types), else None
+    value_paths: tuple[tuple[str, ...], ...] | None
+    generate: bool
+    level: str | None
+    author: str | None
+    tags: tuple[str, ...]
+    weight: float
+    signal: str | None
+    sigma: SigmaCorrelationRule
+    path: str | None = None
+    name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    context: bool = False  # never: a correlation hit is a detection in its own right
+
+
 @dataclass(frozen=True)
 class RuleSet:
+    """rules: every detection rule, including the base rules of correlations (Rule.generate says
+    whether a rule counts on its own); engines evaluate all of them. correlations: evaluated on
+    the engines' matches (engine/correlate.py)."""
+
     rules: tuple[Rule, ...]
     filters: tuple[Filter, ...] = ()
+    correlations: tuple[Correlation, ...] = ()
