@@ -10,10 +10,11 @@ import click
 
 from trailhound import __version__
 from trailhound.errors import TrailhoundError
-from trailhound.profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
 from trailhound.report.writers import WRITERS
+from trailhound.rules.model import RuleSet
 from trailhound.scan import ScanResult, ScanStats, scan
 
 EXIT_OK = 0
@@ -58,11 +59,36 @@ def print_summary(stats: ScanStats, profile: str) -> None:
             _err(f"    ... and {rest} more like these")
 
 
-def _run_scan(paths: Sequence[str], profile_name: str, min_score: float | None, quiet: bool) -> ScanResult:
+def _ruleset(
+    profile: Profile, rule_paths: Sequence[str], placeholders: str | None
+) -> RuleSet | None:
+    """The profile's pack plus the rules under `rule_paths` (None: the pack alone, loaded by
+    scan). A user rule that does not load or compile is reported on stderr, one line each, and
+    skipped; the others run."""
+    if not rule_paths and placeholders is None:
+        return None
+    from trailhound.rules.check import check_paths, merge_rulesets, read_placeholders
+    from trailhound.rules.loader import load_pack
+
+    values = read_placeholders(placeholders) if placeholders is not None else None
+    checked = check_paths(rule_paths, values)
+    ruleset, duplicates = merge_rulesets(load_pack(profile.pack), checked.ruleset)
+    for problem in [*checked.problems, *duplicates]:
+        _err(f"trailhound: rule skipped: {for_terminal(problem)}")
+    return ruleset
+
+
+def _run_scan(
+    paths: Sequence[str],
+    profile_name: str,
+    min_score: float | None,
+    quiet: bool,
+    ruleset: RuleSet | None = None,
+) -> ScanResult:
     profile = get_profile(profile_name)
     stdin = sys.stdin.buffer if "-" in paths else None
     if quiet or not sys.stderr.isatty():
-        return scan(paths, profile, min_score=min_score, stdin=stdin)
+        return scan(paths, profile, ruleset=ruleset, min_score=min_score, stdin=stdin)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -82,12 +108,29 @@ def _run_scan(paths: Sequence[str], profile_name: str, min_score: float | None, 
         def on_file(spec: Any) -> None:
             bar.advance(task, spec.size or 0)
 
-        return scan(paths, profile, min_score=min_score, stdin=stdin, on_start=on_start, on_file=on_file)
+        return scan(
+            paths,
+            profile,
+            ruleset=ruleset,
+            min_score=min_score,
+            stdin=stdin,
+            on_start=on_start,
+            on_file=on_file,
+        )
 
 
-def _detect(paths: Sequence[str], profile: str, fmt: str, min_score: float | None, quiet: bool) -> int:
+def _detect(
+    paths: Sequence[str],
+    profile: str,
+    fmt: str,
+    min_score: float | None,
+    quiet: bool,
+    rule_paths: Sequence[str] = (),
+    placeholders: str | None = None,
+) -> int:
     writer = WRITERS.get(fmt)
-    result = _run_scan(paths, profile, min_score, quiet)
+    ruleset = _ruleset(get_profile(profile), rule_paths, placeholders)
+    result = _run_scan(paths, profile, min_score, quiet, ruleset)
     p = get_profile(profile)
     writer((row(f, p) for f in result.findings), sys.stdout)
     sys.stdout.flush()
@@ -118,6 +161,22 @@ _min_score_opt = click.option(
     help="Keep findings scoring at least N (default: score > 0; 0 keeps every flagged event).",
 )
 _quiet_opt = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary on stderr.")
+_rules_opt = click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Also run the Sigma rules in PATH (a .yml file or a folder; repeatable) with the "
+    "profile's pack. A rule that does not load or compile is reported on stderr and skipped "
+    "(`trailhound rules check PATH` says why for every file).",
+)
+_placeholders_opt = click.option(
+    "--placeholders",
+    metavar="FILE",
+    default=None,
+    help="YAML/JSON map of placeholder name -> list of values, filling the |expand "
+    "placeholders of --rules rules.",
+)
 
 
 @click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -136,14 +195,24 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @_format_opt
 @_min_score_opt
 @_quiet_opt
-def detect(paths: tuple[str, ...], profile: str, fmt: str, min_score: float | None, quiet: bool) -> None:
+@_rules_opt
+@_placeholders_opt
+def detect(
+    paths: tuple[str, ...],
+    profile: str,
+    fmt: str,
+    min_score: float | None,
+    quiet: bool,
+    rule_paths: tuple[str, ...],
+    placeholders: str | None,
+) -> None:
     """Score suspicious cloud API calls in PATHS (files, folders, or - for stdin).
 
     Formats are recognised by content: CloudTrail S3 files, JSON lines, EventBridge, CloudWatch
     Logs subscriptions, lookup-events output; Azure Activity (all shapes); Entra ID audit; GCP
     audit LogEntries; gzip or plain.
     """
-    sys.exit(_detect(paths, profile, fmt, min_score, quiet))
+    sys.exit(_detect(paths, profile, fmt, min_score, quiet, rule_paths, placeholders))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -151,11 +220,22 @@ def detect(paths: tuple[str, ...], profile: str, fmt: str, min_score: float | No
 @_format_opt
 @_min_score_opt
 @_quiet_opt
-def demo(profile: str, fmt: str, min_score: float | None, quiet: bool) -> None:
+@_rules_opt
+@_placeholders_opt
+def demo(
+    profile: str,
+    fmt: str,
+    min_score: float | None,
+    quiet: bool,
+    rule_paths: tuple[str, ...],
+    placeholders: str | None,
+) -> None:
     """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP; attacks and noise)."""
     from trailhound.demo import dataset_path
 
-    sys.exit(_detect([str(dataset_path())], profile, fmt, min_score, quiet))
+    sys.exit(
+        _detect([str(dataset_path())], profile, fmt, min_score, quiet, rule_paths, placeholders)
+    )
 
 
 from trailhound.cli.rules_cmd import rules  # noqa: E402  (the `rules` command group)

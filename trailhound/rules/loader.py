@@ -46,7 +46,7 @@ from trailhound.rules.model import (
     Rule,
     RuleSet,
 )
-from trailhound.rules.pipelines import default_pipeline
+from trailhound.rules.pipelines import default_pipeline, map_filter
 
 PACKS = ("seed", "corrected")
 
@@ -163,6 +163,7 @@ def _to_filter(doc: dict[str, Any], path: Path) -> Filter:
     sf = SigmaFilter.from_dict(doc, collect_errors=True, source=SigmaRuleLocation(path))
     if sf.errors:
         raise sf.errors[0]
+    map_filter(sf)  # the log-source field mapping rules get, so filters match the same shapes
     refs = sf.filter.rules
     rule_ids = None if isinstance(refs, str) else frozenset(str(r.reference) for r in refs)
     return Filter(
