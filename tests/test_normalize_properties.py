@@ -25,6 +25,7 @@ PROVIDER = {
     "entra_audit": "azure",
     "entra_signin": "azure",
     "gcp_audit": "gcp",
+    "m365_audit": "azure",
 }
 STRING_FIELDS = [
     "time",

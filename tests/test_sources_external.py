@@ -116,9 +116,8 @@ def test_plaso_azure_sdk_gcp_and_m365(external: Path) -> None:
         assert "testlog" in json.loads(lines[issue.location.line - 1])["logName"]
 
     records, issues = _read(jsonl / "microsoft_audit_log.jsonl")
-    assert records == []
-    assert [(i.kind, i.severity) for i in issues] == [("unsupported_source", "skip")] * 4
-    assert all("not supported" in i.message for i in issues)
+    assert issues == [] and len(records) == 4
+    assert {(r.source, r.envelope) for r in records} == {("m365_audit", "jsonl")}
 
 
 def test_google_cloudevents_pretty_printed(external: Path) -> None:
@@ -138,8 +137,8 @@ def test_otrf_sentinel_exports(external: Path) -> None:
     assert {(r.source, r.envelope) for r in records} == {("entra_audit", "jsonl")}
     assert all(isinstance(r.data["InitiatedBy"], str) for r in records)  # left as exported
     records, issues = _read(folder / "OfficeActivityEvents.json")
-    assert records == []
-    assert [(i.kind, i.severity) for i in issues] == [("unsupported_source", "skip")]
+    assert issues == []
+    assert [(r.source, r.envelope) for r in records] == [("m365_audit", "single")]
 
 
 _EXPECTED_SOURCE = {
@@ -147,6 +146,9 @@ _EXPECTED_SOURCE = {
     "Azure.MonitorActivity": {"azure_activity"},
     "Azure.Audit": {"entra_audit", "entra_signin"},
     "GCP.AuditLog": {"gcp_audit"},
+    "Microsoft365.Audit.AzureActiveDirectory": {"m365_audit"},
+    "Microsoft365.Audit.Exchange": {"m365_audit"},
+    "Microsoft365.Audit.SharePoint": {"m365_audit"},
 }
 _SIGNIN = {"signinlogs", "noninteractiveusersigninlogs", "serviceprincipalsigninlogs"}
 
@@ -156,12 +158,9 @@ def test_panther_rule_test_cases(external: Path) -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(rows) == 997  # MANIFEST
     records, issues = _read(path)
-    assert [i for i in issues if i.severity == "error"] == []
-    assert len(records) + len(issues) == 997  # one item per line
+    assert issues == []
+    assert len(records) == 997  # one item per line
     by_line = {r.location.line: r for r in records}
-    for issue in issues:  # only Microsoft 365 tests are skipped
-        assert issue.kind == "unsupported_source"
-        assert rows[issue.location.line - 1]["log_type"].startswith("Microsoft365.")
     for line, r in by_line.items():
         row = rows[line - 1]
         assert r.envelope == "panther_test"
@@ -173,7 +172,7 @@ def test_panther_rule_test_cases(external: Path) -> None:
             want = "entra_signin" if category in _SIGNIN else "entra_audit"
             assert r.source == want, line
     counts = Counter(row["log_type"] for row in rows)
-    assert len(records) == 997 - sum(v for k, v in counts.items() if k.startswith("Microsoft365"))
+    assert sum(v for k, v in counts.items() if k.startswith("Microsoft365")) == 19  # MANIFEST
     kube = [r for r in records if str(r.data.get("category")) == "kube-audit"]
     assert len(kube) == 34 and {r.source for r in kube} == {"azure_activity"}  # MANIFEST
 

@@ -88,6 +88,7 @@ LOGSOURCES: dict[str, tuple[str, str]] = {
     "entra_audit": ("azure", "auditlogs"),
     "entra_signin": ("azure", "signinlogs"),
     "gcp_audit": ("gcp", "gcp.audit"),
+    "m365_audit": ("m365", "audit"),
 }
 
 Status = Literal["success", "failure", "other"]

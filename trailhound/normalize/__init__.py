@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from trailhound.model import Event, Issue, RawRecord
-from trailhound.normalize import azure_activity, cloudtrail, entra_audit, entra_signin, gcp_audit
+from trailhound.normalize import (
+    azure_activity,
+    cloudtrail,
+    entra_audit,
+    entra_signin,
+    gcp_audit,
+    m365_audit,
+)
 from trailhound.normalize._fields import new_event
 from trailhound.registry import Registry
 
@@ -25,6 +32,7 @@ NORMALIZERS.register("azure_activity", azure_activity.normalize)
 NORMALIZERS.register("entra_audit", entra_audit.normalize)
 NORMALIZERS.register("entra_signin", entra_signin.normalize)
 NORMALIZERS.register("gcp_audit", gcp_audit.normalize)
+NORMALIZERS.register("m365_audit", m365_audit.normalize)
 
 __all__ = ["NORMALIZERS", "Normalizer", "normalize"]
 

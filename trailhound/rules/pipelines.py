@@ -69,12 +69,20 @@ deliberately left alone, with the reason, and `trailhound rules check` prints th
   `protoPayload.metadata.event.eventName`. `setting_name` / `new_value` are NOT mapped: they are
   entries of the `parameter[]` name/value list, which no path can address (mapping them to "any
   parameter value" would make `new_value: 'false'` fire when the OLD value was false).
-* m365: trailhound reads no Microsoft 365 records (the classifier reports them unsupported).
-  m365/audit rules use Unified Audit Log names already; only the Sentinel `OfficeActivity`
-  spellings are added. m365/threat_management, exchange and threat_detection use `eventSource` /
-  `eventName` / `status`, Elastic o365 concepts (event.provider / rule.name / event.outcome)
-  whose UAL counterparts (Workload / Name / ResultStatus) hold other values (`Succeeded`, never
-  `success`): not mapped.
+* m365/audit (`m365_audit` records): rules use the Unified Audit Log names of the Management
+  Activity API records; added are the Sentinel `OfficeActivity` columns where Sentinel renamed
+  them (`Workload` -> `OfficeWorkload`, `ObjectId` -> `OfficeObjectId`) and Panther's spelling
+  of its Microsoft365.Audit.Exchange records, whose top-level keys are all lower case
+  (`operation`, `parameters`, `objectid`, ...; the members of the Name/Value lists keep their
+  case). `Parameters` and `OperationProperties` are `[{"Name": ..., "Value": ...}]` lists in
+  the API records and JSON text in Sentinel; SigmaHQ's rules search them with `contains` for
+  words that are parameter NAMES (`ForwardingSmtpAddress`, `DeleteMessage`), so they map to the
+  entries' `Name` and `Value` (what a search of the whole text finds) and, for Sentinel, to the
+  text itself. `RequestType` is an `ExtendedProperties` Name/Value entry: not mapped.
+  m365/threat_management, exchange and threat_detection use `eventSource` / `eventName` /
+  `status`, Elastic o365 concepts (event.provider / rule.name / event.outcome) whose UAL
+  counterparts (Workload / Name / ResultStatus) hold other values (`Succeeded`, never
+  `success`): not mapped; trailhound reads no records of those log sources.
 
 Placeholders (`|expand`): `default_pipeline(placeholders={"name": [values]})`, or a
 `with placeholder_values({...}):` block around code that calls `default_pipeline()` (the
@@ -410,10 +418,22 @@ GOOGLE_WORKSPACE_FIELDS: dict[str, list[str]] = {
     "protoPayload.Servicename": [f"{_P}.serviceName"],
 }
 
-# Microsoft 365 Unified Audit Log (Management Activity API) / Sentinel OfficeActivity.
+# Microsoft 365 Unified Audit Log: Management Activity API records / Sentinel OfficeActivity
+# rows / Panther Microsoft365.Audit.Exchange records (top-level keys in lower case).
+
+
+def _name_value(root: str) -> list[str]:
+    """A `[{"Name", "Value"}]` list (API records, Panther) or its JSON text (Sentinel)."""
+    return [f"{root}.Name", f"{root}.Value", root, f"{root.lower()}.Name", f"{root.lower()}.Value"]
+
+
 M365_AUDIT_FIELDS: dict[str, list[str]] = {
-    "Workload": ["Workload", "OfficeWorkload"],
-    "ObjectId": ["ObjectId", "OfficeObjectId"],
+    "Workload": ["Workload", "OfficeWorkload", "workload"],
+    "ObjectId": ["ObjectId", "OfficeObjectId", "objectid"],
+    "Operation": ["Operation", "operation"],
+    "ResultStatus": ["ResultStatus", "resultstatus"],
+    "Parameters": _name_value("Parameters"),
+    "OperationProperties": _name_value("OperationProperties"),
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ AZURE_ACTIVITY = Verdict(source="azure_activity")
 ENTRA_AUDIT = Verdict(source="entra_audit")
 ENTRA_SIGNIN = Verdict(source="entra_signin")
 GCP_AUDIT = Verdict(source="gcp_audit")
+M365_AUDIT = Verdict(source="m365_audit")
 
 
 def unsupported(what: str) -> Verdict:
@@ -163,7 +164,7 @@ _SENTINEL_TABLES: dict[str, Verdict] = {
     "aadnoninteractiveusersigninlogs": ENTRA_SIGNIN,
     "aadserviceprincipalsigninlogs": ENTRA_SIGNIN,
     "aadmanagedidentitysigninlogs": ENTRA_SIGNIN,
-    "officeactivity": unsupported("Microsoft 365 (Sentinel OfficeActivity table)"),
+    "officeactivity": M365_AUDIT,
     "awscloudtrail": unsupported("CloudTrail as a Sentinel AWSCloudTrail table row"),
     "gcpauditlogs": unsupported("GCP audit log as a Sentinel GCPAuditLogs table row"),
 }
@@ -253,14 +254,16 @@ def _is_signin(keys: Keys) -> bool:
 
 
 def _m365(rec: dict[str, Any], keys: Keys) -> Verdict | None:
+    """Unified Audit Log records: the Management Activity API shape (Panther lower-cases the
+    keys of its Exchange records), and Sentinel OfficeActivity rows without the Type column."""
     if (
         keys.has("CreationTime")
         and keys.has("Operation")
         and (keys.has("Workload") or keys.has("RecordType"))
     ):
-        return unsupported("Microsoft 365 Unified Audit Log")
+        return M365_AUDIT
     if "OfficeWorkload" in rec and "Operation" in rec:
-        return unsupported("Microsoft 365 (Sentinel OfficeActivity table)")
+        return M365_AUDIT
     return None
 
 
@@ -281,7 +284,8 @@ DECLARED_TYPES: dict[str, Verdict] = {
 UNDERSTOOD = (
     "CloudTrail records (eventSource + eventName), Azure Activity records (operationName + "
     "resourceId/category, or the REST, SDK and Sentinel shapes), Entra ID audit and sign-in "
-    'records, GCP Cloud Audit LogEntries, and their envelopes: {"Records": [...]}, '
+    "records, GCP Cloud Audit LogEntries, Microsoft 365 Unified Audit Log records "
+    '(Management Activity API, Sentinel OfficeActivity), and their envelopes: {"Records": [...]}, '
     '{"records": [...]}, {"value": [...]}, JSON arrays, EventBridge events, CloudWatch Logs '
     "payloads, lookup-events output, Sumo Logic _raw rows, Panther tests, Pub/Sub push messages"
 )
@@ -300,8 +304,8 @@ def classify(rec: dict[str, Any], declared: Any = None) -> Verdict:
         verdict = DECLARED_TYPES.get(declared)
         if verdict is not None:
             return verdict
-        if declared.startswith("Microsoft365."):
-            return unsupported(f"Microsoft 365 ({snippet(declared, 50)})")
+        if declared.startswith("Microsoft365."):  # Microsoft365.Audit.Exchange, ...
+            return M365_AUDIT
     return Verdict(
         kind="unknown_envelope",
         severity="error",
