@@ -27,7 +27,7 @@ def source_of(row: dict[str, Any]) -> str | None:
     if provider == "entra_id":
         category = row["log"].get("category") or ""
         return "entra_signin" if "signin" in category.lower() else "entra_audit"
-    return None  # m365: not a trailhound source
+    return None  # m365: covered by tests/test_m365_audit.py
 
 
 def test_all_panther_records(external: Path) -> None:

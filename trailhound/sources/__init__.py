@@ -60,7 +60,7 @@ ISSUE_KINDS: dict[str, str] = {
     "cloudtrail_digest": "skip",  # CloudTrail-Digest file
     "cloudwatch_control": "skip",  # CloudWatch Logs CONTROL_MESSAGE
     "not_audit_log": "skip",  # non-audit GCP LogEntry, other AWS notifications, other EventBridge
-    "unsupported_source": "skip",  # recognised but not supported yet (Microsoft 365, ...)
+    "unsupported_source": "skip",  # recognised but not supported yet (Sentinel AWSCloudTrail rows, ...)
 }
 
 
