@@ -138,3 +138,13 @@ def test_console_entry_point_in_process(tmp_path: Path, capsys: Any) -> None:
         main(["detect", "--format", "jsonl", "-q", str(f)])
     assert ex.value.code == 0
     assert json.loads(capsys.readouterr().out)["eventName"] == "CreateRole"
+
+
+def test_engine_fast_gives_the_reference_output(external: Path) -> None:
+    """`--engine fast` through the CLI: byte-identical JSONL to the reference engine."""
+    data = external / "invictus-ir-aws_dataset" / "CloudTrail"
+    ref = th("detect", "--format", "jsonl", "-q", "--engine", "reference", str(data))
+    fast = th("detect", "--format", "jsonl", "-q", "--engine", "fast", str(data))
+    assert ref.returncode == fast.returncode == 0, ref.stderr + fast.stderr
+    assert len(ref.stdout.splitlines()) > 50
+    assert fast.stdout == ref.stdout

@@ -84,11 +84,12 @@ def _run_scan(
     min_score: float | None,
     quiet: bool,
     ruleset: RuleSet | None = None,
+    engine: str = "reference",
 ) -> ScanResult:
     profile = get_profile(profile_name)
     stdin = sys.stdin.buffer if "-" in paths else None
     if quiet or not sys.stderr.isatty():
-        return scan(paths, profile, ruleset=ruleset, min_score=min_score, stdin=stdin)
+        return scan(paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -112,6 +113,7 @@ def _run_scan(
             paths,
             profile,
             ruleset=ruleset,
+            engine=engine,
             min_score=min_score,
             stdin=stdin,
             on_start=on_start,
@@ -127,10 +129,11 @@ def _detect(
     quiet: bool,
     rule_paths: Sequence[str] = (),
     placeholders: str | None = None,
+    engine: str = "reference",
 ) -> int:
     writer = WRITERS.get(fmt)
     ruleset = _ruleset(get_profile(profile), rule_paths, placeholders)
-    result = _run_scan(paths, profile, min_score, quiet, ruleset)
+    result = _run_scan(paths, profile, min_score, quiet, ruleset, engine)
     p = get_profile(profile)
     writer((row(f, p) for f in result.findings), sys.stdout)
     sys.stdout.flush()
@@ -170,6 +173,17 @@ _rules_opt = click.option(
     "profile's pack. A rule that does not load or compile is reported on stderr and skipped "
     "(`trailhound rules check PATH` says why for every file).",
 )
+# `reference` stays the default while `fast` skips normalizer checks (wrong-typed fields) on
+# records no rule can match: bad input must always be reported.
+_engine_opt = click.option(
+    "--engine",
+    type=click.Choice(["reference", "fast"]),
+    default="reference",
+    show_default=True,
+    help="reference: the plain-Python oracle; fast: files read in worker processes, each record "
+    "checked only against the rules it can match (same findings; wrong-typed fields of records "
+    "no rule can match are not reported).",
+)
 _placeholders_opt = click.option(
     "--placeholders",
     metavar="FILE",
@@ -197,6 +211,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @_quiet_opt
 @_rules_opt
 @_placeholders_opt
+@_engine_opt
 def detect(
     paths: tuple[str, ...],
     profile: str,
@@ -205,6 +220,7 @@ def detect(
     quiet: bool,
     rule_paths: tuple[str, ...],
     placeholders: str | None,
+    engine: str,
 ) -> None:
     """Score suspicious cloud API calls in PATHS (files, folders, or - for stdin).
 
@@ -212,7 +228,7 @@ def detect(
     Logs subscriptions, lookup-events output; Azure Activity (all shapes); Entra ID audit; GCP
     audit LogEntries; gzip or plain.
     """
-    sys.exit(_detect(paths, profile, fmt, min_score, quiet, rule_paths, placeholders))
+    sys.exit(_detect(paths, profile, fmt, min_score, quiet, rule_paths, placeholders, engine))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -12,3 +12,4 @@ from trailhound.registry import Registry
 
 ENGINES: Registry[Any] = Registry("engine")
 ENGINES.register("reference", ReferenceEngine)
+ENGINES.register("fast", __import__("trailhound.engine.fast", fromlist=["FastEngine"]).FastEngine)

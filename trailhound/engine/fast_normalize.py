@@ -1,0 +1,183 @@
+"""normalize.cloudtrail.normalize, for plain records, without the generic field walker.
+
+`cloudtrail_event(rec)` returns exactly what `normalize(rec)` returns (the same Event, no
+issues) when the record is PLAIN, and None otherwise (the caller then runs `normalize`):
+
+* every field the CloudTrail normalizer reads at the top level (eventTime, eventName,
+  eventSource, sourceIPAddress, awsRegion, recipientAccountId, errorCode, errorMessage,
+  userAgent, eventID, responseElements) and in userIdentity (arn, principalId, userName,
+  accountId, invokedBy, type) is either a string, null, or absent with no other key of that
+  object equal to its name ignoring case (the normalizer's case-insensitive second pass would
+  take such a key);
+* eventTime is a string `parse_time` reads; userIdentity is an object, null or absent;
+  responseElements (read for the ConsoleLogin outcome) is an object or null.
+
+Why the result is the same, for plain records (normalize/_fields.py): an exact key holding a
+non-empty string wins the first pass; null and "" give None in both passes (the second pass
+finds the same exact key first); an absent key gives None when no case variant exists. No
+issue is raised on any of these paths.
+
+The equivalence is checked by tests/test_engine_fast_normalize.py (hypothesis). As a guard
+against silent drift, the fast path switches itself off when the normalizer's source files are
+not the ones it was checked against (`VERIFIED`); the tests say when to re-check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from trailhound.model import Event, Issue, RawRecord
+from trailhound.normalize.times import TimeParseError, parse_time
+
+__all__ = ["cloudtrail_event", "enabled", "normalizer_digest"]
+
+# sha256 (first 16 hex digits) of the normalizer sources this module reproduces.
+VERIFIED = "b1ee91e2439b4022"
+_SOURCES = ("normalize/cloudtrail.py", "normalize/_fields.py", "normalize/times.py")
+
+_TIMES: dict[str, tuple[str, int] | None] = {}
+_TIMES_MAX = 65536
+_MISSING = object()
+
+
+def normalizer_digest() -> str:
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for rel in _SOURCES:
+        h.update((root / rel).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _enabled() -> bool:
+    from trailhound.normalize import NORMALIZERS, cloudtrail
+
+    if NORMALIZERS.get("cloudtrail") is not cloudtrail.normalize:
+        return False
+    try:
+        return normalizer_digest() == VERIFIED
+    except OSError:  # pragma: no cover - sources not on disk (zipapp...)
+        return False
+
+
+enabled = _enabled()
+
+
+def _time(text: str) -> tuple[str, int] | None:
+    got = _TIMES.get(text, _MISSING)
+    if got is _MISSING:
+        try:
+            got = parse_time(text)
+        except TimeParseError:
+            got = None
+        if len(_TIMES) >= _TIMES_MAX:
+            _TIMES.clear()
+        _TIMES[text] = got
+    return got  # type: ignore[return-value]
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _folded(obj: dict[str, Any]) -> set[str]:
+    return {k.casefold() for k in obj if isinstance(k, str)}
+
+
+def _text(obj: dict[str, Any], key: str, folded: list[set[str] | None]) -> str | None:
+    """What Fields.string(key) gives on a plain object (raises _NotPlain otherwise)."""
+    v = obj.get(key, _MISSING)
+    if v is _MISSING:
+        f = folded[0]
+        if f is None:
+            f = folded[0] = _folded(obj)
+        if key.casefold() in f:
+            raise _NotPlain
+        return None
+    if v is None:
+        return None
+    if v.__class__ is not str:
+        raise _NotPlain
+    return v or None
+
+
+def cloudtrail_event(rec: RawRecord, force: bool = False) -> tuple[Event, list[Issue]] | None:
+    """normalize(rec) for a plain CloudTrail record, else None (`force`: ignore the guard)."""
+    if not (enabled or force) or rec.source != "cloudtrail":
+        return None
+    d = rec.data
+    try:
+        top: list[set[str] | None] = [None]
+        when = d.get("eventTime")
+        if not isinstance(when, str):
+            return None
+        parsed = _time(when)
+        if parsed is None:
+            return None
+        ui = d.get("userIdentity", _MISSING)
+        if ui is _MISSING:
+            f = top[0] = _folded(d)
+            if "useridentity" in f:
+                return None
+            ui = None
+        if ui is None:
+            arn = pid = uname = uacct = invoked = utype = None
+        elif ui.__class__ is dict:
+            inner: list[set[str] | None] = [None]
+            arn = _text(ui, "arn", inner)
+            pid = _text(ui, "principalId", inner)
+            uname = _text(ui, "userName", inner)
+            uacct = _text(ui, "accountId", inner)
+            invoked = _text(ui, "invokedBy", inner)
+            utype = _text(ui, "type", inner)
+        else:
+            return None
+        operation = _text(d, "eventName", top)
+        service = _text(d, "eventSource", top)
+        src_ip = _text(d, "sourceIPAddress", top)
+        region = _text(d, "awsRegion", top)
+        recipient = _text(d, "recipientAccountId", top)
+        error_code = _text(d, "errorCode", top)
+        error_message = _text(d, "errorMessage", top)
+        user_agent = _text(d, "userAgent", top)
+        event_id = _text(d, "eventID", top)
+        if error_code is not None:
+            status = "failure"
+        else:
+            resp = d.get("responseElements", _MISSING)
+            failed = False
+            if resp is _MISSING:
+                folded = top[0]
+                if folded is None:
+                    folded = top[0] = _folded(d)
+                if "responseelements" in folded:
+                    return None
+            elif resp is None:
+                pass
+            elif resp.__class__ is dict:
+                outcome = _text(resp, "ConsoleLogin", [None])
+                failed = outcome is not None and outcome.casefold() == "failure"
+            else:
+                return None
+            if failed:
+                status, error_code = "failure", "Failure"
+            else:
+                status = "success"
+    except _NotPlain:
+        return None
+    ev = Event(source=rec.source, provider="aws", raw=d, location=rec.location, meta=rec.meta)
+    ev.time, ev.time_ns = parsed
+    ev.operation = operation
+    ev.service = service
+    ev.principal = arn or pid or uname or uacct or invoked
+    ev.principal_type = utype
+    ev.src_ip = src_ip
+    ev.region = region
+    ev.account = recipient or uacct
+    ev.status = status  # type: ignore[assignment]
+    ev.error_code = error_code
+    ev.error_message = error_message
+    ev.user_agent = user_agent
+    ev.event_id = event_id
+    return ev, []

@@ -1,0 +1,809 @@
+"""The fast engine's reader: files -> Matches, in worker processes, decoding only what can match.
+
+One file at a time per worker (`multiprocessing`, fork), results merged in input order, so the
+Match stream is the one scan.py's reader loop + the reference engine produce, in the same order.
+
+Per file (`scan_bytes`):
+
+1. Decompress (sources.gzipio: ISA-L, careful zlib path on trouble). Any gzip problem, a BOM,
+   UTF-16, invalid UTF-8, or a document that is not `{"Records": [...]}` of plain CloudTrail
+   records: the file goes through the readers (sources.read_bytes) exactly as scan.py would
+   read it, and every record is normalized and evaluated (the rules still dispatched by anchors).
+2. The S3 fast path. msgspec decodes the document into a PROJECTION of each record
+   (`CloudTrailProjection`): only the fields the anchors of the CloudTrail rules read, plus
+   - `eventName` / `eventSource` as required strings and every envelope trigger key
+     (`Records`, `detail-type`, `_raw`, ...) as a key that must be absent: a record that
+     passes is certainly a CloudTrail record that unwraps to itself (envelopes.unwrap, then
+     classify's first classifier), and any other shape sends the whole file to the readers;
+   - the raw bytes of `eventVersion` (a zero-copy msgspec.Raw), which locate records in the
+     buffer: CloudTrail writes it first, so `{"eventVersion":` right before it is the record's
+     opening brace. When that does not hold, a second msgspec pass cuts the records out.
+   msgspec validates the whole document (syntax, escapes, nesting); UTF-8 is checked before.
+   Its values equal orjson's except integers beyond 64 bits, which the anchors treat as
+   unknown (the record is decoded in full).
+3. Each record's projection goes through the prefilter (fast_prefilter.py). Records no rule
+   can match are counted (records, events) and dropped; the others are cut out of the buffer,
+   decoded by orjson (the readers' parser), unwrapped with the readers' own Ctx (same Location),
+   normalized, gated by the profile and evaluated by the reference predicates of their
+   candidate rules only.
+
+Memory per worker: one file (compressed + decompressed) and its projections.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import importlib
+import multiprocessing
+import operator
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from trailhound.engine import fields as F
+from trailhound.engine.base import Match
+from trailhound.engine.fast_normalize import cloudtrail_event
+from trailhound.engine.fast_prefilter import ALL, PathIndex
+from trailhound.model import Issue, Location, RawRecord
+from trailhound.normalize import normalize
+from trailhound.profiles import Profile
+from trailhound.sources.charset import UTF8_BOM
+from trailhound.sources.classify import CLASSIFIERS, _cloudtrail
+from trailhound.sources.envelopes import ENVELOPES, Ctx, unwrap
+from trailhound.sources.files import STDIN, display_name, read_raw
+from trailhound.sources.gzipio import gunzip, is_gzip
+from trailhound.sources.reader import read_bytes
+
+try:
+    from isal import isal_zlib as _isal_zlib
+except ImportError:  # pragma: no cover - depends on the environment
+    _isal_zlib = None  # type: ignore[assignment]
+
+try:  # the S3 fast path needs msgspec; without it every file goes through the readers
+    import msgspec
+except ImportError:  # pragma: no cover - depends on the environment
+    msgspec = None  # type: ignore[assignment]
+
+__all__ = ["CloudTrailProjection", "FileResult", "scan_bytes", "scan_specs"]
+
+CLOUDTRAIL = ("aws", "cloudtrail")
+_WS = b" \t\r\n"
+_FIRST_KEY = b'{"eventVersion":'
+# digits -> "0", anything else -> "."; a run of 19 zeros is an integer that may exceed 64 bits
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))
+_LONG_RUN = b"0" * 19
+
+
+# ---------------------------------------------------------------------------------------------
+# Buffer addresses (CPython): where a zero-copy msgspec.Raw sits inside the document
+
+
+class _PyBuffer(ctypes.Structure):
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.c_void_p),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
+    ]
+
+
+def _make_addr() -> Callable[[Any], int] | None:
+    try:
+        get = ctypes.pythonapi.PyObject_GetBuffer
+        release = ctypes.pythonapi.PyBuffer_Release
+    except (AttributeError, ValueError):  # pragma: no cover - not CPython
+        return None
+    get.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
+    get.restype = ctypes.c_int
+    release.argtypes = [ctypes.POINTER(_PyBuffer)]
+    release.restype = None
+
+    def addr(obj: Any) -> int:
+        view = _PyBuffer()
+        if get(obj, ctypes.byref(view), 0) != 0:  # pragma: no cover - raises instead
+            raise BufferError("no buffer")
+        try:
+            return int(view.buf or 0)
+        finally:
+            release(ctypes.byref(view))
+
+    return addr
+
+
+_addr = _make_addr()
+
+
+# ---------------------------------------------------------------------------------------------
+# The projection
+
+
+# sha256 (first 16 hex digits) of the reader functions whose behaviour on a plain
+# `{"Records": [...]}` document the fast path reproduces (see `readers_digest`). When they
+# change, the fast path switches itself off until tests/test_engine_fast_scan.py has been run
+# against the new code and VERIFIED updated (the tests say so).
+VERIFIED = "d6003ed5b907c400"
+
+
+def _mirrored() -> list[Any]:
+    from trailhound.sources import envelopes, framing, reader
+
+    cls = importlib.import_module("trailhound.sources.classify")  # (the package re-exports a function of that name)
+    return [
+        reader.read_bytes,
+        reader._read_text,
+        framing.frames,
+        envelopes.unwrap,
+        envelopes._record,
+        envelopes._elements,
+        envelopes._container,
+        envelopes.Ctx,
+        cls._cloudtrail,
+        Profile.admits,  # records never decoded are admitted: they carry no meta
+    ]
+
+
+def readers_digest() -> str:
+    import hashlib
+    import inspect
+
+    h = hashlib.sha256()
+    for obj in _mirrored():
+        h.update(inspect.getsource(obj).encode())
+    return h.hexdigest()[:16]
+
+
+def _readers_unchanged() -> bool:
+    try:
+        return readers_digest() == VERIFIED
+    except (OSError, TypeError):  # pragma: no cover - no sources (frozen app)
+        return False
+
+
+def _envelope_triggers() -> tuple[str, ...] | None:
+    """Every key that makes envelopes.unwrap treat an object as an envelope; None when the
+    registries are not what the fast path assumes (then it is off)."""
+    ordered = ENVELOPES.ordered()
+    if not ordered or ordered[0] is not ENVELOPES.get("s3_records") or ordered[0].triggers != (
+        "Records",
+    ):
+        return None
+    classifiers = CLASSIFIERS.ordered()
+    if not classifiers or classifiers[0] is not _cloudtrail:
+        return None
+    keys: list[str] = []
+    for env in ordered:
+        keys.extend(k for k in env.triggers if k not in keys)
+    return tuple(keys)
+
+
+class CloudTrailProjection:
+    """msgspec types for `{"Records": [...]}` that keep only what the CloudTrail anchors read."""
+
+    def __init__(
+        self, paths: Sequence[PathIndex], always: frozenset[int], silent: frozenset[int] = frozenset()
+    ) -> None:
+        """`always`: rules evaluated on every record; `silent`: rules whose matches alone change
+        nothing (FastPlan.silent), so a record only they may match is not worth decoding."""
+        if msgspec is None:
+            raise RuntimeError("msgspec is not installed")
+        triggers = _envelope_triggers()
+        if triggers is None:
+            raise RuntimeError("envelope or classifier registry changed: no fast path")
+        self.triggers = triggers
+        self.always = always
+        self.silent = silent
+        self._attrs: dict[type, dict[str, str]] = {}
+        self._subs: dict[tuple[type, str], type] = {}
+        self._n = 0
+        top = [(idx.fpath, 0) for idx in paths]
+        self.record_type, top_attrs = self._struct(top, top=True)
+        self.vattr = top_attrs.get("eventVersion") if self._raw_version else None
+        self.name_attr = top_attrs["eventName"]
+        self.source_attr = top_attrs["eventSource"]
+        file_type = msgspec.defstruct("THFile", [("Records", list[self.record_type])])  # type: ignore[name-defined]
+        self.decoder = msgspec.json.Decoder(file_type)
+        raw_file = msgspec.defstruct("THRawFile", [("Records", list[msgspec.Raw])])
+        self.raw_decoder = msgspec.json.Decoder(raw_file)
+        self.paths: list[tuple[Callable[[Any], list[Any]], PathIndex]] = [
+            (self._resolver(idx.fpath, top_attrs), idx) for idx in paths
+        ]
+        self._source = operator.attrgetter(self.source_attr)
+        self._select = self._compile_select(top_attrs)
+
+    # -- types ------------------------------------------------------------------------------
+
+    def _struct(self, items: list[tuple[F.FieldPath, int]], top: bool) -> tuple[type, dict[str, str]]:
+        keys: dict[str, list[tuple[F.FieldPath, int]]] = {}
+        for path, i in items:
+            for key, j in path[i]:
+                keys.setdefault(key, []).append((path, j))
+        fields: list[Any] = []
+        attrs: dict[str, str] = {}
+        subs: dict[str, type] = {}
+
+        def add(key: str, typ: Any, required: bool = False) -> None:
+            attr = f"f{len(attrs)}"
+            attrs[key] = attr
+            if required:
+                fields.append((attr, typ, msgspec.field(name=key)))
+            else:
+                fields.append((attr, typ, msgspec.field(default=msgspec.UNSET, name=key)))
+
+        if top:
+            for key in ("eventName", "eventSource"):  # classify: CloudTrail needs both, strings
+                add(key, str, required=True)
+            for key in self.triggers:  # present: an envelope, not a record -> readers
+                add(key, msgspec.UnsetType)
+            self._raw_version = "eventVersion" not in keys
+            if self._raw_version:
+                add("eventVersion", msgspec.Raw)
+        for key, conts in keys.items():
+            if key in attrs:
+                continue
+            if any(j == len(path) for path, j in conts):
+                typ: Any = Any
+            else:
+                sub, _ = self._struct(conts, top=False)
+                subs[key] = sub
+                typ = sub | list[Any] | str | int | float | bool | None
+            add(key, typ)
+        self._n += 1
+        cls = msgspec.defstruct(f"THProj{self._n}", fields, kw_only=True, gc=False)
+        self._attrs[cls] = attrs
+        for key, sub in subs.items():
+            self._subs[(cls, key)] = sub
+        return cls, attrs
+
+    def _resolver(self, fpath: F.FieldPath, top: dict[str, str]) -> Callable[[Any], list[Any]]:
+        unset = msgspec.UNSET
+        if len(fpath) == 1:
+            attr = top[fpath[0][0][0]]
+
+            def simple(rec: Any) -> list[Any]:
+                v = getattr(rec, attr)
+                return [] if v is unset else [v]
+
+            return simple
+
+        def walk(rec: Any) -> list[Any]:
+            out: list[Any] = []
+            self._walk(rec, fpath, 0, out)
+            return out
+
+        return walk
+
+    def _walk(self, node: Any, path: F.FieldPath, i: int, out: list[Any]) -> None:
+        """fields._walk over projections: struct levels hold every key the path can take."""
+        attrs = self._attrs.get(node.__class__)
+        if attrs is None:
+            F._walk(node, path, i, out)  # decoded dicts and lists (inside Any or list[Any])
+            return
+        for key, j in path[i]:
+            v = getattr(node, attrs[key])
+            if v is not msgspec.UNSET:
+                if j == len(path):
+                    out.append(v)
+                else:
+                    self._walk(v, path, j, out)
+                return
+
+    # -- per file -----------------------------------------------------------------------------
+
+    def decode(self, data: bytes) -> list[Any] | None:
+        try:
+            return self.decoder.decode(data).Records  # type: ignore[attr-defined,no-any-return]
+        except Exception:  # noqa: BLE001 - any shape or syntax problem: the readers decide
+            return None
+
+    def select(self, recs: list[Any]) -> list[tuple[int, Any]]:
+        """(index, candidate rules) of the records that must be decoded; ALL: not certainly a
+        plain CloudTrail record (or a value orjson reads differently), evaluate everything."""
+        out: list[tuple[int, Any]] = []
+        self._select(recs, out)
+        sources = list(map(self._source, recs))
+        if "\naws:" in "\n" + "\n".join(sources):  # S3 / SNS notifications: not CloudTrail
+            notes = {i for i, src in enumerate(sources) if src.startswith("aws:")}
+            if notes:
+                out = sorted([(i, c) for i, c in out if i not in notes] + [(i, ALL) for i in notes], key=lambda x: x[0])
+        return out
+
+    def select_generic(self, recs: list[Any]) -> list[tuple[int, Any]]:
+        """`select`, interpreted (the compiled one must agree with it; see the tests)."""
+        out: list[tuple[int, Any]] = []
+        always = self.always
+        for i, r in enumerate(recs):
+            if getattr(r, self.source_attr).startswith("aws:"):
+                out.append((i, ALL))
+                continue
+            cand: Any = set()
+            for resolve, idx in self.paths:
+                hits = resolve(r)
+                if hits and not idx.match(hits, cand, True):
+                    cand = ALL
+                    break
+            if cand is ALL:
+                out.append((i, ALL))
+            elif cand or always:
+                got = frozenset(cand) | always
+                if not got <= self.silent:
+                    out.append((i, got))
+        return out
+
+    # -- the compiled selector ----------------------------------------------------------------
+
+    MEMO_MAX = 65536  # distinct values remembered per path
+
+    def _compile_select(self, top_attrs: dict[str, str]) -> Callable[[list[Any], list[Any]], None]:
+        """Python source specialised to these paths: attribute chains instead of a walker, and
+        per path a memo from a string value to the rules its atoms accept (a pure function of
+        the string), so a record costs a few attribute reads and dict lookups."""
+        env: dict[str, Any] = {"UNSET": msgspec.UNSET, "ALL": ALL, "str": str}
+        lines = ["def select(recs, out):", "    for i, r in enumerate(recs):", "        c = None"]
+        self._fresh = 0
+        for k, (_, idx) in enumerate(self.paths):
+            memo: dict[str, frozenset[int]] = {}
+            env[f"M{k}"] = memo
+            env[f"memo{k}"] = self._memo_fn(idx, memo)
+            env[f"slow{k}"] = self._slow_fn(idx)
+            env[f"walk{k}"] = self._walk
+            env[f"P{k}"] = idx.fpath
+            lines += self._emit_level(k, "r", self.record_type, idx.fpath, 0, 2, env)
+        lines += [
+            "        if c is not None:",
+            "            c = c | ALWAYS",
+            "            if not c <= SILENT:",
+            "                out.append((i, c))",
+            "        elif ALWAYS and not ALWAYS <= SILENT:",
+            "            out.append((i, ALWAYS))",
+        ]
+        env["ALWAYS"] = self.always
+        env["SILENT"] = self.silent
+        code = "\n".join(lines)
+        self.select_source = code
+        exec(compile(code, "<trailhound fast select>", "exec"), env)  # noqa: S102 - our own source
+        return env["select"]  # type: ignore[no-any-return]
+
+    def _var(self) -> str:
+        self._fresh += 1
+        return f"x{self._fresh}"
+
+    def _emit_level(
+        self, k: int, node: str, cls: type, fpath: F.FieldPath, i: int, ind: int, env: dict[str, Any]
+    ) -> list[str]:
+        pad = "    " * ind
+        attrs = self._attrs[cls]
+        out: list[str] = []
+        depth = 0
+        for key, j in fpath[i]:  # longest key first; the first present one is final
+            x = self._var()
+            p = pad + "    " * depth
+            out.append(f"{p}{x} = {node}.{attrs[key]}")
+            out.append(f"{p}if {x} is not UNSET:")
+            if j == len(fpath):
+                out += self._emit_hit(k, x, ind + depth + 1)
+            else:
+                sub = self._subs.get((cls, key))
+                q = p + "    "
+                if sub is not None:
+                    name = f"S{id(sub)}"
+                    env[name] = sub
+                    out.append(f"{q}if {x}.__class__ is {name}:")
+                    out += self._emit_level(k, x, sub, fpath, j, ind + depth + 2, env)
+                    out.append(f"{q}else:")
+                    out += self._emit_generic(k, x, j, ind + depth + 2)
+                else:
+                    out += self._emit_generic(k, x, j, ind + depth + 1)
+            out.append(f"{p}else:")
+            depth += 1
+        out.append(pad + "    " * depth + "pass")
+        return out
+
+    def _emit_hit(self, k: int, x: str, ind: int) -> list[str]:
+        p = "    " * ind
+        return [
+            f"{p}if {x}.__class__ is str:",
+            f"{p}    g = M{k}.get({x})",
+            f"{p}    if g is None:",
+            f"{p}        g = memo{k}({x})",
+            f"{p}    if g:",
+            f"{p}        c = g if c is None else c | g",
+            f"{p}else:",
+            f"{p}    c = slow{k}([{x}], c)",
+            f"{p}    if c is ALL:",
+            f"{p}        out.append((i, ALL))",
+            f"{p}        continue",
+        ]
+
+    def _emit_generic(self, k: int, x: str, j: int, ind: int) -> list[str]:
+        p = "    " * ind
+        return [
+            f"{p}h = []",
+            f"{p}walk{k}({x}, P{k}, {j}, h)",
+            f"{p}if h:",
+            f"{p}    c = slow{k}(h, c)",
+            f"{p}    if c is ALL:",
+            f"{p}        out.append((i, ALL))",
+            f"{p}        continue",
+        ]
+
+    def _memo_fn(self, idx: PathIndex, memo: dict[str, frozenset[int]]) -> Callable[[str], frozenset[int]]:
+        cap = self.MEMO_MAX
+
+        def compute(v: str) -> frozenset[int]:
+            got: set[int] = set()
+            idx.match([v], got, True)
+            g = frozenset(got)
+            if len(memo) >= cap:
+                memo.clear()
+            memo[v] = g
+            return g
+
+        return compute
+
+    def _slow_fn(self, idx: PathIndex) -> Callable[[list[Any], Any], Any]:
+        def slow(hits: list[Any], c: Any) -> Any:
+            got: set[int] = set(c) if c else set()
+            if not idx.match(hits, got, True):
+                return ALL
+            return frozenset(got) if got else None
+
+        return slow
+
+    def cut(self, data: bytes, recs: list[Any], wanted: list[int]) -> dict[int, bytes] | None:
+        """The bytes of records `wanted`, located through their `eventVersion` (None: cannot)."""
+        if self.vattr is None or _addr is None or not wanted:
+            return None if wanted else {}
+        base = _addr(data)
+        size = len(data)
+        n = len(recs)
+        vattr = self.vattr
+        unset = msgspec.UNSET
+        out: dict[int, bytes] = {}
+
+        def start(i: int) -> int:
+            raw = getattr(recs[i], vattr)
+            if raw is unset:
+                return -1
+            a = _addr(raw) - base
+            if not 16 <= a <= size or data[a - 16 : a] != _FIRST_KEY:
+                return -1
+            return a - 16
+
+        for i in wanted:
+            s = start(i)
+            if s < 0:
+                return None
+            if i + 1 < n:
+                e = start(i + 1)
+                if e < 0:
+                    return None
+                seg = data[s:e].rstrip(_WS)
+                if not seg.endswith(b","):
+                    return None
+                out[i] = seg[:-1]
+            else:  # the last record: up to the `]` that closes Records (orjson checks the rest)
+                seg = data[s:].rstrip(_WS)
+                if not seg.endswith(b"}"):
+                    return None
+                seg = seg[:-1].rstrip(_WS)
+                if not seg.endswith(b"]"):
+                    return None
+                out[i] = seg[:-1]
+        return out
+
+    def cut_all(self, data: bytes, n: int, wanted: list[int]) -> dict[int, bytes] | None:
+        """Second pass: the records as msgspec cuts them out (when `cut` could not)."""
+        try:
+            raws = self.raw_decoder.decode(data).Records  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001
+            return None
+        if len(raws) != n:
+            return None
+        return {i: bytes(raws[i]) for i in wanted}
+
+
+# ---------------------------------------------------------------------------------------------
+# One file
+
+
+@dataclass
+class FileResult:
+    """What one input contributed, in the order scan.py's reader loop would have seen it."""
+
+    records: int = 0
+    events: int = 0
+    not_admitted: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    matches: list[Any] = field(default_factory=list)  # fast.WireMatch
+    mode: str = "reader"  # "s3" (fast path) or "reader"
+    decoded: int = 0  # records decoded in full (fast path)
+
+
+def _process(
+    plan: Any,
+    profile: Any,
+    items: Any,
+    res: FileResult,
+    candidates: Any = None,
+    seg: bytes | None = None,
+    value: Any = None,
+) -> None:
+    """scan.py's reader loop + engine over items (RawRecord | Issue); `value` is what `seg`
+    decodes to (events whose raw record it is travel as those bytes)."""
+    for item in items:
+        if isinstance(item, Issue):
+            res.issues.append(item)
+            continue
+        assert isinstance(item, RawRecord)
+        res.records += 1
+        got = cloudtrail_event(item)
+        event, issues = got if got is not None else normalize(item)
+        res.issues.extend(issues)
+        if not profile.admits(event):
+            res.not_admitted += 1
+            continue
+        res.events += 1
+        m = plan.evaluate(event, candidates)
+        if m is not None and not plan.is_silent(m):
+            res.matches.append(plan.to_wire(m, seg, value))
+
+
+def _via_readers(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool) -> FileResult:
+    res = FileResult(mode="reader")
+    _process(plan, profile, read_bytes(raw, name, explicit), res)
+    return res
+
+
+def _one_member(raw: bytes) -> bytes | None:
+    """A single complete gzip member, decompressed (what gunzip returns for it), else None."""
+    if _isal_zlib is None:
+        return None
+    d = _isal_zlib.decompressobj(31)
+    try:
+        out = d.decompress(raw)
+    except Exception:  # noqa: BLE001 - gunzip's careful path explains it
+        return None
+    if not d.eof or d.unused_data:
+        return None
+    return out
+
+
+def scan_bytes(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool) -> FileResult:
+    """Everything one input's bytes contribute (see the module docstring)."""
+    data = raw
+    if is_gzip(raw):
+        whole = _one_member(raw)
+        if whole is None:
+            whole, problem = gunzip(raw)
+            if problem is not None:
+                return _via_readers(plan, profile, raw, name, explicit)
+        data = whole
+        if is_gzip(data):
+            return _via_readers(plan, profile, raw, name, explicit)
+    got = _fast_s3(plan, profile, data, name)
+    if got is not None:
+        return got
+    # read_bytes(data) == read_bytes(raw) when the gzip stream was whole (see reader.read_bytes)
+    return _via_readers(plan, profile, data, name, explicit)
+
+
+def projection(plan: Any) -> CloudTrailProjection | None:
+    """The plan's CloudTrail projection, built once; None when the fast path is off (no
+    msgspec, FastEngine(use_projection=False), or readers changed: see VERIFIED)."""
+    if not plan.use_projection or msgspec is None:
+        return None
+    if not _READERS_OK:
+        return None
+    proj = plan._projection
+    if proj is None:
+        _, pf = plan.gate(CLOUDTRAIL)
+        try:
+            proj = CloudTrailProjection(pf.paths, pf.always, plan.silent)
+        except RuntimeError:
+            proj = False
+        plan._projection = proj
+    return proj or None
+
+
+def _fast_s3(plan: Any, profile: Any, data: bytes, name: str) -> FileResult | None:
+    proj = projection(plan)
+    if proj is None or type(profile).admits is not Profile.admits:
+        return None
+    head = data[:3]
+    if head == UTF8_BOM or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # the readers repair it and report it
+    recs = proj.decode(data)
+    if recs is None:
+        return None
+    selected = proj.select(recs)
+    wanted = [i for i, _ in selected]
+    segs = proj.cut(data, recs, wanted)
+    if segs is None:
+        segs = proj.cut_all(data, len(recs), wanted)
+        if segs is None:
+            return None
+    res = FileResult(mode="s3", decoded=len(selected))
+    checked = False
+    parsed: list[tuple[int, Any, Any]] = []
+    for i, cand in selected:
+        seg = segs[i]
+        try:
+            value = orjson.loads(seg)
+        except orjson.JSONDecodeError:
+            return None
+        if not checked and _LONG_RUN in seg.translate(_DIGITS):
+            # orjson reads integers beyond 64 bits as floats, the readers' fallback parser as
+            # ints: only equal when orjson accepts the whole document, as it nearly always does
+            try:
+                orjson.loads(data)
+            except orjson.JSONDecodeError:
+                return None
+            checked = True
+        parsed.append((i, value, cand))
+    skipped = len(recs) - len(selected)
+    res.records = res.events = skipped  # certified CloudTrail records no rule can match
+    for i, value, cand in parsed:
+        if cand is ALL:  # not certainly a plain CloudTrail record: the readers' unwrap decides
+            ctx = Ctx(name, None, None, f"/Records/{i}", i, "s3_records", depth=2)
+            items: Any = unwrap(value, ctx)
+            cand = None
+        else:  # what unwrap yields for it (no envelope key; classify: cloudtrail)
+            items = (RawRecord(value, Location(name, None, None, i, f"/Records/{i}"), "cloudtrail", "s3_records", {}),)
+        _process(plan, profile, items, res, cand, segs[i], value)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Many files
+
+
+def _read(spec: Any, stdin_bytes: bytes | None) -> tuple[bytes | None, Issue | None]:
+    name = display_name(spec)
+    if spec.path == STDIN:
+        return (stdin_bytes or b""), None
+    try:
+        return read_raw(spec), None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return None, Issue(Location(name), "unreadable", f"cannot read: {reason}", "error")
+
+
+def _scan_spec(plan: Any, profile: Any, spec: Any, stdin_bytes: bytes | None) -> FileResult:
+    raw, problem = _read(spec, stdin_bytes)
+    if raw is None:
+        return FileResult(issues=[problem] if problem else [])
+    return scan_bytes(plan, profile, raw, display_name(spec), spec.explicit)
+
+
+_READERS_OK = _readers_unchanged()
+_STATE: tuple[Any, Any] | None = None  # (plan, profile), inherited by forked workers
+
+
+def _start_worker() -> None:
+    # Per-file objects (decoded records, events) form no reference cycles: collect rarely.
+    gc.set_threshold(100_000, 50, 1000)
+    gc.enable()  # (the parent pauses its own collector while it merges)
+
+
+def _work(task: tuple[Any, bytes | None]) -> FileResult:
+    assert _STATE is not None
+    plan, profile = _STATE
+    spec, stdin_bytes = task
+    return _scan_spec(plan, profile, spec, stdin_bytes)
+
+
+def default_jobs() -> int:
+    env = os.environ.get("TRAILHOUND_JOBS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return os.cpu_count() or 1
+
+
+def scan_specs(
+    plan: Any,
+    specs: Sequence[Any],
+    stats: Any,
+    profile: Any,
+    *,
+    stdin: Any = None,
+    on_file: Callable[[Any], None] | None = None,
+    jobs: int | None = None,
+) -> Iterator[Match]:
+    """Matches of every input, in input order, updating `stats` like scan.py's reader loop."""
+    jobs = jobs or plan.jobs or default_jobs()
+    stdin_bytes: bytes | None = None
+    stdin_problem: Issue | None = None
+    if any(s.path == STDIN for s in specs):
+        try:
+            stdin_bytes = read_raw(next(s for s in specs if s.path == STDIN), stdin)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            stdin_problem = Issue(Location("<stdin>"), "unreadable", f"cannot read: {reason}", "error")
+    tasks = [(s, stdin_bytes if s.path == STDIN else None) for s in specs]
+    projection(plan)  # build the msgspec types once, before forking
+
+    def results() -> Iterator[FileResult]:
+        global _STATE
+        if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            for spec, b in tasks:
+                if spec.path == STDIN and stdin_problem is not None:
+                    yield FileResult(issues=[stdin_problem])
+                else:
+                    yield _scan_spec(plan, profile, spec, b)
+            return
+        _STATE = (plan, profile)
+        ctx = multiprocessing.get_context("fork")
+        # Objects that exist now (modules, rules, the plan) are never garbage: keep the workers'
+        # collector off them (it would walk them again and again, and copy their pages).
+        gc.freeze()
+        # a few files per task: less pickling and signalling, still balanced over thousands
+        chunk = max(1, min(8, len(tasks) // (jobs * 16)))
+        # at most this many files handed out and not yet merged: memory stays a few files'
+        # worth even when the consumer (scoring, output) is slower than the workers
+        window = threading.Semaphore(2 * jobs * chunk)
+        stop = threading.Event()
+
+        def feed() -> Iterator[tuple[Any, bytes | None]]:
+            for task in tasks:
+                while not window.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                yield task
+
+        try:
+            with ctx.Pool(min(jobs, len(tasks)), initializer=_start_worker) as pool:
+                try:
+                    for (spec, _), res in zip(tasks, pool.imap(_work, feed(), chunksize=chunk)):
+                        window.release()
+                        if spec.path == STDIN and stdin_problem is not None:
+                            res = FileResult(issues=[stdin_problem])
+                        yield res
+                finally:
+                    stop.set()  # before the pool is torn down: its feeder thread waits in feed()
+        finally:
+            gc.unfreeze()
+            _STATE = None
+
+    # The main process keeps every match it yields (scoring holds the findings until the end):
+    # hundreds of thousands of dicts the cyclic collector would walk again and again, although
+    # decoded JSON and the events built on it form no cycles. Paused while scanning (as the
+    # readers pause it to decode a big document), restored after.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield from _merge(plan, specs, stats, results(), on_file)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _merge(plan: Any, specs: Sequence[Any], stats: Any, results: Iterator[FileResult],
+           on_file: Callable[[Any], None] | None) -> Iterator[Match]:
+    for spec, res in zip(specs, results):
+        stats.files += 1
+        for issue in res.issues:
+            stats.add_issue(issue)
+        stats.records += res.records
+        stats.events += res.events
+        stats.not_admitted += res.not_admitted
+        for w in res.matches:
+            yield plan.from_wire(w)
+        if on_file is not None:
+            on_file(spec)
