@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, Iterator, Protocol
+from typing import Any, ClassVar, Protocol
 
 from trailhound.model import Event
 from trailhound.rules.model import Filter, Rule, RuleSet

@@ -32,9 +32,9 @@ import orjson
 
 from trailhound.engine.base import Match
 from trailhound.engine.fast_prefilter import ALL, Prefilter
-from trailhound.engine.reference import Plan, ReferenceEngine, _CompiledRule, _Ctx
+from trailhound.engine.reference import Plan, ReferenceEngine, _CompiledRule, match_event
 from trailhound.model import Event, Location
-from trailhound.rules.model import Filter, Rule, RuleSet
+from trailhound.rules.model import Rule, RuleSet
 
 __all__ = ["FastEngine", "FastPlan"]
 
@@ -116,25 +116,8 @@ class FastPlan:
             candidates = pf.candidates(event.raw)
             if not candidates:
                 return None
-        ctx = _Ctx(event.raw)
-        matched: list[Rule] = []
-        suppressed: list[tuple[Rule, Filter]] = []
         every = candidates is ALL
-        for k, cr in gate:
-            if not every and k not in candidates:
-                continue
-            if not cr.pred(ctx):
-                continue
-            kept = True
-            for f, keep in cr.filters:
-                if not keep(ctx):
-                    suppressed.append((cr.rule, f))
-                    kept = False
-            if kept:
-                matched.append(cr.rule)
-        if matched or suppressed:
-            return Match(event, matched, suppressed)
-        return None
+        return match_event(event, (cr for k, cr in gate if every or k in candidates))
 
     # -- matches across process boundaries ------------------------------------------------------
 

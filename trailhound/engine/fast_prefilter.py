@@ -175,7 +175,7 @@ def _field_atoms(field_name: str, value: Any) -> Anchor | None:
 
 def _string_atom(field_name: str, parts: list[Any], cased: bool) -> Atom | None:
     """eq / prefix / suffix / contains for the shapes X, X*, *X, *X* (X plain text)."""
-    norm = _normalize(parts)
+    norm = F._normalize(parts)  # the same canonical form the reference compiles
     plain = [p for p in norm if isinstance(p, str)]
     specials = [p for p in norm if not isinstance(p, str)]
     if len(plain) > 1 or any(p is not _MULTI for p in specials):
@@ -192,22 +192,6 @@ def _string_atom(field_name: str, parts: list[Any], cased: bool) -> Atom | None:
     lead, trail = norm[0] is _MULTI, norm[-1] is _MULTI
     kind = CONTAINS if lead and trail else SUFFIX if lead else PREFIX if trail else EQ
     return Atom(field_name, kind, text, cased)
-
-
-def _normalize(parts: Sequence[Any]) -> list[Any]:
-    """fields._normalize: merge plain parts, collapse `*` runs, drop empty plain parts."""
-    out: list[Any] = []
-    for p in parts:
-        if isinstance(p, str):
-            if not p:
-                continue
-            if out and isinstance(out[-1], str):
-                out[-1] = out[-1] + p
-                continue
-        elif p is _MULTI and out and out[-1] is _MULTI:
-            continue
-        out.append(p)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

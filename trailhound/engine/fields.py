@@ -109,16 +109,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from sigma.types import SpecialChars
 
 __all__ = [
-    "FieldPath",
     "TIMESTAMP_FIELDS",
     "TIMESTAMP_RE",
+    "FieldPath",
     "compile_path",
     "compile_wildcard",
     "contains_pattern",

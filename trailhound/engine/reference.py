@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sigma.conditions import (
     ConditionAND,
@@ -70,13 +71,13 @@ from trailhound.errors import EngineError
 from trailhound.model import Event
 from trailhound.rules.model import Filter, Rule, RuleSet
 
-__all__ = ["ReferenceEngine", "Plan", "compile_rule"]
+__all__ = ["Plan", "ReferenceEngine", "compile_rule"]
 
 
 class _Ctx:
     """One event being evaluated: the raw record plus per-event memos shared by all rules."""
 
-    __slots__ = ("raw", "_fields", "_texts")
+    __slots__ = ("_fields", "_texts", "raw")
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
@@ -443,6 +444,27 @@ class Plan:
             return got
 
 
+def match_event(event: Event, rules: Iterable[_CompiledRule]) -> Match | None:
+    """Evaluate compiled rules (and their filters) on one event: the one loop every engine that
+    reuses the reference predicates runs, so their Matches are identical by construction."""
+    ctx = _Ctx(event.raw)
+    matched: list[Rule] = []
+    suppressed: list[tuple[Rule, Filter]] = []
+    for cr in rules:
+        if not cr.pred(ctx):
+            continue
+        kept = True
+        for f, keep in cr.filters:
+            if not keep(ctx):
+                suppressed.append((cr.rule, f))
+                kept = False
+        if kept:
+            matched.append(cr.rule)
+    if matched or suppressed:
+        return Match(event, matched, suppressed)
+    return None
+
+
 class ReferenceEngine:
     NAME = "reference"
 
@@ -460,18 +482,6 @@ class ReferenceEngine:
             candidates = plan.for_logsource(event.logsource)
             if not candidates:
                 continue
-            ctx = _Ctx(event.raw)
-            matched: list[Rule] = []
-            suppressed: list[tuple[Rule, Filter]] = []
-            for cr in candidates:
-                if not cr.pred(ctx):
-                    continue
-                kept = True
-                for f, keep in cr.filters:
-                    if not keep(ctx):
-                        suppressed.append((cr.rule, f))
-                        kept = False
-                if kept:
-                    matched.append(cr.rule)
-            if matched or suppressed:
-                yield Match(event, matched, suppressed)
+            m = match_event(event, candidates)
+            if m is not None:
+                yield m
