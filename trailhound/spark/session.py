@@ -1,0 +1,125 @@
+"""SparkSession for the CLI and tests, and shipping trailhound's code to the executors.
+
+`build_session(master, conf)` is what `trailhound detect --engine spark` uses: UI off, a small
+shuffle partition count for a laptop-sized `local[*]`, executors running the driver's Python.
+`ship_code(spark)` puts this trailhound (as a zip) on every executor's path, so the readers,
+normalizers and rule values the executors run are the driver's, whether or not trailhound is
+installed on the cluster (a notebook on Databricks, `spark-submit` on YARN, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from trailhound.errors import UsageError
+
+INSTALL_HINT = (
+    "the Spark engine needs PySpark and Java 17+: pip install 'trailhound[spark]' "
+    "(and set JAVA_HOME or put java on PATH)"
+)
+
+_lock = threading.Lock()
+_zip: list[str] = []  # the package zip, built once per process
+
+
+def require_pyspark() -> Any:
+    """The pyspark module, or a UsageError saying how to install it."""
+    try:
+        import pyspark
+    except ImportError:
+        raise UsageError(INSTALL_HINT) from None
+    return pyspark
+
+
+def parse_conf(items: Iterable[str] | Mapping[str, str] | None) -> dict[str, str]:
+    """`--spark-conf k=v` values (or a mapping) -> dict; a malformed item is a UsageError."""
+    if items is None:
+        return {}
+    if isinstance(items, Mapping):
+        return {str(k): str(v) for k, v in items.items()}
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(
+                f"--spark-conf {item!r}: expected KEY=VALUE, e.g. spark.driver.memory=8g"
+            )
+        out[key.strip()] = value
+    return out
+
+
+def build_session(
+    master: str = "local[*]",
+    conf: Iterable[str] | Mapping[str, str] | None = None,
+    app_name: str = "trailhound",
+) -> Any:
+    """A SparkSession (getOrCreate: an active session with the same master is reused)."""
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    settings: dict[str, str] = {
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": "8",
+        "spark.ui.showConsoleProgress": "false",
+        # Plans of past queries are kept for the UI even without one; keep few.
+        "spark.sql.ui.retainedExecutions": "20",
+        "spark.ui.retainedJobs": "100",
+        "spark.ui.retainedStages": "100",
+        # Executors must run the same Python as the driver (pyspark defaults to `python3`).
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
+        # Spark's own stack traces for Python errors are enough; keep logs quiet.
+        "spark.sql.execution.pyspark.udf.simplifiedTraceback.enabled": "true",
+    }
+    if "PYSPARK_PYTHON" in os.environ:
+        settings.pop("spark.pyspark.python")
+    settings.update(parse_conf(conf))
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for k, v in settings.items():
+        builder = builder.config(k, v)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - no Java, or a Java Spark cannot use
+        text = str(exc)
+        if "JAVA_GATEWAY" in text or "Java gateway" in text or "JAVA_HOME" in text:
+            raise UsageError(
+                f"Spark could not start its JVM ({text.splitlines()[0]}); {INSTALL_HINT}"
+            ) from None
+        raise
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _package_zip() -> str:
+    root = Path(__file__).resolve().parents[1]  # .../trailhound
+    fd, name = tempfile.mkstemp(prefix="trailhound-", suffix=".zip")
+    os.close(fd)
+    with zipfile.ZipFile(name, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root.parent)
+            parts = rel.parts
+            if path.is_dir() or "__pycache__" in parts or path.suffix in (".pyc", ".pyo"):
+                continue
+            if parts[:3] == ("trailhound", "demo", "data"):
+                continue  # the demo dataset is input, not code
+            zf.write(path, rel.as_posix())
+    return name
+
+
+def ship_code(spark: Any) -> None:
+    """Make this trailhound importable on every executor (once per SparkContext)."""
+    sc = spark.sparkContext
+    with _lock:
+        if getattr(sc, "_trailhound_shipped", False):
+            return
+        if not _zip:
+            _zip.append(_package_zip())
+        sc.addPyFile(_zip[0])
+        sc._trailhound_shipped = True

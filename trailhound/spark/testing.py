@@ -1,0 +1,74 @@
+"""Parity-test helpers (tests/test_spark*.py, and anyone checking a Spark deployment against the
+reference engine): skip rules, a small local session, the reference run to compare with."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from trailhound.profiles import get_profile
+from trailhound.report.columns import row
+from trailhound.rules.model import RuleSet
+from trailhound.scan import ScanStats, scan
+
+
+def java_missing() -> str | None:
+    """Why Spark cannot start here (no Java), or None."""
+    home = os.environ.get("JAVA_HOME")
+    if home and Path(home, "bin", "java").exists():
+        return None
+    if shutil.which("java"):
+        return None
+    return "Java is not installed (Spark needs Java 17+: install a JDK or set JAVA_HOME)"
+
+
+def require_spark() -> Any:
+    """Skip the calling module, saying why, only when PySpark or Java is missing."""
+    import pytest
+
+    pyspark = pytest.importorskip(
+        "pyspark", reason="PySpark is not installed: pip install 'trailhound[spark]'"
+    )
+    reason = java_missing()
+    if reason:
+        pytest.skip(reason, allow_module_level=True)
+    return pyspark
+
+
+def make_session() -> Any:
+    from trailhound.spark.session import build_session
+
+    return build_session(
+        "local[2]",
+        {
+            "spark.sql.shuffle.partitions": "4",
+            "spark.default.parallelism": "4",
+            "spark.ui.enabled": "false",
+            "spark.driver.memory": "2g",
+        },
+        app_name="trailhound-tests",
+    )
+
+
+def reference(
+    paths: list[str], profile: str, ruleset: RuleSet | None = None, min_score: float | None = None
+) -> tuple[list[dict[str, Any]], ScanStats]:
+    p = get_profile(profile)
+    res = scan(paths, p, ruleset=ruleset, min_score=min_score)
+    return [row(f, p) for f in res.findings], res.stats
+
+
+def first_difference(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> str:
+    """A readable account of where two row lists part (for assertion messages)."""
+    if len(got) != len(want):
+        head = f"{len(got)} rows from Spark, {len(want)} from the reference engine; "
+    else:
+        head = ""
+    for i, (a, b) in enumerate(zip(got, want)):
+        if a != b:
+            cols = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+            return f"{head}row {i} differs (spark, reference): {cols}"
+    extra = got[len(want) :] or want[len(got) :]
+    return f"{head}first extra row: {extra[:1]}"
