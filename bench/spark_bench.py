@@ -2,7 +2,8 @@
 `local[1]` and the local fast engine, on the same files (issue "[P4] Apache Spark engine").
 
     python bench/spark_bench.py                          # 1,000,000 records, corrected profile
-    python bench/spark_bench.py --records 100000 --rules ../shared/data/external/sigmahq-sigma/rules/cloud/aws
+    python bench/spark_bench.py --records 100000 --rules ../shared/data/external/sigmahq-sigma/rules
+    python bench/spark_bench.py --sigma-aws                # + the 57 SigmaHQ AWS CloudTrail rules
     python bench/spark_bench.py --data /path/to/AWSLogs-root --only spark2,fast
 
 Data: bench/data/ct-<records> (bench/gen_cloudtrail.py, seed 1: the same files bench/run.py
@@ -31,8 +32,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+}
 OUT = HERE / "out"
+SIGMA_AWS = REPO.parent / "shared/data/external/sigmahq-sigma/rules/cloud/aws/cloudtrail"
 
 
 def _load() -> float:
@@ -62,7 +67,9 @@ def child(a: argparse.Namespace) -> int:
     res = detect_dataframe(spark, [str(a.data)], ruleset, a.profile, keep_raw=False)
     t_detect = time.perf_counter()
     out = Path(a.out)
-    write_findings(res.findings, str(out), "jsonl", mode="overwrite", ruleset=res.ruleset, profile=res.profile)
+    write_findings(
+        res.findings, str(out), "jsonl", mode="overwrite", ruleset=res.ruleset, profile=res.profile
+    )
     t_write = time.perf_counter()
     s = res.summary
     print(
@@ -99,13 +106,41 @@ def run(cmd: list[str]) -> tuple[float, str]:
 def fast_cmd(a: argparse.Namespace) -> list[str]:
     extra = [x for r in a.rules for x in ("--rules", r)]
     help_text = subprocess.run(
-        [sys.executable, "-m", "trailhound", "detect", "--help"], capture_output=True, text=True, cwd=REPO, env=ENV
+        [sys.executable, "-m", "trailhound", "detect", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=ENV,
     ).stdout
     if "--engine" in help_text:
-        return [sys.executable, "-m", "trailhound", "detect", "--engine", "fast", "--profile", a.profile,
-                "--format", "jsonl", "--quiet", *extra, str(a.data)]
-    return [sys.executable, str(HERE / "detect_engine.py"), "--engine", "fast", "--profile", a.profile,
-            "--format", "jsonl", "--quiet", *extra, str(a.data)]
+        return [
+            sys.executable,
+            "-m",
+            "trailhound",
+            "detect",
+            "--engine",
+            "fast",
+            "--profile",
+            a.profile,
+            "--format",
+            "jsonl",
+            "--quiet",
+            *extra,
+            str(a.data),
+        ]
+    return [
+        sys.executable,
+        str(HERE / "detect_engine.py"),
+        "--engine",
+        "fast",
+        "--profile",
+        a.profile,
+        "--format",
+        "jsonl",
+        "--quiet",
+        *extra,
+        str(a.data),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,13 +149,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path)
     ap.add_argument("--profile", default="corrected")
     ap.add_argument("--rules", action="append", default=[], help="extra Sigma rules (repeatable)")
-    ap.add_argument("--only", default="spark2,spark1,fast", help="comma list of spark2, spark1, fast")
+    ap.add_argument(
+        "--sigma-aws", action="store_true", help="add the 57 SigmaHQ AWS CloudTrail rules"
+    )
+    ap.add_argument(
+        "--only", default="spark2,spark1,fast", help="comma list of spark2, spark1, fast"
+    )
     ap.add_argument("--driver-memory", default="8g")
     ap.add_argument("--shuffle-partitions", type=int, default=8)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--master", default="local[2]", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.sigma_aws:
+        a.rules.append(str(SIGMA_AWS))
     if a.child:
         return child(a)
 
@@ -128,8 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     if a.data is None and not data.is_dir():
         print(f"generating {a.records} records into {data} ...", file=sys.stderr)
         subprocess.run(
-            [sys.executable, str(HERE / "gen_cloudtrail.py"), str(data), "--records", str(a.records)],
-            check=True, env=ENV,
+            [
+                sys.executable,
+                str(HERE / "gen_cloudtrail.py"),
+                str(data),
+                "--records",
+                str(a.records),
+            ],
+            check=True,
+            env=ENV,
         )
     OUT.mkdir(exist_ok=True)
     only = a.only.split(",")
@@ -138,17 +187,30 @@ def main(argv: list[str] | None = None) -> int:
     results: list[tuple[str, float, dict[str, object] | None]] = []
     lines: dict[str, list[str]] = {}
     common = [
-        "--data", str(data), "--profile", a.profile, "--driver-memory", a.driver_memory,
-        "--shuffle-partitions", str(a.shuffle_partitions), *[x for r in a.rules for x in ("--rules", r)],
+        "--data",
+        str(data),
+        "--profile",
+        a.profile,
+        "--driver-memory",
+        a.driver_memory,
+        "--shuffle-partitions",
+        str(a.shuffle_partitions),
+        *[x for r in a.rules for x in ("--rules", r)],
     ]
     for key, master in (("spark2", "local[2]"), ("spark1", "local[1]")):
         if key not in only:
             continue
         out = OUT / f"spark-{master.replace('[', '-').replace(']', '')}"
-        took, stdout = run([sys.executable, __file__, "--child", "--master", master, "--out", str(out), *common])
+        took, stdout = run(
+            [sys.executable, __file__, "--child", "--master", master, "--out", str(out), *common]
+        )
         info = json.loads(stdout.strip().splitlines()[-1])
         results.append((f"spark {master}", took, info))
-        lines[key] = [ln for p in sorted(out.glob("part-*")) for ln in p.read_text(encoding="utf-8").splitlines()]
+        lines[key] = [
+            ln
+            for p in sorted(out.glob("part-*"))
+            for ln in p.read_text(encoding="utf-8").splitlines()
+        ]
     if "fast" in only:
         took, stdout = run(fast_cmd(a))
         results.append(("fast engine (local, all cores)", took, None))
@@ -159,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     records = next((int(i["records"]) for _, _, i in results if i), None)
     fast = next((t for label, t, _ in results if label.startswith("fast")), None)
     one = next((t for label, t, _ in results if label == "spark local[1]"), None)
-    print("| run | wall s | records/s | in-job detect s | write s | findings | × fast engine | speed-up vs local[1] |")
+    print(
+        "| run | wall s | records/s | in-job detect s | write s | findings | × fast engine "
+        "| speed-up vs local[1] |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, took, info in results:
         rps = f"{records / took:,.0f}" if records else "-"
@@ -168,11 +233,14 @@ def main(argv: list[str] | None = None) -> int:
         found = str(info["findings"]) if info else str(len(lines.get("fast", [])))
         vs_fast = f"{took / fast:.1f}" if fast and not label.startswith("fast") else "-"
         vs_one = f"{one / took:.2f}" if one and label.startswith("spark") else "-"
-        print(f"| {label} | {took:.1f} | {rps} | {detect} | {write} | {found} | {vs_fast} | {vs_one} |")
+        cells = [label, f"{took:.1f}", rps, detect, write, found, vs_fast, vs_one]
+        print("| " + " | ".join(cells) + " |")
     for label, _, info in results:
         if info:
-            print(f"\n{label}: steps {info['steps']}; session start {info['session_s']} s; "
-                  f"{info['files']} files, {info['records']} records, {info['errors']} input errors")
+            print(
+                f"\n{label}: steps {info['steps']}; session start {info['session_s']} s; "
+                f"{info['files']} files, {info['records']} records, {info['errors']} input errors"
+            )
     keys = list(lines)
     same = all(lines[k] == lines[keys[0]] for k in keys)
     print(f"\nfindings identical across runs ({', '.join(keys)}): {same}")

@@ -130,9 +130,20 @@ def _detect(
     rule_paths: Sequence[str] = (),
     placeholders: str | None = None,
     engine: str = "reference",
+    spark_master: str = "local[*]",
+    spark_conf: Sequence[str] = (),
 ) -> int:
     writer = WRITERS.get(fmt)
     ruleset = _ruleset(get_profile(profile), rule_paths, placeholders)
+    if engine == "spark":
+        from trailhound.spark.api import run_cli
+
+        rows, stats = run_cli(paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf)
+        writer(rows, sys.stdout)
+        sys.stdout.flush()
+        if not quiet:
+            print_summary(stats, profile)
+        return EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK
     result = _run_scan(paths, profile, min_score, quiet, ruleset, engine)
     p = get_profile(profile)
     writer((row(f, p) for f in result.findings), sys.stdout)
@@ -177,12 +188,25 @@ _rules_opt = click.option(
 # records no rule can match: bad input must always be reported.
 _engine_opt = click.option(
     "--engine",
-    type=click.Choice(["reference", "fast"]),
+    type=click.Choice(["reference", "fast", "spark"]),
     default="reference",
     show_default=True,
     help="reference: the plain-Python oracle; fast: files read in worker processes, each record "
     "checked only against the rules it can match (same findings; wrong-typed fields of records "
-    "no rule can match are not reported).",
+    "no rule can match are not reported); spark: the same detection on Apache Spark "
+    "(pip install 'trailhound[spark]'; paths may be s3a://, abfss://, gs://, hdfs:// URIs).",
+)
+_spark_master_opt = click.option(
+    "--spark-master",
+    default="local[*]",
+    show_default=True,
+    help="Spark master URL for --engine spark.",
+)
+_spark_conf_opt = click.option(
+    "--spark-conf",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Spark configuration for --engine spark (repeatable).",
 )
 _placeholders_opt = click.option(
     "--placeholders",
@@ -212,6 +236,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @_rules_opt
 @_placeholders_opt
 @_engine_opt
+@_spark_master_opt
+@_spark_conf_opt
 def detect(
     paths: tuple[str, ...],
     profile: str,
@@ -221,6 +247,8 @@ def detect(
     rule_paths: tuple[str, ...],
     placeholders: str | None,
     engine: str,
+    spark_master: str,
+    spark_conf: tuple[str, ...],
 ) -> None:
     """Score suspicious cloud API calls in PATHS (files, folders, or - for stdin).
 
@@ -228,7 +256,12 @@ def detect(
     Logs subscriptions, lookup-events output; Azure Activity (all shapes); Entra ID audit; GCP
     audit LogEntries; gzip or plain.
     """
-    sys.exit(_detect(paths, profile, fmt, min_score, quiet, rule_paths, placeholders, engine))
+    sys.exit(
+        _detect(
+            paths, profile, fmt, min_score, quiet, rule_paths, placeholders, engine,
+            spark_master, spark_conf,
+        )
+    )
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

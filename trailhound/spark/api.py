@@ -50,6 +50,7 @@ from trailhound.spark.read import (
     ddl,
     detect_reader,
     events_reader,
+    fast_normalize_verified,
     input_frame,
     issue_from_row,
     plan_listing,
@@ -87,6 +88,12 @@ class SparkResult:
         sigs = {s.id: signal_obj(s) for s in signals_of(self.ruleset)}
         for r in self.findings.toLocalIterator():
             yield row_of(r, sigs)
+
+    def write(self, path: str, format: str = "jsonl", *, mode: str = "errorifexists") -> None:
+        """write_findings with this result's rule set (see there)."""
+        write_findings(
+            self.findings, path, format, mode=mode, ruleset=self.ruleset, profile=self.profile
+        )
 
     def unpersist(self) -> None:
         for df in self._persisted:
@@ -181,7 +188,9 @@ def read_events(spark: Any, paths_or_df: Any, profile: Profile | str = "correcte
     p = get_profile(profile) if isinstance(profile, str) else profile
     rows, _, _ = _inputs(spark, paths_or_df)
     return spark.createDataFrame(
-        rows.rdd.mapPartitions(events_reader(p)), ddl(EVENT_COLUMNS), verifySchema=False
+        rows.rdd.mapPartitions(events_reader(p, fast_normalize_verified())),
+        ddl(EVENT_COLUMNS),
+        verifySchema=False,
     )
 
 
@@ -215,7 +224,9 @@ def detect_dataframe(
     plan = compiled.plan
     schema = ddl(BASE_COLUMNS + plan.columns())
     raw = spark.createDataFrame(
-        rows.rdd.mapPartitions(detect_reader(plan, prof, keep_raw)), schema, verifySchema=False
+        rows.rdd.mapPartitions(detect_reader(plan, prof, keep_raw, fast_normalize_verified())),
+        schema,
+        verifySchema=False,
     )
     is_event = S.col("kind") == S.lit(KIND_EVENT)
     mc = compiled.match_columns()
@@ -325,6 +336,16 @@ def _number(x: Any) -> Any:
     return x
 
 
+def _signal(s: Any, signals: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    known = signals.get(s["rule_id"])
+    if known is not None:  # the rule's own attributes, typed as the CLI prints them
+        return dict(known)
+    d = s.asDict()
+    d["weight"] = _number(d["weight"])
+    d["tags"] = list(d["tags"])
+    return d
+
+
 def row_of(r: Any, signals: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     """A Spark findings Row -> the dict report/columns.row() builds for the same finding."""
     out: dict[str, Any] = {}
@@ -333,7 +354,7 @@ def row_of(r: Any, signals: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     out["suspicion_score"] = _number(r["suspicion_score"])
     out["eventID"] = r["eventID"]
     out["provider"] = r["provider"]
-    out["signals"] = [dict(signals[s["rule_id"]]) for s in r["signals"]]
+    out["signals"] = [_signal(s, signals) for s in r["signals"]]
     out["outcome"] = r["outcome"]
     out["source"] = r["source"]
     out["origin"] = r["origin"]

@@ -120,14 +120,19 @@ def ddl(columns: Sequence[tuple[str, str]]) -> str:
 
 @dataclass
 class Listing:
-    """What to read. `local`: (file_idx, display, explicit, path) of local files in `discover`
-    order; `remote`: (arg position, URI) of roots Spark lists; `issues`: discovery issues."""
+    """What to read, in argument order. `local`: (argument position, file position, display,
+    explicit, path) of local files as `discover` found them; `remote`: (argument position,
+    URI) of roots Spark lists; `issues`: discovery issues (`not_found`, ...)."""
 
-    local: list[tuple[int, str, bool, str]] = field(default_factory=list)
+    local: list[tuple[int, int, str, bool, str]] = field(default_factory=list)
     remote: list[tuple[int, str]] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
+    found: list[tuple[int, Issue]] = field(default_factory=list)  # (argument position, issue)
     args: int = 0
     cached: list[Any] = field(default_factory=list)  # to unpersist once the input is read
+
+    @property
+    def issues(self) -> list[Issue]:
+        return [issue for _, issue in sorted(self.found, key=lambda t: t[0])]
 
 
 def is_uri(path: str) -> bool:
@@ -150,9 +155,9 @@ def plan_listing(paths: Sequence[str]) -> Listing:
             out.remote.append((pos, path))
             continue
         specs, issues = discover_one(path, seen)
-        out.issues.extend(issues)
+        out.found.extend((pos, issue) for issue in issues)
         for spec in specs:
-            out.local.append((n, spec.path, spec.explicit, spec.path))
+            out.local.append((pos, n, spec.path, spec.explicit, spec.path))
             n += 1
     return out
 
@@ -166,127 +171,151 @@ def _spark_hides(path: str) -> bool:
         or name.endswith("._COPYING_")
     )
     hidden = hidden and not name.startswith(("_common_metadata", "_metadata"))
-    return hidden or ":" in path or "\\" in path or any(ord(ch) < 32 for ch in path)
+    odd = any(ord(ch) < 32 or ch in ":\\*?[]{}" for ch in path)  # not a plain Hadoop path
+    return hidden or odd
 
 
 def local_uri(path: str) -> str:
     return "file:" + os.path.abspath(path)
 
 
+META_COLUMNS = (
+    "path string, akey int, sub array<string>, display string, explicit boolean, "
+    "local string, direct boolean"
+)
+
+
 def input_frame(spark: Any, listing: Listing) -> tuple[Any, int]:
-    """One row per file: (file_idx, display, explicit, content, local); content is null when
-    the executor must read the local file itself. Also the number of files."""
+    """One row per file: (file_idx, display, explicit, content, local), numbered in argument
+    order, then in each argument's own order (discover's for local paths, path components for
+    a URI Spark lists); content is null when the executor reads the local file itself (or
+    reports it unreadable). Also the number of files."""
     from pyspark.sql import Window
     from pyspark.sql import functions as S
 
-    parts = []
-    empty = spark.createDataFrame([], INPUT_COLUMNS)
-    n_files = len(listing.local)
+    metas = []  # path, akey, sub, display, explicit, local, direct
+    contents = []  # path, akey, content
     if listing.local:
-        meta_rows = []
-        direct = []
-        for idx, display, explicit, path in listing.local:
-            if _spark_hides(path):
-                direct.append((idx, display, explicit, None, path))
-            else:
-                meta_rows.append((local_uri(path), idx, display, explicit, path))
-        if direct:
-            parts.append(spark.createDataFrame(direct, INPUT_COLUMNS))
-        if meta_rows:
-            meta = spark.createDataFrame(
-                meta_rows,
-                "path string, file_idx bigint, display string, explicit boolean, local string",
+        rows = [
+            (
+                None if _spark_hides(path) else local_uri(path),
+                pos,
+                [f"{n:012d}"],
+                display,
+                explicit,
+                path,
+                _spark_hides(path),
             )
+            for pos, n, display, explicit, path in listing.local
+        ]
+        local_meta = spark.createDataFrame(rows, META_COLUMNS)
+        metas.append(local_meta)
+        uris = sorted(r[0] for r in rows if r[0] is not None)
+        if uris:
             bf = (
                 spark.read.format("binaryFile")
                 .option("ignoreCorruptFiles", "true")
                 .option("ignoreMissingFiles", "true")
-                .load(sorted({r[0] for r in meta_rows}))
+                .load(uris)
             )
-            got = bf.select("path", "content").join(S.broadcast(meta), "path")
-            parts.append(
-                got.select(
-                    "file_idx",
-                    "display",
-                    "explicit",
-                    "content",
-                    S.lit(None).cast("string").alias("local"),
-                )
+            keys = local_meta.filter(~S.col("direct")).select("path", "akey")
+            contents.append(bf.select("path", "content").join(S.broadcast(keys), "path"))
+    remote = []
+    for pos, uri in listing.remote:
+        kind = _stat(spark, uri)
+        if kind == "missing":
+            issue = Issue(Location(uri), "not_found", "no such file or folder; check the URI")
+            listing.found.append((pos, issue))
+            continue
+        bf = (
+            spark.read.format("binaryFile")
+            .option("recursiveFileLookup", "true")
+            .option("ignoreCorruptFiles", "true")
+            .option("ignoreMissingFiles", "true")
+            .load(uri)
+        )
+        remote.append(
+            bf.select(
+                "path",
+                S.lit(pos).alias("akey"),
+                S.split("path", "/").alias("sub"),
+                S.col("path").alias("display"),
+                S.lit(kind == "file").alias("explicit"),
+                S.lit(None).cast("string").alias("local"),
+                S.lit(False).alias("direct"),
             )
-            missing = meta.join(bf.select("path"), "path", "left_anti")
-            parts.append(
-                missing.select(
-                    "file_idx",
-                    "display",
-                    "explicit",
-                    S.lit(None).cast("binary").alias("content"),
-                    "local",
-                )
-            )
-    if listing.remote:
-        base = n_files
-        metas = []
-        contents = []
-        for pos, uri in listing.remote:
-            bf = (
-                spark.read.format("binaryFile")
-                .option("recursiveFileLookup", "true")
-                .option("ignoreCorruptFiles", "true")
-                .option("ignoreMissingFiles", "true")
-                .load(uri)
-            )
-            explicit = _is_file(spark, uri)
-            root = bf.select("path").withColumn("akey", S.lit(pos))
-            metas.append(root.withColumn("explicit", S.lit(explicit)))
-            contents.append(bf.select("path", "content").withColumn("akey", S.lit(pos)))
-        meta = metas[0]
-        for m in metas[1:]:
+        )
+        contents.append(bf.select("path", S.lit(pos).alias("akey"), "content"))
+    if remote:
+        meta = remote[0]
+        for m in remote[1:]:
             meta = meta.unionByName(m)
         # A file under two roots is read once, for the first root (as discover does).
         first = Window.partitionBy("path").orderBy("akey")
         meta = meta.withColumn("_r", S.row_number().over(first)).filter("_r = 1").drop("_r")
-        order = Window.orderBy("akey", S.split("path", "/"))
-        meta = meta.withColumn("file_idx", S.row_number().over(order) + S.lit(base - 1)).cache()
-        listing.cached.append(meta)
-        n_files += meta.count()
+        metas.append(meta)
+    if not metas:
+        return spark.createDataFrame([], INPUT_COLUMNS), 0
+    meta = metas[0]
+    for m in metas[1:]:
+        meta = meta.unionByName(m)
+    # File numbers: the order `discover` would give (metadata only: one small window).
+    meta = meta.withColumn(
+        "file_idx", S.row_number().over(Window.orderBy("akey", "sub")) - S.lit(1)
+    ).cache()
+    listing.cached.append(meta)
+    n_files = meta.count()
+    parts = [
+        meta.filter("direct").select(
+            "file_idx",
+            "display",
+            "explicit",
+            S.lit(None).cast("binary").alias("content"),
+            "local",
+        )
+    ]
+    keyed = meta.filter(~S.col("direct"))
+    if contents:
         content = contents[0]
         for c in contents[1:]:
             content = content.unionByName(c)
-        got = content.join(S.broadcast(meta), ["path", "akey"])
+        got = content.join(S.broadcast(keyed), ["path", "akey"])
         parts.append(
             got.select(
                 "file_idx",
-                S.col("path").alias("display"),
+                "display",
                 "explicit",
                 "content",
                 S.lit(None).cast("string").alias("local"),
             )
         )
-        missing = meta.join(content.select("path", "akey"), ["path", "akey"], "left_anti")
-        parts.append(
-            missing.select(
-                "file_idx",
-                S.col("path").alias("display"),
-                "explicit",
-                S.lit(None).cast("binary").alias("content"),
-                S.lit(None).cast("string").alias("local"),
-            )
+        # Listed but not read by Spark (a read error, a name Spark's own listing hides): the
+        # executor reads a local file itself; a remote one is reported unreadable.
+        missing = keyed.join(content.select("path", "akey"), ["path", "akey"], "left_anti")
+    else:
+        missing = keyed
+    parts.append(
+        missing.select(
+            "file_idx", "display", "explicit", S.lit(None).cast("binary").alias("content"), "local"
         )
-    df = empty
-    for p in parts:
+    )
+    df = parts[0]
+    for p in parts[1:]:
         df = df.unionByName(p)
     return df, n_files
 
 
-def _is_file(spark: Any, uri: str) -> bool:
-    """Whether a URI names a file (explicit, as a named file is for `discover`)."""
-    try:
-        jvm = spark._jvm
-        p = jvm.org.apache.hadoop.fs.Path(uri)
-        fs = p.getFileSystem(spark._jsc.hadoopConfiguration())
-        return bool(fs.getFileStatus(p).isFile())
-    except Exception:  # noqa: BLE001 - Spark itself reports a path it cannot list
-        return False
+def _stat(spark: Any, uri: str) -> str:
+    """ "file", "folder" (or a glob matching something) or "missing", per Hadoop's FileSystem."""
+    jvm = spark._jvm
+    p = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = p.getFileSystem(spark._jsc.hadoopConfiguration())
+    found = fs.globStatus(p)
+    if found is None or len(found) == 0:
+        return "missing"
+    if len(found) == 1 and found[0].isFile() and not any(ch in uri for ch in "*?[]{}"):
+        return "file"
+    return "folder"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,7 +408,9 @@ class Extractor:
             )
             width = sum(flags)
             if width:
-                self.fields.append((fs, F.compile_path(fs.name), width))
+                # A name without dots is one key: a dict lookup is fields.resolve's answer.
+                key = fs.name if "." not in fs.name else None
+                self.fields.append((fs, F.compile_path(fs.name), width, key, [None] * width))
         self.full: list[tuple[int, frozenset[str], Any]] = []
         self.text: dict[str, list[tuple[int, frozenset[str], list[Any]]]] = {}
         self.number: dict[str, list[tuple[int, frozenset[str], list[Any]]]] = {}
@@ -408,45 +439,83 @@ class Extractor:
         raw = e.raw
         out: list[Any] = []
         hits: list[int] = []
-        for fs, path, width in self.fields:
+        text_of = F.text_of
+        for fs, path, width, key, blank in self.fields:
             if src not in fs.sources:
-                out.extend([None] * width)
+                out.extend(blank)
                 continue
-            found = F.resolve(raw, path)
-            leaves = F.leaves(found)
-            texts = [F.text_of(v) for v in leaves]
-            if fs.present:
-                out.append(bool(found))
-            if fs.nulls:
-                out.append(any(v is None for v in leaves))
-            if fs.lower or fs.cased:
-                asc = [t for t in texts if t is not None and t.isascii()]
+            if key is not None:
+                found = [raw[key]] if key in raw else []
+            else:
+                found = F.resolve(raw, path)
+            if len(found) == 1 and found[0].__class__ is str:
+                # The common case: one string leaf.
+                leaves = found
+                t = found[0]
+                texts: list[Any] = found
+                asc = t.isascii()
+                if fs.present:
+                    out.append(True)
+                if fs.nulls:
+                    out.append(False)
                 if fs.lower:
-                    low = [t.lower() for t in asc]
-                    out.extend((low[0], None) if len(low) == 1 else (None, low or None))
+                    out.extend((t.lower(), None) if asc else (None, None))
                 if fs.cased:
-                    out.extend((asc[0], None) if len(asc) == 1 else (None, asc or None))
-            if fs.numbers:
-                nums = []
-                for v in leaves:
-                    n = F.number_of(v)
-                    if n is not None and (isinstance(n, float) or abs(n) <= MAX_EXACT_INT):
-                        nums.append(float(n))
-                out.append(nums)
-            if fs.texts:
-                out.append([t for t in texts if t is not None])
-            if fs.first_number:
-                first = None
-                for v in leaves:
-                    n = F.number_of(v)
-                    if n is not None:
-                        first = repr(n) if isinstance(n, float) else str(n)
-                        break
-                out.append(first)
-            residual = self.text.get(fs.name)
-            if residual:
-                odd = [v for v, t in zip(leaves, texts) if t is not None and not t.isascii()]
-                if odd:
+                    out.extend((t, None) if asc else (None, None))
+                if fs.numbers or fs.first_number:
+                    n = F.number_of(t)
+                    if fs.numbers:
+                        exact = n is not None and (n.__class__ is float or abs(n) <= MAX_EXACT_INT)
+                        out.append([float(n)] if exact else [])  # type: ignore[arg-type]
+                    if fs.texts:
+                        out.append(found)
+                    if fs.first_number:
+                        out.append(
+                            None if n is None else repr(n) if n.__class__ is float else str(n)
+                        )
+                elif fs.texts:
+                    out.append(found)
+                odd_text = not asc
+            else:
+                leaves = F.leaves(found)
+                texts = [text_of(v) for v in leaves]
+                if fs.present:
+                    out.append(bool(found))
+                if fs.nulls:
+                    out.append(any(v is None for v in leaves))
+                if fs.lower or fs.cased:
+                    asc_texts = [t for t in texts if t is not None and t.isascii()]
+                    if fs.lower:
+                        low = [t.lower() for t in asc_texts]
+                        out.extend((low[0], None) if len(low) == 1 else (None, low or None))
+                    if fs.cased:
+                        out.extend(
+                            (asc_texts[0], None)
+                            if len(asc_texts) == 1
+                            else (None, asc_texts or None)
+                        )
+                if fs.numbers:
+                    nums = []
+                    for v in leaves:
+                        n = F.number_of(v)
+                        if n is not None and (isinstance(n, float) or abs(n) <= MAX_EXACT_INT):
+                            nums.append(float(n))
+                    out.append(nums)
+                if fs.texts:
+                    out.append([t for t in texts if t is not None])
+                if fs.first_number:
+                    first = None
+                    for v in leaves:
+                        n = F.number_of(v)
+                        if n is not None:
+                            first = repr(n) if isinstance(n, float) else str(n)
+                            break
+                    out.append(first)
+                odd_text = any(t is not None and not t.isascii() for t in texts)
+            if odd_text:
+                residual = self.text.get(fs.name)
+                if residual:
+                    odd = [v for v, t in zip(leaves, texts) if t is not None and not t.isascii()]
                     for aid, srcs, tests in residual:
                         if src in srcs and any(test(v) for v in odd for test in tests):
                             hits.append(aid)
@@ -492,14 +561,46 @@ class Extractor:
         return out
 
 
-def detect_reader(plan: ExtractPlan, profile: Profile, keep_raw: bool) -> Any:
-    """The mapPartitions function of the detection pass (rows of BASE_COLUMNS + plan columns)."""
+def normalizer(fast_cloudtrail: bool) -> Any:
+    """normalize.normalize, or (when the driver verified it: engine/fast_normalize.enabled)
+    the exact fast path for plain CloudTrail records with normalize as the fallback."""
+    from trailhound.normalize import normalize
+
+    if not fast_cloudtrail:
+        return normalize
+    try:
+        from trailhound.engine.fast_normalize import cloudtrail_event
+    except ImportError:
+        return normalize
+
+    def norm(rec: Any) -> tuple[Event, list[Issue]]:
+        got = cloudtrail_event(rec, force=True)
+        return got if got is not None else normalize(rec)
+
+    return norm
+
+
+def fast_normalize_verified() -> bool:
+    """Driver side: is the fast CloudTrail normalizer verified against these sources?"""
+    try:
+        from trailhound.engine import fast_normalize
+    except ImportError:
+        return False
+    return bool(getattr(fast_normalize, "enabled", False))
+
+
+def detect_reader(
+    plan: ExtractPlan, profile: Profile, keep_raw: bool, fast_cloudtrail: bool = False
+) -> Any:
+    """The mapPartitions function of the detection pass (rows of BASE_COLUMNS + plan columns).
+    `fast_cloudtrail`: use engine/fast_normalize (the driver checked it is verified)."""
 
     def run(rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
         import orjson
 
         from trailhound.model import RawRecord
-        from trailhound.normalize import normalize
+
+        normalize = normalizer(fast_cloudtrail)
 
         extract = Extractor(plan)
         width = len(BASE_COLUMNS)
@@ -554,14 +655,15 @@ def detect_reader(plan: ExtractPlan, profile: Profile, keep_raw: bool) -> Any:
     return run
 
 
-def events_reader(profile: Profile) -> Any:
+def events_reader(profile: Profile, fast_cloudtrail: bool = False) -> Any:
     """mapPartitions function of read_events(): EVENT_COLUMNS rows, issues dropped."""
 
     def run(rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
         import orjson
 
         from trailhound.model import RawRecord
-        from trailhound.normalize import normalize
+
+        normalize = normalizer(fast_cloudtrail)
 
         for file_idx, display, explicit, content, local in rows:
             base = file_idx << ORDER_SHIFT

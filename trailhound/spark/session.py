@@ -73,6 +73,8 @@ def build_session(
         "spark.ui.retainedJobs": "100",
         "spark.ui.retainedStages": "100",
         # Executors must run the same Python as the driver (pyspark defaults to `python3`).
+        # A local master runs the executors in the driver's JVM: 1g (Spark's default) is tight.
+        "spark.driver.memory": "2g",
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
         # Spark's own stack traces for Python errors are enough; keep logs quiet.

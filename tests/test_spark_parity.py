@@ -105,3 +105,24 @@ def test_every_flagged_event_min_score_zero(spark: Any, external: Path, sigma_aw
 @pytest.mark.parametrize("profile", ["corrected", "seed"])
 def test_demo_dataset_parity(spark: Any, profile: str) -> None:
     _compare(spark, [str(dataset_path())], profile, None)
+
+
+def test_cli_engine_spark_equals_reference(tmp_path: Path) -> None:
+    """`detect --engine spark` through the real CLI: the same JSONL as the reference engine."""
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'trailhound[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime on PATH: Spark cannot start")
+    demo = str(dataset_path())
+    base = [sys.executable, "-m", "trailhound", "detect", "--format", "jsonl", "-q", demo]
+    ref = subprocess.run([*base, "--engine", "reference"], capture_output=True, text=True, timeout=300)
+    spk = subprocess.run(
+        [*base, "--engine", "spark", "--spark-master", "local[2]", "--spark-conf", "spark.ui.enabled=false"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert ref.returncode == 0 and spk.returncode == 0, spk.stderr[-2000:]
+    assert len(ref.stdout.splitlines()) > 20
+    assert spk.stdout == ref.stdout
