@@ -9,7 +9,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from trailhound.profiles import get_profile

@@ -5,8 +5,9 @@ All are plain dataclasses so every stage (and every engine) can be tested in iso
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 # Where an input problem or a record sits. Every field is optional because positions depend on
 # the container: JSON lines have a line, a {"Records": [...]} document has an index and a JSON

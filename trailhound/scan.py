@@ -4,8 +4,9 @@ both call `scan`; nothing here prints."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterator, Sequence
+from typing import BinaryIO
 
 from trailhound.engine import ENGINES
 from trailhound.engine.correlate import CorrelationStats
@@ -14,7 +15,7 @@ from trailhound.normalize import normalize
 from trailhound.profiles import Profile
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
-from trailhound.scoring import Finding, score_all
+from trailhound.scoring import Finding, iter_findings
 from trailhound.sources import InputSpec, discover, read_input
 
 SAMPLE_LIMIT = 20  # issues shown in full; the rest are counted ("... and N more")
@@ -51,6 +52,16 @@ class ScanStats:
 @dataclass
 class ScanResult:
     findings: list[Finding]
+    stats: ScanStats
+
+
+@dataclass
+class ScanStream:
+    """scan_stream's result: the findings, in order, produced as they are read. The scan runs
+    when the first one is asked for (every input must be read before the highest score is
+    known); `stats` is complete, `stats.findings` included, once the iterator is exhausted."""
+
+    findings: Iterator[Finding]
     stats: ScanStats
 
 
@@ -96,6 +107,26 @@ def scan(
     on_file: Progress | None = None,
 ) -> ScanResult:
     """Run the profile's rules (or `ruleset`) over every record under `paths` ("-" = stdin)."""
+    s = scan_stream(
+        paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin,
+        on_start=on_start, on_file=on_file,
+    )
+    return ScanResult(list(s.findings), s.stats)
+
+
+def scan_stream(
+    paths: Sequence[str],
+    profile: Profile,
+    *,
+    ruleset: RuleSet | None = None,
+    engine: str = "reference",
+    min_score: float | None = None,
+    stdin: BinaryIO | None = None,
+    on_start: Callable[[Sequence[InputSpec]], None] | None = None,
+    on_file: Progress | None = None,
+) -> ScanStream:
+    """`scan`, with the findings as an iterator: past a budget they are sorted on disk
+    (scoring.iter_findings), so memory does not grow with their number."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = ENGINES.get(engine)()
@@ -110,15 +141,20 @@ def scan(
         matches = read_itself(plan, specs, stats, profile, stdin=stdin, on_file=on_file)
     else:
         matches = eng.run(plan, _events(specs, stats, profile, stdin, on_file))
-    findings = score_all(
+    findings = iter_findings(
         _count_suppressed(matches, stats),
         min_score,
         dedupe=profile.dedupe,
         correlations=rs.correlations,
         correlation_stats=stats.correlation,
     )
-    stats.findings = len(findings)
-    return ScanResult(findings, stats)
+    return ScanStream(_counted(findings, stats), stats)
+
+
+def _counted(findings: Iterator[Finding], stats: ScanStats) -> Iterator[Finding]:
+    for f in findings:
+        stats.findings += 1
+        yield f
 
 
 def _count_suppressed(matches, stats: ScanStats):  # type: ignore[no-untyped-def]

@@ -14,13 +14,23 @@ counted: they neither make a finding nor add weight on their own.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from operator import itemgetter
 
 from trailhound.engine.base import Match
 from trailhound.engine.correlate import CorrelationStats, Correlator, Hit
 from trailhound.model import Event
 from trailhound.rules.model import Correlation, Filter, Rule
+from trailhound.spill import COPIES as COPIES_AT
+from trailhound.spill import ORDER, Codec, Compact, Runs, scalar_index, spill_budget
+from trailhound.spill import SCALARS as SCALARS_AT
+from trailhound.spill import SCORE as SCORE_AT
+
+_SOURCE, _CORRELATION_ID, _OPERATION, _EVENT_ID, _ACCOUNT, _STATUS, _TIME_NS = map(
+    scalar_index, ("source", "correlation_id", "operation", "event_id", "account", "status", "time_ns")
+)
 
 Signal = Rule | Correlation  # what a finding lists: both carry the same scoring attributes
 
@@ -65,46 +75,72 @@ def add_hits(
 ) -> None:
     """Add every hit to the findings of the records that formed it (creating the findings of
     events only a correlation flagged): the correlation's weight once per correlation."""
-    position = {c.id: i for i, c in enumerate(correlator.correlations)}
+    position = _positions(correlator)
+    for order, hs in hits_by_order(hits).items():
+        f = findings.get(order)
+        if f is None:
+            f = findings[order] = hit_only_finding(correlator, order)
+        apply_hits(f, hs, position)
+
+
+def _positions(correlator: Correlator) -> dict[str, int]:
+    return {c.id: i for i, c in enumerate(correlator.correlations)}
+
+
+def hits_by_order(hits: Sequence[Hit]) -> dict[int, list[Hit]]:
+    """Input position -> the hits that record is part of, in `hits` order."""
+    out: dict[int, list[Hit]] = {}
     for hit in hits:
         for order in hit.orders:
-            f = findings.get(order)
-            if f is None:
-                m = correlator.match(order)
-                counted: list[Signal] = [r for r in m.rules if r.generate]
-                f = findings[order] = Finding(
-                    m.event, 0, counted, list(m.suppressed), order
-                )
-            f.hits.append(hit)
-            if not any(r is hit.correlation for r in f.rules):
-                f.rules.append(hit.correlation)
-    for f in findings.values():
-        if f.hits:
-            base = [r for r in f.rules if not isinstance(r, Correlation)]
-            corr = sorted(
-                (r for r in f.rules if isinstance(r, Correlation)), key=lambda r: position[r.id]
-            )
-            f.rules = [*base, *corr]
-            f.hits.sort(key=lambda h: (position[h.correlation.id], h.start_ns, h.group))
-            f.score = _total(f.rules)
+            out.setdefault(order, []).append(hit)
+    return out
+
+
+def hit_only_finding(correlator: Correlator, order: int) -> Finding:
+    """The finding of an event no counted rule flagged but a correlation hit includes."""
+    m = correlator.match(order)
+    counted: list[Signal] = [r for r in m.rules if r.generate]
+    return Finding(m.event, 0, counted, list(m.suppressed), order)
+
+
+def apply_hits(f: Finding, hits: Sequence[Hit], position: dict[str, int]) -> None:
+    """Add `hits` to `f`: each correlation listed once after the base rules (RuleSet order),
+    its weight counted once; hits sorted by correlation, start, group."""
+    for hit in hits:
+        f.hits.append(hit)
+        if not any(r is hit.correlation for r in f.rules):
+            f.rules.append(hit.correlation)
+    if not f.hits:
+        return
+    base = [r for r in f.rules if not isinstance(r, Correlation)]
+    corr = sorted((r for r in f.rules if isinstance(r, Correlation)), key=lambda r: position[r.id])
+    f.rules = [*base, *corr]
+    f.hits.sort(key=lambda h: (position[h.correlation.id], h.start_ns, h.group))
+    f.score = _total(f.rules)
 
 
 def keep(f: Finding, min_score: float | None) -> bool:
     """Default (None): the seed's `suspicion_score > 0`. `--min-score 0`: every flagged event,
     whatever its score. Otherwise: score >= min_score."""
+    return keep_score(f.score, min_score)
+
+
+def keep_score(score: float, min_score: float | None) -> bool:
     if min_score is None:
-        return f.score > 0
+        return score > 0
     if min_score == 0:
         return True
-    return f.score >= min_score
+    return score >= min_score
 
 
 def sort_key(f: Finding) -> tuple[object, ...]:
     """Highest score first; ties by event time (unknown last), then event id (missing last),
     then input order, so the output is the same on every run."""
-    t = f.event.time_ns
-    eid = f.event.event_id
-    return (-f.score, t is None, t or 0, eid is None, eid or "", f.order)
+    return _sort_key(f.score, f.event.time_ns, f.event.event_id, f.order)
+
+
+def _sort_key(score: float, t: int | None, eid: str | None, order: int) -> tuple[object, ...]:
+    return (-score, t is None, t or 0, eid is None, eid or "", order)
 
 
 def collapse_key(e: Event) -> tuple[str | None, ...] | None:
@@ -114,16 +150,27 @@ def collapse_key(e: Event) -> tuple[str | None, ...] | None:
     second delivery of the same eventID); Azure logs one write as Started, Accepted and
     Succeeded records sharing a correlationId. None: nothing to collapse with.
     """
-    if e.source == "azure_activity" and e.correlation_id and e.operation:
-        return (e.source, e.correlation_id.lower(), e.operation.lower())
-    if e.event_id and not e.event_id.startswith("syn:"):
-        return (e.source, e.account, e.event_id, e.operation)
+    return _collapse_key(e.source, e.correlation_id, e.operation, e.event_id, e.account)
+
+
+def _collapse_key(
+    source: str, correlation_id: str | None, operation: str | None, event_id: str | None,
+    account: str | None,
+) -> tuple[str | None, ...] | None:
+    if source == "azure_activity" and correlation_id and operation:
+        return (source, correlation_id.lower(), operation.lower())
+    if event_id and not event_id.startswith("syn:"):
+        return (source, account, event_id, operation)
     return None
 
 
 def _rank(f: Finding) -> tuple[int, int]:
     # The record that says how it ended wins (Succeeded/Failed over Started/Accepted).
-    return (0 if f.event.status in ("success", "failure") else 1, f.order)
+    return _rank_of(f.event.status, f.order)
+
+
+def _rank_of(status: str | None, order: int) -> tuple[int, int]:
+    return (0 if status in ("success", "failure") else 1, order)
 
 
 def collapse(findings: list[Finding]) -> list[Finding]:
@@ -153,23 +200,159 @@ def score_all(
     dedupe: bool = False,
     correlations: Sequence[Correlation] = (),
     correlation_stats: CorrelationStats | None = None,
+    spill_after: int | None = None,
 ) -> list[Finding]:
     """Score every match, evaluate the correlations over the same stream, add their hits,
     collapse copies of one operation (`dedupe`), keep by `min_score`, sort."""
+    return list(
+        iter_findings(
+            matches,
+            min_score,
+            dedupe=dedupe,
+            correlations=correlations,
+            correlation_stats=correlation_stats,
+            spill_after=spill_after,
+        )
+    )
+
+
+def iter_findings(
+    matches: Iterable[Match],
+    min_score: float | None = None,
+    *,
+    dedupe: bool = False,
+    correlations: Sequence[Correlation] = (),
+    correlation_stats: CorrelationStats | None = None,
+    spill_after: int | None = None,
+) -> Iterator[Finding]:
+    """score_all, yielding the findings in order. Up to `spill_after` findings (default:
+    spill.spill_budget()) stay in memory; past that they are kept compact in sorted runs on
+    disk (spill.py) and merged back, so memory does not grow with the number of findings."""
+    budget = spill_after if spill_after is not None else spill_budget()
     correlator = Correlator(
         correlations, same_operation=collapse_key if dedupe else None, stats=correlation_stats
     )
-    by_order: dict[int, Finding] = {}
+    kept: list[Finding] = []
+    spill: _Spill | None = None
     for i, m in enumerate(matches):
-        correlator.add(m, i)
+        may_hit = correlator.add(m, i)  # only matches the correlator keeps can get hits
         f = score_match(m, i)
-        if f is not None:
-            by_order[i] = f
-    if correlations:
-        add_hits(by_order, correlator.finish(), correlator)
+        if f is None:
+            continue
+        if spill is not None:
+            spill.add(f, may_hit)
+            continue
+        kept.append(f)
+        if len(kept) > budget:
+            spill = _Spill(budget, dedupe, min_score)
+            kept.reverse()
+            while kept:  # freed one by one as they are encoded
+                f = kept.pop()
+                spill.add(f, correlator.keeps(f.order))
+    hits = correlator.finish() if correlations else []
+    if spill is None:
+        yield from _in_memory(kept, hits, correlator, min_score, dedupe)
+        return
+    with spill:
+        yield from spill.finish(hits, correlator)
+
+
+def _in_memory(
+    kept: list[Finding],
+    hits: Sequence[Hit],
+    correlator: Correlator,
+    min_score: float | None,
+    dedupe: bool,
+) -> list[Finding]:
+    by_order = {f.order: f for f in kept}
+    if correlator.correlations:
+        add_hits(by_order, hits, correlator)
     findings = [by_order[i] for i in sorted(by_order)]
     if dedupe:
         findings = collapse(findings)
     findings = [f for f in findings if keep(f, min_score)]
     findings.sort(key=sort_key)
     return findings
+
+
+# -- the same, spilled (see spill.py) -------------------------------------------------------
+
+
+def _c_collapse_key(c: Compact) -> tuple[str | None, ...] | None:
+    s = c[SCALARS_AT]
+    return _collapse_key(s[_SOURCE], s[_CORRELATION_ID], s[_OPERATION], s[_EVENT_ID], s[_ACCOUNT])
+
+
+def _c_group_key(c: Compact) -> tuple[object, ...]:
+    # collapse keys hold None: compare (is None, text) pairs; then the rank picks the winner
+    key = _c_collapse_key(c) or ()
+    s = c[SCALARS_AT]
+    return (tuple((x is None, x or "") for x in key), _rank_of(s[_STATUS], c[ORDER]))
+
+
+def _c_sort_key(c: Compact) -> tuple[object, ...]:
+    s = c[SCALARS_AT]
+    return _sort_key(c[SCORE_AT], s[_TIME_NS], s[_EVENT_ID], c[ORDER])
+
+
+class _Spill:
+    """The findings past the budget, routed as soon as they are scored.
+
+    Only records the correlator keeps can get hits (and so a new score and rules): those are
+    held as objects until the hits are known, as the correlator holds their matches anyway.
+    Every other finding is final at once: kept by `min_score` and sorted on disk (final), or,
+    with `dedupe` and a collapse key, first sorted by key and rank (groups) so that each
+    operation's winner - the first of its key, as collapse() picks it - can count the copies.
+    """
+
+    def __init__(self, budget: int, dedupe: bool, min_score: float | None) -> None:
+        self.folder = tempfile.TemporaryDirectory(prefix="trailhound-findings-")
+        self.codec = Codec()
+        self.dedupe = dedupe
+        self.min_score = min_score
+        self.held: list[Finding] = []
+        self.groups = Runs(_c_group_key, budget, self.folder.name)
+        self.final = Runs(_c_sort_key, budget, self.folder.name)
+
+    def __enter__(self) -> _Spill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.folder.cleanup()
+
+    def add(self, f: Finding, may_hit: bool) -> None:
+        if may_hit:
+            self.held.append(f)
+        elif self.dedupe and collapse_key(f.event) is not None:
+            self.groups.add(self.codec.encode(f))
+        elif keep(f, self.min_score):
+            self.final.add(self.codec.encode(f))
+
+    def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
+        held = {f.order: f for f in self.held}
+        self.held = []
+        position = _positions(correlator)
+        for order, hs in hits_by_order(hits).items():
+            f = held.get(order)
+            if f is None:
+                f = held[order] = hit_only_finding(correlator, order)
+            apply_hits(f, hs, position)
+        for f in held.values():
+            self.add(f, False)
+        held.clear()
+        final, codec = self.final, self.codec
+        # sorted by key, then rank: the first of each key wins and counts the others' copies
+        winner: Compact | None = None
+        winner_key: tuple[str | None, ...] | None = None
+        for c in self.groups:
+            k = _c_collapse_key(c)
+            if winner is not None and k == winner_key:
+                winner[COPIES_AT] += c[COPIES_AT]
+                continue
+            if winner is not None and keep_score(winner[SCORE_AT], self.min_score):
+                final.add(winner)
+            winner, winner_key = c, k
+        if winner is not None and keep_score(winner[SCORE_AT], self.min_score):
+            final.add(winner)
+        for c in final:
+            yield codec.decode(c, Finding)

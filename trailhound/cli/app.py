@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -15,7 +17,7 @@ from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
 from trailhound.report.writers import WRITERS
 from trailhound.rules.model import RuleSet
-from trailhound.scan import ScanResult, ScanStats, scan
+from trailhound.scan import ScanStats, ScanStream, scan_stream
 
 EXIT_OK = 0
 EXIT_FATAL = 1
@@ -85,11 +87,13 @@ def _run_scan(
     quiet: bool,
     ruleset: RuleSet | None = None,
     engine: str = "reference",
-) -> ScanResult:
+) -> ScanStream:
     profile = get_profile(profile_name)
     stdin = sys.stdin.buffer if "-" in paths else None
     if quiet or not sys.stderr.isatty():
-        return scan(paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin)
+        return _primed(
+            scan_stream(paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin)
+        )
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -109,7 +113,7 @@ def _run_scan(
         def on_file(spec: Any) -> None:
             bar.advance(task, spec.size or 0)
 
-        return scan(
+        return _primed(scan_stream(
             paths,
             profile,
             ruleset=ruleset,
@@ -118,7 +122,16 @@ def _run_scan(
             stdin=stdin,
             on_start=on_start,
             on_file=on_file,
-        )
+        ))
+
+
+def _primed(s: ScanStream) -> ScanStream:
+    """The stream with its first finding computed: the whole scan runs now (under the progress
+    bar), the findings are written after."""
+    it = s.findings
+    first = next(it, None)
+    s.findings = it if first is None else itertools.chain((first,), it)
+    return s
 
 
 def _detect(
@@ -287,7 +300,7 @@ def demo(
     )
 
 
-from trailhound.cli.rules_cmd import rules  # noqa: E402  (the `rules` command group)
+from trailhound.cli.rules_cmd import rules
 
 cli.add_command(rules)
 

@@ -233,6 +233,10 @@ class Correlator:
             self._kept[order] = m
         return kept
 
+    def keeps(self, order: int) -> bool:
+        """Whether the match at this input position was kept (only those can be in a hit)."""
+        return order in self._kept
+
     def match(self, order: int) -> Match:
         """The kept Match at an input position (every order a Hit names was kept)."""
         return self._kept[order]

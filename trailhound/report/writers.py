@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from typing import Any, Callable, Iterable, TextIO
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
 
 import orjson
 from rich.console import Console
@@ -76,4 +77,4 @@ WRITERS.register("table", write_table)
 WRITERS.register("jsonl", write_jsonl)
 WRITERS.register("csv", write_csv)
 
-__all__ = ["WRITERS", "SEED_COLUMNS", "COLUMNS", "write_csv", "write_jsonl", "write_table"]
+__all__ = ["COLUMNS", "SEED_COLUMNS", "WRITERS", "write_csv", "write_jsonl", "write_table"]

@@ -24,10 +24,11 @@ referenced rule through the same log-source pipeline as the rules' own fields (`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from sigma.collection import SigmaCollection

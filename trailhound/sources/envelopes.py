@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from trailhound.model import Issue, Location, RawRecord, Severity
 from trailhound.jsonutil import json_type
+from trailhound.model import Issue, Location, RawRecord, Severity
 from trailhound.sources._util import OrderedRegistry, describe, join_pointer, snippet
 from trailhound.sources.classify import classify
 from trailhound.sources.gzipio import decompress_payload

@@ -88,7 +88,7 @@ def build_session(
         builder = builder.config(k, v)
     try:
         spark = builder.getOrCreate()
-    except Exception as exc:  # noqa: BLE001 - no Java, or a Java Spark cannot use
+    except Exception as exc:
         text = str(exc)
         if "JAVA_GATEWAY" in text or "Java gateway" in text or "JAVA_HOME" in text:
             raise UsageError(

@@ -1,0 +1,183 @@
+"""Findings beyond what memory should hold: kept compact, sorted on disk, merged back.
+
+Scoring must see every finding before it can write the first one (highest score first, copies
+of one operation collapsed), so a scan of months of logs would otherwise hold hundreds of
+thousands of findings - each an Event with its decoded raw record, 6-8 KB - in memory. Past a
+budget (`SPILL_AFTER` findings) scoring.py moves them here instead: each finding becomes a
+compact tuple (the raw record as JSON bytes, rules and hits as indices), and `Runs` sorts them
+with a classic external merge sort (sorted runs of at most `budget` items pickled to a
+temporary directory, then `heapq.merge`). Memory stays a budget's worth whatever the input
+size; the temporary files go when the scan ends.
+
+Nothing here decides what a finding is: scoring.py does, with the same functions on both
+paths, and the tests check that spilling changes nothing (same findings, same order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+import orjson
+
+from trailhound.model import Event, Location
+
+__all__ = ["SPILL_AFTER", "Codec", "Compact", "Runs", "scalar_index", "spill_budget"]
+
+# Findings kept as objects before scoring spills; about 6-8 KB each (raw record decoded).
+SPILL_AFTER = 25_000
+
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
+_SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"))
+_AT = {n: i for i, n in enumerate(_SCALARS)}
+
+# A compact finding (a list: scoring updates score, copies, rules and hits in place):
+# [order, score, copies, rule refs, suppressed refs, hit refs, scalars, raw, location, meta]
+ORDER, SCORE, COPIES, RULES, SUPPRESSED, HITS, SCALARS, RAW, LOCATION, META = range(10)
+Compact = list[Any]
+
+
+def spill_budget() -> int:
+    """SPILL_AFTER, or TRAILHOUND_SPILL_AFTER (a positive integer) when set."""
+    env = os.environ.get("TRAILHOUND_SPILL_AFTER", "")
+    return int(env) if env.isdigit() and int(env) > 0 else SPILL_AFTER
+
+
+def scalar_index(name: str) -> int:
+    """Where an Event field (not raw, location or meta) sits in a compact finding's scalars."""
+    return _AT[name]
+
+
+def _pack_raw(raw: Any) -> Any:
+    # orjson is 3-5x cheaper than pickle for a decoded record; it refuses what the readers'
+    # fallback parser may produce (integers beyond 64 bits, lone surrogates): keep those as is.
+    try:
+        packed = orjson.dumps(raw)
+    except (TypeError, orjson.JSONEncodeError):
+        return raw
+    # orjson returns its whole output buffer (16 KB for a 1.5 KB record): keep an exact copy
+    return memoryview(packed).tobytes()
+
+
+def _unpack_raw(packed: Any) -> Any:
+    return orjson.loads(packed) if isinstance(packed, bytes) else packed
+
+
+class Codec:
+    """Finding <-> compact list. Rules, correlations, filters and hits are shared objects that
+    outlive the scan's findings: they travel as indices into this codec's table."""
+
+    def __init__(self) -> None:
+        self._objects: list[Any] = []
+        self._index: dict[int, int] = {}
+
+    def ref(self, obj: Any) -> int:
+        k = self._index.get(id(obj))
+        if k is None:
+            k = self._index[id(obj)] = len(self._objects)
+            self._objects.append(obj)  # keeps it alive, so its id stays its own
+        return k
+
+    def obj(self, k: int) -> Any:
+        return self._objects[k]
+
+    def encode(self, f: Any) -> Compact:
+        e: Event = f.event
+        ref = self.ref
+        loc = e.location
+        return [
+            f.order,
+            f.score,
+            f.copies,
+            tuple(ref(r) for r in f.rules),
+            tuple((ref(r), ref(x)) for r, x in f.suppressed),
+            tuple(ref(h) for h in f.hits),
+            tuple(getattr(e, n) for n in _SCALARS),
+            _pack_raw(e.raw),
+            (loc.path, loc.line, loc.offset, loc.index, loc.pointer, loc.compressed),
+            e.meta,
+        ]
+
+    def decode(self, c: Compact, finding: Callable[..., Any]) -> Any:
+        """The Finding (built by `finding`, scoring.Finding) a compact list stands for."""
+        args: dict[str, Any] = dict(zip(_SCALARS, c[SCALARS]))
+        event = Event(
+            raw=_unpack_raw(c[RAW]), location=Location(*c[LOCATION]), meta=c[META], **args
+        )
+        objs = self._objects
+        return finding(
+            event,
+            c[SCORE],
+            [objs[k] for k in c[RULES]],
+            [(objs[r], objs[x]) for r, x in c[SUPPRESSED]],
+            c[ORDER],
+            c[COPIES],
+            [objs[k] for k in c[HITS]],
+        )
+
+
+class Runs:
+    """An external merge sort: `add` items, then iterate them sorted by `key`.
+
+    At most `budget` items are held at once; each full batch is sorted and pickled to a file of
+    its own (a run) under `folder`. Iterating merges the runs and the last batch (heapq.merge,
+    which keeps equal keys in the order they were added). Iterate once.
+    """
+
+    def __init__(self, key: Callable[[Any], Any], budget: int, folder: str) -> None:
+        self.key = key
+        self.budget = max(1, budget)
+        self.folder = folder
+        self.count = 0
+        self._batch: list[Any] = []
+        self._runs: list[str] = []
+
+    @property
+    def spilled(self) -> bool:
+        return bool(self._runs)
+
+    def add(self, item: Any) -> None:
+        self._batch.append(item)
+        self.count += 1
+        if len(self._batch) >= self.budget:
+            self._flush()
+
+    def extend(self, items: Iterable[Any]) -> None:
+        for item in items:
+            self.add(item)
+
+    def _flush(self) -> None:
+        self._batch.sort(key=self.key)
+        fd, path = tempfile.mkstemp(prefix="run-", suffix=".pickle", dir=self.folder)
+        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+            dump = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL).dump
+            for item in self._batch:
+                dump(item)
+        self._runs.append(path)
+        self._batch = []
+
+    def __iter__(self) -> Iterator[Any]:
+        batch, self._batch = self._batch, []
+        batch.sort(key=self.key)
+        if not self._runs:
+            return iter(batch)
+        streams = [_read_run(p) for p in self._runs]
+        self._runs = []
+        return heapq.merge(*streams, iter(batch), key=self.key)
+
+
+def _read_run(path: str) -> Iterator[Any]:
+    fh: IO[bytes]
+    with open(path, "rb", buffering=1 << 20) as fh:
+        load = pickle.Unpickler(fh).load
+        try:
+            while True:
+                yield load()
+        except EOFError:
+            pass
+    os.unlink(path)  # read once: gone as soon as it is merged
