@@ -26,6 +26,7 @@ from trailhound.rules.model import RuleSet
 from trailhound.scan import ScanStats, _events, scan
 from trailhound.scoring import iter_findings, score_all
 from trailhound.sources import discover
+from trailhound import spill
 from trailhound.spill import Codec, Runs
 
 BUDGETS = (1, 2, 7, 100)
@@ -119,13 +120,18 @@ def test_codec_round_trips_what_orjson_refuses() -> None:
     assert math.copysign(1, back.event.raw["f"]) == -1
 
 
+@pytest.mark.parametrize("max_runs", [2, 3, 64])
 @pytest.mark.parametrize("budget", [1, 2, 5, 1000])
-def test_runs_sort_like_sorted_and_keep_ties_in_arrival_order(tmp_path: Path, budget: int) -> None:
+def test_runs_sort_like_sorted_and_keep_ties_in_arrival_order(
+    tmp_path: Path, budget: int, max_runs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spill, "MAX_RUNS", max_runs)  # runs merged into one past this many
     rng = random.Random(budget)
     items = [(rng.randint(0, 9), i) for i in range(500)]
     runs = Runs(lambda t: t[0], budget, str(tmp_path))
     runs.extend(items)
     assert runs.spilled == (budget < len(items))
+    assert len(runs._runs) < max_runs
     assert list(runs) == sorted(items, key=lambda t: t[0])  # sorted() is stable too
     assert os.listdir(tmp_path) == []  # every run is deleted once merged
 

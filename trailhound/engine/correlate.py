@@ -92,7 +92,8 @@ from typing import Any
 from trailhound.engine import fields as F
 from trailhound.engine.base import Match
 from trailhound.model import Event
-from trailhound.rules.model import Correlation
+from trailhound.rules.model import Correlation, Rule
+from trailhound.spill import PackedEvent, pack_event, unpack_event
 
 __all__ = ["CorrelationStats", "Correlator", "Hit", "correlate"]
 
@@ -136,11 +137,8 @@ class _Item:
     order: int  # input position of the record
     unit: Hashable  # the operation it reports (copies share it)
     value: Any  # value_count: tuple of texts; value_sum/avg: a number; else None
-
-
-def _rank(event: Event, order: int) -> tuple[int, int]:
-    # As scoring.collapse: the record that says how the operation ended stands for it.
-    return (0 if event.status in ("success", "failure") else 1, order)
+    final: bool  # the record says how the operation ended (success / failure)
+    event_id: str  # "" when missing
 
 
 def _texts(raw: Any, paths: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -186,7 +184,7 @@ class Correlator:
             for ri, r in enumerate(c.rules):
                 self._refs.setdefault(r.id, []).append((ci, ri))
         self._groups: list[dict[GroupKey, list[_Item]]] = [{} for _ in self.correlations]
-        self._kept: dict[int, Match] = {}
+        self._kept: dict[int, tuple[PackedEvent, tuple[Rule, ...], tuple[Any, ...]]] = {}
 
     def add(self, m: Match, order: int) -> bool:
         """Remember what the correlations need of this match; True when it was kept."""
@@ -222,7 +220,10 @@ class Correlator:
                     if c.value_paths is not None:
                         paths = c.value_paths[ri]
                         value = _texts(e.raw, paths) if c.type == "value_count" else _number(e.raw, paths)
-                    item = _Item(e.time_ns, ri, order, unit, value)
+                    item = _Item(
+                        e.time_ns, ri, order, unit, value,
+                        e.status in ("success", "failure"), e.event_id or "",
+                    )
                     self._groups[ci].setdefault(tuple(group), []).append(item)
                     kept = True
                     continue
@@ -230,7 +231,9 @@ class Correlator:
             if ungrouped:
                 self.stats.ungrouped[c.id] += 1
         if kept:
-            self._kept[order] = m
+            # compact (raw record as JSON bytes): every match a correlation references is kept
+            # until the end; decoded again only for the few that end up in a hit
+            self._kept[order] = (pack_event(m.event), tuple(m.rules), tuple(m.suppressed))
         return kept
 
     def keeps(self, order: int) -> bool:
@@ -239,7 +242,8 @@ class Correlator:
 
     def match(self, order: int) -> Match:
         """The kept Match at an input position (every order a Hit names was kept)."""
-        return self._kept[order]
+        packed, rules, suppressed = self._kept[order]
+        return Match(unpack_event(packed), list(rules), list(suppressed))
 
     def finish(self) -> list[Hit]:
         """Every hit, by correlation (RuleSet order), then start time, then group."""
@@ -282,11 +286,11 @@ class Correlator:
         return [self._hit(c, group, m, copies) for m in _hits_of(ranges, chosen, eligible)]
 
     def _rank(self, it: _Item) -> tuple[int, int]:
-        return _rank(self._kept_event(it.order), it.order)
+        # As scoring.collapse: the record that says how the operation ended stands for it.
+        return (0 if it.final else 1, it.order)
 
     def _kept_event(self, order: int) -> Event:
-        # Items are added before `_kept` is filled for their record; both happen in `add`.
-        return self._kept[order].event
+        return unpack_event(self._kept[order][0])
 
     def _hit(
         self, c: Correlation, group: GroupKey, members: list[_Item], copies: dict[Hashable, list[int]]
@@ -298,7 +302,7 @@ class Correlator:
                 reps[it.unit] = it
         ordered = sorted(
             reps.values(),
-            key=lambda it: (it.time, self._kept_event(it.order).event_id or "", it.order),
+            key=lambda it: (it.time, it.event_id, it.order),
         )
         orders = sorted({o for it in ordered for o in copies[it.unit]})
         return Hit(
