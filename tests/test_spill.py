@@ -169,3 +169,33 @@ def test_abandoned_iteration_removes_the_spill_folder(tmp_path: Path, monkeypatc
     assert len(os.listdir(tmp_path)) == 1  # the spill folder, while the findings are read
     it.close()  # the consumer stopped: the folder goes with the generator
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("budget", [0, 1, 3, 1000])
+def test_shelf_reads_back_what_was_put(budget: int) -> None:
+    rng = random.Random(budget)
+    shelf = spill.Shelf(budget)
+    want = {}
+    for k in rng.sample(range(10_000), 200):
+        want[k] = (k, "x" * rng.randint(0, 50), [k, {"v": k}])
+        shelf.put(k, want[k])
+    assert len(shelf) == len(want)
+    for k in rng.sample(sorted(want), len(want)):  # any order, any number of times
+        assert k in shelf and shelf.get(k) == want[k]
+    assert 10_001 not in shelf
+    with pytest.raises(KeyError):
+        shelf.get(10_001)
+    shelf.close()
+
+
+@pytest.mark.parametrize("profile_name", ["corrected"])
+def test_correlation_with_kept_matches_on_disk_equals_in_memory(
+    external: Path, profile_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rs = ruleset("corrected+sigmahq")
+    ms = reference_matches([str(external)], profile_name, rs)
+    want = score_all(iter(ms), None, dedupe=True, correlations=rs.correlations, spill_after=10**9)
+    assert any(f.hits for f in want)
+    monkeypatch.setenv("TRAILHOUND_SPILL_AFTER", "1")  # Shelf() reads the budget from it
+    got = score_all(iter(ms), None, dedupe=True, correlations=rs.correlations, spill_after=10**9)
+    assert got == want

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import operator
 import os
 import pickle
 import tempfile
@@ -27,7 +28,7 @@ import orjson
 
 from trailhound.model import Event, Location
 
-__all__ = ["SPILL_AFTER", "Codec", "Compact", "Runs", "pack_event", "scalar_index", "spill_budget", "unpack_event"]
+__all__ = ["SPILL_AFTER", "Codec", "Compact", "Runs", "Shelf", "pack_event", "scalar_index", "spill_budget", "unpack_event"]
 
 # Findings kept as objects before scoring spills (6-8 KB each, raw record decoded), and items
 # per sorted run (2-4 KB each). Measured on 1M-10M generated records: larger budgets only cost
@@ -40,6 +41,7 @@ _BUFFER = 1 << 16
 _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
 _SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"))
 _AT = {n: i for i, n in enumerate(_SCALARS)}
+_scalars_of = operator.attrgetter(*_SCALARS)  # one C call for the tuple
 
 # A compact finding (a list: scoring updates score, copies, rules and hits in place):
 # [order, score, copies, rule refs, suppressed refs, hit refs, scalars, raw, location, meta]
@@ -80,7 +82,7 @@ def pack_event(e: Event) -> PackedEvent:
     """An Event as a tuple: its raw record as JSON bytes (a third of the decoded dict's size)."""
     loc = e.location
     return (
-        tuple(getattr(e, n) for n in _SCALARS),
+        _scalars_of(e),
         _pack_raw(e.raw),
         (loc.path, loc.line, loc.offset, loc.index, loc.pointer, loc.compressed),
         e.meta,
@@ -204,3 +206,57 @@ def _read_run(path: str) -> Iterator[Any]:
         while head := read(8):
             yield loads(read(int.from_bytes(head, "little")))
     os.unlink(path)  # read once: gone as soon as it is merged
+
+
+class Shelf:
+    """Objects by integer key, read back at random: in memory up to `budget`, then appended to
+    a temporary file (one pickle each) with only their offsets kept in memory. For what a
+    correlation must keep until the end of the scan (every match of the rules it references)
+    but reads back for the few that form a hit."""
+
+    def __init__(self, budget: int | None = None) -> None:
+        self.budget = budget if budget is not None else spill_budget()
+        self._memory: dict[int, Any] = {}
+        self._offsets: dict[int, tuple[int, int]] = {}
+        self._file: IO[bytes] | None = None
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._memory or key in self._offsets
+
+    def __len__(self) -> int:
+        return len(self._memory) + len(self._offsets)
+
+    def put(self, key: int, obj: Any) -> None:
+        if self._file is None and len(self._memory) < self.budget:
+            self._memory[key] = obj
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="trailhound-kept-")  # noqa: SIM115 - lives as long as the shelf; unnamed, so never left behind
+            for k, v in self._memory.items():
+                self._append(k, v)
+            self._memory = {}
+        self._append(key, obj)
+
+    def _append(self, key: int, obj: Any) -> None:
+        assert self._file is not None
+        data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+        self._file.seek(0, os.SEEK_END)
+        self._offsets[key] = (self._file.tell(), len(data))
+        self._file.write(data)
+
+    def get(self, key: int) -> Any:
+        got = self._memory.get(key, _NOTHING)
+        if got is not _NOTHING:
+            return got
+        at, size = self._offsets[key]  # KeyError: never put
+        assert self._file is not None
+        self._file.seek(at)
+        return pickle.loads(self._file.read(size))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+_NOTHING = object()

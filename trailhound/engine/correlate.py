@@ -92,8 +92,8 @@ from typing import Any
 from trailhound.engine import fields as F
 from trailhound.engine.base import Match
 from trailhound.model import Event
-from trailhound.rules.model import Correlation, Rule
-from trailhound.spill import PackedEvent, pack_event, unpack_event
+from trailhound.rules.model import Correlation
+from trailhound.spill import Codec, Shelf, pack_event, unpack_event
 
 __all__ = ["CorrelationStats", "Correlator", "Hit", "correlate"]
 
@@ -184,7 +184,10 @@ class Correlator:
             for ri, r in enumerate(c.rules):
                 self._refs.setdefault(r.id, []).append((ci, ri))
         self._groups: list[dict[GroupKey, list[_Item]]] = [{} for _ in self.correlations]
-        self._kept: dict[int, tuple[PackedEvent, tuple[Rule, ...], tuple[Any, ...]]] = {}
+        # order -> (packed event, rules, suppressed): every match a correlation references,
+        # kept to the end; on disk past a budget (spill.Shelf), read back for the few in a hit
+        self._kept = Shelf()
+        self._codec = Codec()  # rules and filters travel as indices
 
     def add(self, m: Match, order: int) -> bool:
         """Remember what the correlations need of this match; True when it was kept."""
@@ -233,7 +236,7 @@ class Correlator:
         if kept:
             # compact (raw record as JSON bytes): every match a correlation references is kept
             # until the end; decoded again only for the few that end up in a hit
-            self._kept[order] = (pack_event(m.event), tuple(m.rules), tuple(m.suppressed))
+            self._kept.put(order, (pack_event(m.event), self._refs_of(m.rules), self._refs_of(m.suppressed)))
         return kept
 
     def keeps(self, order: int) -> bool:
@@ -242,8 +245,16 @@ class Correlator:
 
     def match(self, order: int) -> Match:
         """The kept Match at an input position (every order a Hit names was kept)."""
-        packed, rules, suppressed = self._kept[order]
-        return Match(unpack_event(packed), list(rules), list(suppressed))
+        packed, rules, suppressed = self._kept.get(order)
+        return Match(unpack_event(packed), self._objs_of(rules), self._objs_of(suppressed))
+
+    def _refs_of(self, items: Iterable[Any]) -> tuple[Any, ...]:
+        ref = self._codec.ref
+        return tuple(tuple(map(ref, x)) if isinstance(x, tuple) else ref(x) for x in items)
+
+    def _objs_of(self, refs: Iterable[Any]) -> list[Any]:
+        obj = self._codec.obj
+        return [tuple(map(obj, r)) if isinstance(r, tuple) else obj(r) for r in refs]
 
     def finish(self) -> list[Hit]:
         """Every hit, by correlation (RuleSet order), then start time, then group."""
@@ -290,7 +301,7 @@ class Correlator:
         return (0 if it.final else 1, it.order)
 
     def _kept_event(self, order: int) -> Event:
-        return unpack_event(self._kept[order][0])
+        return unpack_event(self._kept.get(order)[0])
 
     def _hit(
         self, c: Correlation, group: GroupKey, members: list[_Item], copies: dict[Hashable, list[int]]

@@ -38,7 +38,7 @@ VERIFIED = "b1ee91e2439b4022"
 _SOURCES = ("normalize/cloudtrail.py", "normalize/_fields.py", "normalize/times.py")
 
 _TIMES: dict[str, tuple[str, int] | None] = {}
-_TIMES_MAX = 65536
+_TIMES_MAX = 8192
 _MISSING = object()
 
 

@@ -343,7 +343,7 @@ class CloudTrailProjection:
 
     # -- the compiled selector ----------------------------------------------------------------
 
-    MEMO_MAX = 65536  # distinct values remembered per path
+    MEMO_MAX = 16384  # distinct values remembered per path (cleared when full: bounded memory)
 
     def _compile_select(self, top_attrs: dict[str, str]) -> Callable[[list[Any], list[Any]], None]:
         """Python source specialised to these paths: attribute chains instead of a walker, and
