@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 import orjson
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -48,34 +50,105 @@ def _score_style(score: float) -> str:
     return "bold red" if score >= 3 else "yellow" if score >= 2 else "cyan"
 
 
+_HEADERS = ("score", "time", "provider", "operation", "principal", "source IP", "region", "error", "signals")
+# Above this many rows the table is drawn by `_plain_table`: rich takes ~0.5 ms a row (10 s for
+# 17,000 findings), the plain renderer ~10 us, for the same columns and the same escaping.
+RICH_MAX_ROWS = 1000
+
+
+def _cells(r: Row) -> list[str]:
+    """A row's table cells, every one escaped for the terminal (no control character left)."""
+    op = r["eventName"] or r["operationName"]
+    sig = ", ".join(
+        f"{s['signal'] or ('failed' if s['context'] else s['title'])} {'+' if s['weight'] >= 0 else ''}{s['weight']}"
+        for s in r["signals"]
+    )
+    cells = [str(r["suspicion_score"]), r["time"], r["provider"], op, r["userArn"], r["sourceIP"], r["awsRegion"], r["errorCode"] or "", sig]
+    return [for_terminal(c if c is not None else "") for c in cells]
+
+
 def write_table(rows: Iterable[Row], out: TextIO) -> None:
-    """Human table. Every cell is a rich Text built from escaped strings: no markup is parsed
-    and no control character from the logs reaches the terminal."""
-    # A pipe or file gets a wide, colourless table; a terminal gets its own width and colour.
-    width = None if out.isatty() else 220
-    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
-    table = Table(show_lines=False, header_style="bold", expand=False)
-    for name in ("score", "time", "provider"):
-        table.add_column(name, no_wrap=True)
-    for name in ("operation", "principal", "source IP", "region", "error", "signals"):
-        table.add_column(name, overflow="fold")
-    n = 0
+    """Human table. Every cell is escaped text (report/escape.py): no markup is parsed and no
+    control character from the logs reaches the terminal."""
+    tty = out.isatty()
+    scores: list[float] = []
+    cells: list[list[str]] = []
     for r in rows:
-        n += 1
-        op = r["eventName"] or r["operationName"]
-        err = r["errorCode"] or ""
-        sig = ", ".join(
-            f"{s['signal'] or ('failed' if s['context'] else s['title'])} {'+' if s['weight'] >= 0 else ''}{s['weight']}"
-            for s in r["signals"]
-        )
-        cells = [str(r["suspicion_score"]), r["time"], r["provider"], op, r["userArn"], r["sourceIP"], r["awsRegion"], err, sig]
-        texts = [Text(for_terminal(c if c is not None else "")) for c in cells]
-        texts[0].stylize(_score_style(r["suspicion_score"]))
+        scores.append(r["suspicion_score"])
+        cells.append(_cells(r))
+    if not cells:
+        out.write("no findings\n")
+        return
+    if len(cells) > RICH_MAX_ROWS:
+        _plain_table(cells, scores, out, tty)
+        return
+    # A pipe or file gets a wide, colourless table; a terminal gets its own width and colour.
+    console = Console(file=out, highlight=False, soft_wrap=False, width=None if tty else 220)
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    for name in _HEADERS[:3]:
+        table.add_column(name, no_wrap=True)
+    for name in _HEADERS[3:]:
+        table.add_column(name, overflow="fold")
+    for score, row in zip(scores, cells):
+        texts = [Text(c) for c in row]
+        texts[0].stylize(_score_style(score))
         table.add_row(*texts)
-    if n:
-        console.print(table)
-    else:
-        console.print(Text("no findings"))
+    console.print(table)
+
+
+# widest a column gets in the plain table; longer cells fold onto more lines (nothing is cut)
+_PLAIN_MAX = (5, 32, 8, 40, 64, 39, 16, 32, 64)
+_ANSI = {"bold red": "\x1b[1;31m", "yellow": "\x1b[33m", "cyan": "\x1b[36m"}
+
+
+def _plain_table(cells: list[list[str]], scores: list[float], out: TextIO, colour: bool) -> None:
+    """The table as aligned text: a header, a rule, one line per row (more when a cell folds).
+    Widths are terminal cells (wide characters count two), as rich measures them."""
+    widths = [cell_len(h) for h in _HEADERS]
+    for row in cells:
+        for i, c in enumerate(row):
+            n = cell_len(c)
+            if n > widths[i]:
+                widths[i] = min(n, max(_PLAIN_MAX[i], cell_len(_HEADERS[i])))
+    sep = "  "
+    if colour:  # a terminal: fold the widest columns until a line fits its width
+        room = shutil.get_terminal_size().columns - len(sep) * (len(widths) - 1)
+        while sum(widths) > room:
+            i = max(range(3, len(widths)), key=lambda k: widths[k])
+            if widths[i] <= 12:
+                break
+            widths[i] -= 1
+    lines = [sep.join(set_cell_size(h, w) for h, w in zip(_HEADERS, widths)).rstrip()]
+    lines.append(sep.join("─" * w for w in widths))
+    for score, row in zip(scores, cells):
+        parts = [_fold(c, w) for c, w in zip(row, widths)]
+        height = max(len(p) for p in parts)
+        for k in range(height):
+            texts = [set_cell_size(p[k] if k < len(p) else "", w) for p, w in zip(parts, widths)]
+            if colour and k == 0:
+                texts[0] = _ANSI[_score_style(score)] + texts[0] + "\x1b[0m"
+            lines.append(sep.join(texts).rstrip())
+        if len(lines) >= 512:
+            out.write("\n".join(lines) + "\n")
+            lines.clear()
+    if lines:
+        out.write("\n".join(lines) + "\n")
+
+
+def _fold(text: str, width: int) -> list[str]:
+    if cell_len(text) <= width:
+        return [text]
+    parts: list[str] = []
+    line, used = [], 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > width and line:
+            parts.append("".join(line))
+            line, used = [], 0
+        line.append(ch)
+        used += w
+    parts.append("".join(line))
+    return parts
 
 
 WRITERS: Registry[Writer] = Registry("output format")
