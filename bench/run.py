@@ -137,16 +137,9 @@ def best_of(cmd: list[str] | str, repeat: int, shell: bool = False) -> Run:
 
 
 def detect_cmd(engine: str, profile: str, data: Path, rules: Path | None) -> list[str]:
-    """`trailhound detect --engine ENGINE` when the CLI has the option, else the stand-in."""
-    help_text = subprocess.run(
-        [sys.executable, "-m", "trailhound", "detect", "--help"],
-        capture_output=True, text=True, cwd=REPO, env=ENV, check=False,
-    ).stdout
+    """`trailhound detect --engine ENGINE --format jsonl --quiet` (the CLI as a user runs it)."""
     extra = ["--rules", str(rules)] if rules is not None else []
-    if "--engine" in help_text:
-        return [sys.executable, "-m", "trailhound", "detect", "--engine", engine, "--profile", profile,
-                "--format", "jsonl", "--quiet", *extra, str(data)]
-    return [sys.executable, str(HERE / "detect_engine.py"), "--engine", engine, "--profile", profile,
+    return [sys.executable, "-m", "trailhound", "detect", "--engine", engine, "--profile", profile,
             "--format", "jsonl", "--quiet", *extra, str(data)]
 
 

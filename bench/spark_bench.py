@@ -104,43 +104,10 @@ def run(cmd: list[str]) -> tuple[float, str]:
 
 
 def fast_cmd(a: argparse.Namespace) -> list[str]:
+    """The local fast engine, through the CLI as a user runs it."""
     extra = [x for r in a.rules for x in ("--rules", r)]
-    help_text = subprocess.run(
-        [sys.executable, "-m", "trailhound", "detect", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=ENV,
-    ).stdout
-    if "--engine" in help_text:
-        return [
-            sys.executable,
-            "-m",
-            "trailhound",
-            "detect",
-            "--engine",
-            "fast",
-            "--profile",
-            a.profile,
-            "--format",
-            "jsonl",
-            "--quiet",
-            *extra,
-            str(a.data),
-        ]
-    return [
-        sys.executable,
-        str(HERE / "detect_engine.py"),
-        "--engine",
-        "fast",
-        "--profile",
-        a.profile,
-        "--format",
-        "jsonl",
-        "--quiet",
-        *extra,
-        str(a.data),
-    ]
+    return [sys.executable, "-m", "trailhound", "detect", "--engine", "fast", "--profile", a.profile,
+            "--format", "jsonl", "--quiet", *extra, str(a.data)]
 
 
 def main(argv: list[str] | None = None) -> int:
