@@ -25,7 +25,7 @@ from trailhound.rules.loader import load_pack
 from trailhound.scan import scan
 
 RECON = {"GetTrailStatus", "DescribeTrails"}
-TAMPER = {"StopLogging", "DeleteTrail", "UpdateTrail"}
+TAMPER = {"StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"}
 WINDOW = 30 * 60  # seconds
 
 
@@ -227,11 +227,16 @@ def test_demo_dataset_sequence() -> None:
     flagged = [row(f, p) for f in res.findings if f.hits]
     assert sorted((r["eventName"], r["suspicion_score"], r["records"]) for r in flagged) == [
         ("DescribeTrails", 2, 1),
+        ("DescribeTrails", 2, 1),
         ("GetTrailStatus", 2, 1),
+        ("PutEventSelectors", 5, 1),  # in the data account, as the assumed role
         ("StopLogging", 5, 2),  # S3 delivery + EventBridge copy, one finding
     ]
-    assert {r["userArn"] for r in flagged} == {"arn:aws:iam::111122223333:user/m.okafor"}
-    assert res.stats.correlation.hits == {c.id: 1}
+    assert {r["userArn"] for r in flagged} == {
+        "arn:aws:iam::111122223333:user/m.okafor",
+        "arn:aws:sts::444455556666:assumed-role/acme-data-crossaccount-admin/aws-support-sync",
+    }
+    assert res.stats.correlation.hits == {c.id: 2}  # one episode per principal
 
 
 @pytest.mark.parametrize("gap", ["10:30:00", "10:30:01"])
