@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.test_engine_fast import ruleset
+from trailhound import spill
 from trailhound.engine.base import Match
 from trailhound.engine.reference import ReferenceEngine
 from trailhound.model import Event, Location
@@ -26,7 +27,6 @@ from trailhound.rules.model import RuleSet
 from trailhound.scan import ScanStats, _events, scan
 from trailhound.scoring import iter_findings, score_all
 from trailhound.sources import discover
-from trailhound import spill
 from trailhound.spill import Codec, Runs
 
 BUDGETS = (1, 2, 7, 100)
@@ -199,3 +199,22 @@ def test_correlation_with_kept_matches_on_disk_equals_in_memory(
     monkeypatch.setenv("TRAILHOUND_SPILL_AFTER", "1")  # Shelf() reads the budget from it
     got = score_all(iter(ms), None, dedupe=True, correlations=rs.correlations, spill_after=10**9)
     assert got == want
+
+
+def test_an_unwritable_temporary_folder_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tempfile
+
+    from trailhound.cli.app import main
+    from trailhound.demo import dataset_path
+
+    gone = tmp_path / "no-such-folder"
+    monkeypatch.setattr(tempfile, "tempdir", str(gone))
+    monkeypatch.setenv("TRAILHOUND_SPILL_AFTER", "1")
+    with pytest.raises(SystemExit) as ex:
+        main(["detect", "--format", "jsonl", "-q", str(dataset_path())])
+    assert ex.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("trailhound: error: cannot keep findings in the temporary folder")
+    assert str(gone) in err and "TMPDIR" in err and "Traceback" not in err

@@ -37,3 +37,17 @@ class EngineError(TrailhoundError):
     """An engine cannot evaluate the rules it was given."""
 
     exit_code = 1
+
+
+class SpillError(TrailhoundError):
+    """Findings past the memory budget cannot be written to the temporary folder."""
+
+    exit_code = 1
+
+    def __init__(self, folder: str, exc: OSError) -> None:
+        reason = exc.strerror or type(exc).__name__
+        super().__init__(
+            f"cannot keep findings in the temporary folder {folder!r}: {reason}. Free space "
+            f"there, point TMPDIR at a larger disk, or raise TRAILHOUND_SPILL_AFTER (findings "
+            f"kept in memory, default 5000)."
+        )

@@ -17,10 +17,11 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from typing import Self
 
 from trailhound.engine.base import Match
 from trailhound.engine.correlate import CorrelationStats, Correlator, Hit
+from trailhound.errors import SpillError
 from trailhound.model import Event
 from trailhound.rules.model import Correlation, Filter, Rule
 from trailhound.spill import COPIES as COPIES_AT
@@ -306,7 +307,10 @@ class _Spill:
     """
 
     def __init__(self, budget: int, dedupe: bool, min_score: float | None) -> None:
-        self.folder = tempfile.TemporaryDirectory(prefix="trailhound-findings-")
+        try:
+            self.folder = tempfile.TemporaryDirectory(prefix="trailhound-findings-")
+        except OSError as exc:
+            raise SpillError(tempfile.gettempdir(), exc) from exc
         self.codec = Codec()
         self.dedupe = dedupe
         self.min_score = min_score
@@ -314,7 +318,7 @@ class _Spill:
         self.groups = Runs(_c_group_key, budget, self.folder.name)
         self.final = Runs(_c_sort_key, budget, self.folder.name)
 
-    def __enter__(self) -> _Spill:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 import orjson
 
+from trailhound.errors import SpillError
 from trailhound.model import Event, Location
 
 __all__ = ["SPILL_AFTER", "Codec", "Compact", "Runs", "Shelf", "pack_event", "scalar_index", "spill_budget", "unpack_event"]
@@ -178,6 +179,12 @@ class Runs:
             self._runs.append(self._write(heapq.merge(*map(_read_run, runs), key=self.key)))
 
     def _write(self, items: Iterable[Any]) -> str:
+        try:
+            return self._write_run(items)
+        except OSError as exc:  # disk full, folder gone: say where and what to do
+            raise SpillError(self.folder, exc) from exc
+
+    def _write_run(self, items: Iterable[Any]) -> str:
         fd, path = tempfile.mkstemp(prefix="run-", suffix=".pickle", dir=self.folder)
         with os.fdopen(fd, "wb", buffering=_BUFFER) as fh:
             # One pickle per item, length first: a Pickler (and the Unpickler reading it back)
@@ -230,8 +237,15 @@ class Shelf:
         if self._file is None and len(self._memory) < self.budget:
             self._memory[key] = obj
             return
+        try:
+            self._spill(key, obj)
+        except OSError as exc:
+            raise SpillError(tempfile.gettempdir(), exc) from exc
+
+    def _spill(self, key: int, obj: Any) -> None:
         if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="trailhound-kept-")  # noqa: SIM115 - lives as long as the shelf; unnamed, so never left behind
+            # lives as long as the shelf; unnamed, so never left behind
+            self._file = tempfile.TemporaryFile(prefix="trailhound-kept-")  # noqa: SIM115
             for k, v in self._memory.items():
                 self._append(k, v)
             self._memory = {}

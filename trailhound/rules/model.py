@@ -82,7 +82,7 @@ class Filter:
             return False
         if self.product is not None and (rule.product or "").lower() != self.product.lower():
             return False
-        if self.service is not None and (rule.service or "").lower() != self.service.lower():
+        if self.service is not None and (rule.service or "").lower() != self.service.lower():  # noqa: SIM103 - one condition a line
             return False
         return True
 
