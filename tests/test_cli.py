@@ -149,3 +149,15 @@ def test_engine_fast_gives_the_reference_output(external: Path) -> None:
     assert ref.returncode == fast.returncode == 0, ref.stderr + fast.stderr
     assert len(ref.stdout.splitlines()) > 50
     assert fast.stdout == ref.stdout
+
+
+def test_unknown_envelopes_name_the_understood_shapes_once(tmp_path: Path) -> None:
+    f = jsonl(tmp_path / "labels.jsonl", [{"label": i, "note": "not a log"} for i in range(3)])
+    p = th("detect", "--format", "jsonl", str(f))
+    assert p.returncode == 3
+    lines = p.stderr.splitlines()
+    issues = [ln for ln in lines if "unrecognised record" in ln]
+    assert len(issues) == 3
+    assert all(ln.rstrip().endswith("'label', 'note'") for ln in issues)
+    assert sum("trailhound understands" in ln for ln in lines) == 1
+    assert lines[-1].startswith("  trailhound understands CloudTrail records")

@@ -18,6 +18,7 @@ from trailhound.report.escape import for_terminal
 from trailhound.report.writers import WRITERS
 from trailhound.rules.model import RuleSet
 from trailhound.scan import ScanStats, ScanStream, scan_stream
+from trailhound.sources.classify import UNDERSTOOD
 
 EXIT_OK = 0
 EXIT_FATAL = 1
@@ -54,11 +55,19 @@ def print_summary(stats: ScanStats, profile: str) -> None:
     if stats.errors:
         parts = ", ".join(f"{k} {n}" for k, n in sorted(stats.errors.items()))
         _err(f"  {stats.error_count} input errors ({parts}):")
+        # the list of understood shapes closes every unknown_envelope message: say it once
+        hint = f"; trailhound understands {UNDERSTOOD}"
+        hinted = False
         for issue in stats.samples:
-            _err(f"    {for_terminal(issue)}")
+            text = str(issue)
+            if text.endswith(hint):
+                text, hinted = text[: -len(hint)], True
+            _err(f"    {for_terminal(text)}")
         rest = stats.error_count - len(stats.samples)
         if rest > 0:
             _err(f"    ... and {rest} more like these")
+        if hinted:
+            _err(f"  trailhound understands {UNDERSTOOD}")
 
 
 def _ruleset(
