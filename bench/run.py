@@ -211,8 +211,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
         "--only",
-        default="decompress,seed,sigma,scale,reference,jq,naive,duckdb",
-        help="comma list of: decompress, seed, sigma, scale, reference, jq, naive, duckdb",
+        default="decompress,seed,sigma,scale,parallel,reference,jq,naive,duckdb",
+        help="comma list of: decompress, seed, sigma, scale, parallel, reference, jq, naive, duckdb",
     )
     a = ap.parse_args()
     only = set(a.only.split(","))
@@ -245,6 +245,8 @@ def main() -> None:
     if "scale" in only:
         rules = synthetic_rules(HERE / "data" / "rules-x25")
         add("trailhound detect --profile seed + 96 rules (25x the rules, fast)", best_of(detect_cmd("fast", "seed", data, rules), a.repeat), records)
+    if "parallel" in only:
+        add("trailhound detect --profile seed (parallel engine, the default)", measure(detect_cmd("parallel", "seed", data, None)), records)
     if "reference" in only:
         add("trailhound detect --profile seed (reference engine)", measure(detect_cmd("reference", "seed", data, None)), records)
     if "jq" in only and shutil.which("jq") and shutil.which("gzip"):

@@ -158,7 +158,14 @@ def _counted(findings: Iterator[Finding], stats: ScanStats) -> Iterator[Finding]
 
 
 def _count_suppressed(matches, stats: ScanStats):  # type: ignore[no-untyped-def]
-    for m in matches:
-        for _rule, flt in m.suppressed:
-            stats.suppressed[flt.title] += 1
-        yield m
+    try:
+        for m in matches:
+            for _rule, flt in m.suppressed:
+                stats.suppressed[flt.title] += 1
+            yield m
+    finally:
+        # closed early (an error downstream): close the engine's stream now, which stops its
+        # worker processes, rather than whenever the garbage collector gets to it
+        close = getattr(matches, "close", None)
+        if close is not None:
+            close()

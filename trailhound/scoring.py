@@ -233,6 +233,24 @@ def iter_findings(
     correlator = Correlator(
         correlations, same_operation=collapse_key if dedupe else None, stats=correlation_stats
     )
+    try:
+        yield from _score_stream(matches, correlator, budget, dedupe, min_score, correlations)
+    finally:
+        # an engine reading in worker processes stops them when its stream is closed; an
+        # exception here would otherwise keep the stream (and the pool) alive in its traceback
+        close = getattr(matches, "close", None)
+        if close is not None:
+            close()
+
+
+def _score_stream(
+    matches: Iterable[Match],
+    correlator: Correlator,
+    budget: int,
+    dedupe: bool,
+    min_score: float | None,
+    correlations: Sequence[Correlation],
+) -> Iterator[Finding]:
     kept: list[Finding] = []
     spill: _Spill | None = None
     for i, m in enumerate(matches):

@@ -20,6 +20,11 @@ from trailhound.rules.model import RuleSet
 from trailhound.scan import ScanStats, ScanStream, scan_stream
 from trailhound.sources.classify import UNDERSTOOD
 
+# The default is the fastest engine that reports everything the reference reports: `fast`
+# skips the normalizer's checks (wrong-typed fields) of records no rule can match, and bad
+# input must always be reported.
+DEFAULT_ENGINE = "parallel"
+
 EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_USAGE = 2
@@ -95,7 +100,7 @@ def _run_scan(
     min_score: float | None,
     quiet: bool,
     ruleset: RuleSet | None = None,
-    engine: str = "reference",
+    engine: str = DEFAULT_ENGINE,
 ) -> ScanStream:
     profile = get_profile(profile_name)
     stdin = sys.stdin.buffer if "-" in paths else None
@@ -151,7 +156,7 @@ def _detect(
     quiet: bool,
     rule_paths: Sequence[str] = (),
     placeholders: str | None = None,
-    engine: str = "reference",
+    engine: str = DEFAULT_ENGINE,
     spark_master: str = "local[*]",
     spark_conf: Sequence[str] = (),
 ) -> int:
@@ -206,16 +211,16 @@ _rules_opt = click.option(
     "profile's pack. A rule that does not load or compile is reported on stderr and skipped "
     "(`trailhound rules check PATH` says why for every file).",
 )
-# `reference` stays the default while `fast` skips normalizer checks (wrong-typed fields) on
-# records no rule can match: bad input must always be reported.
 _engine_opt = click.option(
     "--engine",
-    type=click.Choice(["reference", "fast", "spark"]),
-    default="reference",
+    type=click.Choice(["parallel", "fast", "reference", "spark"]),
+    default=DEFAULT_ENGINE,
     show_default=True,
-    help="reference: the plain-Python oracle; fast: files read in worker processes, each record "
-    "checked only against the rules it can match (same findings; wrong-typed fields of records "
-    "no rule can match are not reported); spark: the same detection on Apache Spark "
+    help="parallel: files read in worker processes (one per core), each record checked only "
+    "against the rules it can match; same findings and same input issues as reference. "
+    "fast: parallel, and records no rule can match are not even decoded (4-5x faster again; "
+    "same findings, but wrong-typed fields of those records are not reported). reference: the "
+    "plain-Python, one-process oracle. spark: the same detection on Apache Spark "
     "(pip install 'trailhound[spark]'; paths may be s3a://, abfss://, gs://, hdfs:// URIs).",
 )
 _spark_master_opt = click.option(

@@ -32,6 +32,7 @@ Memory per worker: one file (compressed + decompressed) and its projections.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import gc
 import importlib
@@ -39,6 +40,7 @@ import multiprocessing
 import operator
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -692,6 +694,20 @@ def _scan_spec(plan: Any, profile: Any, spec: Any, stdin_bytes: bytes | None) ->
     return scan_bytes(plan, profile, raw, display_name(spec), spec.explicit)
 
 
+# Every running scan's stop flag. A scan abandoned by an exception (its generator kept alive by
+# the traceback) leaves the pool's feeder waiting for the consumer to free a slot; at exit,
+# multiprocessing terminates the pool and joins that feeder: set the flags first (atexit runs
+# handlers last-registered first, and multiprocessing registered its own on import).
+_STOPS: weakref.WeakSet[threading.Event] = weakref.WeakSet()
+importlib.import_module("multiprocessing.util")  # registers its atexit handler before ours
+
+
+@atexit.register
+def _stop_feeders() -> None:
+    for stop in list(_STOPS):
+        stop.set()
+
+
 _READERS_OK = _readers_unchanged()
 _STATE: tuple[Any, Any] | None = None  # (plan, profile), inherited by forked workers
 
@@ -759,6 +775,7 @@ def scan_specs(
         # worth even when the consumer (scoring, output) is slower than the workers
         window = threading.Semaphore(2 * jobs * chunk)
         stop = threading.Event()
+        _STOPS.add(stop)
 
         def feed() -> Iterator[tuple[Any, bytes | None]]:
             for task in tasks:
@@ -796,6 +813,16 @@ def scan_specs(
 
 def _merge(plan: Any, specs: Sequence[Any], stats: Any, results: Iterator[FileResult],
            on_file: Callable[[Any], None] | None) -> Iterator[Match]:
+    try:
+        yield from _merge_results(plan, specs, stats, results, on_file)
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:  # stops the pool (see results())
+            close()
+
+
+def _merge_results(plan: Any, specs: Sequence[Any], stats: Any, results: Iterator[FileResult],
+                   on_file: Callable[[Any], None] | None) -> Iterator[Match]:
     for spec, res in zip(specs, results):
         stats.files += 1
         for issue in res.issues:
