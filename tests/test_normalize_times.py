@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -216,3 +217,48 @@ def test_unparseable_time_is_bad_time() -> None:
     assert ev.time is None and ev.time_ns is None
     assert [i.kind for i in issues] == ["bad_time"]
     assert "eventTime" in issues[0].message and "yesterday" in issues[0].message
+
+
+# -- the canonical-time fast path ----------------------------------------------------------------
+
+_PART = st.one_of(st.integers(0, 99).map(lambda n: f"{n:02d}"), st.sampled_from(["00", "12", "23", "24", "29", "30", "31", "59", "60", "99"]))
+
+
+@st.composite
+def canonical_like(draw: Any) -> str:
+    year = draw(st.one_of(st.integers(0, 9999).map(lambda n: f"{n:04d}"), st.sampled_from(["2024", "2023", "1900", "2000", "0000"])))
+    text = f"{year}-{draw(_PART)}-{draw(_PART)}T{draw(_PART)}:{draw(_PART)}:{draw(_PART)}Z"
+    if draw(st.booleans()):  # a mutation: another character anywhere (letters, digits, blanks, non-ASCII digits)
+        i = draw(st.integers(0, len(text) - 1))
+        text = text[:i] + draw(st.sampled_from(list("0aT:-Z .z\u0663+"))) + text[i + 1 :]
+    return text
+
+
+@given(canonical_like())
+@settings(max_examples=3000, deadline=None)
+def test_canonical_time_path_equals_parse_time(text: str) -> None:
+    from trailhound.normalize.times import TimeParseError, _canonical, _parse_any, parse_time
+
+    def outcome(f: Any) -> Any:
+        try:
+            return f(text)
+        except TimeParseError:
+            return None
+
+    want = outcome(_parse_any)  # the regex path: every form, the oracle
+    assert outcome(parse_time) == want
+    got = _canonical(text)
+    if got is not None:
+        assert got == want
+    elif want is not None:  # only forms other than YYYY-MM-DDTHH:MM:SSZ may take the slow path
+        assert want[0] != text
+
+
+def test_canonical_time_path_edges() -> None:
+    from trailhound.normalize.times import _canonical, _parse_any
+
+    for ok in ("2024-02-29T23:59:59Z", "1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z"):
+        assert _canonical(ok) == _parse_any(ok)
+    for bad in ("2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:00:60Z",
+                "0000-01-01T00:00:00Z", "2024-01-01T00:00:0\u0663Z", "2024-01-01t00:00:00Z", "2024-01-01T00:00:00.5Z"):
+        assert _canonical(bad) is None

@@ -129,7 +129,8 @@ def test_runs_sort_like_sorted_and_keep_ties_in_arrival_order(
     rng = random.Random(budget)
     items = [(rng.randint(0, 9), i) for i in range(500)]
     runs = Runs(lambda t: t[0], budget, str(tmp_path))
-    runs.extend(items)
+    for item in items:
+        runs.add(item)
     assert runs.spilled == (budget < len(items))
     assert len(runs._runs) < max_runs
     assert list(runs) == sorted(items, key=lambda t: t[0])  # sorted() is stable too

@@ -29,7 +29,7 @@ import orjson
 from trailhound.errors import SpillError
 from trailhound.model import Event, Location
 
-__all__ = ["SPILL_AFTER", "Codec", "Compact", "Runs", "Shelf", "pack_event", "scalar_index", "spill_budget", "unpack_event"]
+__all__ = ["SPILL_AFTER", "Codec", "Compact", "Runs", "Shelf", "location_tuple", "pack_event", "scalar_index", "spill_budget", "unpack_event"]
 
 # Findings kept as objects before scoring spills (6-8 KB each, raw record decoded), and items
 # per sorted run (2-4 KB each). Measured on 1M-10M generated records: larger budgets only cost
@@ -42,7 +42,7 @@ _BUFFER = 1 << 16
 _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
 _SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"))
 _AT = {n: i for i, n in enumerate(_SCALARS)}
-_scalars_of = operator.attrgetter(*_SCALARS)  # one C call for the tuple
+scalars_of = operator.attrgetter(*_SCALARS)  # an Event's scalar fields, in one C call
 
 # A compact finding (a list: scoring updates score, copies, rules and hits in place):
 # [order, score, copies, rule refs, suppressed refs, hit refs, scalars, raw, location, meta]
@@ -78,21 +78,31 @@ def _unpack_raw(packed: Any) -> Any:
 
 PackedEvent = tuple[Any, ...]  # (scalars, raw, location, meta)
 
+# where each packed part goes in Event(*args), which takes the fields in declaration order
+_SCALAR_AT = tuple(_EVENT_FIELDS.index(n) for n in _SCALARS)
+_RAW_AT, _LOCATION_AT, _META_AT = (_EVENT_FIELDS.index(n) for n in ("raw", "location", "meta"))
+
+
+def location_tuple(loc: Location) -> tuple[Any, ...]:
+    return (loc.path, loc.line, loc.offset, loc.index, loc.pointer, loc.compressed)
+
 
 def pack_event(e: Event) -> PackedEvent:
     """An Event as a tuple: its raw record as JSON bytes (a third of the decoded dict's size)."""
-    loc = e.location
-    return (
-        _scalars_of(e),
-        _pack_raw(e.raw),
-        (loc.path, loc.line, loc.offset, loc.index, loc.pointer, loc.compressed),
-        e.meta,
-    )
+    return (scalars_of(e), _pack_raw(e.raw), location_tuple(e.location), e.meta)
 
 
 def unpack_event(p: Any) -> Event:
+    """The Event of pack_event's tuple (the raw record may be given as its JSON bytes: the fast
+    engine's workers send the record's own bytes so)."""
     scalars, raw, loc, meta = p[0], p[1], p[2], p[3]
-    return Event(raw=_unpack_raw(raw), location=Location(*loc), meta=meta, **dict(zip(_SCALARS, scalars)))
+    args: list[Any] = [None] * len(_EVENT_FIELDS)
+    for pos, value in zip(_SCALAR_AT, scalars):
+        args[pos] = value
+    args[_RAW_AT] = _unpack_raw(raw)
+    args[_LOCATION_AT] = Location(*loc)
+    args[_META_AT] = meta
+    return Event(*args)
 
 
 class Codec:
@@ -165,10 +175,6 @@ class Runs:
         self.count += 1
         if len(self._batch) >= self.budget:
             self._flush()
-
-    def extend(self, items: Iterable[Any]) -> None:
-        for item in items:
-            self.add(item)
 
     def _flush(self) -> None:
         self._batch.sort(key=self.key)

@@ -23,19 +23,16 @@ counts - is identical; files that are not plain CloudTrail S3 documents go throu
 
 from __future__ import annotations
 
-import dataclasses
-import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from trailhound.engine.base import Match
 from trailhound.engine.fast_prefilter import ALL, Prefilter
 from trailhound.engine.reference import Plan, ReferenceEngine, _CompiledRule, match_event
-from trailhound.model import Event, Location
+from trailhound.model import Event
 from trailhound.rules.model import Rule, RuleSet
+from trailhound.spill import location_tuple, scalars_of, unpack_event
 
 __all__ = ["FastEngine", "FastPlan", "ParallelEngine"]
 
@@ -43,12 +40,7 @@ __all__ = ["FastEngine", "FastPlan", "ParallelEngine"]
 _Gate = tuple[tuple[int, _CompiledRule], ...]
 # A match as worker processes send it (see FastPlan.to_wire).
 WireMatch = tuple[Any, ...]
-_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
-_EVENT_SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"))
-_scalars_of = operator.attrgetter(*_EVENT_SCALARS)  # the tuple in one C call
 # where each goes in Event(*args), which takes the fields in declaration order
-_SCALAR_AT = tuple(_EVENT_FIELDS.index(n) for n in _EVENT_SCALARS)
-_RAW_AT, _LOCATION_AT, _META_AT = (_EVENT_FIELDS.index(n) for n in ("raw", "location", "meta"))
 
 
 @dataclass(eq=False)
@@ -137,22 +129,14 @@ class FastPlan:
         supp = tuple((ri[id(r)], fi[id(f)]) for r, f in m.suppressed)
         e = m.event
         if seg is not None and e.raw is value and type(e.meta) is dict and not e.meta:
-            loc = e.location
-            where = (loc.path, loc.line, loc.offset, loc.index, loc.pointer, loc.compressed)
-            return ("s", seg, _scalars_of(e), where, rules, supp)
+            return ("s", seg, scalars_of(e), location_tuple(e.location), rules, supp)
         return ("e", e, rules, supp)
 
     def from_wire(self, w: WireMatch) -> Match:
         rules, filters = self.rules, self.ruleset.filters
-        if w[0] == "s":
+        if w[0] == "s":  # the record's own bytes, decoded here (spill.pack_event's layout)
             _, seg, scalars, where, matched, suppressed = w
-            args: list[Any] = [None] * len(_EVENT_FIELDS)
-            for pos, value in zip(_SCALAR_AT, scalars):
-                args[pos] = value
-            args[_RAW_AT] = orjson.loads(seg)
-            args[_LOCATION_AT] = Location(*where)
-            args[_META_AT] = {}
-            event = Event(*args)
+            event = unpack_event((scalars, seg, where, {}))
         else:
             _, event, matched, suppressed = w
         return Match(event, [rules[k] for k in matched], [(rules[k], filters[j]) for k, j in suppressed])

@@ -25,7 +25,6 @@ not the ones it was checked against (`VERIFIED`); the tests say when to re-check
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from trailhound.normalize.times import TimeParseError, parse_time
 __all__ = ["cloudtrail_event", "enabled", "normalizer_digest"]
 
 # sha256 (first 16 hex digits) of the normalizer sources this module reproduces.
-VERIFIED = "b1ee91e2439b4022"
+VERIFIED = "ee6bcde9e1e3dc9d"
 _SOURCES = ("normalize/cloudtrail.py", "normalize/_fields.py", "normalize/times.py")
 
 _TIMES: dict[str, tuple[str, int] | None] = {}
@@ -65,53 +64,13 @@ def _enabled() -> bool:
 enabled = _enabled()
 
 
-_DAYS: dict[str, int | None] = {}  # "YYYY-MM-DD" -> days since 1970-01-01 (None: no such date)
-_DAYS_MAX = 4096
-_EPOCH = date(1970, 1, 1).toordinal()
-
-
-def _canonical(text: str) -> tuple[str, int] | None:
-    """parse_time(text) for CloudTrail's own form, `YYYY-MM-DDTHH:MM:SSZ`, without its regex
-    (4 of the 9 us a candidate record's normalization took); None: another form, or not a
-    valid time - parse_time decides (and explains). The text is already in parse_time's output
-    form. Checked against parse_time by tests/test_engine_fast_normalize.py."""
-    if (
-        len(text) != 20
-        or text[4] != "-" or text[7] != "-" or text[10] != "T"
-        or text[13] != ":" or text[16] != ":" or text[19] != "Z"
-        or not text.isascii()
-    ):
-        return None
-    digits = text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
-    if not digits.isdigit():
-        return None
-    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
-    if hour > 23 or minute > 59 or second > 59:
-        return None
-    day = text[:10]
-    days = _DAYS.get(day, _MISSING)
-    if days is _MISSING:
-        try:
-            days = date(int(text[0:4]), int(text[5:7]), int(text[8:10])).toordinal() - _EPOCH
-        except ValueError:  # month 13, 31 April, 29 February of a common year, year 0
-            days = None
-        if len(_DAYS) >= _DAYS_MAX:
-            _DAYS.clear()
-        _DAYS[day] = days
-    if days is None:
-        return None
-    return text, (days * 86400 + hour * 3600 + minute * 60 + second) * 1_000_000_000
-
-
 def _time(text: str) -> tuple[str, int] | None:
     got = _TIMES.get(text, _MISSING)
     if got is _MISSING:
-        got = _canonical(text)
-        if got is None:
-            try:
-                got = parse_time(text)
-            except TimeParseError:
-                got = None
+        try:
+            got = parse_time(text)
+        except TimeParseError:
+            got = None
         if len(_TIMES) >= _TIMES_MAX:
             _TIMES.clear()
         _TIMES[text] = got

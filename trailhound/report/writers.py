@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 import orjson
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len, chop_cells, set_cell_size
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -121,7 +121,7 @@ def _plain_table(cells: list[list[str]], scores: list[float], out: TextIO, colou
     lines = [sep.join(set_cell_size(h, w) for h, w in zip(_HEADERS, widths)).rstrip()]
     lines.append(sep.join("─" * w for w in widths))
     for score, row in zip(scores, cells):
-        parts = [_fold(c, w) for c, w in zip(row, widths)]
+        parts = [chop_cells(c, w) or [""] for c, w in zip(row, widths)]
         height = max(len(p) for p in parts)
         for k in range(height):
             texts = [set_cell_size(p[k] if k < len(p) else "", w) for p, w in zip(parts, widths)]
@@ -133,22 +133,6 @@ def _plain_table(cells: list[list[str]], scores: list[float], out: TextIO, colou
             lines.clear()
     if lines:
         out.write("\n".join(lines) + "\n")
-
-
-def _fold(text: str, width: int) -> list[str]:
-    if cell_len(text) <= width:
-        return [text]
-    parts: list[str] = []
-    line, used = [], 0
-    for ch in text:
-        w = cell_len(ch)
-        if used + w > width and line:
-            parts.append("".join(line))
-            line, used = [], 0
-        line.append(ch)
-        used += w
-    parts.append("".join(line))
-    return parts
 
 
 WRITERS: Registry[Writer] = Registry("output format")
