@@ -164,6 +164,7 @@ _SENTINEL_TABLES: dict[str, Verdict] = {
     "aadnoninteractiveusersigninlogs": ENTRA_SIGNIN,
     "aadserviceprincipalsigninlogs": ENTRA_SIGNIN,
     "aadmanagedidentitysigninlogs": ENTRA_SIGNIN,
+    "adfssigninlogs": ENTRA_SIGNIN,  # AD FS sign-ins via Connect Health: the signIn schema
     "officeactivity": M365_AUDIT,
     "awscloudtrail": unsupported("CloudTrail as a Sentinel AWSCloudTrail table row"),
     "gcpauditlogs": unsupported("GCP audit log as a Sentinel GCPAuditLogs table row"),
@@ -174,13 +175,13 @@ _SIGNIN_CATEGORIES = frozenset(
         "noninteractiveusersigninlogs",
         "serviceprincipalsigninlogs",
         "managedidentitysigninlogs",
+        "adfssigninlogs",  # AD FS sign-ins reported through Entra Connect Health
     }
 )
 # Other Entra ID diagnostic categories: Entra data, but neither audit nor sign-in records.
 _ENTRA_OTHER_CATEGORIES = frozenset(
     {
         "provisioninglogs",
-        "adfssigninlogs",
         "riskyusers",
         "userriskevents",
         "riskyserviceprincipals",
