@@ -280,10 +280,11 @@ class Fields:
         time was already reported (wrong_type, bad_time), so it is not reported twice."""
         if value is not None or not isinstance(self.root, dict):  # not a dict: reported already
             return
+        reported = {p for _, p in self._reported}
         for path in paths:
             for ci in (False, True):
                 hit = self.lookup(path, ci)
-                if hit is not None and hit[1] != "":
+                if hit is not None and (hit[1] != "" or hit[0] in reported):
                     return
         names = " / ".join(p if isinstance(p, str) else ".".join(p) for p in paths)
         self.issue(

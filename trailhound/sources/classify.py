@@ -104,6 +104,14 @@ def _cloudtrail(rec: dict[str, Any], keys: Keys) -> Verdict | None:
                 ),
             )
         return _aws_notification(es)
+    if (
+        isinstance(es, str)
+        and en is None
+        and es.endswith(".amazonaws.com")
+        and keys.has("eventVersion")
+        and (keys.has("eventID") or keys.has("userIdentity"))
+    ):
+        return CLOUDTRAIL  # a record that lost its eventName: the normalizer reports it
     other = rec.get("EventSource")  # SNS / SQS deliveries to Lambda
     if isinstance(other, str) and other.startswith("aws:"):
         return _aws_notification(other)
@@ -262,6 +270,10 @@ def _m365(rec: dict[str, Any], keys: Keys) -> Verdict | None:
         and keys.has("Operation")
         and (keys.has("Workload") or keys.has("RecordType"))
     ):
+        return M365_AUDIT
+    # Without its CreationTime (the normalizer reports it missing), Operation, Workload and
+    # RecordType together still say UAL: no other format has all three.
+    if keys.has("Operation") and keys.has("Workload") and keys.has("RecordType"):
         return M365_AUDIT
     if "OfficeWorkload" in rec and "Operation" in rec:
         return M365_AUDIT
