@@ -316,7 +316,7 @@ def status(word: str) -> dict[str, str]:
 
 
 def shifted(text: str, **delta: float) -> str:
-    t = datetime.fromisoformat(text.replace("Z", "+00:00")) + timedelta(**delta)
+    t = datetime.fromisoformat(text) + timedelta(**delta)
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -306,7 +306,7 @@ def demo(
     rule_paths: tuple[str, ...],
     placeholders: str | None,
 ) -> None:
-    """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP; attacks and noise)."""
+    """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP, M365; attacks and noise)."""
     from trailhound.demo import dataset_path
 
     sys.exit(
