@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.test_m365_scan import ual as m365_ual
 from tests.test_profiles_defects import azure_diag, ct
 from trailhound.model import Location, RawRecord
 from trailhound.normalize import normalize
@@ -106,22 +107,9 @@ def gcp_entry(method: str, when: str | None = "2024-12-03T17:58:44.882119699Z") 
 
 def ual(op: str, params: list[tuple[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
     """Microsoft 365 Unified Audit Log record, Management Activity API shape (Exchange admin)."""
-    rec: dict[str, Any] = {
-        "CreationTime": "2026-03-14T10:01:00",
-        "Id": f"00000000-0000-4000-8000-{abs(hash((op, str(params)))) % 10**12:012d}",
-        "Operation": op,
-        "OrganizationId": TENANT,
-        "RecordType": 1,
-        "ResultStatus": "True",
-        "UserKey": "10032001A2B3C4D5",
-        "UserType": 2,
-        "Version": 1,
-        "Workload": "Exchange",
-        "ClientIP": "203.0.113.50:49152",
-        "UserId": "eve@contoso.example",
-        "Parameters": [{"Name": k, "Value": v} for k, v in (params or [])],
-    }
-    rec.update(extra)
+    rec = m365_ual(1, op, **extra)  # CreationTime 2026-03-14T10:01:00
+    if "Parameters" not in extra:
+        rec["Parameters"] = [{"Name": k, "Value": v} for k, v in (params or [])]
     return rec
 
 
