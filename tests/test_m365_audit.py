@@ -38,8 +38,8 @@ def run(data: Any) -> tuple[Event, list[Issue]]:
     assert ev.raw is data and data == snapshot
     for issue in issues:
         if issue.kind == "missing_field":
-            assert ("(time)" in issue.message and ev.time is None) or (
-                "(event name)" in issue.message and ev.operation is None
+            assert ("required time field" in issue.message and ev.time is None) or (
+                "required event name field" in issue.message and ev.operation is None
             ), issue
     return ev, [i for i in issues if i.kind != "missing_field"]
 

@@ -36,7 +36,7 @@ from trailhound.normalize.times import TimeParseError, is_us_form, parse_time
 __all__ = ["cloudtrail_event", "enabled", "normalizer_digest"]
 
 # sha256 (first 16 hex digits) of the normalizer sources this module reproduces.
-VERIFIED = "0d9ecb755c4b36be"
+VERIFIED = "9246730497ee30b7"
 _SOURCES = ("normalize/cloudtrail.py", "normalize/_fields.py", "normalize/times.py")
 
 _TIMES: dict[str, tuple[str, int] | None] = {}

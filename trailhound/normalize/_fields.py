@@ -286,13 +286,14 @@ class Fields:
                 hit = self.lookup(path, ci)
                 if hit is not None and (hit[1] != "" or hit[0] in reported):
                     return
-        names = " / ".join(p if isinstance(p, str) else ".".join(p) for p in paths)
+        names = [p if isinstance(p, str) else ".".join(p) for p in paths]
+        also = f" (or {', '.join(repr(n) for n in names[1:])})" if len(names) > 1 else ""
         self.issue(
             "missing_field",
-            names,
-            f"required field {names!r} ({what}) is missing, null or empty. The event is kept "
-            f"(and shown if a rule matches) with its {what} empty; check the exporter or the "
-            f"collector that wrote this record (a field renamed or dropped on the way).",
+            names[0],
+            f"required {what} field {names[0]!r}{also} is missing, null or empty. The event is "
+            f"kept (and shown if a rule matches) with its {what} empty; check the exporter or "
+            f"the collector that wrote this record (a field renamed or dropped on the way).",
         )
 
 

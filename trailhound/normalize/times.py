@@ -64,7 +64,7 @@ _US = re.compile(
 def is_us_form(text: str) -> bool:
     """Whether `text` is the US month-first form (``11/14/2025 1:48:53 AM``): read, but no cloud
     source documents it, so the normalizers report it (``nonstandard_time``) while keeping it."""
-    return isinstance(text, str) and _US.fullmatch(text.strip()) is not None
+    return isinstance(text, str) and "/" in text and _US.fullmatch(text.strip()) is not None
 
 
 def output_time(ns: int | None) -> str | None:
