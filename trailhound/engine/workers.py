@@ -4,15 +4,16 @@ stops making progress is noticed within a second, its task reported, the others 
 Why not multiprocessing.Pool or concurrent.futures: a Pool loses the task of a worker that dies
 (`imap` then waits forever); a ProcessPoolExecutor notices the death but breaks the whole pool
 and cannot say which task killed it; neither bounds a task's time. Here each worker (fork) has
-its own pipe and a short queue of tasks it runs in order, one result message per task, so the
-supervisor always knows which task a worker is on: the first one of its queue without a result.
+its own pipe, takes a few tasks per message (as Pool's chunks: fewer wake-ups) and writes the
+index of the task it starts into a shared slot, so the supervisor always knows which task a
+worker is on, and whether it is moving.
 
 When a worker dies (a signal - SIGKILL from the kernel's OOM killer or `kill -9` -, or an exit)
-or has sent no result for `WorkerLimits.stuck_after(size)` seconds (then it is killed):
+or stays on one task for `WorkerLimits.stuck_after(size)` seconds (then it is killed):
 
 * the task it was on gets `on_failure(task, Failure)` as its result and is not run again (the
   task that killed one worker would kill the next);
-* the tasks queued behind it go to a fresh worker; results already received are kept;
+* its other tasks without a result go to a fresh worker; results already received are kept;
 * after `max(4, 2 * jobs)` failures in a row with no task finished in between, the failure is
   systemic (workers cannot start, the machine is out of memory): WorkersFailing, one line.
 
@@ -55,7 +56,7 @@ TIMEOUT_ENV = "TRAILHOUND_WORKER_TIMEOUT"
 DEFAULT_TIMEOUT = 600.0  # seconds without a result, plus SECONDS_PER_MB of the task's input
 SECONDS_PER_MB = 1.0  # ~10x the slowest engine's pace on gzip CloudTrail: slow files are not killed
 TICK = 0.5  # how often the supervisor looks at its workers when no message wakes it
-BIG_MESSAGE = 1 << 16  # a task this large is sent only to an idle worker (see _Supervisor._send)
+BIG_MESSAGE = 1 << 16  # tasks this large go only to an idle worker (see _Supervisor._send)
 
 
 class WorkerError(EngineError):
@@ -83,7 +84,7 @@ class Failure:
 
 @dataclass(frozen=True)
 class WorkerLimits:
-    """How long a worker may go without a result: `timeout` seconds plus SECONDS_PER_MB per
+    """How long a worker may stay on one task: `timeout` seconds plus SECONDS_PER_MB per
     megabyte of the task's input (0: no limit)."""
 
     timeout: float = DEFAULT_TIMEOUT
@@ -143,6 +144,7 @@ def _prefer_for_oom() -> None:
 
 def _child(
     conn: Connection,
+    slot: Any,
     inherited: list[Connection],
     work: Callable[[Any], Any],
     init: Callable[[], None] | None,
@@ -159,25 +161,39 @@ def _child(
         init()
     while True:
         try:
-            msg = conn.recv()
+            batch = conn.recv()
         except (EOFError, OSError):
             return
-        if msg is None:
+        if batch is None:
             return
-        i, task = msg
+        replies: list[tuple[Any, ...]] = []
+        for i, task in batch:
+            slot.value = i  # read by the supervisor: which task, and whether it moves
+            try:
+                replies.append(("ok", i, work(task)))
+            except MemoryError:
+                replies.append(("oom", i))
+            except Exception as exc:  # noqa: BLE001 - the supervisor raises it (WorkerError)
+                replies.append(("error", i, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+                break
         try:
-            reply: tuple[Any, ...] = ("ok", i, work(task))
-            data = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
-        except MemoryError:
-            reply, data = ("oom", i), b""
-        except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which raises it
-            reply, data = ("error", i, f"{type(exc).__name__}: {exc}", traceback.format_exc()), b""
-        if not data:
-            data = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
-        try:
+            _send_replies(conn, replies)
+        except (EOFError, OSError):
+            return
+
+
+def _send_replies(conn: Connection, replies: list[tuple[Any, ...]]) -> None:
+    try:
+        data = pickle.dumps(replies, pickle.HIGHEST_PROTOCOL)
+    except MemoryError:  # together too big: one message each, "out of memory" for what fails
+        for r in replies:
+            try:
+                data = pickle.dumps([r], pickle.HIGHEST_PROTOCOL)
+            except MemoryError:
+                data = pickle.dumps([("oom", r[1])], pickle.HIGHEST_PROTOCOL)
             conn.send_bytes(data)
-        except (EOFError, OSError):
-            return
+        return
+    conn.send_bytes(data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,32 +247,29 @@ def _signal_name(num: int) -> str:
         return f"signal {num}"
 
 
-NEXT_STEP = (
-    "nothing of this file is reported, every other file is. To see why, scan this file alone: "
-    "trailhound --debug detect --engine reference FILE"
-)
+LOST = "this file is not scanned, every other file is"
+MEMORY_STEP = "Scan it alone with more memory free, or split it"
+DEBUG_STEP = "To see why, scan it alone in one process: --engine reference (and --debug)"
 
 
 def failure_of(exitcode: int | None, peak: int | None) -> Failure:
     """The Failure of a worker that ended on its own (exit status from multiprocessing)."""
-    mem = f"; its peak memory was {_size(peak)}" if peak else ""
+    mem = f" (peak memory {_size(peak)})" if peak else ""
+    what = "the worker process reading this file"
     if exitcode is not None and exitcode < 0:
         num = -exitcode
         name = _signal_name(num)
         if num == signal.SIGKILL:
             return Failure(
                 "worker_killed",
-                f"the worker process reading this file was killed (signal {num}, {name}), "
-                f"probably out of memory{mem}; {NEXT_STEP}, with more memory free",
+                f"{what} was killed (signal {num}, {name}), probably out of memory{mem}; {LOST}. "
+                f"{MEMORY_STEP}",
             )
         return Failure(
-            "worker_killed",
-            f"the worker process reading this file died of signal {num} ({name}){mem}; {NEXT_STEP}",
+            "worker_killed", f"{what} died of signal {num} ({name}){mem}; {LOST}. {DEBUG_STEP}"
         )
     return Failure(
-        "worker_died",
-        f"the worker process reading this file exited unexpectedly (exit code {exitcode}){mem}; "
-        f"{NEXT_STEP}",
+        "worker_died", f"{what} exited unexpectedly (exit code {exitcode}){mem}; {LOST}. {DEBUG_STEP}"
     )
 
 
@@ -265,15 +278,14 @@ def stuck_failure(after: float, limits: WorkerLimits) -> Failure:
         "worker_stuck",
         f"the worker process reading this file sent no result for {after:.0f} s, so it was "
         f"stopped ({TIMEOUT_ENV}={limits.timeout:g} s, plus {SECONDS_PER_MB:g} s per MB of the "
-        f"file); nothing of this file is reported, every other file is. If the file is only "
-        f"slow, raise {TIMEOUT_ENV}; if it is a pipe or on a hung mount, check its source",
+        f"file); {LOST}. If the file is only slow, raise {TIMEOUT_ENV}; if it is a pipe or on a "
+        f"hung mount, check its source",
     )
 
 
 OOM_FAILURE = Failure(
     "worker_out_of_memory",
-    f"the worker process reading this file ran out of memory (MemoryError); {NEXT_STEP}, with "
-    f"more memory free",
+    f"the worker process reading this file ran out of memory (MemoryError); {LOST}. {MEMORY_STEP}",
 )
 
 
@@ -281,10 +293,12 @@ OOM_FAILURE = Failure(
 class _Worker:
     proc: Any
     conn: Connection
-    queue: deque[int] = field(default_factory=deque)  # task indices sent, in order, no result yet
-    since: float = 0.0  # when its current task started, at the earliest (monotonic)
+    slot: Any  # shared int: the task it last started (-1: none yet)
+    queue: deque[int] = field(default_factory=deque)  # tasks sent, in order, no result yet
+    on: int = -1  # the slot's value when last read, and since when (monotonic)
+    since: float = 0.0
     peak: int | None = None
-    broken: bool = False  # a send failed: it is dying, its sentinel will say how
+    broken: bool = False  # its pipe failed: it is dying, its sentinel will say how
 
 
 class _Supervisor(Generic[T, R]):
@@ -298,7 +312,7 @@ class _Supervisor(Generic[T, R]):
         limits: WorkerLimits,
         init: Callable[[], None] | None,
         names: Callable[[T], str],
-        depth: int,
+        chunk: int,
     ) -> None:
         self.tasks = tasks
         self.work = work
@@ -308,10 +322,10 @@ class _Supervisor(Generic[T, R]):
         self.limits = limits
         self.init = init
         self.names = names
-        self.depth = depth
+        self.chunk = chunk
         # at most this many tasks handed out and not yet yielded: memory stays a few tasks'
         # worth of results even when the consumer is slower than the workers
-        self.window = 2 * self.jobs * depth
+        self.window = 3 * self.jobs * chunk
         self.ctx = get_context("fork")
         self.workers: list[_Worker] = []
         self.pending = list(range(len(tasks)))  # a heap: the earliest task goes out first
@@ -319,6 +333,7 @@ class _Supervisor(Generic[T, R]):
         self.out = 0  # handed out (assigned or done), not yet yielded
         self.failures_in_a_row = 0
         self.max_failures_in_a_row = max(4, 2 * self.jobs)
+        self.sampled = 0.0  # when the workers' peak memory was last read
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -346,10 +361,11 @@ class _Supervisor(Generic[T, R]):
 
     def _start(self) -> None:
         parent_end, child_end = self.ctx.Pipe(duplex=True)
+        slot = self.ctx.RawValue("q", -1)
         inherited = [w.conn for w in self.workers]
         proc = self.ctx.Process(
             target=_child,
-            args=(child_end, inherited, self.work, self.init, os.getpid(),
+            args=(child_end, slot, inherited, self.work, self.init, os.getpid(),
                   threading.current_thread() is threading.main_thread()),
             daemon=True,
             name="trailhound-worker",
@@ -357,7 +373,7 @@ class _Supervisor(Generic[T, R]):
         proc.start()
         _LIVE.add(proc)
         child_end.close()  # held by the worker alone: its death is EOF here
-        self.workers.append(_Worker(proc, parent_end))
+        self.workers.append(_Worker(proc, parent_end, slot, since=time.monotonic()))
 
     def _stop(self) -> None:
         """Normal end: every worker idle; ask them to exit, kill any that does not."""
@@ -374,20 +390,23 @@ class _Supervisor(Generic[T, R]):
         self.workers = []
 
     def _assign(self) -> None:
+        """Up to two batches per worker: one it works on, one waiting (it never waits for us)."""
         for w in sorted(self.workers, key=lambda w: len(w.queue)):
             while (
-                self.pending and not w.broken and len(w.queue) < self.depth
+                self.pending and not w.broken and len(w.queue) < 2 * self.chunk
                 and self.out < self.window
             ):
-                i = heapq.heappop(self.pending)
-                if not self._send(w, i):
-                    heapq.heappush(self.pending, i)
+                batch = [heapq.heappop(self.pending)
+                         for _ in range(min(self.chunk, len(self.pending)))]
+                if not self._send(w, batch):
+                    for i in batch:
+                        heapq.heappush(self.pending, i)
                     break
 
-    def _send(self, w: _Worker, i: int) -> bool:
-        data = pickle.dumps((i, self.tasks[i]), pickle.HIGHEST_PROTOCOL)
+    def _send(self, w: _Worker, batch: list[int]) -> bool:
+        data = pickle.dumps([(i, self.tasks[i]) for i in batch], pickle.HIGHEST_PROTOCOL)
         if len(data) > BIG_MESSAGE and w.queue:
-            # A busy worker may be blocked sending us a result while we block sending it this:
+            # A busy worker may be blocked sending us results while we block sending it this:
             # only an idle worker (waiting in recv) takes a message larger than a pipe buffer.
             return False
         try:
@@ -395,10 +414,8 @@ class _Supervisor(Generic[T, R]):
         except OSError:
             w.broken = True
             return False
-        if not w.queue:
-            w.since = time.monotonic()
-        w.queue.append(i)
-        self.out += 1
+        w.queue.extend(batch)
+        self.out += len(batch)
         return True
 
     def _step(self) -> None:
@@ -412,47 +429,53 @@ class _Supervisor(Generic[T, R]):
             w, died = waiting[obj]
             if w not in self.workers:
                 continue  # already replaced in this round
+            self._receive(w)  # (when it died: what it sent before counts)
             if died:
-                self._receive(w)  # what it sent before dying counts
                 self._replace(w, failure_of(self._reap(w), w.peak))
-            else:
-                self._receive(w)
         now = time.monotonic()
+        sample = now - self.sampled >= TICK  # (a /proc read per worker: not after every file)
+        if sample:
+            self.sampled = now
         for w in list(self.workers):
             if not w.queue:
                 continue
-            peak = _peak_memory(w.proc.pid)
-            if peak:
-                w.peak = peak
-            bound = self.limits.stuck_after(self.sizes[w.queue[0]])
+            on = w.slot.value
+            if on != w.on:  # it moved on to another task (noticed now, at the latest)
+                w.on, w.since = on, now
+            if sample:
+                w.peak = _peak_memory(w.proc.pid) or w.peak
+            if on not in w.queue:
+                continue  # between batches
+            bound = self.limits.stuck_after(self.sizes[on])
             if bound is not None and now - w.since > bound:
-                self._receive(w)  # a result may have come in the meantime
-                if w.queue and now - w.since > bound:
-                    _kill(w.proc)
-                    self._replace(w, stuck_failure(now - w.since, self.limits))
+                _kill(w.proc)
+                self._receive(w)
+                self._replace(w, stuck_failure(now - w.since, self.limits))
 
     def _receive(self, w: _Worker) -> None:
         try:
             while w.conn.poll():
-                msg = w.conn.recv()
-                kind, i = msg[0], msg[1]
-                if not w.queue or w.queue[0] != i:  # pragma: no cover - protocol invariant
-                    raise EngineError(f"worker sent task {i}, expected {list(w.queue)[:1]}")
-                if kind == "error":
-                    name = self.names(self.tasks[i])
-                    raise WorkerError(
-                        f"{name}: internal error while reading this file: {msg[2]}. This is a "
-                        f"trailhound bug: please report it (--debug shows the traceback)"
-                    ) from _RemoteTraceback(msg[3])
-                w.queue.popleft()
-                w.since = time.monotonic()
-                if kind == "oom":
-                    self._fail(i, OOM_FAILURE)
-                else:
-                    self.done[i] = msg[2]
-                    self.failures_in_a_row = 0
+                for reply in w.conn.recv():
+                    self._take(w, reply)
         except (EOFError, OSError, pickle.UnpicklingError):
             w.broken = True  # died mid-message: its sentinel says how
+
+    def _take(self, w: _Worker, reply: tuple[Any, ...]) -> None:
+        kind, i = reply[0], reply[1]
+        if not w.queue or w.queue[0] != i:  # pragma: no cover - protocol invariant
+            raise EngineError(f"a worker answered task {i}, expected {list(w.queue)[:1]}")
+        if kind == "error":
+            name = self.names(self.tasks[i])
+            raise WorkerError(
+                f"{name}: internal error while reading this file: {reply[2]}. This is a "
+                f"trailhound bug: please report it (--debug shows the traceback)"
+            ) from _RemoteTraceback(reply[3])
+        w.queue.popleft()
+        if kind == "oom":
+            self._fail(i, OOM_FAILURE)
+        else:
+            self.done[i] = reply[2]
+            self.failures_in_a_row = 0
 
     def _reap(self, w: _Worker) -> int | None:
         w.proc.join(5)
@@ -470,16 +493,18 @@ class _Supervisor(Generic[T, R]):
         self.done[i] = self.on_failure(self.tasks[i], why)
 
     def _replace(self, w: _Worker, why: Failure) -> None:
-        """`w` is gone: fail its current task, requeue the rest, start a fresh worker."""
+        """`w` is gone: fail the task it was on, requeue its others, start a fresh worker."""
         self.workers.remove(w)
         w.conn.close()
         _LIVE.discard(w.proc)
-        if w.queue:
-            culprit = w.queue.popleft()
-            for i in w.queue:
+        on = w.slot.value
+        culprit = on if on in w.queue else None  # (not in it: it died between batches)
+        for i in w.queue:
+            if i != culprit:
                 heapq.heappush(self.pending, i)
                 self.out -= 1
-            w.queue.clear()
+        w.queue.clear()
+        if culprit is not None:
             self._fail(culprit, why)
         if self.pending:
             self._start()
@@ -495,12 +520,15 @@ def supervised(
     names: Callable[[T], str],
     limits: WorkerLimits | None = None,
     init: Callable[[], None] | None = None,
-    depth: int = 4,
+    chunk: int | None = None,
 ) -> Iterator[R]:
     """`work(task)` for every task, in `jobs` forked worker processes, results in task order.
     A task whose worker died or was stopped yields `on_failure(task, Failure)` instead (see the
     module docstring). `sizes[i]`: task i's input bytes (the time bound grows with them);
-    `depth`: tasks queued per worker (so it never waits for the supervisor)."""
+    `chunk`: tasks per message (Pool's rule by default: up to 8 when there are many, so
+    thousands of small files cost few wake-ups, and still a balanced end)."""
+    if chunk is None:
+        chunk = max(1, min(8, len(tasks) // (max(1, jobs) * 16)))
     sup = _Supervisor(tasks, work, on_failure, jobs, sizes, limits or WorkerLimits.from_env(),
-                      init, names, depth)
+                      init, names, chunk)
     return sup.run()
