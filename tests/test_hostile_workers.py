@@ -361,3 +361,18 @@ def test_cli_ctrl_c_stops_the_workers(inputs: list[Path], fifo: Path, cleanup: l
     assert p.returncode == 130 and "aborted" in err, err
     assert "Traceback" not in err, err
     assert worker in workers and not [pid for pid in workers if _alive(pid)]
+
+
+def test_cli_killed_takes_its_workers_along(inputs: list[Path], fifo: Path, cleanup: list[Any]) -> None:
+    """SIGKILL of the CLI runs none of its code: the kernel stops the workers (Linux)."""
+    p = _cli([*map(str, inputs), str(fifo)])
+    cleanup.append(p)
+    deadline = time.monotonic() + 120
+    cleanup.append(_open_writer(fifo, p, deadline))
+    worker = _holder(p.pid, fifo, deadline)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait(timeout=LIVENESS)
+    end = time.monotonic() + LIVENESS
+    while _alive(worker) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not _alive(worker), "a worker outlived the CLI"

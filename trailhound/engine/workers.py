@@ -53,8 +53,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 TIMEOUT_ENV = "TRAILHOUND_WORKER_TIMEOUT"
-DEFAULT_TIMEOUT = 600.0  # seconds without a result, plus SECONDS_PER_MB of the task's input
-SECONDS_PER_MB = 1.0  # ~10x the slowest engine's pace on gzip CloudTrail: slow files are not killed
+DEFAULT_TIMEOUT = 600.0  # seconds on one task, plus SECONDS_PER_MB of the task's input
+SECONDS_PER_MB = 1.0  # ~10x what `parallel` needs for a MB of gzip CloudTrail: slow is not stuck
 TICK = 0.5  # how often the supervisor looks at its workers when no message wakes it
 BIG_MESSAGE = 1 << 16  # tasks this large go only to an idle worker (see _Supervisor._send)
 
