@@ -19,6 +19,7 @@ import faulthandler
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +65,11 @@ def _work(task: Any) -> Any:
         time.sleep(30)  # (a signal whose default is not to end the process)
     if kind == "exit":
         os._exit(value)
+    if kind == "grow_and_die":  # hold `value` MB for a while (the supervisor samples), then die
+        ballast = bytearray(value << 20)
+        time.sleep(2)
+        os.kill(os.getpid(), signal.SIGKILL)
+        del ballast
     if kind == "raise":
         raise value
     if kind == "sleep":
@@ -111,6 +117,17 @@ def test_a_dying_worker_costs_its_task_only(how: tuple[str, Any], kind: str, wor
                 assert w in res[2].message, res[2].message
         else:  # queued behind it on the same worker, or on the other one: all done, in order
             assert res == ("done", i)
+
+
+def test_the_dead_worker_s_memory_is_reported() -> None:
+    _needs_proc_and_fork()
+    tasks = [("ok", 0), ("grow_and_die", 300), ("ok", 2)]
+    got = run(tasks)
+    why = got[1][2]
+    assert why.kind == "worker_killed" and "peak memory" in why.message, why
+    m = re.search(r"peak memory ([0-9.]+) (MB|GB)\)", why.message)
+    assert m and (float(m[1]) >= 300 or m[2] == "GB"), why.message
+    assert got[0] == ("done", 0) and got[2] == ("done", 2)
 
 
 def test_several_deaths_are_each_reported_and_the_rest_done() -> None:
@@ -341,7 +358,7 @@ def test_cli_stuck_worker_stopped_after_the_bound(inputs: list[Path], fifo: Path
         out, err = p.communicate(timeout=2 + LIVENESS)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the CLI still runs {LIVENESS} s after the 2 s bound")
-    _check_report(p, out, err, fifo, ["sent no result for", "TRAILHOUND_WORKER_TIMEOUT=2"], reference_out)
+    _check_report(p, out, err, fifo, ["stayed on it for", "TRAILHOUND_WORKER_TIMEOUT=2"], reference_out)
     assert "worker_stuck 1" in err
 
 

@@ -100,8 +100,8 @@ class WorkerLimits:
             value = -1.0
         if not value >= 0 or value == float("inf"):
             raise UsageError(
-                f"{TIMEOUT_ENV}={raw!r}: expected seconds a worker may go without finishing a "
-                f"file (e.g. 600; 0: no limit)"
+                f"{TIMEOUT_ENV}={raw!r}: expected the seconds a worker may spend on one file "
+                f"(e.g. 600; 0: no limit)"
             )
         return cls(value)
 
@@ -180,6 +180,9 @@ def _child(
             _send_replies(conn, replies)
         except (EOFError, OSError):
             return
+        except Exception as exc:  # noqa: BLE001 - a result pickle refuses: a bug, said as one
+            why = f"cannot send the result: {type(exc).__name__}: {exc}"
+            _send_replies(conn, [("error", replies[0][1], why, traceback.format_exc())])
 
 
 def _send_replies(conn: Connection, replies: list[tuple[Any, ...]]) -> None:
@@ -233,18 +236,15 @@ def _peak_memory(pid: int) -> int | None:
 
 
 def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n:.1f} GB"
+    mb = n / 2**20
+    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.1f} MB"
 
 
 def _signal_name(num: int) -> str:
     try:
         return signal.Signals(num).name
     except ValueError:
-        return f"signal {num}"
+        return "unnamed"
 
 
 LOST = "this file is not scanned, every other file is"
@@ -276,7 +276,7 @@ def failure_of(exitcode: int | None, peak: int | None) -> Failure:
 def stuck_failure(after: float, limits: WorkerLimits) -> Failure:
     return Failure(
         "worker_stuck",
-        f"the worker process reading this file sent no result for {after:.0f} s, so it was "
+        f"the worker process reading this file stayed on it for {after:.0f} s, so it was "
         f"stopped ({TIMEOUT_ENV}={limits.timeout:g} s, plus {SECONDS_PER_MB:g} s per MB of the "
         f"file); {LOST}. If the file is only slow, raise {TIMEOUT_ENV}; if it is a pipe or on a "
         f"hung mount, check its source",
