@@ -121,8 +121,9 @@ def _add(acc: _Acc, r: Row) -> None:
 
 def _windows(hits: Sequence[_Hit]) -> tuple[float, float]:
     """(risk_24h, peak_24h) over sliding 24 h windows: the best sum of distinct rule weights,
-    and the best sum of finding scores. Findings without a time form one window of their own
-    (nothing says how far apart they are)."""
+    and the best sum of finding scores. The windows are the 24 hours up to each finding,
+    (t - 24 h, t], as Splunk's `streamstats time_window=24h` counts. Findings without a time
+    form one window of their own (nothing says how far apart they are)."""
     timed = sorted((h for h in hits if h.time_ns is not None), key=lambda h: h.time_ns or 0)
     untimed = [h for h in hits if h.time_ns is None]
     best_risk = best_peak = float("-inf")
@@ -133,9 +134,9 @@ def _windows(hits: Sequence[_Hit]) -> tuple[float, float]:
     weight: dict[str, float] = {}
     risk = peak = 0.0
     start = 0
-    for h in timed:
+    for j, h in enumerate(timed):
         assert h.time_ns is not None
-        while timed[start].time_ns is not None and h.time_ns - (timed[start].time_ns or 0) >= WINDOW_NS:
+        while h.time_ns - (timed[start].time_ns or 0) >= WINDOW_NS:
             old = timed[start]
             peak -= old.score
             for k in old.weights:
@@ -150,6 +151,8 @@ def _windows(hits: Sequence[_Hit]) -> tuple[float, float]:
                 weight[k] = w
                 risk += w
             counts[k] += 1
+        if j + 1 < len(timed) and timed[j + 1].time_ns == h.time_ns:
+            continue  # a window holds every finding of its last instant: add them all first
         best_risk, best_peak = max(best_risk, risk), max(best_peak, peak)
     return best_risk, best_peak
 

@@ -128,8 +128,8 @@ def build_timeline(
     for e in read_events(paths, profile, stats, stdin):
         if is_principal(e, principal):
             mine.append(e)
-        elif e.principal is not None and len(seen) < 100_000:
-            seen.add(e.principal)
+        elif e.principal is not None and len(seen) < 100_000:  # names to suggest, bounded
+            seen.update((e.principal, short_principal(e.principal, e.account)))
     if not mine:
         close = difflib.get_close_matches(principal, sorted(seen), n=3, cutoff=0.6)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
