@@ -36,7 +36,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
 
 
-class Duration(click.ParamType):
+class Duration(click.ParamType[int]):
     """`90s`, `30m`, `1h`, `7d` -> nanoseconds."""
 
     name = "duration"

@@ -100,8 +100,8 @@ TIMELINE_LAYOUTS = (
     Layout(0, (
         (_S("time", "time (UTC)", 19), _S("score", "score", 5), _S("operation", "operation", 30),
          _S("sourceIP", "source IP")),
-        (_S("", "", 19), _S("", "", 5), _S("result", "result", 30), _S("userAgent", "user agent")),
-        (_S("", "", 19), _S("", "", 5), _S("signals", "signals")),
+        (_S("", "", 4), _S("result", "result", 20), _S("userAgent", "user agent")),
+        (_S("", "", 4), _S("signals", "signals")),
     )),
     Layout(120, (
         (_S("time", "time (UTC)", 19), _S("score", "score", 5), _S("operation", "operation", 36),

@@ -27,7 +27,7 @@ Ranking: risky first, then `risk_24h`, tactics, rules, `score`, findings, first 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,7 +224,3 @@ def rank_principals(rows: Iterable[Row]) -> list[Row]:
     for i, r in enumerate(ranked, 1):
         r["rank"] = i
     return ranked
-
-
-def iter_ranked(rows: Iterable[Row]) -> Iterator[Row]:
-    yield from rank_principals(rows)
