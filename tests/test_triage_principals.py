@@ -19,7 +19,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trailhound.demo import build, dataset_path
+from tools.loggen import demo as story
+from trailhound.demo import dataset_path
 from trailhound.profiles import get_profile
 from trailhound.scan import ScanStats, read_events
 from trailhound.triage.principals import RISK_24H_THRESHOLD, rank_principals
@@ -65,9 +66,9 @@ def ct(arn: str, name: str, source: str, at: datetime, n: int, ip: str = "203.0.
 
 
 def attacker_principals_of_demo() -> set[str]:
-    """The demo story (demo/build.py docstring): the intrusion is every call made from the
+    """The demo story (tools/loggen/demo.py docstring): the intrusion is every call made from the
     attacker's documentation addresses. Principals that acted from them, from the events."""
-    attackers = {build.AWS_ATTACKER, build.GCP_ATTACKER, build.AZ_ATTACKER}
+    attackers = {story.AWS_ATTACKER, story.GCP_ATTACKER, story.AZ_ATTACKER}
     stats = ScanStats()
     return {
         e.principal
