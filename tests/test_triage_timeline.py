@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,23 @@ def test_unknown_principal_and_bad_window_are_usage_errors() -> None:
     assert p.returncode == 2 and "event 'nope' is not one of" in p.stderr
     p = th("timeline", "-q", "--principal", "user/m.okafor", "--window", "soon", demo)
     assert p.returncode == 2 and "'soon' is not a duration" in p.stderr
+
+
+def test_demo_timeline_of_the_top_principal_shows_unflagged_events_around_its_findings() -> None:
+    demo = str(dataset_path())
+    p = th("principals", "--format", "jsonl", "-q", demo)
+    top = json.loads(p.stdout.splitlines()[0])
+    rows = timeline("--principal", top["principal"], demo)
+    assert all(r["principal"] == top["principal"] for r in rows)
+    marked = [r for r in rows if r["suspicion_score"] is not None]
+    assert len(marked) == top["findings"]
+
+    def at(r: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(r["time"][:19])
+
+    found = [at(r) for r in marked]
+    around = [
+        r for r in rows
+        if r["suspicion_score"] is None and any(abs(at(r) - t) <= timedelta(hours=1) for t in found)
+    ]
+    assert around
