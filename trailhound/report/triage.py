@@ -5,6 +5,7 @@ whole, the table shortens (report/layout.py)."""
 from __future__ import annotations
 
 import functools
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
@@ -91,7 +92,7 @@ def write_principal_table(rows: Sequence[Row], out: TextIO) -> None:
     width = output_width(out)
     records = ((principal_cells(r), "bold red" if r["risky"] else None) for r in rows)
     write_lines(render(records, choose(PRINCIPAL_LAYOUTS, width), width, out.isatty()), out)
-    out.write(RISKY_RULE + "\n")
+    out.write(textwrap.fill(RISKY_RULE, width) + "\n")
 
 
 # -- timeline ----------------------------------------------------------------------------------
