@@ -52,9 +52,9 @@ PRINCIPAL_LAYOUTS = (
          _S("findings", "findings", 8), _S("risky", "risky", 5),
          _S("first_seen", "first seen (UTC)", 19), _S("last_seen", "last seen", 19),
          _S("principal", "principal")),
-        (_S("", "", 3), _S("rules", "rules", 5), _S("tactics", "tactics", 62),
-         _S("accounts", "accounts", 19), _S("source_ips", "source IPs")),
-        (_S("", "", 3), _S("", "", 5), _S("user_agents", "user agents")),
+        (_S("", "", 3), _S("rules", "rules", 5), _S("tactics", "tactics")),
+        (_S("", "", 3), _S("", "", 5), _S("accounts", "accounts", 19),
+         _S("source_ips", "source IPs", 32), _S("user_agents", "user agents")),
     )),
 )
 
