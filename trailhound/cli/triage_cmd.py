@@ -136,8 +136,8 @@ def timeline(
     """Every event of one principal in PATHS, in time order, findings marked with their score
     and signals: what else did they do?
 
-    The events are read by trailhound itself (local paths or - for stdin, read twice, so stdin
-    cannot be used); the findings come from --engine.
+    The events are read by trailhound itself, from local paths (not stdin: the input is read
+    twice, for the events and for the findings); the findings come from --engine.
     """
     if "-" in paths:
         raise click.UsageError("timeline reads its input twice (events, then findings): save stdin to a file first")
