@@ -95,6 +95,17 @@ def _events(
             on_file(spec)
 
 
+def read_events(
+    paths: Sequence[str], profile: Profile, stats: ScanStats, stdin: BinaryIO | None = None
+) -> Iterator[Event]:
+    """The reader loop alone, no rules: every event under `paths` the profile admits, in input
+    order; input issues are counted in `stats` (triage/timeline.py shows them all)."""
+    specs, issues = discover(paths)
+    for issue in issues:
+        stats.add_issue(issue)
+    yield from _events(specs, stats, profile, stdin, None)
+
+
 def scan(
     paths: Sequence[str],
     profile: Profile,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
@@ -148,6 +148,29 @@ def _primed(s: ScanStream) -> ScanStream:
     return s
 
 
+def finding_rows(
+    paths: Sequence[str],
+    profile: str,
+    min_score: float | None,
+    quiet: bool,
+    rule_paths: Sequence[str] = (),
+    placeholders: str | None = None,
+    engine: str = DEFAULT_ENGINE,
+    spark_master: str = "local[*]",
+    spark_conf: Sequence[str] = (),
+) -> tuple[Iterable[dict[str, Any]], ScanStats]:
+    """The finding rows (report/columns.row) of any engine, in order, and the scan's summary
+    (complete once the rows are consumed): what `detect` prints and triage builds on."""
+    ruleset = _ruleset(get_profile(profile), rule_paths, placeholders)
+    if engine == "spark":
+        from trailhound.spark.api import run_cli
+
+        return run_cli(paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf)
+    result = _run_scan(paths, profile, min_score, quiet, ruleset, engine)
+    p = get_profile(profile)
+    return (row(f, p) for f in result.findings), result.stats
+
+
 def _detect(
     paths: Sequence[str],
     profile: str,
@@ -161,23 +184,14 @@ def _detect(
     spark_conf: Sequence[str] = (),
 ) -> int:
     writer = WRITERS.get(fmt)
-    ruleset = _ruleset(get_profile(profile), rule_paths, placeholders)
-    if engine == "spark":
-        from trailhound.spark.api import run_cli
-
-        rows, stats = run_cli(paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf)
-        writer(rows, sys.stdout)
-        sys.stdout.flush()
-        if not quiet:
-            print_summary(stats, profile)
-        return EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK
-    result = _run_scan(paths, profile, min_score, quiet, ruleset, engine)
-    p = get_profile(profile)
-    writer((row(f, p) for f in result.findings), sys.stdout)
+    rows, stats = finding_rows(
+        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master, spark_conf
+    )
+    writer(rows, sys.stdout)
     sys.stdout.flush()
     if not quiet:
-        print_summary(result.stats, profile)
-    return EXIT_INPUT_ERRORS if result.stats.error_count else EXIT_OK
+        print_summary(stats, profile)
+    return EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK
 
 
 _profile_opt = click.option(
@@ -317,6 +331,10 @@ def demo(
 from trailhound.cli.rules_cmd import rules
 
 cli.add_command(rules)
+from trailhound.cli.triage_cmd import principals, timeline
+
+cli.add_command(principals)
+cli.add_command(timeline)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
