@@ -12,7 +12,7 @@ An entry names what it allows with one or more MATCH fields, all of which must h
 A field may hold a list of values (any of them). Values are Sigma strings: `*` and `?` are
 wildcards, `\\` escapes them, matching is case-insensitive (Sigma's default; IAM names are unique
 regardless of case, so an ARN glob cannot name a different principal by case alone). Optional:
-`rules` (rule ids or titles the entry applies to; default: every rule), `reason` (shown in the
+`rules` (ids, names or titles of the rules the entry applies to; default: every rule), `reason` (shown in the
 summary) and `expires` (a date: the entry applies through that day, UTC; an expired entry is
 reported and not applied).
 
@@ -83,6 +83,7 @@ class Entry:
     rules: tuple[str, ...] = ()  # ids or titles as written; () = every rule
     reason: str | None = None
     expires: date | None = None
+    rules_line: int | None = None  # where `rules` is written (messages about it point there)
 
     @property
     def label(self) -> str:
@@ -281,7 +282,7 @@ def _entry(path: str, line: int, item: dict[str, Any], key_lines: dict[str, int]
             raise fail("reason", f"expected text, got {_show(item['reason'])}")
         reason = " ".join(item["reason"].split()) or None
     expires = _date(item["expires"], fail) if item.get("expires") is not None else None
-    return Entry(path, line, tuple(match), rules, reason, expires)
+    return Entry(path, line, tuple(match), rules, reason, expires, key_lines.get("rules", line))
 
 
 def _strings(value: Any, name: str, fail: Any) -> tuple[str, ...]:
@@ -341,22 +342,25 @@ def with_allowlists(ruleset: RuleSet, allowlist: Allowlist) -> RuleSet:
 def _rule_ids(entry: Entry, ruleset: RuleSet) -> frozenset[str] | None:
     if not entry.rules:
         return None
-    by_id = {r.id: r.id for r in ruleset.rules}
-    by_title: dict[str, set[str]] = {}
+    by_id = {r.id for r in ruleset.rules}
+    by_name: dict[str, set[str]] = {}  # title or Sigma `name`, case-folded -> rule ids
     for r in ruleset.rules:
-        by_title.setdefault(r.title.casefold(), set()).add(r.id)
+        for n in (r.title, r.sigma.name):
+            if n:
+                by_name.setdefault(n.casefold(), set()).add(r.id)
     correlations = {c.id for c in ruleset.correlations} | {
-        c.title.casefold() for c in ruleset.correlations
+        n.casefold() for c in ruleset.correlations for n in (c.title, c.name) if n
     }
+    line = entry.rules_line or entry.line
     ids: set[str] = set()
     for name in entry.rules:
         if name in by_id:
             ids.add(name)
-        elif name.casefold() in by_title:
-            ids |= by_title[name.casefold()]
+        elif name.casefold() in by_name:
+            ids |= by_name[name.casefold()]
         elif name in correlations or name.casefold() in correlations:
             raise AllowlistError(
-                entry.path, entry.line, "rules",
+                entry.path, line, "rules",
                 f"{name!r} is a correlation rule; name the rules it correlates instead (an "
                 "allowed event then takes no part in the correlation)",
             )
@@ -365,8 +369,8 @@ def _rule_ids(entry: Entry, ruleset: RuleSet) -> frozenset[str] | None:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise AllowlistError(
-                entry.path, entry.line, "rules",
-                f"no loaded rule has the id or title {name!r}.{hint} "
+                entry.path, line, "rules",
+                f"no loaded rule has the id, name or title {name!r}.{hint} "
                 "`trailhound rules list` shows them",
             )
     return frozenset(ids)

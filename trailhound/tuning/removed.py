@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 
 from trailhound.scoring import keep_score
 
-__all__ = ["Scored", "removed_by"]
+__all__ = ["Scored", "detects", "removed_by"]
 
 F = TypeVar("F")
 
@@ -35,7 +35,8 @@ class Scored(Protocol):
     def generate(self) -> bool: ...
 
 
-def _detects(r: Scored) -> bool:
+def detects(r: Scored) -> bool:
+    """A rule that makes a finding on its own (a counted detection rule, not context)."""
     return r.generate and not r.context
 
 
@@ -44,11 +45,11 @@ def removed_by(
 ) -> list[F]:
     """The filters (in first-suppression order) that removed this event's finding; [] when it
     is still a finding or would not have been one."""
-    if not suppressed or any(_detects(r) for r in kept):
+    if not suppressed or any(detects(r) for r in kept):
         return []
     culprits: list[F] = []
     for r, f in suppressed:
-        if _detects(r) and f not in culprits:
+        if detects(r) and f not in culprits:
             culprits.append(f)
     if not culprits:
         return []

@@ -2,8 +2,10 @@
 allowlist entry removed. Spark does the same over its match rows in spark/tuning.py.
 
 The window sits on the Match stream, before scoring and correlation, so an event outside it is
-neither a finding nor part of a correlation. Events no rule matched never reach this point and
-are not counted; `ScanStats.window` counts the matched events left out, by reason.
+neither a finding nor part of a correlation. `ScanStats.window` counts, by reason, the FLAGGED
+events left out (a counted detection rule matched and no filter removed it: what could have been
+a finding); events only context rules matched are not counted, as the fast engines never even
+produce their matches.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from trailhound.engine.base import Match
 from trailhound.rules.model import Filter
 from trailhound.scoring import collapse_key
 from trailhound.tuning.allowlist import is_allowlist_filter
-from trailhound.tuning.removed import removed_by
+from trailhound.tuning.removed import detects, removed_by
 from trailhound.tuning.window import TimeWindow
 
 __all__ = ["tuning_gate"]
@@ -45,7 +47,8 @@ def tuning_gate(
             if window is not None:
                 why = window.reject(m.event.time_ns)
                 if why is not None:
-                    stats.window[why] += 1
+                    if any(detects(r) for r in m.rules):
+                        stats.window[why] += 1
                     continue
             if allow and m.suppressed:
                 for f in removed_by(m.rules, m.suppressed, min_score):
