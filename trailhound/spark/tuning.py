@@ -77,7 +77,8 @@ def count_removed(
         supp = [(rules[pairs[p][0]], pairs[p][1]) for p in suppressed or ()]
         return [fi for fi in removed_by(kept, supp, min_score) if fi in wanted]
 
-    udf = S.udf(culprits, "array<int>")
+    # a plain Python UDF (no Arrow): few rows, the attribution must be removed_by itself
+    udf = S.udf(lambda m, s: culprits(m, s), "array<int>", useArrow=False)
     key = S.coalesce(S.col("ckey"), S.concat(S.lit("#"), S.col("order").cast("string")))
     counts = (
         matches.filter(S.size("suppressed") > 0)
