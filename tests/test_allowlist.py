@@ -278,3 +278,17 @@ def test_unknown_field_suggests_the_close_name(tmp_path: Path) -> None:
     f = write(tmp_path / "x.yml", "- princpal: a\n")
     with pytest.raises(AllowlistError, match="Did you mean 'principal'"):
         load_allowlists([str(f)])
+
+
+def test_readme_tuning_examples_load(tmp_path: Path) -> None:
+    """The README's allowlist examples are valid files (docs cannot drift from the parser)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    tuning = readme.split("## Tuning", 1)[1]
+    yml = re.search(r"```yaml\n(.*?)```", tuning, re.DOTALL)
+    table = re.search(r"```csv\n(.*?)```", tuning, re.DOTALL)
+    assert yml and table
+    y = write(tmp_path / "r.yml", yml.group(1))
+    c = write(tmp_path / "r.csv", "\n".join(ln.strip() for ln in table.group(1).splitlines()) + "\n")
+    got = load_allowlists([str(y), str(c)], today=date(2026, 12, 6))
+    assert len(got.entries) == 4 and not got.expired
+    assert [dict(e.match).keys() for e in got.entries][1] == {"principal", "cidr", "user_agent"}
