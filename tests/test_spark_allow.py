@@ -16,11 +16,15 @@ import pytest
 
 from trailhound.demo import dataset_path
 from trailhound.profiles import get_profile
-from trailhound.report.columns import row
 from trailhound.rules.loader import load_pack
-from trailhound.scan import ScanStats, scan
-from trailhound.spark.api import detect_dataframe
-from trailhound.spark.testing import first_difference, make_session, require_spark
+from trailhound.scan import ScanStats
+from trailhound.spark.testing import (
+    first_difference,
+    make_session,
+    on_spark,
+    reference,
+    require_spark,
+)
 from trailhound.tuning.allowlist import load_allowlists, with_allowlists
 from trailhound.tuning.window import TimeWindow
 
@@ -64,16 +68,10 @@ def _compare(
     allowlist = load_allowlists([str(f)], today=date(2026, 12, 6))
     assert len(allowlist.expired) == 1
     rs = with_allowlists(pack, allowlist)
-    ref = scan(paths, p, ruleset=rs, min_score=min_score, window=window)
-    want = [row(x, p) for x in ref.findings]
-    res = detect_dataframe(spark, paths, rs, profile, min_score=min_score, keep_raw=False, window=window)
-    try:
-        got = list(res.rows())
-        stats = res.summary
-    finally:
-        res.unpersist()
+    want, want_stats = reference(paths, profile, rs, min_score, window)
+    got, stats = on_spark(spark, paths, profile, rs, min_score, window)
     assert got == want, first_difference(got, want)
-    assert stats == ref.stats
+    assert stats == want_stats
     return want, stats
 
 

@@ -153,7 +153,7 @@ def scan_stream(
         dedupe=profile.dedupe,
     )
     findings = iter_findings(
-        _count_suppressed(matches, stats),
+        matches,
         min_score,
         dedupe=profile.dedupe,
         correlations=rs.correlations,
@@ -166,17 +166,3 @@ def _counted(findings: Iterator[Finding], stats: ScanStats) -> Iterator[Finding]
     for f in findings:
         stats.findings += 1
         yield f
-
-
-def _count_suppressed(matches, stats: ScanStats):  # type: ignore[no-untyped-def]
-    try:
-        for m in matches:
-            for _rule, flt in m.suppressed:
-                stats.suppressed[flt.title] += 1
-            yield m
-    finally:
-        # closed early (an error downstream): close the engine's stream now, which stops its
-        # worker processes, rather than whenever the garbage collector gets to it
-        close = getattr(matches, "close", None)
-        if close is not None:
-            close()

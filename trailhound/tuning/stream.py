@@ -1,5 +1,6 @@
-"""The local engines' tuning gate on the match stream (scan.py): the time window, then what each
-allowlist entry removed. Spark does the same over its match rows in spark/tuning.py.
+"""The local engines' tuning gate on the match stream (scan.py): the time window, then what the
+filters suppressed (matches per filter) and what each allowlist entry removed (findings). Spark
+does the same over its match rows in spark/api.py and spark/tuning.py.
 
 The window sits on the Match stream, before scoring and correlation, so an event outside it is
 neither a finding nor part of a correlation. `ScanStats.window` counts, by reason, the FLAGGED
@@ -33,14 +34,13 @@ def tuning_gate(
     dedupe: bool,
 ) -> Iterator[Match]:
     """`matches` less those outside `window` (counted in `stats.window`), counting in
-    `stats.removed` the findings each allowlist entry removed (tuning/removed.py); with `dedupe`
-    the copies of one operation count once, as they make one finding."""
+    `stats.suppressed` the matches each filter removed and in `stats.removed` the findings each
+    allowlist entry removed (tuning/removed.py; with `dedupe` the copies of one operation count
+    once, as they make one finding). Closing it closes `matches` (which stops an engine's
+    worker processes at once rather than whenever the garbage collector gets to it)."""
     allow = [f for f in filters if is_allowlist_filter(f)]
     for f in allow:
         stats.removed[f.title] += 0  # listed even when it removed nothing (a stale entry)
-    if window is None and not allow:
-        yield from matches
-        return
     seen: dict[str, set[Hashable]] = {f.title: set() for f in allow}
     try:
         for order, m in enumerate(matches):
@@ -50,6 +50,8 @@ def tuning_gate(
                     if any(detects(r) for r in m.rules):
                         stats.window[why] += 1
                     continue
+            for _rule, flt in m.suppressed:
+                stats.suppressed[flt.title] += 1
             if allow and m.suppressed:
                 for f in removed_by(m.rules, m.suppressed, min_score):
                     if f.title in seen:
