@@ -13,10 +13,18 @@ from trailhound.tuning.allowlist import Allowlist
 from trailhound.tuning.tune import proposals_yaml, propose
 from trailhound.tuning.window import TimeWindow
 
+TUNE_EXIT_HELP = """\b
+Exit codes: 0 proposals written; 1 fatal error; 2 usage error (a bad option or
+--allow file); 3 written, but some input was bad (see the summary on stderr).
+"""
 
-@click.command()
+
+@click.command(epilog=TUNE_EXIT_HELP)
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE, show_default=True)
+@click.option(
+    "--profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE, show_default=True,
+    help="The profile whose findings are tuned (see detect --help).",
+)
 @click.option(
     "--rules", "rule_paths", multiple=True, metavar="PATH",
     help="Also run the Sigma rules in PATH (repeatable), as detect does.",
