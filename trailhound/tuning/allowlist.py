@@ -102,9 +102,6 @@ class Allowlist:
     entries: tuple[Entry, ...] = ()
     expired: tuple[Entry, ...] = ()
 
-    def __bool__(self) -> bool:
-        return bool(self.entries or self.expired)
-
 
 def is_allowlist_filter(f: Filter) -> bool:
     """Is this Filter an allowlist entry (with_allowlists made it)?"""
