@@ -292,3 +292,10 @@ def test_readme_tuning_examples_load(tmp_path: Path) -> None:
     got = load_allowlists([str(y), str(c)], today=date(2026, 12, 6))
     assert len(got.entries) == 4 and not got.expired
     assert [dict(e.match).keys() for e in got.entries][1] == {"principal", "cidr", "user_agent"}
+
+
+def test_unquoted_account_ids_keep_their_digits(tmp_path: Path) -> None:
+    """YAML 1.1 reads 012345670123 as an octal integer; an allowlist must not."""
+    f = write(tmp_path / "a.yml", "- account: 012345670123\n- account: 111122223333\n")
+    got = load_allowlists([str(f)])
+    assert [dict(e.match)["account"] for e in got.entries] == [("012345670123",), ("111122223333",)]

@@ -137,7 +137,17 @@ def _text(path: str) -> str:
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings remember their line and each key's line (for messages)."""
+    """SafeLoader whose mappings remember their line and each key's line (for messages), and
+    which reads unquoted numbers as the text written: an account id `012345670123` must not
+    become the octal integer YAML 1.1 makes of it."""
+
+
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (
+        "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+    )]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 class _Map(dict[str, Any]):
@@ -286,9 +296,6 @@ def _strings(value: Any, name: str, fail: Any) -> tuple[str, ...]:
     values = value if isinstance(value, list) else [value]
     out = []
     for v in values:
-        # an unquoted account id is a YAML integer: take its digits
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)
         if not isinstance(v, str) or not v.strip():
             raise fail(name, f"expected text or a list of texts, got {_show(v)}")
         out.append(v.strip())
