@@ -413,7 +413,8 @@ class Extractor:
             if width:
                 # A name without dots is one key: a dict lookup is fields.resolve's answer.
                 key = fs.name if "." not in fs.name else None
-                self.fields.append((fs, F.compile_path(fs.name), width, key, [None] * width))
+                attr = F.event_attr(fs.name)  # a normalized field (fields.py section 4)
+                self.fields.append((fs, F.compile_path(fs.name), width, key, [None] * width, attr))
         self.full: list[tuple[int, frozenset[str], Any]] = []
         self.text: dict[str, list[tuple[int, frozenset[str], list[Any]]]] = {}
         self.number: dict[str, list[tuple[int, frozenset[str], list[Any]]]] = {}
@@ -443,11 +444,13 @@ class Extractor:
         out: list[Any] = []
         hits: list[int] = []
         text_of = F.text_of
-        for fs, path, width, key, blank in self.fields:
+        for fs, path, width, key, blank, attr in self.fields:
             if src not in fs.sources:
                 out.extend(blank)
                 continue
-            if key is not None:
+            if attr is not None:
+                found = F.event_hits(e, attr)
+            elif key is not None:
                 found = [raw[key]] if key in raw else []
             else:
                 found = F.resolve(raw, path)
@@ -545,7 +548,7 @@ class Extractor:
                     out.append(ascii_)
                 odd = [s for s in strings if not s.isascii()]
                 if odd and self.kw_text:
-                    ctx = self._ctx(raw)
+                    ctx = self._ctx(raw, e)
                     ctx._texts = odd
                     for aid, srcs, pred in self.kw_text:
                         if src in srcs and pred(ctx):
@@ -557,7 +560,7 @@ class Extractor:
             for aid, srcs, pred in self.full:
                 if src in srcs:
                     if ctx is None:
-                        ctx = self._ctx(raw)
+                        ctx = self._ctx(raw, e)
                     if pred(ctx):
                         hits.append(aid)
         out.append(hits)
