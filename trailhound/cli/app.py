@@ -317,6 +317,9 @@ def demo(
 from trailhound.cli.rules_cmd import rules
 
 cli.add_command(rules)
+from trailhound.cli.hunt_cmd import hunt
+
+cli.add_command(hunt)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
