@@ -320,6 +320,9 @@ cli.add_command(rules)
 from trailhound.cli.hunt_cmd import hunt
 
 cli.add_command(hunt)
+from trailhound.cli.explain_cmd import explain
+
+cli.add_command(explain)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

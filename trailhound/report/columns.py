@@ -9,6 +9,7 @@ import orjson
 
 from trailhound.engine.correlate import Hit
 from trailhound.profiles import Profile
+from trailhound.rules.guides import guide_ref
 from trailhound.scoring import SIGNALS, Finding, Signal
 
 # The query's `table` list, in its order (`_messageTime` is `time`), then ours.
@@ -75,6 +76,7 @@ def signal_obj(rule: Signal) -> dict[str, Any]:
         "context": rule.context,
         "author": rule.author,
         "tags": list(rule.tags),
+        "guide": guide_ref(rule),  # the command that shows the rule's response playbook
     }
 
 
