@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from trailhound import __version__
+from trailhound.cli.options import format_opt as _format_opt
 from trailhound.errors import TrailhoundError
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from trailhound.report.columns import row
@@ -186,14 +187,6 @@ _profile_opt = click.option(
     default=DEFAULT_PROFILE,
     show_default=True,
     help="seed: the catalog query as written (bug-compatible); corrected: its defects fixed.",
-)
-_format_opt = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "jsonl", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format on stdout.",
 )
 _min_score_opt = click.option(
     "--min-score",

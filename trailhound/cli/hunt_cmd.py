@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from trailhound.cli.options import format_opt
 from trailhound.errors import UsageError
 from trailhound.report.escape import for_terminal
 
@@ -46,14 +47,7 @@ Exit codes:
     default=None,
     help="Run the DuckDB SQL in FILE instead of a shipped hunt; every ARG is then a PATH.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "jsonl", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format on stdout.",
-)
+@format_opt
 @click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
 def hunt(args: tuple[str, ...], hunt_sql: str | None, fmt: str, quiet: bool) -> None:
     """Run a hunting query over the events in PATHS (files, folders, or - for stdin)."""

@@ -16,19 +16,17 @@ WITH firsts AS (
     WHERE principal IS NOT NULL AND ts IS NOT NULL
     GROUP BY principal
 ),
-seen AS (
-    SELECT principal, 'source_ip' AS kind, src_ip AS value,
+seen AS (  -- one row per (principal, kind, value): UNPIVOT turns the two columns into rows
+    SELECT principal, kind, value,
         min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS events
-    FROM events
-    WHERE principal IS NOT NULL AND ts IS NOT NULL AND src_ip IS NOT NULL
-        AND src_ip <> 'AWS Internal' AND src_ip NOT LIKE '%.amazonaws.com'
-    GROUP BY ALL
-    UNION ALL
-    SELECT principal, 'user_agent' AS kind, user_agent AS value,
-        min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS events
-    FROM events
-    WHERE principal IS NOT NULL AND ts IS NOT NULL AND user_agent IS NOT NULL
-        AND user_agent <> 'AWS Internal' AND user_agent NOT LIKE '%.amazonaws.com'
+    FROM (
+        UNPIVOT (
+            SELECT principal, ts, src_ip AS source_ip, user_agent
+            FROM events
+            WHERE principal IS NOT NULL AND ts IS NOT NULL
+        ) ON source_ip, user_agent INTO NAME kind VALUE value
+    )
+    WHERE value <> 'AWS Internal' AND value NOT LIKE '%.amazonaws.com'
     GROUP BY ALL
 )
 SELECT s.principal, s.kind, s.value, s.first_seen, s.last_seen, s.events, f.principal_first
