@@ -108,7 +108,7 @@ def run_hunt(
         specs, issues = discover(paths)
         for issue in issues:
             stats.add_issue(issue)
-        load_events(store, _events(specs, stats, profile, stdin, None))
+        load_events(store, _events(specs, stats, profile, stdin, None), stats)
         try:
             cur = store.con.execute(hunt.sql)
         except duckdb.Error as e:  # data-dependent failure (a cast of an odd value, ...)

@@ -11,6 +11,7 @@ all events, no per-row INSERT), and the database itself is a file in a temporary
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,9 +24,12 @@ import orjson
 
 from trailhound.errors import TrailhoundError
 from trailhound.hunts.registry import sql_dir
-from trailhound.model import Event
+from trailhound.model import Event, Issue
+from trailhound.scan import ScanStats
 
 BATCH = 50_000
+DEFAULT_MEMORY = "256MB"  # DuckDB's ceiling for a hunt; past it, it spills to TMPDIR
+MAX_LINE = 8 * 1024 * 1024  # bytes of one event's JSON line (CloudTrail caps a record at 256 KB)
 
 # Column name -> DuckDB type, in table order. `ts` is the event time as a UTC TIMESTAMP
 # (microseconds: what DuckDB's interval arithmetic works on); `time` the ISO text as printed
@@ -78,12 +82,26 @@ def _wire(e: Event) -> dict[str, Any]:
     }
 
 
-def _line(e: Event) -> bytes:
-    wire = _wire(e)
+def _dumps(wire: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(wire, option=orjson.OPT_APPEND_NEWLINE)
     except TypeError:  # an integer past 64 bits, which orjson refuses and the json module keeps
         return (json.dumps(wire) + "\n").encode()
+
+
+def _line(e: Event, stats: ScanStats) -> bytes:
+    wire = _wire(e)
+    line = _dumps(wire)
+    if len(line) <= MAX_LINE:
+        return line
+    # DuckDB's JSON reader needs a buffer twice the largest line: a giant record keeps its
+    # normalized fields and loses `raw` rather than the memory ceiling or the whole batch
+    stats.add_issue(Issue(
+        e.location, "raw_too_large_for_hunts",
+        f"record of {len(line)} bytes: loaded without its raw JSON (hunts reading raw fields "
+        f"do not see it)", severity="skip",
+    ))
+    return _dumps({**wire, "raw": None})
 
 
 class StoreError(TrailhoundError):
@@ -103,7 +121,15 @@ def open_store() -> Iterator[Store]:
     """A fresh database with an empty `events` table and the reference lists; removed on exit."""
     with tempfile.TemporaryDirectory(prefix="trailhound-hunt-") as tmp:
         try:
-            con = duckdb.connect(str(Path(tmp) / "hunt.duckdb"))
+            # a memory ceiling: past it DuckDB spills to the database's folder (TMPDIR) rather
+            # than growing with the input (TRAILHOUND_HUNT_MEMORY overrides, DuckDB syntax)
+            con = duckdb.connect(
+                str(Path(tmp) / "hunt.duckdb"),
+                config={
+                    "memory_limit": os.environ.get("TRAILHOUND_HUNT_MEMORY", DEFAULT_MEMORY),
+                    "preserve_insertion_order": False,
+                },
+            )
         except duckdb.Error as e:
             raise StoreError(
                 f"cannot create the hunt database in {tmp!r}: {e}; point TMPDIR at a writable "
@@ -118,14 +144,14 @@ def open_store() -> Iterator[Store]:
             con.close()
 
 
-def load_events(store: Store, events: Iterable[Event]) -> int:
+def load_events(store: Store, events: Iterable[Event], stats: ScanStats) -> int:
     """Insert `events` into the `events` table in batches; returns how many."""
     batch_file = store.folder / "batch.jsonl"
     n = pending = 0
     out = batch_file.open("wb")
     try:
         for e in events:
-            out.write(_line(e))
+            out.write(_line(e, stats))
             n += 1
             pending += 1
             if pending == BATCH:
@@ -146,9 +172,16 @@ def _insert(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     wire = {**COLUMNS, "ts": "BIGINT"}
     struct = "{" + ", ".join(f"{k!r}: {v!r}" for k, v in wire.items()) + "}"
     names = ", ".join(n for n in COLUMNS if n != "ts")
-    con.execute(
-        f"INSERT INTO events SELECT make_timestamp(ts) AS ts, {names} "
-        f"FROM read_json(?, format = 'newline_delimited', columns = {struct}, "
-        f"maximum_object_size = 268435456)",
-        [str(path)],
-    )
+    try:
+        con.execute(
+            f"INSERT INTO events SELECT make_timestamp(ts) AS ts, {names} "
+            f"FROM read_json(?, format = 'newline_delimited', columns = {struct}, "
+            f"maximum_object_size = {2 * MAX_LINE})",
+            [str(path)],
+        )
+    except duckdb.Error as e:
+        reason = " ".join(str(e).split())[:300]
+        raise StoreError(
+            f"DuckDB could not load the events ({reason}); free space in TMPDIR or raise "
+            f"TRAILHOUND_HUNT_MEMORY (default {DEFAULT_MEMORY})"
+        ) from None
