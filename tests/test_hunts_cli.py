@@ -196,3 +196,30 @@ def test_real_trail_matches_the_oracle(name: str, invictus: tuple[Path, list[dic
     folder, records = invictus
     oracle, key = ORACLES[name]
     assert {key(r) for r in hunt_rows(name, folder)} == oracle(records)
+
+
+def test_long_tables_are_counted_not_drawn() -> None:
+    from trailhound.report.rows import write_rows_table
+    from trailhound.report.writers import RICH_MAX_ROWS
+
+    out = io.StringIO()
+    write_rows_table(["n"], ({"n": i} for i in range(RICH_MAX_ROWS + 5)), out)
+    text = out.getvalue()
+    assert "... and 5 more rows" in text
+    assert f" {RICH_MAX_ROWS - 1} " in text and f" {RICH_MAX_ROWS} " not in text
+
+
+def test_giant_record_loaded_without_raw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trailhound.hunts import store
+    from trailhound.hunts.registry import parse_hunt
+    from trailhound.hunts.run import run_hunt
+    from trailhound.profiles import get_profile
+
+    monkeypatch.setattr(store, "MAX_LINE", 4000)
+    big = ct("PutBucketPolicy", "s3.amazonaws.com", at(1), user("a"), request={"policy": "x" * 5000})
+    logs = write_trail(tmp_path / "t.json", [ct("ListUsers", "iam.amazonaws.com", at(0), user("a")), big])
+    q = parse_hunt("SELECT operation, raw IS NULL AS no_raw FROM events ORDER BY ts", "q.sql", shipped=False)
+    with run_hunt(q, [str(logs)], get_profile("corrected"), shipped=False) as run:
+        rows = list(run.rows)
+    assert rows == [{"operation": "ListUsers", "no_raw": False}, {"operation": "PutBucketPolicy", "no_raw": True}]
+    assert run.stats.skipped["raw_too_large_for_hunts"] == 1 and run.stats.error_count == 0
