@@ -759,7 +759,7 @@ def test_hit_adds_the_weight_to_every_member_and_lists_it(tmp_path: Path) -> Non
     assert rows[1]["correlations"] == []
     assert rows[2]["signals"] == [
         {"rule_id": c.id, "title": c.title, "level": None, "weight": 2, "signal": None,
-         "context": False, "author": None, "tags": []}
+         "context": False, "author": None, "tags": [], "guide": None}
     ]
     assert rows[0]["security_disable"] == 1 and rows[2]["security_disable"] == 0
 

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from trailhound import __version__
+from trailhound.cli.options import format_opt as _format_opt
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset, window_options
 from trailhound.errors import TrailhoundError
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
@@ -227,14 +228,6 @@ _profile_opt = click.option(
     show_default=True,
     help="seed: the catalog query as written (bug-compatible); corrected: its defects fixed.",
 )
-_format_opt = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "jsonl", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format on stdout.",
-)
 _min_score_opt = click.option(
     "--min-score",
     type=float,
@@ -371,11 +364,12 @@ from trailhound.cli.rules_cmd import rules
 from trailhound.cli.tune_cmd import tune
 
 cli.add_command(rules)
-cli.add_command(tune)
+from trailhound.cli.explain_cmd import explain
+from trailhound.cli.hunt_cmd import hunt
 from trailhound.cli.triage_cmd import principals, timeline
 
-cli.add_command(principals)
-cli.add_command(timeline)
+for _command in (tune, principals, timeline, hunt, explain):
+    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -10,6 +10,7 @@ import orjson
 from trailhound.engine.correlate import Hit
 from trailhound.model import Event
 from trailhound.profiles import Profile
+from trailhound.rules.guides import guide_ref
 from trailhound.scoring import SIGNALS, Finding, Signal
 
 # What a responder needs to act on a finding (issue #11): appended last, so that a CSV read by
@@ -95,6 +96,7 @@ def signal_obj(rule: Signal) -> dict[str, Any]:
         "context": rule.context,
         "author": rule.author,
         "tags": list(rule.tags),
+        "guide": guide_ref(rule),  # the command that shows the rule's response playbook
     }
 
 
