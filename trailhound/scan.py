@@ -19,6 +19,7 @@ from trailhound.scoring import Finding, iter_findings
 from trailhound.sources import InputSpec, discover, read_input
 
 SAMPLE_LIMIT = 20  # issues shown in full; the rest are counted ("... and N more")
+SKIP_NAMES = 3  # files named per kind of skip (one more is kept, to know that "..." follows)
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ScanStats:
     skipped: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)  # filter title -> matches removed
     samples: list[Issue] = field(default_factory=list)
+    skipped_paths: dict[str, list[str]] = field(default_factory=dict)  # kind -> first files
     # correlation id -> hits, and events that matched a referenced rule but could not take part
     # (no event time / a group-by value missing); see engine/correlate.py
     correlation: CorrelationStats = field(default_factory=CorrelationStats)
@@ -47,6 +49,9 @@ class ScanStats:
                 self.samples.append(issue)
         else:
             self.skipped[issue.kind] += 1
+            names = self.skipped_paths.setdefault(issue.kind, [])
+            if len(names) <= SKIP_NAMES and issue.location.path not in names:
+                names.append(issue.location.path)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -11,34 +10,31 @@ from typing import Any
 import click
 
 from trailhound import __version__
-from trailhound.errors import TrailhoundError
+from trailhound.cli.exits import (
+    EXIT_BROKEN_PIPE,
+    EXIT_USAGE,
+    epilog,
+    nothing_read,
+    scan_exit_code,
+)
+from trailhound.cli.params import FINITE_FLOAT
+from trailhound.cli.pipe import silence_stdout, write_stdout
+from trailhound.errors import TrailhoundError, UsageError
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
 from trailhound.report.writers import WRITERS
 from trailhound.rules.model import RuleSet
-from trailhound.scan import ScanStats, ScanStream, scan_stream
+from trailhound.scan import SKIP_NAMES, ScanStats, ScanStream, scan_stream
 from trailhound.sources.classify import UNDERSTOOD
+from trailhound.sources.files import missing_paths
 
 # The default is the fastest engine that reports everything the reference reports: `fast`
 # skips the normalizer's checks (wrong-typed fields) of records no rule can match, and bad
 # input must always be reported.
 DEFAULT_ENGINE = "parallel"
 
-EXIT_OK = 0
-EXIT_FATAL = 1
-EXIT_USAGE = 2
-EXIT_INPUT_ERRORS = 3
-
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0  scan finished, every input read cleanly (with or without findings)
-  1  fatal error (broken rule pack, internal error)
-  2  usage error (bad option, unknown profile or format)
-  3  scan finished, but some input was bad (truncated gzip, bad JSON, unknown
-     envelope, wrong-typed field, non-UTF-8 bytes): see the summary on stderr;
-     everything else was processed
-"""
+EXIT_CODES_HELP = epilog()
 
 
 def _err(msg: str) -> None:
@@ -53,8 +49,9 @@ def print_summary(stats: ScanStats, profile: str) -> None:
     if stats.not_admitted:
         _err(f"  not in the query's source categories: {stats.not_admitted} events")
     if stats.skipped:
-        parts = ", ".join(f"{n} {k}" for k, n in sorted(stats.skipped.items()))
-        _err(f"  skipped (not audit records): {parts}")
+        _err("  skipped (not audit records):")
+        for part in skipped_parts(stats):
+            _err(f"    {part}")
     for title, n in sorted(stats.suppressed.items()):
         _err(f"  filtered: {n} matches removed by {for_terminal(title)!s}")
     if stats.errors:
@@ -75,23 +72,43 @@ def print_summary(stats: ScanStats, profile: str) -> None:
             _err(f"  trailhound understands {UNDERSTOOD}")
 
 
+def skipped_parts(stats: ScanStats) -> list[str]:
+    """One text per kind of skip, naming its first files: `2 not_json: a.txt, b.md`."""
+    parts = []
+    for kind, n in sorted(stats.skipped.items()):
+        names = stats.skipped_paths.get(kind, [])
+        shown = ", ".join(for_terminal(p) for p in names[:SKIP_NAMES])
+        more = ", ..." if len(names) > SKIP_NAMES else ""
+        parts.append(f"{n} {kind}: {shown}{more}" if shown else f"{n} {kind}")
+    return parts
+
+
+def print_nothing_read(stats: ScanStats, paths: Sequence[str]) -> None:
+    """The one line that explains exit code 4."""
+    where = ", ".join(for_terminal(p) for p in paths)
+    skipped = "; skipped: " + "; ".join(skipped_parts(stats)) if stats.skipped else ""
+    files = f"{stats.files} file" + ("" if stats.files == 1 else "s")
+    _err(f"trailhound: nothing readable: no audit record in {files} under {where}{skipped}")
+
+
 def _ruleset(
     profile: Profile, rule_paths: Sequence[str], placeholders: str | None
-) -> RuleSet | None:
+) -> tuple[RuleSet | None, int]:
     """The profile's pack plus the rules under `rule_paths` (None: the pack alone, loaded by
-    scan). A user rule that does not load or compile is reported on stderr, one line each, and
-    skipped; the others run."""
+    scan), and how many rules were refused. A user rule that does not load or compile is
+    reported on stderr, one line each, and skipped; the others run (and the exit code is 3)."""
     if not rule_paths and placeholders is None:
-        return None
+        return None, 0
     from trailhound.rules.check import check_paths, merge_rulesets, read_placeholders
     from trailhound.rules.loader import load_pack
 
     values = read_placeholders(placeholders) if placeholders is not None else None
     checked = check_paths(rule_paths, values)
     ruleset, duplicates = merge_rulesets(load_pack(profile.pack), checked.ruleset)
-    for problem in [*checked.problems, *duplicates]:
+    problems = [*checked.problems, *duplicates]
+    for problem in problems:
         _err(f"trailhound: rule skipped: {for_terminal(problem)}")
-    return ruleset
+    return ruleset, len(problems)
 
 
 def _run_scan(
@@ -161,23 +178,26 @@ def _detect(
     spark_conf: Sequence[str] = (),
 ) -> int:
     writer = WRITERS.get(fmt)
-    ruleset = _ruleset(get_profile(profile), rule_paths, placeholders)
+    missing = missing_paths(paths)
+    if missing:  # checked first: a typo must not look like a scan of nothing
+        raise UsageError(f"{missing[0]}: no such file or folder; check the path")
+    ruleset, rule_problems = _ruleset(get_profile(profile), rule_paths, placeholders)
     if engine == "spark":
         from trailhound.spark.api import run_cli
 
         rows, stats = run_cli(paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf)
-        writer(rows, sys.stdout)
-        sys.stdout.flush()
-        if not quiet:
-            print_summary(stats, profile)
-        return EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK
-    result = _run_scan(paths, profile, min_score, quiet, ruleset, engine)
-    p = get_profile(profile)
-    writer((row(f, p) for f in result.findings), sys.stdout)
-    sys.stdout.flush()
+    else:
+        result = _run_scan(paths, profile, min_score, quiet, ruleset, engine)
+        p = get_profile(profile)
+        rows, stats = (row(f, p) for f in result.findings), result.stats
+    if nothing_read(stats) and not rule_problems:
+        print_nothing_read(stats, paths)  # even with --quiet: it is why the exit code is 4
+        return scan_exit_code(stats)
+    if not write_stdout(writer, rows):
+        return EXIT_BROKEN_PIPE
     if not quiet:
-        print_summary(result.stats, profile)
-    return EXIT_INPUT_ERRORS if result.stats.error_count else EXIT_OK
+        print_summary(stats, profile)
+    return scan_exit_code(stats, rule_problems)
 
 
 _profile_opt = click.option(
@@ -197,7 +217,7 @@ _format_opt = click.option(
 )
 _min_score_opt = click.option(
     "--min-score",
-    type=float,
+    type=FINITE_FLOAT,
     default=None,
     help="Keep findings scoring at least N (default: score > 0; 0 keeps every flagged event).",
 )
@@ -337,8 +357,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         _err(f"trailhound: error: {for_terminal(e)}")
         sys.exit(e.exit_code)
     except BrokenPipeError:
-        # `trailhound detect ... | head`: the reader left; exit quietly (Python docs' recipe:
-        # point stdout at devnull so the interpreter's final flush does not fail again).
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_OK)
+        # `trailhound rules list | head`: the reader left; exit quietly, as detect does
+        silence_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)

@@ -9,12 +9,12 @@ from typing import Any, TextIO
 
 import orjson
 from rich.cells import cell_len, chop_cells, set_cell_size
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from trailhound.registry import Registry
 from trailhound.report.columns import COLUMNS, SEED_COLUMNS
+from trailhound.report.console import PipeConsole
 from trailhound.report.escape import for_csv, for_terminal
 
 Row = dict[str, Any]
@@ -83,7 +83,7 @@ def write_table(rows: Iterable[Row], out: TextIO) -> None:
         _plain_table(cells, scores, out, tty)
         return
     # A pipe or file gets a wide, colourless table; a terminal gets its own width and colour.
-    console = Console(file=out, highlight=False, soft_wrap=False, width=None if tty else 220)
+    console = PipeConsole(file=out, highlight=False, soft_wrap=False, width=None if tty else 220)
     table = Table(show_lines=False, header_style="bold", expand=False)
     for name in _HEADERS[:3]:
         table.add_column(name, no_wrap=True)
