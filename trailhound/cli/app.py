@@ -18,7 +18,7 @@ from trailhound.cli.exits import (
     scan_exit_code,
 )
 from trailhound.cli.params import FINITE_FLOAT
-from trailhound.cli.pipe import silence_stdout, write_stdout
+from trailhound.cli.pipe import buffered_stdout, silence_stdout, write_stdout
 from trailhound.errors import TrailhoundError, UsageError
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from trailhound.report.columns import row
@@ -341,6 +341,7 @@ cli.add_command(rules)
 
 def main(argv: Sequence[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    buffered_stdout()
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="trailhound", standalone_mode=False)
     except click.exceptions.Exit as e:

@@ -47,8 +47,8 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (
         EXIT_BROKEN_PIPE,
         (
-            "the reader of stdout left early (`| head`): output stops, nothing on stderr, as for "
-            "any Unix filter killed by SIGPIPE (128 + 13)"
+            "the reader of stdout left early (piped into head): output stops, nothing on stderr, as "
+            "for any Unix filter killed by SIGPIPE (128 + 13)"
         ),
     ),
 )
