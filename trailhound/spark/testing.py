@@ -25,15 +25,21 @@ def java_missing() -> str | None:
 
 
 def require_spark() -> Any:
-    """Skip the calling module, saying why, only when PySpark or Java is missing."""
+    """Skip the calling module, saying why, only when PySpark or Java is missing; under CI
+    (CI=true) fail instead: CI must never silently skip the Spark suites."""
+    import importlib.util
+
     import pytest
 
-    pyspark = pytest.importorskip(
-        "pyspark", reason="PySpark is not installed: pip install 'trailhound[spark]'"
-    )
     reason = java_missing()
+    if importlib.util.find_spec("pyspark") is None:
+        reason = "PySpark is not installed: pip install 'trailhound[spark]'"
     if reason:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true and Spark cannot run: {reason}", pytrace=False)
         pytest.skip(reason, allow_module_level=True)
+    import pyspark
+
     return pyspark
 
 
