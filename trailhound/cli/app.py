@@ -19,13 +19,14 @@ from trailhound.cli.exits import (
 )
 from trailhound.cli.params import FINITE_FLOAT
 from trailhound.cli.pipe import buffered_stdout, silence_stdout, write_stdout
+from trailhound.cli.summary import nothing_read_line, skipped_parts
 from trailhound.errors import TrailhoundError, UsageError
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
 from trailhound.report.writers import WRITERS
 from trailhound.rules.model import RuleSet
-from trailhound.scan import SKIP_NAMES, ScanStats, ScanStream, scan_stream
+from trailhound.scan import ScanStats, ScanStream, scan_stream
 from trailhound.sources.classify import UNDERSTOOD
 from trailhound.sources.files import missing_paths
 
@@ -70,25 +71,6 @@ def print_summary(stats: ScanStats, profile: str) -> None:
             _err(f"    ... and {rest} more like these")
         if hinted:
             _err(f"  trailhound understands {UNDERSTOOD}")
-
-
-def skipped_parts(stats: ScanStats) -> list[str]:
-    """One text per kind of skip, naming its first files: `2 not_json: a.txt, b.md`."""
-    parts = []
-    for kind, n in sorted(stats.skipped.items()):
-        names = stats.skipped_paths.get(kind, [])
-        shown = ", ".join(for_terminal(p) for p in names[:SKIP_NAMES])
-        more = ", ..." if len(names) > SKIP_NAMES else ""
-        parts.append(f"{n} {kind}: {shown}{more}" if shown else f"{n} {kind}")
-    return parts
-
-
-def print_nothing_read(stats: ScanStats, paths: Sequence[str]) -> None:
-    """The one line that explains exit code 4."""
-    where = ", ".join(for_terminal(p) for p in paths)
-    skipped = "; skipped: " + "; ".join(skipped_parts(stats)) if stats.skipped else ""
-    files = f"{stats.files} file" + ("" if stats.files == 1 else "s")
-    _err(f"trailhound: nothing readable: no audit record in {files} under {where}{skipped}")
 
 
 def _ruleset(
@@ -191,7 +173,7 @@ def _detect(
         p = get_profile(profile)
         rows, stats = (row(f, p) for f in result.findings), result.stats
     if nothing_read(stats) and not rule_problems:
-        print_nothing_read(stats, paths)  # even with --quiet: it is why the exit code is 4
+        _err(nothing_read_line(stats, paths))  # even with --quiet: it is why the exit code is 4
         return scan_exit_code(stats)
     if not write_stdout(writer, rows):
         return EXIT_BROKEN_PIPE
@@ -358,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _err(f"trailhound: error: {for_terminal(e)}")
         sys.exit(e.exit_code)
     except BrokenPipeError:
-        # `trailhound rules list | head`: the reader left; exit quietly, as detect does
+        # a safety net: detect handles its reader leaving (write_stdout), and click turns a
+        # broken pipe inside any other command into exit 1 itself
         silence_stdout()
         sys.exit(EXIT_BROKEN_PIPE)
