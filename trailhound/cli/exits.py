@@ -70,10 +70,10 @@ def epilog() -> str:
     return "\n".join(lines) + "\n"
 
 
-def scan_exit_code(stats: ScanStats, rule_problems: int = 0) -> int:
+def scan_exit_code(stats: ScanStats) -> int:
     """The code of a scan that ran to its end: bad input (or refused rules) first, since stderr
     lists it; then nothing read at all; otherwise success, findings or not."""
-    if stats.error_count or rule_problems:
+    if stats.error_count or stats.rules_refused:
         return EXIT_INPUT_ERRORS
     if nothing_read(stats):
         return EXIT_NOTHING_READ
@@ -81,4 +81,4 @@ def scan_exit_code(stats: ScanStats, rule_problems: int = 0) -> int:
 
 
 def nothing_read(stats: ScanStats) -> bool:
-    return stats.records == 0 and stats.error_count == 0
+    return stats.records == 0 and stats.error_count == 0 and stats.rules_refused == 0
