@@ -175,7 +175,7 @@ def test_csv_one_row_per_finding_nothing_raw_values_recoverable(tmp_path: Path) 
         assert TITLE in titles
 
 
-# 60 copies: past the row count where the table is drawn without rich (writers.RICH_MAX_ROWS)
+# 60 copies: a long table too (1,380 rows)
 @pytest.mark.parametrize(("columns", "copies"), [("80", 1), ("200", 1), ("120", 60)])
 def test_table_nothing_raw_one_row_per_finding(tmp_path: Path, columns: str, copies: int) -> None:
     p, recs = detect(tmp_path, "table", env={"COLUMNS": columns, "TERM": "xterm-256color"}, copies=copies)
