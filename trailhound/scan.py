@@ -17,6 +17,7 @@ from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding, iter_findings
 from trailhound.sources import InputSpec, discover, read_input
+from trailhound.sources.limits import Limits
 
 SAMPLE_LIMIT = 20  # issues shown in full; the rest are counted ("... and N more")
 
@@ -48,6 +49,10 @@ class ScanStats:
         else:
             self.skipped[issue.kind] += 1
 
+    def count_issues(self, kind: str, severity: str, n: int) -> None:
+        """`n` more issues of a kind whose samples were not kept (engine/fast_scan.py)."""
+        (self.errors if severity == "error" else self.skipped)[kind] += n
+
 
 @dataclass
 class ScanResult:
@@ -74,10 +79,11 @@ def _events(
     profile: Profile,
     stdin: BinaryIO | None,
     on_file: Progress | None,
+    limits: Limits | None = None,
 ) -> Iterator[Event]:
     for spec in specs:
         stats.files += 1
-        for item in read_input(spec, stdin=stdin):
+        for item in read_input(spec, stdin=stdin, limits=limits):
             if isinstance(item, Issue):
                 stats.add_issue(item)
                 continue
@@ -105,11 +111,13 @@ def scan(
     stdin: BinaryIO | None = None,
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
     on_file: Progress | None = None,
+    limits: Limits | None = None,
 ) -> ScanResult:
-    """Run the profile's rules (or `ruleset`) over every record under `paths` ("-" = stdin)."""
+    """Run the profile's rules (or `ruleset`) over every record under `paths` ("-" = stdin).
+    `limits`: the per-input caps (sources/limits.py; default: TRAILHOUND_* or built-in)."""
     s = scan_stream(
         paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin,
-        on_start=on_start, on_file=on_file,
+        on_start=on_start, on_file=on_file, limits=limits,
     )
     return ScanResult(list(s.findings), s.stats)
 
@@ -124,6 +132,7 @@ def scan_stream(
     stdin: BinaryIO | None = None,
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
     on_file: Progress | None = None,
+    limits: Limits | None = None,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
     (scoring.iter_findings), so memory does not grow with their number."""
@@ -138,9 +147,11 @@ def scan_stream(
         on_start(specs)
     read_itself = getattr(eng, "scan", None)
     if read_itself is not None:  # the engine reads the inputs itself (fast: in worker processes)
-        matches = read_itself(plan, specs, stats, profile, stdin=stdin, on_file=on_file)
+        matches = read_itself(
+            plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits
+        )
     else:
-        matches = eng.run(plan, _events(specs, stats, profile, stdin, on_file))
+        matches = eng.run(plan, _events(specs, stats, profile, stdin, on_file, limits))
     findings = iter_findings(
         _count_suppressed(matches, stats),
         min_score,

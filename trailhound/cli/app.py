@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from trailhound import __version__
+from trailhound.cli.limits_opt import limit_options
 from trailhound.errors import TrailhoundError
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from trailhound.report.columns import row
@@ -265,6 +266,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @_engine_opt
 @_spark_master_opt
 @_spark_conf_opt
+@limit_options
 def detect(
     paths: tuple[str, ...],
     profile: str,
@@ -298,6 +300,7 @@ def detect(
 @_quiet_opt
 @_rules_opt
 @_placeholders_opt
+@limit_options
 def demo(
     profile: str,
     fmt: str,
