@@ -56,6 +56,7 @@ _STRUCT = re.compile(rb'["{}\[\]]')
 _IN_STRING = re.compile(rb'["\\]')
 _SCALAR_END = re.compile(rb"[,\]}\s]")
 _OPEN = b"{["
+_NEXT_VALUE = re.compile(rb"\n[{\[]")
 
 
 def frame_items(item: Frame | FrameError, path: str) -> Iterator[Item]:
@@ -94,7 +95,7 @@ class _Buffer:
     """A window on a chunk stream: buf[pos:] is unread; buf[0] is byte `base` of the text and
     sits on line `line`. Consumed bytes are dropped when the next chunk comes in."""
 
-    __slots__ = ("_chunks", "base", "buf", "eof", "line", "pos")
+    __slots__ = ("_chunks", "_seen", "base", "buf", "eof", "line", "pos")
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
@@ -103,6 +104,7 @@ class _Buffer:
         self.base = 0
         self.line = 1
         self.eof = False
+        self._seen: tuple[bytes, int, int] = (b"", 0, 1)  # (buf, index, its line) last asked
 
     def more(self) -> bool:
         """Append the next non-empty chunk (dropping consumed bytes); False at the end."""
@@ -139,9 +141,15 @@ class _Buffer:
         return self.buf[self.pos]
 
     def where(self, i: int | None = None) -> tuple[int, int]:
-        """(line, byte offset) of buf[i] (default: the next unread byte)."""
+        """(line, byte offset) of buf[i] (default: the next unread byte). Lines are counted
+        from the last position asked for, so asking in order costs O(n) in all."""
         i = self.pos if i is None else i
-        return self.line + self.buf.count(b"\n", 0, i), self.base + i
+        if self._seen[0] is not self.buf or self._seen[1] > i:
+            self._seen = (self.buf, 0, self.line)
+        _, at, line = self._seen
+        line += self.buf.count(b"\n", at, i)
+        self._seen = (self.buf, i, line)
+        return line, self.base + i
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +175,8 @@ def _span(b: _Buffer, limit: int) -> tuple[int, int] | _Bad | str:
             msg = str(exc)
             m = _TRAILING.search(msg)
             if m is not None:
-                return start, start + int(m.group(1)) - 1
+                end = start + int(m.group(1)) - 1
+                return (start, end) if end - start <= limit else _BIG
             if msg != _TRUNCATED:
                 m = _BYTE.search(msg)
                 at = start + int(m.group(1)) if m else start
@@ -176,7 +185,7 @@ def _span(b: _Buffer, limit: int) -> tuple[int, int] | _Bad | str:
             return _Bad(start, "nesting too deep")
         else:  # the buffer ends with this value: the end of the input, or of a chunk
             if b.eof or not b.more():
-                return start, len(b.buf)
+                return (start, len(b.buf)) if len(b.buf) - start <= limit else _BIG
             continue
         finally:
             view.release()
@@ -189,7 +198,7 @@ def _span(b: _Buffer, limit: int) -> tuple[int, int] | _Bad | str:
         b.fill(min(want, limit + 1))
 
 
-def _decode(raw: bytes, utf8: _Utf8, base: int, line: int) -> Any:
+def _decode(raw: bytes, utf8: _Utf8, where: Callable[[], tuple[int, int]]) -> Any:
     """orjson, as the whole-buffer path; the stdlib decoder for what orjson refuses but JSON
     allows (lone surrogate escapes, integers past 64 bits). Raises ValueError."""
     try:
@@ -197,6 +206,7 @@ def _decode(raw: bytes, utf8: _Utf8, base: int, line: int) -> Any:
     except orjson.JSONDecodeError:
         pass
     if not raw.isascii():
+        line, base = where()
         raw = utf8.repair(raw, base, line)
     try:
         return DECODER.decode(raw.decode("utf-8"))
@@ -379,7 +389,7 @@ class _Reader:
         """To the next line that starts with '{' or '[' (a likely new value)."""
         b = self.b
         while True:
-            m = re.compile(rb"\n[{\[]").search(b.buf, b.pos)
+            m = _NEXT_VALUE.search(b.buf, b.pos)
             if m is not None:
                 b.pos = m.start() + 1
                 return True
@@ -388,37 +398,49 @@ class _Reader:
                 return False
 
     def _value(self, pointer: str, index: int | None = None, what: str = "value",
-               done: str = "; this value was skipped") -> Iterator[Item | tuple[Any]]:
-        """The value at b.pos, as a 1-tuple; or its issue (`done` ends its message). Leaves
-        b.pos after it."""
+               done: str = "; this value was skipped") -> tuple[Any, Issue | None]:
+        """(the value at b.pos, or _SKIPPED or _FAILED; its issue, `done` ending the message).
+        Leaves b.pos after it, unless _FAILED."""
         b = self.b
         got = _span(b, self.limit)
+        if type(got) is tuple:
+            start, end = got
+            try:
+                value = _decode(b.buf[start:end], self.utf8, lambda: b.where(start))
+            except ValueError as exc:
+                return _FAILED, self.error(f"bad JSON: {exc}{done}", start, pointer=pointer,
+                                           index=index)
+            b.pos = end
+            return value, None
         if got == _BIG:
-            yield self.error(too_large(what, self.limit), kind="too_large", pointer=pointer,
-                             index=index)
-            if _skip_value(b):
-                yield (_SKIPPED,)
-            return
+            issue = self.error(too_large(what, self.limit), kind="too_large", pointer=pointer,
+                               index=index)
+            return (_SKIPPED if _skip_value(b) else _FAILED), issue
         if got == _CUT:
-            if not self.cut():
-                yield self.error(f"bad JSON: the input ends inside this {what}{done}",
-                                 pointer=pointer, index=index)
-            return
-        if isinstance(got, _Bad):
-            at, reason = self._explain(got)
-            yield self.error(f"bad JSON: {reason}{self._near(at)}{done}", at, pointer=pointer,
-                             index=index)
-            return
-        assert isinstance(got, tuple)
-        start, end = got
-        line, offset = b.where(start)
-        try:
-            value = _decode(b.buf[start:end], self.utf8, offset, line)
-        except ValueError as exc:
-            yield self.error(f"bad JSON: {exc}{done}", start, pointer=pointer, index=index)
-            return
-        b.pos = end
-        yield (value,)
+            if self.cut():
+                return _FAILED, None
+            return _FAILED, self.error(f"bad JSON: the input ends inside this {what}{done}",
+                                       pointer=pointer, index=index)
+        assert isinstance(got, _Bad)
+        at, reason = self._explain(got)
+        return _FAILED, self.error(f"bad JSON: {reason}{self._near(at)}{done}", at,
+                                   pointer=pointer, index=index)
+
+    def _element(self, pointer: str, i: int) -> tuple[Any, Issue | None]:
+        """`_value` of element i of the array at `pointer`; the common case inlined (hot)."""
+        b = self.b
+        got = _span(b, self.limit)
+        if type(got) is tuple:
+            try:
+                value = orjson.loads(b.buf[got[0] : got[1]])
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                b.pos = got[1]
+                return value, None
+        done = (f"; the {i} element{'s' if i != 1 else ''} before it were read, the rest of "
+                "this value was skipped")
+        return self._value(join_pointer(pointer, i), i, "array element", done)
 
     def _explain(self, bad: _Bad) -> tuple[int, str]:
         """Where and why the value at b.pos is bad, in the stdlib decoder's words (those of the
@@ -441,13 +463,14 @@ class _Reader:
 
     def _whole(self, ctx: Ctx) -> Iterator[Item]:
         """A top-level value read whole (a scalar: its issue comes from unwrap)."""
-        for got in self._value("", what="value"):
-            if isinstance(got, tuple):
-                if got[0] is not _SKIPPED:
-                    yield from unwrap(got[0], self._settled(ctx))
-                return True  # type: ignore[return-value]
-            yield got
-        return False  # type: ignore[return-value]
+        value, issue = self._value("", what="value")
+        if issue is not None:
+            yield issue
+        if value is _FAILED:
+            return False  # type: ignore[return-value]
+        if value is not _SKIPPED:
+            yield from unwrap(value, self._settled(ctx))
+        return True  # type: ignore[return-value]
 
     def _top_element(self, ctx: Ctx) -> Callable[[Any, int], Iterator[Item]]:
         envelope = "json_array" if ctx.envelope in ("single", "jsonl") else ctx.envelope
@@ -469,19 +492,13 @@ class _Reader:
             if i == 0 and b.peek() == 0x5D:  # ]
                 b.pos += 1
                 return True  # type: ignore[return-value]
-            at = join_pointer(pointer, i)
-            ok = False
-            done = (f"; the {i} element{'s' if i != 1 else ''} before it were read, the rest of "
-                    "this value was skipped")
-            for got in self._value(at, i, "array element", done):
-                if isinstance(got, tuple):
-                    ok = True
-                    if got[0] is not _SKIPPED:
-                        yield from emit(got[0], i)
-                else:
-                    yield got
-            if not ok:
+            value, issue = self._element(pointer, i)
+            if issue is not None:
+                yield issue
+            if value is _FAILED:
                 return False  # type: ignore[return-value]
+            if value is not _SKIPPED:
+                yield from emit(value, i)
             i += 1
             if not b.skip_ws():
                 return (yield from self._ended(pointer, i))
@@ -526,12 +543,9 @@ class _Reader:
                 yield self.error("bad JSON: Expecting property name enclosed in double quotes"
                                  f"{self._near(b.pos)}; the rest of this value was skipped")
                 return False  # type: ignore[return-value]
-            key: Any = None
-            for got in self._value("", what="member name"):
-                if isinstance(got, tuple):
-                    key = got[0]
-                else:
-                    yield got
+            key, issue = self._value("", what="member name")
+            if issue is not None:
+                yield issue
             if not isinstance(key, str):
                 return False  # type: ignore[return-value]
             if not b.skip_ws():
@@ -562,17 +576,14 @@ class _Reader:
                     return False  # type: ignore[return-value]
             else:
                 start = b.base + b.pos
-                ok = False
-                for got in self._value(join_pointer("", key), what="member"):
-                    if isinstance(got, tuple):
-                        ok = True
-                        size += b.base + b.pos - start
-                        if got[0] is not _SKIPPED and size <= self.limit:
-                            head[key] = got[0]
-                    else:
-                        yield got
-                if not ok:
+                value, issue = self._value(join_pointer("", key), what="member")
+                if issue is not None:
+                    yield issue
+                if value is _FAILED:
                     return False  # type: ignore[return-value]
+                size += b.base + b.pos - start
+                if value is not _SKIPPED and size <= self.limit:
+                    head[key] = value
             if not b.skip_ws():
                 return (yield from self._ended_object())
             c = b.peek()
@@ -607,6 +618,7 @@ class _Reader:
 
 
 _SKIPPED = object()  # a value over the record limit, skipped (its issue already yielded)
+_FAILED = object()  # no value could be read: the enclosing value is abandoned
 
 
 def _claims(head: dict[str, Any], key: str, ctx: Ctx) -> Envelope | None:
