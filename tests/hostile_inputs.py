@@ -37,8 +37,7 @@ def control_file(path: Path) -> Path:
 def _write(path: Path, parts: Iterator[bytes], gz: bool = False) -> Path:
     comp = zlib.compressobj(9, zlib.DEFLATED, 31) if gz else None
     with open(path, "wb") as fh:
-        for part in parts:
-            fh.write(comp.compress(part) if comp else part)
+        fh.writelines(comp.compress(part) if comp else part for part in parts)
         if comp:
             fh.write(comp.flush())
     return path

@@ -419,8 +419,7 @@ class _Reader:
         if got == _CUT:
             if self.cut():
                 return _FAILED, None
-            return _FAILED, self.error(f"bad JSON: the input ends inside this {what}{done}",
-                                       pointer=pointer, index=index)
+            got = _Bad(len(b.buf), f"the input ends inside this {what}")
         assert isinstance(got, _Bad)
         at, reason = self._explain(got)
         return _FAILED, self.error(f"bad JSON: {reason}{self._near(at)}{done}", at,
