@@ -150,9 +150,9 @@ def test_many_tiny_records_in_one_document(files: Path, baseline: dict[str, int]
                                            engine: str) -> None:
     tiny = files / "tiny.json"
     if not tiny.exists():
-        H.tiny_records(tiny, 100_000)
+        H.tiny_records(tiny, 50_000)
     run = detect(engine, files / "control.json", tiny)
-    check(run, 0, "2 files, 100002 records", extra=[("StopLogging", H.stop_logging(5)["eventID"])])
+    check(run, 0, "2 files, 50002 records", extra=[("StopLogging", H.stop_logging(5)["eventID"])])
     bounded(run, baseline, engine)
 
 
@@ -161,10 +161,10 @@ def test_many_bad_records_are_counted_not_kept(files: Path, baseline: dict[str, 
                                                engine: str) -> None:
     empty = files / "empty.json"
     if not empty.exists():
-        H.empty_records(empty, 100_000)
+        H.empty_records(empty, 50_000)
     run = detect(engine, files / "control.json", empty)
-    check(run, 3, "100000 input errors (unknown_envelope 100000)", f"{empty} at /Records/0: ",
-          "... and 99980 more")
+    check(run, 3, "50000 input errors (unknown_envelope 50000)", f"{empty} at /Records/0: ",
+          "... and 49980 more")
     bounded(run, baseline, engine)
 
 
