@@ -130,7 +130,7 @@ def _regex(value: SigmaRegularExpression, where: str) -> Callable[[str], bool]:
     try:
         return compile_search(pattern, sigma_flags(value))
     except RegexRefused as e:
-        raise _Refuse(f"{where}: regular expression {pattern!r}: {e}") from None
+        raise _Refuse(f"{where}: regular expression `{pattern}`: {e}") from None
 
 
 _COMPARE: dict[CompareOperators, Callable[[Any, Any], bool]] = {

@@ -273,15 +273,22 @@ def _re2_class(rs: Ranges) -> str:
 # ---------------------------------------------------------------------------------------------
 # The tree, written out in RE2 syntax
 
-_FIX_LOOKAROUND = (
-    "express the extra condition as its own Sigma selection (e.g. `and not` another |re)"
-)
+_FIX_LOOKAROUND = "express that condition as its own Sigma selection (`and not` another |re)"
 _UNSUPPORTED = {
     "GROUPREF": ("a backreference (\\1, (?P=name))", "spell the repeated text out"),
     "GROUPREF_EXISTS": ("a conditional group (?(1)...|...)", "use two alternatives with |"),
     "ATOMIC_GROUP": ("an atomic group (?>...)", "use a plain group (?:...)"),
     "POSSESSIVE_REPEAT": ("a possessive quantifier (*+, ++, ?+)", "drop the extra +"),
 }
+
+
+def _cannot(what: str, fix: str) -> RegexRefused:
+    return RegexRefused(
+        f"it uses {what}, which RE2 cannot run (trailhound matches regular expressions in "
+        f"linear time so that no pattern can stall a scan); {fix}"
+    )
+
+
 _BOUNDARY_NOTE = (
     "\\b and \\B are ASCII word boundaries (RE2): a letter or digit outside ASCII next to one "
     "counts as a non-word character, where Python's re counts it as a word character"
@@ -315,12 +322,10 @@ class _Writer:
         if op is K.AT:
             return self.at(str(av), flags, tail)
         if op is K.ASSERT or op is K.ASSERT_NOT:
-            kind = "lookahead (?=...) / (?!...)" if av[0] >= 0 else "lookbehind (?<=...) / (?<!...)"
-            raise RegexRefused(f"it uses a {kind}; {_FIX_LOOKAROUND}")
-        what = _UNSUPPORTED.get(str(op))
-        if what is not None:
-            raise RegexRefused(f"it uses {what[0]}; {what[1]}")
-        raise RegexRefused(f"it uses {op}, which RE2 cannot run")  # pragma: no cover
+            kind = "a lookahead (?=...) (?!...)" if av[0] >= 0 else "a lookbehind (?<=...) (?<!...)"
+            raise _cannot(kind, _FIX_LOOKAROUND)
+        what, fix = _UNSUPPORTED.get(str(op), (str(op), "rewrite the pattern without it"))
+        raise _cannot(what, fix)
 
     def repeat(self, lo: int, hi: int, inner: str, lazy: bool) -> str:
         unbounded = hi is K.MAXREPEAT or hi == K.MAXREPEAT
@@ -363,7 +368,7 @@ class _Writer:
                 return r"\b"
             self.nonboundary = True
             return r"\B"
-        raise RegexRefused(f"it uses the anchor {code}, which RE2 cannot run")  # pragma: no cover
+        raise _cannot(f"the anchor {code}", "rewrite the pattern without it")  # pragma: no cover
 
 
 _NEVER = r"[^\x00-\x{10ffff}]"
