@@ -22,6 +22,7 @@ What it does, precisely (value and field semantics are in fields.py, which is th
 * Refused at compile time with `EngineError("rule <id> (<path>): cannot evaluate: <reason>")`
   (or `filter <id> ...`): unexpanded placeholders (`|expand` with nothing filled in),
   SigmaQueryExpression, timestamp-part modifiers on a field outside fields.TIMESTAMP_FIELDS,
+  `|re` patterns RE2 cannot run in linear time (sigma_regex.py: lookaround, backreferences...),
   keyword (field-less) values other than strings / regexes / numbers, any SigmaType or
   condition node this module does not know, conditions pySigma cannot parse, and conditions
   that reduce to nothing (every detection item dropped by a pipeline).
