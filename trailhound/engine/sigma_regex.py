@@ -9,12 +9,10 @@ one pySigma's validation used, so every construct is read exactly as `re` reads 
 is written out again in RE2 syntax, every construct with Python's meaning made explicit:
 
 * one-character tests (literals, `[...]`, `\\d \\w \\s` and their negations, `.`) become explicit
-  RE2 classes of code-point ranges computed from Python's own definitions: `\\d` is
-  `str.isdecimal`, `\\w` `str.isalnum` or `_`, `\\s` `str.isspace` (what sre tests; RE2's are
-  ASCII-only), ASCII ones under `(?a)`. Case-insensitive ones (`|i`, `(?i)`) take Python's
-  case rule (simple lower-casing plus sre's extra equivalences, e.g. `İ` matches `i`, which
-  Unicode case folding - RE2's `(?i)` - does not): the set is computed by running Python `re`
-  itself on every cased character (a few thousand), so it is Python's by construction.
+  RE2 classes of code points with Python's meaning (regex_charsets.py): Unicode `\\d \\w \\s`
+  (RE2's are ASCII-only; ASCII ones under `(?a)`), and under `|i` / `(?i)` Python's case rule
+  (simple lower-casing plus sre's extra pairs: `İ` matches `i`, which RE2's Unicode case
+  folding does not).
 * `\\Z` (Python: end of text) is RE2's `\\z`; `\\A` is `\\A`; `^` is `\\A`, or `(?m:^)` under `|m`.
 * `$` without `|m` means, in Python, "at the end or before a final line break". RE2 has no
   lookahead to say that; where nothing follows the `$` in the pattern (the usual `...$`), a
@@ -34,13 +32,10 @@ random Sigma-style patterns and texts, both engines, same answer).
 
 from __future__ import annotations
 
-import _sre  # sre's case tables (re._compiler uses the same two functions)
-import array
 import re
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 
 # Python's own regex parser: private, but it is the reader pySigma's validation (and `re`)
 # used, so the tree is exactly what `re` would run. Present under these names since 3.11.
@@ -51,6 +46,8 @@ from typing import Any
 import re2
 from sigma.types import SigmaRegularExpression, SigmaRegularExpressionFlag
 
+from trailhound.engine.regex_charsets import NOTHING, char_set, re2_class
+
 __all__ = [
     "RegexRefused",
     "Translation",
@@ -60,11 +57,7 @@ __all__ = [
     "translate",
 ]
 
-MAX_CP = 0x10FFFF
 _RE2_REPEAT_MAX = 1000  # RE2's limit on a counted repetition
-_SURROGATES = ((0xD800, 0xDFFF),)  # not representable in UTF-8: never in a text RE2 sees
-
-Ranges = tuple[tuple[int, int], ...]
 
 
 class RegexRefused(Exception):
@@ -97,177 +90,6 @@ def sigma_flags(value: SigmaRegularExpression) -> int:
             raise RegexRefused(f"unsupported regular expression flag {flag.name}")
         flags |= _SIGMA_FLAGS[flag]
     return flags
-
-
-# ---------------------------------------------------------------------------------------------
-# Code-point sets (sorted, merged, inclusive ranges)
-
-
-def _norm(rs: Iterable[tuple[int, int]]) -> Ranges:
-    out: list[list[int]] = []
-    for lo, hi in sorted(rs):
-        if out and lo <= out[-1][1] + 1:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return tuple((lo, hi) for lo, hi in out)
-
-
-def _complement(rs: Ranges) -> Ranges:
-    out, nxt = [], 0
-    for lo, hi in rs:
-        if lo > nxt:
-            out.append((nxt, lo - 1))
-        nxt = hi + 1
-    if nxt <= MAX_CP:
-        out.append((nxt, MAX_CP))
-    return tuple(out)
-
-
-def _union(*sets: Ranges) -> Ranges:
-    return _norm(r for s in sets for r in s)
-
-
-def _minus(a: Ranges, b: Ranges) -> Ranges:
-    return _complement(_union(_complement(a), b))
-
-
-def _runs(points: Iterable[int]) -> Ranges:
-    return _norm((p, p) for p in points)
-
-
-@cache
-def _every_char() -> str:
-    """All code points in order (surrogates included: a Python str may hold them), so the
-    position of a character is its code point."""
-    codec = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
-    return array.array("I", range(MAX_CP + 1)).tobytes().decode(codec, "surrogatepass")
-
-
-def _matched_by(rx: re.Pattern[str], text: str) -> Ranges:
-    """The characters of `text` that `rx` (a one-character test plus `+`) matches."""
-    return _norm((ord(text[m.start()]), ord(text[m.end() - 1])) for m in rx.finditer(text))
-
-
-@cache
-def _category(name: str, ascii_only: bool) -> Ranges:
-    """CATEGORY_DIGIT, CATEGORY_NOT_WORD, ... as code points: asked of Python's `re` itself
-    (one pass over every character, once per process), so they are its definitions exactly."""
-    rx = re.compile(_PY_CATEGORY[name] + "+", re.ASCII if ascii_only else 0)
-    return _matched_by(rx, _every_char())
-
-
-@cache
-def _cased() -> tuple[Ranges, str]:
-    """Every character case-insensitive matching can treat as other than itself (superset):
-    sre's own "cased" test (`_sre.unicode_iscased`, what re._compiler asks) and the case forms
-    of those. Outside this set Python's case-insensitive test of a character is the
-    case-sensitive one."""
-    points: set[int] = set()
-    for c in filter(_sre.unicode_iscased, range(MAX_CP + 1)):
-        ch = chr(c)
-        points.add(c)
-        points.add(_sre.unicode_tolower(c))
-        points.update(map(ord, ch.lower() + ch.upper()))
-    return _runs(points), "".join(map(chr, sorted(points)))
-
-
-# ---------------------------------------------------------------------------------------------
-# One-character tests
-
-
-_ALL: Ranges = ((0, MAX_CP),)
-_NEWLINE: Ranges = ((10, 10),)
-
-
-def _py_char(c: int) -> str:
-    return f"\\U{c:08x}"
-
-
-def _py_class(op: Any, av: Any) -> str:
-    """The node back in Python syntax, as one class (to run it with `re` on cased chars)."""
-    if op is K.LITERAL:
-        return f"[{_py_char(av)}]"
-    if op is K.NOT_LITERAL:
-        return f"[^{_py_char(av)}]"
-    items = []
-    for iop, iav in av:
-        if iop is K.NEGATE:
-            items.append("^")
-        elif iop is K.LITERAL:
-            items.append(_py_char(iav))
-        elif iop is K.RANGE:
-            items.append(f"{_py_char(iav[0])}-{_py_char(iav[1])}")
-        elif iop is K.CATEGORY:
-            items.append(_PY_CATEGORY[str(iav)])
-        else:  # pragma: no cover - the parser puts nothing else in a class
-            raise RegexRefused(f"unsupported class item {iop}")
-    return "[" + "".join(items) + "]"
-
-
-_PY_CATEGORY = {
-    "CATEGORY_DIGIT": r"\d",
-    "CATEGORY_NOT_DIGIT": r"\D",
-    "CATEGORY_SPACE": r"\s",
-    "CATEGORY_NOT_SPACE": r"\S",
-    "CATEGORY_WORD": r"\w",
-    "CATEGORY_NOT_WORD": r"\W",
-}
-
-
-def _case_sensitive_set(op: Any, av: Any, flags: int) -> Ranges:
-    ascii_only = bool(flags & re.ASCII)
-    if op is K.LITERAL:
-        return ((av, av),)
-    if op is K.NOT_LITERAL:
-        return _complement(((av, av),))
-    if op is K.ANY:
-        return _ALL if flags & re.DOTALL else _complement(_NEWLINE)
-    negate = False
-    parts: list[Ranges] = []
-    for iop, iav in av:
-        if iop is K.NEGATE:
-            negate = True
-        elif iop is K.LITERAL:
-            parts.append(((iav, iav),))
-        elif iop is K.RANGE:
-            parts.append((tuple(iav),))
-        elif iop is K.CATEGORY:
-            if str(iav) not in _PY_CATEGORY:
-                raise RegexRefused(f"unsupported character category {iav}")
-            parts.append(_category(str(iav), ascii_only))
-        else:  # pragma: no cover - the parser puts nothing else in a class
-            raise RegexRefused(f"unsupported class item {iop}")
-    got = _union(*parts)
-    return _complement(got) if negate else got
-
-
-def _char_set(op: Any, av: Any, flags: int) -> Ranges:
-    base = _case_sensitive_set(op, av, flags)
-    if op is K.ANY or not flags & re.IGNORECASE:
-        return base
-    # Python's case-insensitive rule, asked of Python itself on every cased character.
-    cased, cased_text = _cased()
-    rx = re.compile(_py_class(op, av), flags & (re.IGNORECASE | re.ASCII))
-    hits = _runs(ord(m.group()) for m in rx.finditer(cased_text))
-    return _union(_minus(base, cased), hits)
-
-
-def _re2_char(c: int) -> str:
-    ch = chr(c)
-    return ch if ch.isascii() and ch.isalnum() else f"\\x{{{c:x}}}"
-
-
-def _re2_class(rs: Ranges) -> str:
-    rs = _minus(rs, _SURROGATES)
-    if not rs:
-        return r"[^\x00-\x{10ffff}]"  # matches nothing
-    if len(rs) == 1 and rs[0][0] == rs[0][1]:
-        return _re2_char(rs[0][0])
-    body = "".join(
-        _re2_char(lo) if lo == hi else f"{_re2_char(lo)}-{_re2_char(hi)}" for lo, hi in rs
-    )
-    return f"[{body}]"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,7 +132,7 @@ class _Writer:
 
     def node(self, op: Any, av: Any, flags: int, tail: bool) -> str:
         if op in (K.LITERAL, K.NOT_LITERAL, K.IN, K.ANY):
-            return _re2_class(_char_set(op, av, flags))
+            return re2_class(char_set(op, av, flags))
         if op is K.BRANCH:
             return "(?:" + "|".join(self.seq(b, flags, tail) for b in av[1]) + ")"
         if op is K.SUBPATTERN:
@@ -371,9 +193,6 @@ class _Writer:
         raise _cannot(f"the anchor {code}", "rewrite the pattern without it")  # pragma: no cover
 
 
-_NEVER = r"[^\x00-\x{10ffff}]"
-
-
 @lru_cache(maxsize=2048)
 def translate(pattern: str, flags: int = 0) -> Translation:
     """`pattern` (Python `re` syntax, `re` flags I/M/S) in RE2 syntax with Python's meaning.
@@ -386,7 +205,7 @@ def translate(pattern: str, flags: int = 0) -> Translation:
     source = w.seq(list(tree), tree.state.flags, True)
     empty = None
     if w.nonboundary and not _NONBOUNDARY_ON_EMPTY:
-        empty = source.replace(r"\B", _NEVER)  # classes never spell \B: see _re2_char
+        empty = source.replace(r"\B", NOTHING)  # classes never spell \B: see _re2_char
     return Translation(source, tuple(w.notes), empty)
 
 
