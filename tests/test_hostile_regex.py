@@ -295,6 +295,7 @@ def test_ascii_word_boundary_is_the_documented_difference() -> None:
         r"a$b",
         r"(?:a$)?x",
         r"((a{100}){100}){100}",
+        r"\w{500}",
     ],
 )
 def test_what_re2_cannot_run_is_refused_with_a_reason(pattern: str) -> None:

@@ -224,10 +224,16 @@ def _program(source: str) -> Any:
     if not prog.ok():
         why = prog.error()
         why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
-        if "too large" in why or "repetition" in why:
+        if "too large" in why:
             raise RegexRefused(
-                f"RE2 cannot compile it ({why}): the repetitions multiply beyond its limits; "
-                "use smaller counts"
+                f"it is too large for RE2's memory budget ({why}): a counted repetition of a "
+                "large class (\\w{500}, [^x]{300}...) is compiled out in full; use a smaller "
+                "count, or `+`"
+            )
+        if "repetition" in why:
+            raise RegexRefused(
+                f"RE2 cannot compile it ({why}): nested counted repetitions multiply beyond "
+                f"RE2's limit of {_RE2_REPEAT_MAX}; use smaller counts"
             )
         raise RegexRefused(f"RE2 cannot compile it: {why}")
     return prog
