@@ -28,7 +28,6 @@ import hashlib
 import os
 import random
 import sys
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from multiprocessing import Pool
@@ -36,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from bench/
+from tools.loggen.common import digest_key, gzip_bytes, trail_key
 
 Json = dict[str, Any]
 
@@ -471,15 +473,7 @@ def file_name(seed: int, number: int, account: str, region: str, minute: int) ->
     t = START + timedelta(minutes=minute)
     tag = hashlib.sha256(f"{seed}:{number}".encode()).digest()
     rand = "".join(ALNUM[b % len(ALNUM)] for b in tag[:16])
-    return (
-        Path("AWSLogs") / account / "CloudTrail" / region / t.strftime("%Y/%m/%d")
-        / f"{account}_CloudTrail_{region}_{t.strftime('%Y%m%dT%H%MZ')}_{rand}.json.gz"
-    )
-
-
-def gzip_bytes(data: bytes) -> bytes:
-    c = zlib.compressobj(6, zlib.DEFLATED, 31)  # gzip, mtime 0: reproducible
-    return c.compress(data) + c.flush()
+    return Path(trail_key(account, region, t, rand))
 
 
 def build_file(args: tuple[Path, int, tuple[int, str, str, int, int]]) -> tuple[int, int]:
@@ -492,7 +486,7 @@ def build_file(args: tuple[Path, int, tuple[int, str, str, int, int]]) -> tuple[
     data = orjson.dumps({"Records": records})
     path = out / file_name(seed, number, account, region, minute)
     path.parent.mkdir(parents=True, exist_ok=True)
-    gz = gzip_bytes(data)
+    gz = gzip_bytes(data, level=6)
     path.write_bytes(gz)
     return len(data), len(gz)
 
@@ -512,10 +506,9 @@ def digests(out: Path, files: list[tuple[int, str, str, int, int]], seed: int) -
             "newestEventTime": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "logFiles": [],
         }
-        name = f"{acct}_CloudTrail-Digest_{reg}_org-trail_{reg}_{t.strftime('%Y%m%dT%H%M%SZ')}.json.gz"
-        path = out / "AWSLogs" / acct / "CloudTrail-Digest" / reg / t.strftime("%Y/%m/%d") / name
+        path = out / digest_key(acct, reg, "org-trail", t)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(gzip_bytes(orjson.dumps(d)))
+        path.write_bytes(gzip_bytes(orjson.dumps(d), level=6))
 
 
 def generate(out: Path, records: int, seed: int = 1, jobs: int = 2,

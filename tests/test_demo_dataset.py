@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tools.loggen.demo import build
 from trailhound.demo import dataset_path
-from trailhound.demo.build import build
 
 if TYPE_CHECKING:
     from trailhound.scan import ScanResult
@@ -39,9 +39,9 @@ def _text(p: Path) -> str:
 @pytest.fixture(scope="module")
 def data() -> dict[str, Path]:
     root = dataset_path()
-    assert root.is_dir(), f"{root} is missing: run python -m trailhound.demo.build"
+    assert root.is_dir(), f"{root} is missing: run python -m tools.loggen.demo"
     files = _files(root)
-    assert files, f"{root} is empty: run python -m trailhound.demo.build"
+    assert files, f"{root} is empty: run python -m tools.loggen.demo"
     return files
 
 
@@ -54,7 +54,7 @@ def test_generator_reproduces_the_shipped_files_byte_for_byte(
     build(tmp_path)
     built = _files(tmp_path)
     assert sorted(built) == sorted(data), (
-        "file lists differ: re-run python -m trailhound.demo.build"
+        "file lists differ: re-run python -m tools.loggen.demo"
     )
     differ = [rel for rel in built if built[rel].read_bytes() != data[rel].read_bytes()]
     assert not differ, f"content differs for {differ[:5]}"

@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import requires_external
 from trailhound.engine import ENGINES
 from trailhound.engine.base import Match
 from trailhound.engine.fast import FastEngine, FastPlan
@@ -96,9 +97,7 @@ def ruleset(name: str) -> RuleSet:
 
 
 RULESETS = ("seed", "corrected", "sigmahq", "corrected+sigmahq")
-needs_external = pytest.mark.skipif(
-    not EXTERNAL.is_dir(), reason=f"external test data not found at {EXTERNAL}"
-)
+needs_external = requires_external
 
 
 def match_key(m: Match) -> tuple[Any, ...]:

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import requires_external
 from trailhound.model import LOGSOURCES, Event, Issue, Location, RawRecord
 from trailhound.normalize import normalize
 
@@ -544,7 +545,7 @@ WRONG = st.sampled_from(
 )
 
 
-@pytest.mark.skipif(not REAL, reason="external test data not found (../shared is absent)")
+@requires_external
 @settings(max_examples=400, deadline=None)
 @given(pick=st.integers(min_value=0), which=st.integers(min_value=0), value=WRONG)
 def test_never_raises_on_mutated_real_records(pick: int, which: int, value: Any) -> None:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import requires_external
 from trailhound.errors import UsageError
 from trailhound.model import LOGSOURCES, Event, Location, RawRecord
 from trailhound.normalize import NORMALIZERS, normalize
@@ -311,7 +312,7 @@ WRONG = st.sampled_from(
 )
 
 
-@pytest.mark.skipif(not REAL, reason="external test data not found (../shared is absent)")
+@requires_external
 @settings(max_examples=400, deadline=None)
 @given(pick=st.integers(min_value=0), which=st.integers(min_value=0), value=WRONG)
 def test_never_raises_on_mutated_real_records(pick: int, which: int, value: Any) -> None:
@@ -321,7 +322,7 @@ def test_never_raises_on_mutated_real_records(pick: int, which: int, value: Any)
     check(source, _replace(original, path, value))
 
 
-@pytest.mark.skipif(not REAL, reason="external test data not found (../shared is absent)")
+@requires_external
 @pytest.mark.parametrize(
     ("source", "original"), REAL, ids=[f"{s}-{i}" for i, (s, _) in enumerate(REAL)]
 )

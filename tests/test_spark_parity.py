@@ -109,13 +109,10 @@ def test_demo_dataset_parity(spark: Any, profile: str) -> None:
 
 def test_cli_engine_spark_equals_reference(tmp_path: Path) -> None:
     """`detect --engine spark` through the real CLI: the same JSONL as the reference engine."""
-    import shutil
     import subprocess
     import sys
 
-    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'trailhound[spark]')")
-    if shutil.which("java") is None:
-        pytest.skip("no Java runtime on PATH: Spark cannot start")
+    require_spark()
     demo = str(dataset_path())
     base = [sys.executable, "-m", "trailhound", "detect", "--format", "jsonl", "-q", demo]
     ref = subprocess.run([*base, "--engine", "reference"], capture_output=True, text=True, timeout=300, check=False)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import require
 from tests.test_engine_fast import ruleset
 from trailhound import spill
 from trailhound.engine.base import Match
@@ -139,8 +140,7 @@ def test_runs_sort_like_sorted_and_keep_ties_in_arrival_order(
 
 def test_scan_spills_through_the_environment_variable(external: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = str(external / "invictus-ir-aws_dataset")
-    if not Path(path).is_dir():
-        pytest.skip(f"{path} is absent")
+    require(Path(path).is_dir(), f"{path} is absent")
     p = get_profile("corrected")
     want = scan([path], p)
     monkeypatch.setenv("TRAILHOUND_SPILL_AFTER", "2")

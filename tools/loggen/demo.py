@@ -1,6 +1,6 @@
 """Deterministic generator of the `trailhound demo` dataset.
 
-    python -m trailhound.demo.build          # rewrites trailhound/demo/data/, same bytes every run
+    python -m tools.loggen.demo          # from the checkout: rewrites trailhound/demo/data/, same bytes every run
 
 Everything is invented: the organisation (Acme), its accounts, tenant, project, people and keys.
 Attackers use documentation addresses (198.51.100.0/24, 203.0.113.0/24, 192.0.2.0/24); normal work
@@ -41,21 +41,21 @@ import json
 import random
 import re
 import shutil
-import struct
 import sys
 import uuid
-import zlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from tools.loggen.common import digest_key, dumps_min, gzip_bytes, json_lines, trail_key
 
 Json = dict[str, Any]
 Prop = dict[str, str | None]  # an Entra modifiedProperties item
 
 SEED = 20260314
 DAY = datetime(2026, 3, 14, tzinfo=UTC)
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "trailhound" / "demo" / "data"
 
 ACCT = "111122223333"  # acme-prod
 ACCT2 = "444455556666"  # acme-data
@@ -1776,24 +1776,6 @@ def instance_insert(g: Gcp, me: GcpCaller) -> list[Json]:
 # Files
 
 
-def dumps_min(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-def json_lines(records: list[Json], compact: bool = True) -> bytes:
-    dump = dumps_min if compact else (lambda r: json.dumps(r, ensure_ascii=False))
-    return "".join(dump(r) + "\n" for r in records).encode()
-
-
-def gzip_bytes(data: bytes) -> bytes:
-    """gzip with a fixed header (mtime 0, no file name, OS 255): the bytes depend only on the input
-    and on zlib's deflate, never on the clock or the platform."""
-    co = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY)
-    body = co.compress(data) + co.flush()
-    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
-    return header + body + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
-
-
 def trail_files(ids: Ids, records: list[Json]) -> tuple[dict[str, bytes], list[Json]]:
     """S3 delivery: a file per region and 5-minute slot, about one record in eight delayed to the
     next file, records shuffled inside each file. Returns the files and digest entries for them."""
@@ -1809,10 +1791,7 @@ def trail_files(ids: Ids, records: list[Json]) -> tuple[dict[str, bytes], list[J
     for (slot, region), recs in sorted(slots.items()):
         ids.rng.shuffle(recs)
         delivered = slot + timedelta(minutes=ids.rng.randint(0, 2))
-        key = (
-            f"AWSLogs/{ORG_ID}/{ACCT}/CloudTrail/{region}/{delivered:%Y/%m/%d}/{ACCT}_CloudTrail_"
-            f"{region}_{delivered:%Y%m%dT%H%MZ}_{ids.chars(ALNUM, 16)}.json.gz"
-        )
+        key = trail_key(ACCT, region, delivered, ids.chars(ALNUM, 16), ORG_ID)
         raw = dumps_min({"Records": recs}).encode()
         files["aws/" + key] = gzip_bytes(raw)
         times = sorted(r["eventTime"] for r in recs)
@@ -1839,8 +1818,7 @@ def digest(ids: Ids, listed: list[Json], start: datetime) -> tuple[str, bytes]:
         for f in listed
         if f["_region"] == REGION and start <= f["_delivered"] < end
     ]
-    name = f"{ACCT}_CloudTrail-Digest_{REGION}_{ORG_TRAIL}_{REGION}_{end:%Y%m%dT%H%M%SZ}.json.gz"
-    key = f"AWSLogs/{ORG_ID}/{ACCT}/CloudTrail-Digest/{REGION}/{end:%Y/%m/%d}/{name}"
+    key = digest_key(ACCT, REGION, ORG_TRAIL, end, ORG_ID)
     body = {
         "awsAccountId": ACCT,
         "digestStartTime": z(start),
