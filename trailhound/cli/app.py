@@ -372,7 +372,7 @@ def demo(
     default_filters: bool,
     window: TimeWindow | None,
 ) -> None:
-    """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP; attacks and noise)."""
+    """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP, M365; attacks and noise)."""
     from trailhound.demo import dataset_path
 
     sys.exit(

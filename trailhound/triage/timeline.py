@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from trailhound.errors import UsageError
 from trailhound.model import Event
+from trailhound.normalize.times import output_time
 from trailhound.profiles import Profile
 from trailhound.report.columns import triage_columns
 from trailhound.report.names import short_principal
@@ -67,7 +68,7 @@ def is_principal(e: Event, wanted: str) -> bool:
 def _event_row(e: Event) -> Row:
     account, service, user_agent, access_key = triage_columns(e)
     return {
-        "time": e.time,
+        "time": output_time(e.time_ns),  # the finding rows' format (report/columns.row)
         "provider": e.provider,
         "account": account,
         "service": service,
