@@ -10,10 +10,7 @@ import click
 
 from trailhound.cli.app import (
     EXIT_CODES_HELP,
-    EXIT_INPUT_ERRORS,
-    EXIT_OK,
     _engine_opt,
-    _err,
     _min_score_opt,
     _placeholders_opt,
     _profile_opt,
@@ -21,9 +18,10 @@ from trailhound.cli.app import (
     _rules_opt,
     _spark_conf_opt,
     _spark_master_opt,
+    emit,
     finding_rows,
-    print_summary,
 )
+from trailhound.cli.exits import nothing_read
 from trailhound.cli.options import format_opt as _format_opt
 from trailhound.cli.tuning_opts import allow_options, window_options
 from trailhound.profiles import get_profile
@@ -89,14 +87,10 @@ def principals(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
         spark_conf, allowlist, default_filters, window,
     )
-    ranked = rank_principals(rows)
-    principal_writer(fmt)(ranked, sys.stdout)
-    sys.stdout.flush()
-    if not quiet:
-        print_summary(stats, profile)
-        risky = sum(1 for r in ranked if r["risky"])
-        _err(f"  {len(ranked)} principals, {risky} risky")
-    sys.exit(EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK)
+    ranked = rank_principals(rows)  # reads every row: the summary is complete after this
+    risky = sum(1 for r in ranked if r["risky"])
+    note = f"  {len(ranked)} principals, {risky} risky"
+    sys.exit(emit(principal_writer(fmt), ranked, stats, paths, profile, quiet, [note]))
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -153,16 +147,16 @@ def timeline(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
         spark_conf, allowlist, default_filters, window,
     )
+    findings = list(rows)  # the whole scan: its summary is complete after this
+    if nothing_read(stats):  # nothing to look for a principal in: say so as detect does
+        sys.exit(emit(timeline_writer(fmt), [], stats, paths, profile, quiet))
     found = build_timeline(
-        paths, get_profile(profile), principal, rows, around=around, window_ns=span, within=window
+        paths, get_profile(profile), principal, findings, around=around, window_ns=span,
+        within=window,
     )
-    timeline_writer(fmt)(found.rows, sys.stdout)
-    sys.stdout.flush()
-    if not quiet:
-        print_summary(stats, profile)
-        marked = sum(1 for r in found.rows if r["suspicion_score"] is not None)
-        _err(
-            f"  timeline of {for_terminal(principal)}: {found.events} events, "
-            f"{len(found.rows)} shown, {marked} of them findings"
-        )
-    sys.exit(EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK)
+    marked = sum(1 for r in found.rows if r["suspicion_score"] is not None)
+    note = (
+        f"  timeline of {for_terminal(principal)}: {found.events} events, "
+        f"{len(found.rows)} shown, {marked} of them findings"
+    )
+    sys.exit(emit(timeline_writer(fmt), found.rows, stats, paths, profile, quiet, [note]))
