@@ -232,6 +232,20 @@ def _detect(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
         spark_conf, allowlist, default_filters, window,
     )
+    return emit(writer, rows, stats, paths, profile, quiet)
+
+
+def emit(
+    writer: Any,
+    rows: Iterable[Any],
+    stats: ScanStats,
+    paths: Sequence[str],
+    profile: str,
+    quiet: bool,
+    notes: Sequence[str] = (),
+) -> int:
+    """Write a scan's rows (any view of them) to stdout, then its summary and `notes` on
+    stderr; the exit code. The one way from a scan to the terminal, for detect and triage."""
     if nothing_read(stats):
         _err(nothing_read_line(stats, paths))  # even with --quiet: it is why the exit code is 4
         return scan_exit_code(stats)
@@ -239,6 +253,8 @@ def _detect(
         return EXIT_BROKEN_PIPE
     if not quiet:
         print_summary(stats, profile)
+        for note in notes:
+            _err(note)
     return scan_exit_code(stats)
 
 
