@@ -33,7 +33,7 @@ from typing import Any
 from trailhound.engine.correlate import CorrelationStats
 from trailhound.errors import UsageError
 from trailhound.profiles import Profile, get_profile
-from trailhound.report.columns import COLUMNS, SEED_COLUMNS, signal_obj
+from trailhound.report.columns import COLUMNS, SEED_COLUMNS, TRIAGE_COLUMNS, signal_obj
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scan import SAMPLE_LIMIT, ScanStats
@@ -368,6 +368,8 @@ def row_of(r: Any, signals: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         {"rule_id": c["rule_id"], "title": c["title"], "events": list(c["events"])}
         for c in r["correlations"]
     ]
+    for c in TRIAGE_COLUMNS:
+        out[c] = r[c]
     return out
 
 

@@ -33,6 +33,7 @@ from trailhound.engine import fields as F
 from trailhound.errors import UsageError
 from trailhound.model import Event, Issue, Location
 from trailhound.profiles import Profile
+from trailhound.report.columns import TRIAGE_COLUMNS, triage_columns
 from trailhound.spark.compile import MAX_EXACT_INT, ExtractPlan
 
 KIND_EVENT, KIND_ISSUE, KIND_FILE = 0, 1, 2
@@ -51,6 +52,7 @@ OUT_COLUMNS = (
     "errorCode",
     "errorMessage",
     "eventID",
+    *TRIAGE_COLUMNS,
 )
 
 BASE_COLUMNS: list[tuple[str, str]] = [
@@ -371,7 +373,7 @@ def out_columns(e: Event, literal_columns: bool) -> list[str | None]:
 
         vals = [literal(e.raw, path) for path in _SEED_PATHS.values()]
         vals.append(literal(e.raw, ("eventID",)) or e.event_id)
-        return vals
+        return vals + triage_columns(e)
     aws = e.provider == "aws"
     return [
         e.operation if aws else None,
@@ -383,6 +385,7 @@ def out_columns(e: Event, literal_columns: bool) -> list[str | None]:
         e.error_code,
         e.error_message,
         e.event_id,
+        *triage_columns(e),
     ]
 
 

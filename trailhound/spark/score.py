@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from trailhound.report.columns import COLUMNS, SEED_COLUMNS
+from trailhound.report.columns import COLUMNS, SEED_COLUMNS, TRIAGE_COLUMNS
+from trailhound.rules.guides import guide_ref
 from trailhound.rules.model import Correlation, Rule, RuleSet
 from trailhound.scoring import SIGNALS
 
 SIGNAL_TYPE = (
     "struct<rule_id:string,title:string,level:string,weight:double,signal:string,"
-    "context:boolean,author:string,tags:array<string>>"
+    "context:boolean,author:string,tags:array<string>,guide:string>"
 )
 
 
@@ -48,6 +49,7 @@ def _signal_literal(sig: Rule | Correlation) -> Any:
         (S.array(*[S.lit(t) for t in sig.tags]) if sig.tags else S.array())
         .cast("array<string>")
         .alias("tags"),
+        s(guide_ref(sig)).alias("guide"),
     )
 
 
@@ -171,6 +173,7 @@ def findings_frame(
         S.col("origin"),
         S.col("records").cast("long").alias("records"),
         correlations.alias("correlations"),
+        *[S.col(f"c_{c}").alias(c) for c in TRIAGE_COLUMNS],
     ]
     extra = [S.col("raw")] if keep_raw else []
     # scoring.sort_key: score desc, time (unknown last), event id (missing last), input order.

@@ -1,0 +1,88 @@
+"""`trailhound explain RULE`: a rule's response playbook and investigation guide (the markdown
+beside the rule file; trailhound/rules/guides.py), rendered by rich on a terminal, plain text
+when piped."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from trailhound.report.escape import for_terminal
+
+
+def _header(rule: object) -> list[str]:
+    from trailhound.rules.model import Filter
+
+    title = getattr(rule, "title", "")
+    lines = [str(title), f"id: {getattr(rule, 'id', '')}"]
+    if isinstance(rule, Filter):
+        lines.append("kind: filter (removes matches of the rules it names)")
+    else:
+        lines.append(
+            f"level: {getattr(rule, 'level', None) or '-'}   weight: {getattr(rule, 'weight', '-')}"
+            f"   signal: {getattr(rule, 'signal', None) or '-'}"
+        )
+        tags = getattr(rule, "tags", ())
+        if tags:
+            lines.append(f"tags: {', '.join(tags)}")
+    path = getattr(rule, "path", None)
+    if path:
+        lines.append(f"rule file: {path}")
+    return [for_terminal(x) for x in lines]
+
+
+def _fallback(rule: object) -> str:
+    """What a rule without a guide still says about itself: description, false positives."""
+    sigma = getattr(rule, "sigma", None)
+    desc = getattr(sigma, "description", None) or "(no description)"
+    fps = getattr(sigma, "falsepositives", None) or []
+    text = f"## What it means\n\n{' '.join(str(desc).split())}\n"
+    if fps:
+        text += "\n## False positives\n\n" + "".join(f"- {fp}\n" for fp in fps)
+    return text + "\n(No guide: write one as a .md file beside the rule file.)\n"
+
+
+@click.command("explain")
+@click.argument("rule")
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Also look in your Sigma rules under PATH (repeatable); their guide is the .md file "
+    "beside each rule file.",
+)
+def explain(rule: str, rule_paths: tuple[str, ...]) -> None:
+    """Show the response playbook of RULE (its id, name or title, or part of the title): what
+    it means, what to check, which hunts to run, how to contain, false positives."""
+    from trailhound.rules.check import check_paths
+    from trailhound.rules.guides import find, guide_path
+    from trailhound.rules.loader import PACKS, load_pack
+
+    rulesets = [load_pack(p) for p in PACKS]
+    if rule_paths:
+        rulesets.append(check_paths(rule_paths, None).ruleset)
+    found = find(rule, rulesets)
+    path = guide_path(found)
+    body = path.read_text(encoding="utf-8") if path is not None else _fallback(found)
+    header = _header(found)
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+        from rich.text import Text
+
+        console = Console(highlight=False)
+        console.print(Text(header[0], style="bold"))
+        for line in header[1:]:
+            console.print(Text(line, style="dim"))
+        console.print()
+        console.print(Markdown(body))
+        return
+    click.echo("\n".join(header) + "\n")
+    click.echo(for_terminal_lines(body), nl=False)
+
+
+def for_terminal_lines(text: str) -> str:
+    """Plain output, line by line (each line made terminal-safe, newlines kept)."""
+    return "".join(for_terminal(line) + "\n" for line in text.splitlines())

@@ -1,0 +1,118 @@
+"""Run one hunt over the events of PATHS: the scan's reader loop (sources -> normalize ->
+profile gate, with its issue counting) fills the store, then DuckDB runs the query."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import duckdb
+
+from trailhound.errors import RuleError, TrailhoundError, UsageError
+from trailhound.hunts.registry import Hunt
+from trailhound.hunts.store import Store, load_events, open_store
+from trailhound.profiles import Profile
+from trailhound.scan import ScanStats, _events
+from trailhound.sources import discover
+
+FETCH = 2048  # rows per fetch from DuckDB: results stream, they are never all in memory
+
+
+@dataclass
+class HuntRun:
+    columns: list[str]
+    rows: Iterator[dict[str, Any]]  # valid inside the `run_hunt` block only
+    stats: ScanStats
+
+
+def _refused(hunt: Hunt, shipped: bool, e: duckdb.Error) -> TrailhoundError:
+    reason = " ".join(str(e).split())
+    if shipped:  # a shipped query that does not run is our bug, not the user's
+        return RuleError(f"shipped hunt {hunt.name} ({hunt.path}) fails in DuckDB: {reason}")
+    return UsageError(f"{hunt.path}: DuckDB cannot run this query: {reason}")
+
+
+def dry_run(store: Store, hunt: Hunt, *, shipped: bool) -> None:
+    """Run the query over the still empty table and roll it back: a query that does not parse
+    or bind (unknown column, bad function) is refused before any log is read."""
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(hunt.sql)
+    except duckdb.Error as e:
+        raise _refused(hunt, shipped, e) from None
+    finally:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:  # the query ended the transaction itself
+            pass
+
+
+def plain(value: Any) -> Any:
+    """A DuckDB result value as what JSON, CSV and the table print: times in ISO-8601 UTC
+    (`Z`, as `detect` prints them), lists and structs kept as lists and dicts."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        text = value.strftime("%Y-%m-%dT%H:%M:%S")
+        return text + (f".{value.microsecond:06d}Z" if value.microsecond else "Z")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def _rows(
+    cur: duckdb.DuckDBPyConnection | None, columns: list[str], hunt: Hunt, shipped: bool
+) -> Iterator[dict[str, Any]]:
+    if cur is None or not columns:
+        return
+    while True:
+        try:
+            chunk = cur.fetchmany(FETCH)
+        except duckdb.Error as e:  # DuckDB computes lazily: a bad cast can surface here
+            raise _refused(hunt, shipped, e) from None
+        if not chunk:
+            return
+        for values in chunk:
+            yield {c: plain(v) for c, v in zip(columns, values)}
+
+
+@contextmanager
+def run_hunt(
+    hunt: Hunt,
+    paths: Sequence[str],
+    profile: Profile,
+    *,
+    shipped: bool,
+    stdin: BinaryIO | None = None,
+) -> Iterator[HuntRun]:
+    """Load every event under `paths` and run `hunt`; the rows stream inside the block."""
+    with open_store() as store:
+        dry_run(store, hunt, shipped=shipped)
+        stats = ScanStats()
+        specs, issues = discover(paths)
+        for issue in issues:
+            stats.add_issue(issue)
+        load_events(store, _events(specs, stats, profile, stdin, None), stats)
+        try:
+            cur = store.con.execute(hunt.sql)
+        except duckdb.Error as e:  # data-dependent failure (a cast of an odd value, ...)
+            raise _refused(hunt, shipped, e) from None
+        # a file of comments only, or ending in a statement without rows (CREATE, COPY): no rows
+        columns = [d[0] for d in cur.description or ()] if cur is not None else []
+        yield HuntRun(columns, _rows(cur, columns, hunt, shipped), stats)
