@@ -26,11 +26,14 @@ from trailhound.cli.app import (
     finding_rows,
     print_summary,
 )
+from trailhound.cli.tuning_opts import allow_options, window_options
 from trailhound.profiles import get_profile
 from trailhound.report.escape import for_terminal
 from trailhound.report.triage import principal_writer, timeline_writer
 from trailhound.triage.principals import rank_principals
 from trailhound.triage.timeline import build_timeline
+from trailhound.tuning.allowlist import Allowlist
+from trailhound.tuning.window import TimeWindow
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
@@ -54,7 +57,7 @@ def _detect_options(f: Any) -> Any:
     """The detect options every triage view takes (the same click option objects as detect)."""
     for opt in reversed(
         (_profile_opt, _format_opt, _min_score_opt, _quiet_opt, _rules_opt, _placeholders_opt,
-         _engine_opt, _spark_master_opt, _spark_conf_opt)
+         _engine_opt, _spark_master_opt, _spark_conf_opt, allow_options, window_options)
     ):
         f = opt(f)
     return f
@@ -74,6 +77,9 @@ def principals(
     engine: str,
     spark_master: str,
     spark_conf: tuple[str, ...],
+    allowlist: Allowlist,
+    default_filters: bool,
+    window: TimeWindow | None,
 ) -> None:
     """Rank the principals of the findings in PATHS by risk, highest first.
 
@@ -83,7 +89,8 @@ def principals(
     `risky` flag with its reason (thresholds: README "Triage").
     """
     rows, stats = finding_rows(
-        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master, spark_conf
+        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
+        spark_conf, allowlist, default_filters, window,
     )
     ranked = rank_principals(rows)
     principal_writer(fmt)(ranked, sys.stdout)
@@ -112,6 +119,7 @@ def principals(
 )
 @click.option(
     "--window",
+    "span",
     type=Duration(),
     default="1h",
     show_default=True,
@@ -122,7 +130,7 @@ def timeline(
     paths: tuple[str, ...],
     principal: str,
     around: str | None,
-    window: int,
+    span: int,
     profile: str,
     fmt: str,
     min_score: float | None,
@@ -132,6 +140,9 @@ def timeline(
     engine: str,
     spark_master: str,
     spark_conf: tuple[str, ...],
+    allowlist: Allowlist,
+    default_filters: bool,
+    window: TimeWindow | None,
 ) -> None:
     """Every event of one principal in PATHS, in time order, findings marked with their score
     and signals: what else did they do?
@@ -142,9 +153,13 @@ def timeline(
     if "-" in paths:
         raise click.UsageError("timeline reads its input twice (events, then findings): save stdin to a file first")
     rows, stats = finding_rows(
-        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master, spark_conf
+        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
+        spark_conf, allowlist, default_filters, window,
     )
-    found = build_timeline(paths, get_profile(profile), principal, rows, around=around, window_ns=window)
+    found = build_timeline(
+        paths, get_profile(profile), principal, rows, around=around, window_ns=span,
+        time_window=window,
+    )
     timeline_writer(fmt)(found.rows, sys.stdout)
     sys.stdout.flush()
     if not quiet:

@@ -20,6 +20,7 @@ from trailhound.report.columns import triage_columns
 from trailhound.report.names import short_principal
 from trailhound.scan import ScanStats, read_events
 from trailhound.scoring import collapse_key
+from trailhound.tuning.window import TimeWindow
 
 Row = dict[str, Any]
 
@@ -118,14 +119,18 @@ def build_timeline(
     around: str | None = None,
     window_ns: int = 3600 * 10**9,
     stdin: BinaryIO | None = None,
+    time_window: TimeWindow | None = None,
 ) -> Timeline:
     """Every event of `principal` under `paths`, oldest first, marked from `finding_rows`.
-    `around`: only the events within `window_ns` of the event with that id (or origin)."""
+    `around`: only the events within `window_ns` of the event with that id (or origin).
+    `time_window` (--since/--until): only the events inside it (tuning/window.py)."""
     findings = {r["origin"]: r for r in finding_rows}
     stats = ScanStats()
     seen: set[str] = set()
     mine: list[Event] = []
     for e in read_events(paths, profile, stats, stdin):
+        if time_window is not None and time_window.reject(e.time_ns) is not None:
+            continue
         if is_principal(e, principal):
             mine.append(e)
         elif e.principal is not None and len(seen) < 100_000:  # names to suggest, bounded
