@@ -129,3 +129,19 @@ def test_triage_views_take_the_window(demo_rows: list[dict[str, Any]]) -> None:
     inside = [json.loads(x) for x in cut.stdout.splitlines()]
     assert [r["time"] for r in inside] == [r["time"] for r in every if _in(r["time"], since, until)]
     assert 0 < len(inside) < len(every)
+
+
+def test_hunt_reads_only_the_events_inside(tmp_path: Path) -> None:
+    from tests.test_allowlist import th
+
+    sql = tmp_path / "times.sql"
+    sql.write_text("SELECT time FROM events WHERE time IS NOT NULL ORDER BY time\n", encoding="utf-8")
+    since, until = "2026-03-14T10:00:00", "2026-03-14T10:30:00"
+    full = th("hunt", "--hunt-sql", str(sql), "--format", "jsonl", "-q", DEMO)
+    cut = th("hunt", "--hunt-sql", str(sql), "--format", "jsonl", "-q",
+             "--since", since, "--until", until, DEMO)
+    assert full.returncode == cut.returncode == 0, cut.stderr
+    every = [json.loads(x)["time"] for x in full.stdout.splitlines()]
+    inside = [json.loads(x)["time"] for x in cut.stdout.splitlines()]
+    assert inside == [t for t in every if _in(t, since, until)]
+    assert 0 < len(inside) < len(every)
