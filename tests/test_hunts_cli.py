@@ -199,8 +199,7 @@ def test_real_trail_matches_the_oracle(name: str, invictus: tuple[Path, list[dic
 
 
 def test_long_tables_are_counted_not_drawn() -> None:
-    from trailhound.report.rows import write_rows_table
-    from trailhound.report.writers import RICH_MAX_ROWS
+    from trailhound.report.rows import RICH_MAX_ROWS, write_rows_table
 
     out = io.StringIO()
     write_rows_table(["n"], ({"n": i} for i in range(RICH_MAX_ROWS + 5)), out)
