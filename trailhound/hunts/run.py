@@ -19,6 +19,7 @@ from trailhound.hunts.store import Store, load_events, open_store
 from trailhound.profiles import Profile
 from trailhound.scan import ScanStats, _events
 from trailhound.sources import discover
+from trailhound.tuning.window import TimeWindow
 
 FETCH = 2048  # rows per fetch from DuckDB: results stream, they are never all in memory
 
@@ -100,15 +101,20 @@ def run_hunt(
     *,
     shipped: bool,
     stdin: BinaryIO | None = None,
+    window: TimeWindow | None = None,
 ) -> Iterator[HuntRun]:
-    """Load every event under `paths` and run `hunt`; the rows stream inside the block."""
+    """Load every event under `paths` (inside `window`, when given: --since/--until) and run
+    `hunt`; the rows stream inside the block."""
     with open_store() as store:
         dry_run(store, hunt, shipped=shipped)
         stats = ScanStats()
         specs, issues = discover(paths)
         for issue in issues:
             stats.add_issue(issue)
-        load_events(store, _events(specs, stats, profile, stdin, None), stats)
+        events = _events(specs, stats, profile, stdin, None)
+        if window is not None:
+            events = (e for e in events if window.reject(e.time_ns) is None)
+        load_events(store, events, stats)
         try:
             cur = store.con.execute(hunt.sql)
         except duckdb.Error as e:  # data-dependent failure (a cast of an odd value, ...)
