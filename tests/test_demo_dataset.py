@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from trailhound.demo import dataset_path
 from tools.loggen.demo import build
+from trailhound.demo import dataset_path
 
 if TYPE_CHECKING:
     from trailhound.scan import ScanResult

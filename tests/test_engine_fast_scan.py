@@ -39,9 +39,10 @@ from trailhound.normalize import normalize
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
 from trailhound.rules.model import RuleSet
-from trailhound.scan import ScanResult, ScanStats, _count_suppressed, scan
+from trailhound.scan import ScanResult, ScanStats, scan
 from trailhound.scoring import score_all
 from trailhound.sources import discover, read_bytes
+from trailhound.tuning.stream import tuning_gate
 
 pytest.importorskip("msgspec", reason="the fast engine's S3 path needs msgspec (see pyproject.toml)")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -354,7 +355,9 @@ def fast_scan(paths: list[str], profile: Any, rs: RuleSet, jobs: int = 2) -> Sca
         stats.add_issue(issue)
     matches = eng.scan(plan, specs, stats, profile)
     findings = score_all(
-        _count_suppressed(matches, stats),
+        tuning_gate(
+            matches, stats, filters=rs.filters, window=None, min_score=None, dedupe=profile.dedupe
+        ),
         None,
         dedupe=profile.dedupe,
         correlations=rs.correlations,

@@ -1,5 +1,6 @@
-"""The terminal table: past RICH_MAX_ROWS rows it is drawn as plain aligned text. Both ways every
-cell is escaped, and the plain one folds long cells without losing a character."""
+"""The terminal table (report/layout.py through writers.write_table): fixed slots, every cell
+escaped, never more lines per finding than the layout has, never wider than the width asked,
+and a cut cell is a prefix of the escaped value followed by "…"."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import random
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 
-from trailhound.report import writers
-from trailhound.report.writers import _HEADERS, _cells, write_table
+from trailhound.report.escape import for_terminal
+from trailhound.report.layout import ELLIPSIS, Layout, Slot, fit, render
+from trailhound.report.writers import FINDING_LAYOUTS, finding_cells, write_table
 
 HOSTILE = "arn:aws:iam::1:user/\x1b]8;;http://evil\x07click\x1b]8;;\x07\u202eexe.txt\x9b31m"
 
@@ -19,11 +22,12 @@ def a_row(i: int, rng: random.Random) -> dict[str, Any]:
     long = "x" * rng.randint(0, 150)
     return {
         "suspicion_score": rng.choice([1, 2, 3.5, 7]),
-        "time": f"2026-03-01T00:00:{i % 60:02d}Z",
+        "time": f"2026-03-01T00:00:{i % 60:02d}.123Z",
         "provider": "aws",
+        "account": rng.choice(["1", "111122223333", None]),
         "eventName": rng.choice(["AssumeRole", None]),
         "operationName": "Microsoft.Authorization/roleAssignments/write",
-        "userArn": rng.choice([HOSTILE, f"arn:aws:iam::1:user/{long}", None]),
+        "userArn": rng.choice([HOSTILE, f"arn:aws:iam::1:user/{long}", None, "東京" * 30]),
         "sourceIP": "203.0.113.7",
         "awsRegion": "us-east-1",
         "errorCode": rng.choice([None, "AccessDenied" + long]),
@@ -37,50 +41,50 @@ class Pipe(io.StringIO):
         return False
 
 
-def rebuild(text: str) -> list[list[str]]:
-    """Cells back from the plain table: column spans from the rule line, a row's continuation
-    lines (blank score column) appended to its cells."""
-    lines = text.splitlines()
-    spans, col = [], 0
-    for run in lines[1].split("  "):
-        spans.append((col, col + len(run)))
-        col += len(run) + 2
-    rows: list[list[str]] = []
-    for line in lines[2:]:
-        parts = [line[a:b].rstrip() if k < len(spans) - 1 else line[a:].rstrip() for k, (a, b) in enumerate(spans)]
-        if parts[0]:
-            rows.append(parts)
-        else:
-            rows[-1] = [x + y for x, y in zip(rows[-1], parts)]
-    return rows
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_plain_table_keeps_every_character_and_escapes(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writers, "RICH_MAX_ROWS", 0)
+@pytest.mark.parametrize("width", [60, 80, 99, 100, 120, 219, 220, 260])
+@pytest.mark.parametrize("seed", range(3))
+def test_table_fits_the_width_and_escapes(
+    seed: int, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
     rng = random.Random(seed)
-    rows = [a_row(i, rng) for i in range(60)]
+    rows = [a_row(i, rng) for i in range(40)]
     out = Pipe()
     write_table(rows, out)
-    text = out.getvalue()
+    lines = out.getvalue().splitlines()
     for bad in ("\x1b", "\x07", "\u202e", "\x9b"):
-        assert bad not in text
-    assert text.splitlines()[0].split() == " ".join(_HEADERS).split()
-    # cells never contain runs of two spaces here, so the column spans are unambiguous
-    assert rebuild(text) == [[c.rstrip() for c in _cells(r)] for r in rows]
+        assert bad not in out.getvalue()
+    if width >= 80:  # narrower terminals get the 80-column layout, wider than they are
+        assert all(cell_len(line) <= width for line in lines)
+    layout = max((lay for lay in FINDING_LAYOUTS if lay.min_width <= width), key=lambda x: x.min_width)
+    header = len(layout.lines) + 1
+    # every finding starts with its score in the first slot; it takes at most len(lines) lines
+    starts = [i for i, line in enumerate(lines) if i >= header and line[:1] != " "]
+    assert len(starts) == len(rows)
+    ends = [*starts[1:], len(lines)]
+    assert all(1 <= b - a <= len(layout.lines) for a, b in zip(starts, ends))
 
 
-def test_rich_table_escapes_too() -> None:
-    rows = [a_row(0, random.Random(1)) | {"userArn": HOSTILE}]
-    out = Pipe()
-    write_table(rows, out)
-    text = out.getvalue()
-    for bad in ("\x1b", "\x07", "\u202e", "\x9b"):
-        assert bad not in text
-    assert "\\x1b" in text.replace("\n", "").replace("│", "").replace(" ", "")
+def test_hostile_principal_is_shown_escaped() -> None:
+    row = a_row(0, random.Random(1)) | {"userArn": HOSTILE, "account": None}
+    cells = finding_cells(row)
+    # no event account: the ARN keeps its own account in front
+    assert cells["principal"] == for_terminal(HOSTILE.removeprefix("arn:aws:iam::"))
 
 
-def test_no_findings() -> None:
-    out = Pipe()
-    write_table([], out)
-    assert out.getvalue() == "no findings\n"
+@pytest.mark.parametrize("text", ["", "abc", "x" * 50, "東京" * 20, "a\\x1bb" * 9])
+@pytest.mark.parametrize("width", [1, 5, 12, 40])
+def test_fit_pads_or_cuts_to_exactly_the_width(text: str, width: int) -> None:
+    got = fit(text, width)
+    assert cell_len(got) == width
+    if cell_len(text) <= width:
+        assert got.rstrip() == text.rstrip()
+    else:
+        assert got.endswith(ELLIPSIS)
+        assert text.startswith(got[:-1].rstrip())
+
+
+def test_blank_continuation_lines_are_left_out() -> None:
+    layout = Layout(0, ((Slot("a", "A", 3), Slot("b", "B")), (Slot("", "", 3), Slot("c", "C"))))
+    lines = list(render([({"a": "1", "b": "x"}, None), ({"a": "2", "c": "y"}, None)], layout, 20, False))
+    assert lines[3:] == ["1    x", "2", "     y"]

@@ -51,3 +51,14 @@ class SpillError(TrailhoundError):
             f"there, point TMPDIR at a larger disk, or raise TRAILHOUND_SPILL_AFTER (findings "
             f"kept in memory, default 5000)."
         )
+
+
+class AllowlistError(UsageError):
+    """An allowlist file (`--allow FILE`) that cannot be used: names the file, the line and the
+    field, says why and what to write instead."""
+
+    def __init__(self, path: str, line: int | None, field: str | None, reason: str) -> None:
+        self.path, self.line, self.field, self.reason = path, line, field, reason
+        where = path if line is None else f"{path}:{line}"
+        what = f"field {field!r}: " if field else ""
+        super().__init__(f"{where}: {what}{reason}")

@@ -17,6 +17,8 @@ from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding, iter_findings
 from trailhound.sources import InputSpec, discover, read_input
+from trailhound.tuning.stream import tuning_gate
+from trailhound.tuning.window import TimeWindow
 
 SAMPLE_LIMIT = 20  # issues shown in full; the rest are counted ("... and N more")
 
@@ -31,6 +33,8 @@ class ScanStats:
     errors: Counter[str] = field(default_factory=Counter)  # issue kind -> count
     skipped: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)  # filter title -> matches removed
+    removed: Counter[str] = field(default_factory=Counter)  # allowlist entry -> findings removed
+    window: Counter[str] = field(default_factory=Counter)  # why matched events were left out
     samples: list[Issue] = field(default_factory=list)
     # correlation id -> hits, and events that matched a referenced rule but could not take part
     # (no event time / a group-by value missing); see engine/correlate.py
@@ -95,6 +99,17 @@ def _events(
             on_file(spec)
 
 
+def read_events(
+    paths: Sequence[str], profile: Profile, stats: ScanStats, stdin: BinaryIO | None = None
+) -> Iterator[Event]:
+    """The reader loop alone, no rules: every event under `paths` the profile admits, in input
+    order; input issues are counted in `stats` (triage/timeline.py shows them all)."""
+    specs, issues = discover(paths)
+    for issue in issues:
+        stats.add_issue(issue)
+    yield from _events(specs, stats, profile, stdin, None)
+
+
 def scan(
     paths: Sequence[str],
     profile: Profile,
@@ -105,11 +120,13 @@ def scan(
     stdin: BinaryIO | None = None,
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
     on_file: Progress | None = None,
+    window: TimeWindow | None = None,
 ) -> ScanResult:
-    """Run the profile's rules (or `ruleset`) over every record under `paths` ("-" = stdin)."""
+    """Run the profile's rules (or `ruleset`) over every record under `paths` ("-" = stdin);
+    with `window`, only events inside it can be findings (tuning/window.py)."""
     s = scan_stream(
         paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin,
-        on_start=on_start, on_file=on_file,
+        on_start=on_start, on_file=on_file, window=window,
     )
     return ScanResult(list(s.findings), s.stats)
 
@@ -124,6 +141,7 @@ def scan_stream(
     stdin: BinaryIO | None = None,
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
     on_file: Progress | None = None,
+    window: TimeWindow | None = None,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
     (scoring.iter_findings), so memory does not grow with their number."""
@@ -141,8 +159,12 @@ def scan_stream(
         matches = read_itself(plan, specs, stats, profile, stdin=stdin, on_file=on_file)
     else:
         matches = eng.run(plan, _events(specs, stats, profile, stdin, on_file))
+    matches = tuning_gate(
+        matches, stats, filters=rs.filters, window=window, min_score=min_score,
+        dedupe=profile.dedupe,
+    )
     findings = iter_findings(
-        _count_suppressed(matches, stats),
+        matches,
         min_score,
         dedupe=profile.dedupe,
         correlations=rs.correlations,
@@ -155,17 +177,3 @@ def _counted(findings: Iterator[Finding], stats: ScanStats) -> Iterator[Finding]
     for f in findings:
         stats.findings += 1
         yield f
-
-
-def _count_suppressed(matches, stats: ScanStats):  # type: ignore[no-untyped-def]
-    try:
-        for m in matches:
-            for _rule, flt in m.suppressed:
-                stats.suppressed[flt.title] += 1
-            yield m
-    finally:
-        # closed early (an error downstream): close the engine's stream now, which stops its
-        # worker processes, rather than whenever the garbage collector gets to it
-        close = getattr(matches, "close", None)
-        if close is not None:
-            close()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
 
 from trailhound import __version__
 from trailhound.cli.options import format_opt as _format_opt
+from trailhound.cli.tuning_opts import allow_options, tuned_ruleset, window_options
 from trailhound.errors import TrailhoundError
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from trailhound.report.columns import row
@@ -20,6 +21,9 @@ from trailhound.report.writers import WRITERS
 from trailhound.rules.model import RuleSet
 from trailhound.scan import ScanStats, ScanStream, scan_stream
 from trailhound.sources.classify import UNDERSTOOD
+from trailhound.tuning.allowlist import Allowlist
+from trailhound.tuning.summary import print_tuning
+from trailhound.tuning.window import TimeWindow
 
 # The default is the fastest engine that reports everything the reference reports: `fast`
 # skips the normalizer's checks (wrong-typed fields) of records no rule can match, and bad
@@ -57,7 +61,9 @@ def print_summary(stats: ScanStats, profile: str) -> None:
         parts = ", ".join(f"{n} {k}" for k, n in sorted(stats.skipped.items()))
         _err(f"  skipped (not audit records): {parts}")
     for title, n in sorted(stats.suppressed.items()):
-        _err(f"  filtered: {n} matches removed by {for_terminal(title)!s}")
+        if title not in stats.removed:  # allowlist entries: findings removed, just below
+            _err(f"  filtered: {n} matches removed by {for_terminal(title)!s}")
+    print_tuning(stats, _err)
     if stats.errors:
         parts = ", ".join(f"{k} {n}" for k, n in sorted(stats.errors.items()))
         _err(f"  {stats.error_count} input errors ({parts}):")
@@ -77,7 +83,8 @@ def print_summary(stats: ScanStats, profile: str) -> None:
 
 
 def _ruleset(
-    profile: Profile, rule_paths: Sequence[str], placeholders: str | None
+    profile: Profile, rule_paths: Sequence[str], placeholders: str | None,
+    default_filters: bool = True,
 ) -> RuleSet | None:
     """The profile's pack plus the rules under `rule_paths` (None: the pack alone, loaded by
     scan). A user rule that does not load or compile is reported on stderr, one line each, and
@@ -89,7 +96,9 @@ def _ruleset(
 
     values = read_placeholders(placeholders) if placeholders is not None else None
     checked = check_paths(rule_paths, values)
-    ruleset, duplicates = merge_rulesets(load_pack(profile.pack), checked.ruleset)
+    ruleset, duplicates = merge_rulesets(
+        load_pack(profile.pack, filters=default_filters), checked.ruleset
+    )
     for problem in [*checked.problems, *duplicates]:
         _err(f"trailhound: rule skipped: {for_terminal(problem)}")
     return ruleset
@@ -102,12 +111,16 @@ def _run_scan(
     quiet: bool,
     ruleset: RuleSet | None = None,
     engine: str = DEFAULT_ENGINE,
+    window: TimeWindow | None = None,
 ) -> ScanStream:
     profile = get_profile(profile_name)
     stdin = sys.stdin.buffer if "-" in paths else None
     if quiet or not sys.stderr.isatty():
         return _primed(
-            scan_stream(paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin)
+            scan_stream(
+                paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin,
+                window=window,
+            )
         )
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -137,6 +150,7 @@ def _run_scan(
             stdin=stdin,
             on_start=on_start,
             on_file=on_file,
+            window=window,
         ))
 
 
@@ -147,6 +161,37 @@ def _primed(s: ScanStream) -> ScanStream:
     first = next(it, None)
     s.findings = it if first is None else itertools.chain((first,), it)
     return s
+
+
+def finding_rows(
+    paths: Sequence[str],
+    profile: str,
+    min_score: float | None,
+    quiet: bool,
+    rule_paths: Sequence[str] = (),
+    placeholders: str | None = None,
+    engine: str = DEFAULT_ENGINE,
+    spark_master: str = "local[*]",
+    spark_conf: Sequence[str] = (),
+    allowlist: Allowlist | None = None,
+    default_filters: bool = True,
+    window: TimeWindow | None = None,
+) -> tuple[Iterable[dict[str, Any]], ScanStats]:
+    """The finding rows (report/columns.row) of any engine, in order, and the scan's summary
+    (complete once the rows are consumed): what `detect` prints and triage builds on."""
+    ruleset = _ruleset(get_profile(profile), rule_paths, placeholders, default_filters)
+    ruleset = tuned_ruleset(
+        get_profile(profile), ruleset, allowlist or Allowlist(), default_filters, _err
+    )
+    if engine == "spark":
+        from trailhound.spark.api import run_cli
+
+        return run_cli(
+            paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf, window
+        )
+    result = _run_scan(paths, profile, min_score, quiet, ruleset, engine, window)
+    p = get_profile(profile)
+    return (row(f, p) for f in result.findings), result.stats
 
 
 def _detect(
@@ -160,25 +205,20 @@ def _detect(
     engine: str = DEFAULT_ENGINE,
     spark_master: str = "local[*]",
     spark_conf: Sequence[str] = (),
+    allowlist: Allowlist | None = None,
+    default_filters: bool = True,
+    window: TimeWindow | None = None,
 ) -> int:
     writer = WRITERS.get(fmt)
-    ruleset = _ruleset(get_profile(profile), rule_paths, placeholders)
-    if engine == "spark":
-        from trailhound.spark.api import run_cli
-
-        rows, stats = run_cli(paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf)
-        writer(rows, sys.stdout)
-        sys.stdout.flush()
-        if not quiet:
-            print_summary(stats, profile)
-        return EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK
-    result = _run_scan(paths, profile, min_score, quiet, ruleset, engine)
-    p = get_profile(profile)
-    writer((row(f, p) for f in result.findings), sys.stdout)
+    rows, stats = finding_rows(
+        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
+        spark_conf, allowlist, default_filters, window,
+    )
+    writer(rows, sys.stdout)
     sys.stdout.flush()
     if not quiet:
-        print_summary(result.stats, profile)
-    return EXIT_INPUT_ERRORS if result.stats.error_count else EXIT_OK
+        print_summary(stats, profile)
+    return EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK
 
 
 _profile_opt = click.option(
@@ -258,6 +298,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @_engine_opt
 @_spark_master_opt
 @_spark_conf_opt
+@allow_options
+@window_options
 def detect(
     paths: tuple[str, ...],
     profile: str,
@@ -269,6 +311,9 @@ def detect(
     engine: str,
     spark_master: str,
     spark_conf: tuple[str, ...],
+    allowlist: Allowlist,
+    default_filters: bool,
+    window: TimeWindow | None,
 ) -> None:
     """Score suspicious cloud API calls in PATHS (files, folders, or - for stdin).
 
@@ -279,7 +324,7 @@ def detect(
     sys.exit(
         _detect(
             paths, profile, fmt, min_score, quiet, rule_paths, placeholders, engine,
-            spark_master, spark_conf,
+            spark_master, spark_conf, allowlist, default_filters, window,
         )
     )
 
@@ -291,6 +336,8 @@ def detect(
 @_quiet_opt
 @_rules_opt
 @_placeholders_opt
+@allow_options
+@window_options
 def demo(
     profile: str,
     fmt: str,
@@ -298,24 +345,31 @@ def demo(
     quiet: bool,
     rule_paths: tuple[str, ...],
     placeholders: str | None,
+    allowlist: Allowlist,
+    default_filters: bool,
+    window: TimeWindow | None,
 ) -> None:
     """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP; attacks and noise)."""
     from trailhound.demo import dataset_path
 
     sys.exit(
-        _detect([str(dataset_path())], profile, fmt, min_score, quiet, rule_paths, placeholders)
+        _detect(
+            [str(dataset_path())], profile, fmt, min_score, quiet, rule_paths, placeholders,
+            allowlist=allowlist, default_filters=default_filters, window=window,
+        )
     )
 
 
 from trailhound.cli.rules_cmd import rules
+from trailhound.cli.tune_cmd import tune
 
 cli.add_command(rules)
-from trailhound.cli.hunt_cmd import hunt
-
-cli.add_command(hunt)
 from trailhound.cli.explain_cmd import explain
+from trailhound.cli.hunt_cmd import hunt
+from trailhound.cli.triage_cmd import principals, timeline
 
-cli.add_command(explain)
+for _command in (tune, principals, timeline, hunt, explain):
+    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

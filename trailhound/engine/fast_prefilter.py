@@ -134,6 +134,8 @@ def _anchor(node: Any, positive: bool) -> Anchor | None:
             return None
         return _anchor(node.args[0], not positive)
     if isinstance(node, ConditionFieldEqualsValueExpression):
+        if F.event_attr(node.field) is not None:
+            return None  # a normalized field: not in the raw record the anchors read
         if positive:
             return _field_atoms(node.field, node.value)
         return _negated_field_atoms(node.field, node.value)

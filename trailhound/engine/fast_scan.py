@@ -1,7 +1,8 @@
 """The fast engine's reader: files -> Matches, in worker processes, decoding only what can match.
 
-One file at a time per worker (`multiprocessing`, fork), results merged in input order, so the
-Match stream is the one scan.py's reader loop + the reference engine produce, in the same order.
+One file at a time per worker (forked processes under supervision: workers.py), results merged
+in input order, so the Match stream is the one scan.py's reader loop + the reference engine
+produce, in the same order. A file whose worker dies or gets stuck is an input error.
 
 Per file (`scan_bytes`):
 
@@ -32,15 +33,12 @@ Memory per worker: one file (compressed + decompressed) and its projections.
 
 from __future__ import annotations
 
-import atexit
 import ctypes
 import gc
 import importlib
 import multiprocessing
 import operator
 import os
-import threading
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +49,7 @@ from trailhound.engine import fields as F
 from trailhound.engine.base import Match
 from trailhound.engine.fast_normalize import cloudtrail_event
 from trailhound.engine.fast_prefilter import ALL, PathIndex
+from trailhound.engine.workers import Failure, supervised
 from trailhound.model import Issue, Location, RawRecord
 from trailhound.normalize import normalize
 from trailhound.profiles import Profile
@@ -694,20 +693,6 @@ def _scan_spec(plan: Any, profile: Any, spec: Any, stdin_bytes: bytes | None) ->
     return scan_bytes(plan, profile, raw, display_name(spec), spec.explicit)
 
 
-# Every running scan's stop flag. A scan abandoned by an exception (its generator kept alive by
-# the traceback) leaves the pool's feeder waiting for the consumer to free a slot; at exit,
-# multiprocessing terminates the pool and joins that feeder: set the flags first (atexit runs
-# handlers last-registered first, and multiprocessing registered its own on import).
-_STOPS: weakref.WeakSet[threading.Event] = weakref.WeakSet()
-importlib.import_module("multiprocessing.util")  # registers its atexit handler before ours
-
-
-@atexit.register
-def _stop_feeders() -> None:
-    for stop in list(_STOPS):
-        stop.set()
-
-
 _READERS_OK = _readers_unchanged()
 _STATE: tuple[Any, Any] | None = None  # (plan, profile), inherited by forked workers
 
@@ -723,6 +708,11 @@ def _work(task: tuple[Any, bytes | None]) -> FileResult:
     plan, profile = _STATE
     spec, stdin_bytes = task
     return _scan_spec(plan, profile, spec, stdin_bytes)
+
+
+def _failed(task: tuple[Any, bytes | None], why: Failure) -> FileResult:
+    """A file whose worker died or was stopped (workers.py): an input error, counted."""
+    return FileResult(issues=[Issue(Location(display_name(task[0])), why.kind, why.message, "error")])
 
 
 def default_jobs() -> int:
@@ -765,36 +755,21 @@ def scan_specs(
                     yield _scan_spec(plan, profile, spec, b)
             return
         _STATE = (plan, profile)
-        ctx = multiprocessing.get_context("fork")
         # Objects that exist now (modules, rules, the plan) are never garbage: keep the workers'
         # collector off them (it would walk them again and again, and copy their pages).
         gc.freeze()
-        # a few files per task: less pickling and signalling, still balanced over thousands
-        chunk = max(1, min(8, len(tasks) // (jobs * 16)))
-        # at most this many files handed out and not yet merged: memory stays a few files'
-        # worth even when the consumer (scoring, output) is slower than the workers
-        window = threading.Semaphore(2 * jobs * chunk)
-        stop = threading.Event()
-        _STOPS.add(stop)
-
-        def feed() -> Iterator[tuple[Any, bytes | None]]:
-            for task in tasks:
-                while not window.acquire(timeout=0.1):
-                    if stop.is_set():
-                        return
-                yield task
-
+        runs = supervised(
+            tasks, _work, _failed, jobs=jobs, init=_start_worker,
+            sizes=[len(b) if b is not None else spec.size for spec, b in tasks],
+            names=lambda task: display_name(task[0]),
+        )
         try:
-            with ctx.Pool(min(jobs, len(tasks)), initializer=_start_worker) as pool:
-                try:
-                    for (spec, _), res in zip(tasks, pool.imap(_work, feed(), chunksize=chunk)):
-                        window.release()
-                        if spec.path == STDIN and stdin_problem is not None:
-                            res = FileResult(issues=[stdin_problem])
-                        yield res
-                finally:
-                    stop.set()  # before the pool is torn down: its feeder thread waits in feed()
+            for (spec, _), res in zip(tasks, runs):
+                if spec.path == STDIN and stdin_problem is not None:
+                    res = FileResult(issues=[stdin_problem])
+                yield res
         finally:
+            runs.close()  # stops the workers now (also on an error or an abandoned scan)
             gc.unfreeze()
             _STATE = None
 

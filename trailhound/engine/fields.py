@@ -103,6 +103,18 @@ at least one STRING leaf of the whole raw record: every JSON string reached thro
 lists, keys excluded, numbers/booleans/null excluded. A string keyword is a case-insensitive
 wildcard pattern with `*` added at both ends; `|cased` makes it case-sensitive; `|re` is
 searched in each string leaf; a numeric keyword (`- 4624`) is searched as its decimal text.
+
+4. Normalized fields
+--------------------
+A name `trailhound.<attr>` (EVENT_FIELD_PREFIX) reads the normalized Event attribute `<attr>`
+(one of EVENT_FIELDS: `trailhound.principal`, `trailhound.src_ip`, ...) instead of the raw
+record: one hit, the attribute's string, or missing when it is None. Allowlists (tuning/) are
+Sigma filters over these names, because a principal or an account is read from a different
+place in every source and export shape, and the normalizer already decided where (CloudTrail's
+principal falls back from `userIdentity.arn` to `principalId`, ...). A raw key spelled
+`trailhound.principal` is never read under that name, so a record cannot pose as an
+allowlisted principal by carrying one. The fast engine's prefilter never anchors a rule on
+these names (its projections read raw records); correlation group-by fields read the raw record.
 """
 
 from __future__ import annotations
@@ -117,12 +129,16 @@ from typing import Any
 from sigma.types import SpecialChars
 
 __all__ = [
+    "EVENT_FIELDS",
+    "EVENT_FIELD_PREFIX",
     "TIMESTAMP_FIELDS",
     "TIMESTAMP_RE",
     "FieldPath",
     "compile_path",
     "compile_wildcard",
     "contains_pattern",
+    "event_attr",
+    "event_hits",
     "ip_of",
     "leaves",
     "lookup",
@@ -139,7 +155,30 @@ FieldPath = tuple[tuple[tuple[str, int], ...], ...]
 
 
 # ---------------------------------------------------------------------------------------------
-# 1. Field lookup
+# 1. Field lookup (and 4. normalized fields)
+
+EVENT_FIELD_PREFIX = "trailhound."
+# The string attributes of model.Event that rules and filters can read (section 4).
+EVENT_FIELDS = frozenset({
+    "source", "provider", "time", "operation", "service", "principal", "principal_type",
+    "src_ip", "region", "account", "status", "error_code", "error_message", "user_agent",
+    "event_id", "correlation_id",
+})
+
+
+def event_attr(field: str) -> str | None:
+    """The Event attribute a field name reads (`trailhound.principal` -> `principal`), else None."""
+    if not field.startswith(EVENT_FIELD_PREFIX):
+        return None
+    attr = field[len(EVENT_FIELD_PREFIX):]
+    return attr if attr in EVENT_FIELDS else None
+
+
+def event_hits(event: Any, attr: str) -> list[Any]:
+    """The hits of a normalized field: [value], or [] (missing) when the event has none."""
+    value = getattr(event, attr, None) if event is not None else None
+    return [] if value is None else [value]
+
 
 
 @lru_cache(maxsize=4096)

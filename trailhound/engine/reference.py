@@ -77,19 +77,21 @@ __all__ = ["Plan", "ReferenceEngine", "compile_rule"]
 class _Ctx:
     """One event being evaluated: the raw record plus per-event memos shared by all rules."""
 
-    __slots__ = ("_fields", "_texts", "raw")
+    __slots__ = ("_fields", "_texts", "event", "raw")
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, Any], event: Event | None = None) -> None:
         self.raw = raw
+        self.event = event  # for the normalized `trailhound.*` fields (fields.py section 4)
         self._fields: dict[str, tuple[bool, list[Any]]] = {}
         self._texts: list[str] | None = None
 
     def field(self, name: str, path: F.FieldPath) -> tuple[bool, list[Any]]:
-        """(present, leaves) of a field (fields.py section 1)."""
+        """(present, leaves) of a field (fields.py sections 1 and 4)."""
         try:
             return self._fields[name]
         except KeyError:
-            hits = F.resolve(self.raw, path)
+            attr = F.event_attr(name)
+            hits = F.resolve(self.raw, path) if attr is None else F.event_hits(self.event, attr)
             got = self._fields[name] = (bool(hits), F.leaves(hits))
             return got
 
@@ -447,7 +449,7 @@ class Plan:
 def match_event(event: Event, rules: Iterable[_CompiledRule]) -> Match | None:
     """Evaluate compiled rules (and their filters) on one event: the one loop every engine that
     reuses the reference predicates runs, so their Matches are identical by construction."""
-    ctx = _Ctx(event.raw)
+    ctx = _Ctx(event.raw, event)
     matched: list[Rule] = []
     suppressed: list[tuple[Rule, Filter]] = []
     for cr in rules:

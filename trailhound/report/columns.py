@@ -8,9 +8,15 @@ from typing import Any
 import orjson
 
 from trailhound.engine.correlate import Hit
+from trailhound.model import Event
 from trailhound.profiles import Profile
 from trailhound.rules.guides import guide_ref
 from trailhound.scoring import SIGNALS, Finding, Signal
+
+# What a responder needs to act on a finding (issue #11): appended last, so that a CSV read by
+# position keeps every earlier column where it was. Filled from the normalized event in both
+# profiles (the seed query has no such columns to be bug-compatible with).
+TRIAGE_COLUMNS = ("account", "service", "userAgent", "accessKey")
 
 # The query's `table` list, in its order (`_messageTime` is `time`), then ours.
 SEED_COLUMNS = (
@@ -36,6 +42,7 @@ COLUMNS = (
     "origin",
     "records",
     "correlations",
+    *TRIAGE_COLUMNS,
 )
 
 # Raw JSON paths the seed query extracts with `json field=_raw "<path>"`.
@@ -64,6 +71,19 @@ def literal(raw: dict[str, Any], path: tuple[str, ...]) -> str | None:
     if isinstance(cur, str):
         return cur
     return orjson.dumps(cur).decode()
+
+
+# The credential a call was signed with, where the log names it: the key to rotate.
+_ACCESS_KEY_PATHS = {
+    "aws": ("userIdentity", "accessKeyId"),
+    "gcp": ("protoPayload", "authenticationInfo", "serviceAccountKeyName"),
+}
+
+
+def triage_columns(e: Event) -> list[str | None]:
+    """The TRIAGE_COLUMNS values of an event, in order (the Spark engine calls this too)."""
+    path = _ACCESS_KEY_PATHS.get(e.provider)
+    return [e.account, e.service, e.user_agent, literal(e.raw, path) if path else None]
 
 
 def signal_obj(rule: Signal) -> dict[str, Any]:
@@ -121,4 +141,5 @@ def row(f: Finding, profile: Profile) -> dict[str, Any]:
     out["origin"] = str(e.location)
     out["records"] = f.copies
     out["correlations"] = [correlation_obj(h) for h in f.hits]
+    out.update(zip(TRIAGE_COLUMNS, triage_columns(e)))
     return out

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import csv
-import shutil
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
 import orjson
-from rich.cells import cell_len, chop_cells, set_cell_size
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from trailhound.registry import Registry
 from trailhound.report.columns import COLUMNS, SEED_COLUMNS
 from trailhound.report.escape import for_csv, for_terminal
+from trailhound.report.layout import Layout, Slot, choose, output_width, render, write_lines
+from trailhound.report.names import short_principal, short_time
 
 Row = dict[str, Any]
 Writer = Callable[[Iterable[Row], TextIO], None]
@@ -39,100 +37,81 @@ def _csv_cell(v: Any) -> str:
     return for_csv(v)
 
 
-def write_csv(rows: Iterable[Row], out: TextIO) -> None:
+def write_csv(rows: Iterable[Row], out: TextIO, columns: Sequence[str] = COLUMNS) -> None:
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(COLUMNS)
+    w.writerow(columns)
     for r in rows:
-        w.writerow([_csv_cell(r[c]) for c in COLUMNS])
+        w.writerow([_csv_cell(r[c]) for c in columns])
 
 
-def _score_style(score: float) -> str:
+def score_style(score: float) -> str:
     return "bold red" if score >= 3 else "yellow" if score >= 2 else "cyan"
 
 
-_HEADERS = ("score", "time", "provider", "operation", "principal", "source IP", "region", "error", "signals")
-# Above this many rows the table is drawn by `_plain_table`: rich takes ~0.5 ms a row (10 s for
-# 17,000 findings), the plain renderer ~10 us, for the same columns and the same escaping.
-RICH_MAX_ROWS = 1000
-
-
-def _cells(r: Row) -> list[str]:
-    """A row's table cells, every one escaped for the terminal (no control character left)."""
-    op = r["eventName"] or r["operationName"]
-    sig = ", ".join(
-        f"{s['signal'] or ('failed' if s['context'] else s['title'])} {'+' if s['weight'] >= 0 else ''}{s['weight']}"
-        for s in r["signals"]
+def signals_text(signals: Iterable[Row]) -> str:
+    """`security_disable +3, failed -0.5`: each counted rule by its seed signal, else its title."""
+    return ", ".join(
+        f"{s['signal'] or ('failed' if s['context'] else s['title'])} "
+        f"{'+' if s['weight'] >= 0 else ''}{s['weight']}"
+        for s in signals
     )
-    cells = [str(r["suspicion_score"]), r["time"], r["provider"], op, r["userArn"], r["sourceIP"], r["awsRegion"], r["errorCode"] or "", sig]
-    return [for_terminal(c if c is not None else "") for c in cells]
+
+
+def finding_cells(r: Row) -> dict[str, str]:
+    """A finding row's table cells, every one escaped for the terminal (no control character
+    left). ARNs are shortened next to the account; times are cut to the second."""
+    cells = {
+        "score": str(r["suspicion_score"]),
+        "time": short_time(r["time"]),
+        "provider": r["provider"],
+        "account": r["account"],
+        "operation": r["eventName"] or r["operationName"],
+        "principal": short_principal(r["userArn"], r["account"]),
+        "sourceIP": r["sourceIP"],
+        "region": r["awsRegion"],
+        "error": r["errorCode"],
+        "signals": signals_text(r["signals"]),
+    }
+    return {k: for_terminal(v if v is not None else "") for k, v in cells.items()}
+
+
+_S = Slot
+# One line from 220 columns, two from 100, three below: a finding never takes more.
+FINDING_LAYOUTS = (
+    Layout(0, (
+        (_S("score", "score", 5), _S("time", "time (UTC)", 19), _S("provider", "cloud", 5),
+         _S("operation", "operation")),
+        (_S("", "", 5), _S("principal", "principal", 40), _S("sourceIP", "source IP", 15),
+         _S("region", "region")),
+        (_S("", "", 5), _S("account", "account", 14), _S("error", "error", 14),
+         _S("signals", "signals")),
+    )),
+    Layout(100, (
+        (_S("score", "score", 5), _S("time", "time (UTC)", 19), _S("provider", "cloud", 5),
+         _S("operation", "operation", 36), _S("principal", "principal")),
+        (_S("", "", 5), _S("sourceIP", "source IP", 15), _S("account", "account", 14),
+         _S("region", "region", 12), _S("error", "error", 16), _S("signals", "signals")),
+    )),
+    Layout(220, (
+        (_S("score", "score", 5), _S("time", "time (UTC)", 19), _S("provider", "cloud", 5),
+         _S("account", "account", 14), _S("operation", "operation", 36),
+         _S("principal", "principal", 50), _S("sourceIP", "source IP", 15),
+         _S("region", "region", 12), _S("error", "error", 16), _S("signals", "signals")),
+    )),
+)
 
 
 def write_table(rows: Iterable[Row], out: TextIO) -> None:
-    """Human table. Every cell is escaped text (report/escape.py): no markup is parsed and no
-    control character from the logs reaches the terminal."""
-    tty = out.isatty()
-    scores: list[float] = []
-    cells: list[list[str]] = []
-    for r in rows:
-        scores.append(r["suspicion_score"])
-        cells.append(_cells(r))
-    if not cells:
+    """Human table, laid out for the output's width (report/layout.py): a terminal's own, a
+    pipe's `COLUMNS`. Every cell is escaped text (report/escape.py)."""
+    records = ((finding_cells(r), score_style(r["suspicion_score"])) for r in rows)
+    first = next(records, None)
+    if first is None:
         out.write("no findings\n")
         return
-    if len(cells) > RICH_MAX_ROWS:
-        _plain_table(cells, scores, out, tty)
-        return
-    # A pipe or file gets a wide, colourless table; a terminal gets its own width and colour.
-    console = Console(file=out, highlight=False, soft_wrap=False, width=None if tty else 220)
-    table = Table(show_lines=False, header_style="bold", expand=False)
-    for name in _HEADERS[:3]:
-        table.add_column(name, no_wrap=True)
-    for name in _HEADERS[3:]:
-        table.add_column(name, overflow="fold")
-    for score, row in zip(scores, cells):
-        texts = [Text(c) for c in row]
-        texts[0].stylize(_score_style(score))
-        table.add_row(*texts)
-    console.print(table)
-
-
-# widest a column gets in the plain table; longer cells fold onto more lines (nothing is cut)
-_PLAIN_MAX = (5, 32, 8, 40, 64, 39, 16, 32, 64)
-_ANSI = {"bold red": "\x1b[1;31m", "yellow": "\x1b[33m", "cyan": "\x1b[36m"}
-
-
-def _plain_table(cells: list[list[str]], scores: list[float], out: TextIO, colour: bool) -> None:
-    """The table as aligned text: a header, a rule, one line per row (more when a cell folds).
-    Widths are terminal cells (wide characters count two), as rich measures them."""
-    widths = [cell_len(h) for h in _HEADERS]
-    for row in cells:
-        for i, c in enumerate(row):
-            n = cell_len(c)
-            if n > widths[i]:
-                widths[i] = min(n, max(_PLAIN_MAX[i], cell_len(_HEADERS[i])))
-    sep = "  "
-    if colour:  # a terminal: fold the widest columns until a line fits its width
-        room = shutil.get_terminal_size().columns - len(sep) * (len(widths) - 1)
-        while sum(widths) > room:
-            i = max(range(3, len(widths)), key=lambda k: widths[k])
-            if widths[i] <= 12:
-                break
-            widths[i] -= 1
-    lines = [sep.join(set_cell_size(h, w) for h, w in zip(_HEADERS, widths)).rstrip()]
-    lines.append(sep.join("─" * w for w in widths))
-    for score, row in zip(scores, cells):
-        parts = [chop_cells(c, w) or [""] for c, w in zip(row, widths)]
-        height = max(len(p) for p in parts)
-        for k in range(height):
-            texts = [set_cell_size(p[k] if k < len(p) else "", w) for p, w in zip(parts, widths)]
-            if colour and k == 0:
-                texts[0] = _ANSI[_score_style(score)] + texts[0] + "\x1b[0m"
-            lines.append(sep.join(texts).rstrip())
-        if len(lines) >= 512:
-            out.write("\n".join(lines) + "\n")
-            lines.clear()
-    if lines:
-        out.write("\n".join(lines) + "\n")
+    width = output_width(out)
+    lines = render(itertools.chain((first,), records), choose(FINDING_LAYOUTS, width), width, out.isatty())
+    write_lines(lines, out)
 
 
 WRITERS: Registry[Writer] = Registry("output format")

@@ -33,7 +33,7 @@ from typing import Any
 from trailhound.engine.correlate import CorrelationStats
 from trailhound.errors import UsageError
 from trailhound.profiles import Profile, get_profile
-from trailhound.report.columns import COLUMNS, SEED_COLUMNS, signal_obj
+from trailhound.report.columns import COLUMNS, SEED_COLUMNS, TRIAGE_COLUMNS, signal_obj
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scan import SAMPLE_LIMIT, ScanStats
@@ -57,6 +57,8 @@ from trailhound.spark.read import (
 )
 from trailhound.spark.score import findings_frame, signals_of
 from trailhound.spark.session import build_session, require_pyspark, ship_code
+from trailhound.spark.tuning import count_removed, windowed
+from trailhound.tuning.window import TimeWindow
 
 __all__ = [
     "SparkResult",
@@ -202,8 +204,10 @@ def detect_dataframe(
     *,
     min_score: float | None = None,
     keep_raw: bool = True,
+    window: TimeWindow | None = None,
 ) -> SparkResult:
-    """Read, normalize, detect, correlate and score in Spark. See the module docstring."""
+    """Read, normalize, detect, correlate and score in Spark. See the module docstring.
+    `window`: only events inside it can be findings or take part in correlations."""
     require_pyspark()
     from pyspark import StorageLevel
     from pyspark.sql import functions as S
@@ -301,11 +305,12 @@ def detect_dataframe(
         for r in errors.orderBy("order").limit(room).collect():
             stats.samples.append(issue_from_row(r))
     timings["summary"] = _tick()
-    matches = kept.filter(is_event)
+    matches = windowed(kept.filter(is_event), window, rs, stats)
     if compiled.pairs:
         titles = [rs.filters[f].title for _, f in compiled.pairs]
         for r in matches.select(S.explode("suppressed").alias("p")).groupBy("p").count().collect():
             stats.suppressed[titles[r["p"]]] += int(r["count"])
+    count_removed(matches, compiled, min_score, stats)
     timings["suppressed"] = _tick()
     hits, counts = correlation_hits(spark, matches, rs, prof.dedupe)
     if hits is not None:
@@ -363,6 +368,8 @@ def row_of(r: Any, signals: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         {"rule_id": c["rule_id"], "title": c["title"], "events": list(c["events"])}
         for c in r["correlations"]
     ]
+    for c in TRIAGE_COLUMNS:
+        out[c] = r[c]
     return out
 
 
@@ -412,13 +419,14 @@ def run_cli(
     min_score: float | None,
     master: str = "local[*]",
     conf: Sequence[str] | Mapping[str, str] | None = None,
+    window: TimeWindow | None = None,
 ) -> tuple[list[dict[str, Any]], ScanStats]:
     """`trailhound detect --engine spark PATH... [--spark-master M] [--spark-conf k=v ...]`:
     the finding rows (report/columns.row dicts, sorted) and the summary, like `scan` +
     `row` give for the other engines. Raises UsageError when PySpark / Java are missing."""
     spark = build_session(master, conf)
     res = detect_dataframe(
-        spark, list(paths), ruleset, profile, min_score=min_score, keep_raw=False
+        spark, list(paths), ruleset, profile, min_score=min_score, keep_raw=False, window=window
     )
     try:
         rows = list(res.rows())

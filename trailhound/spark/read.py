@@ -33,6 +33,7 @@ from trailhound.engine import fields as F
 from trailhound.errors import UsageError
 from trailhound.model import Event, Issue, Location
 from trailhound.profiles import Profile
+from trailhound.report.columns import TRIAGE_COLUMNS, triage_columns
 from trailhound.spark.compile import MAX_EXACT_INT, ExtractPlan
 
 KIND_EVENT, KIND_ISSUE, KIND_FILE = 0, 1, 2
@@ -51,6 +52,7 @@ OUT_COLUMNS = (
     "errorCode",
     "errorMessage",
     "eventID",
+    *TRIAGE_COLUMNS,
 )
 
 BASE_COLUMNS: list[tuple[str, str]] = [
@@ -371,7 +373,7 @@ def out_columns(e: Event, literal_columns: bool) -> list[str | None]:
 
         vals = [literal(e.raw, path) for path in _SEED_PATHS.values()]
         vals.append(literal(e.raw, ("eventID",)) or e.event_id)
-        return vals
+        return vals + triage_columns(e)
     aws = e.provider == "aws"
     return [
         e.operation if aws else None,
@@ -383,6 +385,7 @@ def out_columns(e: Event, literal_columns: bool) -> list[str | None]:
         e.error_code,
         e.error_message,
         e.event_id,
+        *triage_columns(e),
     ]
 
 
@@ -410,7 +413,8 @@ class Extractor:
             if width:
                 # A name without dots is one key: a dict lookup is fields.resolve's answer.
                 key = fs.name if "." not in fs.name else None
-                self.fields.append((fs, F.compile_path(fs.name), width, key, [None] * width))
+                attr = F.event_attr(fs.name)  # a normalized field (fields.py section 4)
+                self.fields.append((fs, F.compile_path(fs.name), width, key, [None] * width, attr))
         self.full: list[tuple[int, frozenset[str], Any]] = []
         self.text: dict[str, list[tuple[int, frozenset[str], list[Any]]]] = {}
         self.number: dict[str, list[tuple[int, frozenset[str], list[Any]]]] = {}
@@ -440,11 +444,13 @@ class Extractor:
         out: list[Any] = []
         hits: list[int] = []
         text_of = F.text_of
-        for fs, path, width, key, blank in self.fields:
+        for fs, path, width, key, blank, attr in self.fields:
             if src not in fs.sources:
                 out.extend(blank)
                 continue
-            if key is not None:
+            if attr is not None:
+                found = F.event_hits(e, attr)
+            elif key is not None:
                 found = [raw[key]] if key in raw else []
             else:
                 found = F.resolve(raw, path)
@@ -542,7 +548,7 @@ class Extractor:
                     out.append(ascii_)
                 odd = [s for s in strings if not s.isascii()]
                 if odd and self.kw_text:
-                    ctx = self._ctx(raw)
+                    ctx = self._ctx(raw, e)
                     ctx._texts = odd
                     for aid, srcs, pred in self.kw_text:
                         if src in srcs and pred(ctx):
@@ -554,7 +560,7 @@ class Extractor:
             for aid, srcs, pred in self.full:
                 if src in srcs:
                     if ctx is None:
-                        ctx = self._ctx(raw)
+                        ctx = self._ctx(raw, e)
                     if pred(ctx):
                         hits.append(aid)
         out.append(hits)

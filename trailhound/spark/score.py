@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trailhound.report.columns import COLUMNS, SEED_COLUMNS
+from trailhound.report.columns import COLUMNS, SEED_COLUMNS, TRIAGE_COLUMNS
 from trailhound.rules.guides import guide_ref
 from trailhound.rules.model import Correlation, Rule, RuleSet
 from trailhound.scoring import SIGNALS
@@ -173,6 +173,7 @@ def findings_frame(
         S.col("origin"),
         S.col("records").cast("long").alias("records"),
         correlations.alias("correlations"),
+        *[S.col(f"c_{c}").alias(c) for c in TRIAGE_COLUMNS],
     ]
     extra = [S.col("raw")] if keep_raw else []
     # scoring.sort_key: score desc, time (unknown last), event id (missing last), input order.

@@ -1,7 +1,8 @@
 """SparkSession for the CLI and tests, and shipping trailhound's code to the executors.
 
 `build_session(master, conf)` is what `trailhound detect --engine spark` uses: UI off, a small
-shuffle partition count for a laptop-sized `local[*]`, executors running the driver's Python.
+shuffle partition count for a laptop-sized `local[*]`, executors running the driver's Python
+(`executor_python`).
 `ship_code(spark)` puts this trailhound (as a zip) on every executor's path, so the readers,
 normalizers and rule values the executors run are the driver's, whether or not trailhound is
 installed on the cluster (a notebook on Databricks, `spark-submit` on YARN, ...).
@@ -14,7 +15,8 @@ import sys
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,31 @@ def parse_conf(items: Iterable[str] | Mapping[str, str] | None) -> dict[str, str
     return out
 
 
+def executor_python(conf: Mapping[str, str]) -> str:
+    """The Python the executors run: the user's choice (`spark.pyspark.python`, then
+    PYSPARK_PYTHON: Spark's own precedence), else this interpreter. Not `python3` from PATH,
+    pyspark's default: from a virtual environment that is another Python, without trailhound
+    or pySigma, and every task dies."""
+    return conf.get("spark.pyspark.python") or os.environ.get("PYSPARK_PYTHON") or sys.executable
+
+
+@contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """`name=value` in os.environ while the session starts, as before after. When the JVM is
+    started from Python, the conf `spark.pyspark.python` is not read: SparkContext takes the
+    executors' Python from PYSPARK_PYTHON, and so do the JVM's own Python runners (from the
+    environment the JVM inherits)."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def build_session(
     master: str = "local[*]",
     conf: Iterable[str] | Mapping[str, str] | None = None,
@@ -72,22 +99,22 @@ def build_session(
         "spark.sql.ui.retainedExecutions": "20",
         "spark.ui.retainedJobs": "100",
         "spark.ui.retainedStages": "100",
-        # Executors must run the same Python as the driver (pyspark defaults to `python3`).
         # A local master runs the executors in the driver's JVM: 1g (Spark's default) is tight.
         "spark.driver.memory": "2g",
-        "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
         # Spark's own stack traces for Python errors are enough; keep logs quiet.
         "spark.sql.execution.pyspark.udf.simplifiedTraceback.enabled": "true",
     }
-    if "PYSPARK_PYTHON" in os.environ:
-        settings.pop("spark.pyspark.python")
-    settings.update(parse_conf(conf))
+    user = parse_conf(conf)
+    python = executor_python(user)
+    settings["spark.pyspark.python"] = python
+    settings.update(user)
     builder = SparkSession.builder.master(master).appName(app_name)
     for k, v in settings.items():
         builder = builder.config(k, v)
     try:
-        spark = builder.getOrCreate()
+        with _environ("PYSPARK_PYTHON", python):
+            spark = builder.getOrCreate()
     except Exception as exc:
         text = str(exc)
         if "JAVA_GATEWAY" in text or "Java gateway" in text or "JAVA_HOME" in text:

@@ -12,6 +12,7 @@ from trailhound.profiles import get_profile
 from trailhound.report.columns import row
 from trailhound.rules.model import RuleSet
 from trailhound.scan import ScanStats, scan
+from trailhound.tuning.window import TimeWindow
 
 
 def java_missing() -> str | None:
@@ -59,11 +60,28 @@ def make_session() -> Any:
 
 
 def reference(
-    paths: list[str], profile: str, ruleset: RuleSet | None = None, min_score: float | None = None
+    paths: list[str], profile: str, ruleset: RuleSet | None = None, min_score: float | None = None,
+    window: TimeWindow | None = None,
 ) -> tuple[list[dict[str, Any]], ScanStats]:
     p = get_profile(profile)
-    res = scan(paths, p, ruleset=ruleset, min_score=min_score)
+    res = scan(paths, p, ruleset=ruleset, min_score=min_score, window=window)
     return [row(f, p) for f in res.findings], res.stats
+
+
+def on_spark(
+    spark: Any, paths: list[str], profile: str, ruleset: RuleSet | None = None,
+    min_score: float | None = None, window: TimeWindow | None = None,
+) -> tuple[list[dict[str, Any]], ScanStats]:
+    """`reference`'s rows and summary, from the Spark engine."""
+    from trailhound.spark.api import detect_dataframe
+
+    res = detect_dataframe(
+        spark, paths, ruleset, profile, min_score=min_score, keep_raw=False, window=window
+    )
+    try:
+        return list(res.rows()), res.summary
+    finally:
+        res.unpersist()
 
 
 def first_difference(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> str:

@@ -1,0 +1,157 @@
+"""`trailhound principals` and `trailhound timeline`: triage views over the findings of any
+engine (the logic is in triage/, the layout in report/triage.py)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+import click
+
+from trailhound.cli.app import (
+    EXIT_CODES_HELP,
+    EXIT_INPUT_ERRORS,
+    EXIT_OK,
+    _engine_opt,
+    _err,
+    _format_opt,
+    _min_score_opt,
+    _placeholders_opt,
+    _profile_opt,
+    _quiet_opt,
+    _rules_opt,
+    _spark_conf_opt,
+    _spark_master_opt,
+    finding_rows,
+    print_summary,
+)
+from trailhound.profiles import get_profile
+from trailhound.report.escape import for_terminal
+from trailhound.report.triage import principal_writer, timeline_writer
+from trailhound.triage.principals import rank_principals
+from trailhound.triage.timeline import build_timeline
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
+
+
+class Duration(click.ParamType[int]):
+    """`90s`, `30m`, `1h`, `7d` -> nanoseconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        m = _DURATION.match(str(value))
+        if m is None:
+            self.fail(f"{value!r} is not a duration: write a number and a unit, e.g. 30m, 1h, 2d", param, ctx)
+        return int(m.group(1)) * _UNITS[m.group(2).lower()] * 10**9
+
+
+def _detect_options(f: Any) -> Any:
+    """The detect options every triage view takes (the same click option objects as detect)."""
+    for opt in reversed(
+        (_profile_opt, _format_opt, _min_score_opt, _quiet_opt, _rules_opt, _placeholders_opt,
+         _engine_opt, _spark_master_opt, _spark_conf_opt)
+    ):
+        f = opt(f)
+    return f
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True)
+@_detect_options
+def principals(
+    paths: tuple[str, ...],
+    profile: str,
+    fmt: str,
+    min_score: float | None,
+    quiet: bool,
+    rule_paths: tuple[str, ...],
+    placeholders: str | None,
+    engine: str,
+    spark_master: str,
+    spark_conf: tuple[str, ...],
+) -> None:
+    """Rank the principals of the findings in PATHS by risk, highest first.
+
+    One row per principal (AWS ARN, Azure caller, Entra initiator, GCP principalEmail, M365
+    UserId): summed score, findings, distinct rules and ATT&CK tactics, first and last seen,
+    source IPs, user agents, accounts, access keys, the highest score in any 24 h window, and a
+    `risky` flag with its reason (thresholds: README "Triage").
+    """
+    rows, stats = finding_rows(
+        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master, spark_conf
+    )
+    ranked = rank_principals(rows)
+    principal_writer(fmt)(ranked, sys.stdout)
+    sys.stdout.flush()
+    if not quiet:
+        print_summary(stats, profile)
+        risky = sum(1 for r in ranked if r["risky"])
+        _err(f"  {len(ranked)} principals, {risky} risky")
+    sys.exit(EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--principal",
+    required=True,
+    metavar="ARN",
+    help="Whose events: the principal as logged (ARN, UPN, e-mail) or as the tables shorten it "
+    "(user/alice, assumed-role/Deploy/session); case is ignored.",
+)
+@click.option(
+    "--around",
+    metavar="EVENT_ID",
+    default=None,
+    help="Only the events within --window of this event (its eventID, or its origin).",
+)
+@click.option(
+    "--window",
+    type=Duration(),
+    default="1h",
+    show_default=True,
+    help="With --around: how far before and after (30m, 1h, 2d).",
+)
+@_detect_options
+def timeline(
+    paths: tuple[str, ...],
+    principal: str,
+    around: str | None,
+    window: int,
+    profile: str,
+    fmt: str,
+    min_score: float | None,
+    quiet: bool,
+    rule_paths: tuple[str, ...],
+    placeholders: str | None,
+    engine: str,
+    spark_master: str,
+    spark_conf: tuple[str, ...],
+) -> None:
+    """Every event of one principal in PATHS, in time order, findings marked with their score
+    and signals: what else did they do?
+
+    The events are read by trailhound itself, from local paths (not stdin: the input is read
+    twice, for the events and for the findings); the findings come from --engine.
+    """
+    if "-" in paths:
+        raise click.UsageError("timeline reads its input twice (events, then findings): save stdin to a file first")
+    rows, stats = finding_rows(
+        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master, spark_conf
+    )
+    found = build_timeline(paths, get_profile(profile), principal, rows, around=around, window_ns=window)
+    timeline_writer(fmt)(found.rows, sys.stdout)
+    sys.stdout.flush()
+    if not quiet:
+        print_summary(stats, profile)
+        marked = sum(1 for r in found.rows if r["suspicion_score"] is not None)
+        _err(
+            f"  timeline of {for_terminal(principal)}: {found.events} events, "
+            f"{len(found.rows)} shown, {marked} of them findings"
+        )
+    sys.exit(EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK)

@@ -1,0 +1,95 @@
+"""Click option bundles for tuning, one decorator each, for every command that reads logs:
+
+    @allow_options    --allow FILE (repeatable), --no-default-filters
+                      -> the command receives `allowlist: Allowlist`, `default_filters: bool`
+    @window_options   --since, --until -> the command receives `window: TimeWindow | None`
+
+and `tuned_ruleset(...)`, which gives the command the rule set to scan with; then pass
+`window=window` to scan.scan_stream (or spark.api.run_cli) and print_summary reports both.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from trailhound.profiles import Profile
+from trailhound.report.escape import for_terminal
+from trailhound.rules.loader import load_pack
+from trailhound.rules.model import RuleSet
+from trailhound.tuning.allowlist import Allowlist, load_allowlists, with_allowlists
+from trailhound.tuning.window import TimeWindow
+
+__all__ = ["allow_options", "tuned_ruleset", "window_options"]
+
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+def allow_options(f: C) -> C:
+    @functools.wraps(f)
+    def wrapper(*args: Any, allow: tuple[str, ...], no_default_filters: bool, **kw: Any) -> Any:
+        return f(*args, allowlist=load_allowlists(allow), default_filters=not no_default_filters, **kw)
+
+    wrapper = click.option(
+        "--no-default-filters",
+        is_flag=True,
+        help="Do not apply the filters shipped with the profile's pack (e.g. the allowlist of "
+        "AWS services acting for themselves); your --rules filters and --allow files still apply.",
+    )(wrapper)
+    wrapper = click.option(
+        "--allow",
+        multiple=True,
+        metavar="FILE",
+        help="Allowlist file (YAML, or CSV when named .csv; repeatable): entries by principal "
+        "glob, source CIDR, account, user agent, event, provider, each for every rule or named "
+        "rules, with a reason and an optional expiry. The summary counts the findings each "
+        "removed; `trailhound tune` proposes entries. See README, Tuning.",
+    )(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def window_options(f: C) -> C:
+    @functools.wraps(f)
+    def wrapper(*args: Any, since: str | None, until: str | None, **kw: Any) -> Any:
+        return f(*args, window=TimeWindow.parse(since, until), **kw)
+
+    wrapper = click.option(
+        "--until",
+        metavar="WHEN",
+        default=None,
+        help="Only events before WHEN (exclusive): an ISO time or a duration back from now.",
+    )(wrapper)
+    wrapper = click.option(
+        "--since",
+        metavar="WHEN",
+        default=None,
+        help="Only events at or after WHEN: an ISO time (2026-03-14, 2026-03-14T09:30:00Z; no "
+        "zone = UTC) or a duration back from now (90m, 24h, 7d). Events without a time are "
+        "left out, and counted, when a window is set.",
+    )(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def tuned_ruleset(
+    profile: Profile,
+    ruleset: RuleSet | None,
+    allowlist: Allowlist,
+    default_filters: bool,
+    echo: Callable[[str], None],
+) -> RuleSet | None:
+    """The rule set to scan with: `ruleset` (None: the profile's pack, loaded here only when
+    something changes it, without its filters when not `default_filters`) plus the allowlist's
+    filters. Expired entries are reported through `echo`, one line each, and not applied."""
+    for e in allowlist.expired:
+        echo(
+            f"trailhound: {for_terminal(e.label)}: expired on {e.expires}, not applied; "
+            "renew its `expires` or delete it"
+        )
+    if ruleset is None:
+        if not allowlist.entries and default_filters:
+            return None
+        ruleset = load_pack(profile.pack, filters=default_filters)
+    return with_allowlists(ruleset, allowlist)

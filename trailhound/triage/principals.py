@@ -1,0 +1,226 @@
+"""Principal risk: the finding rows grouped by who made the calls, ranked by what they did.
+
+Built on the finding rows (report/columns.row; Spark's rows are identical), so every engine gives
+the same principals by construction.
+
+Thresholds, and why. Splunk risk-based alerting raises a risk notable when an object collects
+a risk score of 100 or more in 24 hours, or touches 3 or more ATT&CK tactics from 4 or more
+detections (its "Risk Threshold Exceeded For Object Over 24 Hour Period" and "ATT&CK Tactic
+Threshold Exceeded For Object Over Previous 7 Days" rules). Adapted to trailhound:
+
+* Splunk's detections score about 25-80 each and repeated risk events are throttled, so 100
+  means "two or three distinct medium/high detections". trailhound weighs a rule 1 (low) to 4
+  (critical), medium 2, and does not throttle; so the 24 h measure counts each *distinct* rule
+  once per window (`risk_24h`), and the threshold is RISK_24H_THRESHOLD = 6: three distinct
+  medium rules, or two high ones. Counting distinct rules is what keeps volume from making
+  risk: a pipeline repeating one privileged call 500 times a day still scores that rule once.
+* Tactics: 3 or more distinct tactics from RULES_FOR_TACTICS = 3 or more distinct rules (Splunk
+  asks 4 sources; trailhound's shipped pack has about five detection rules per provider, one per
+  kind of call, so 4 would ask for nearly all of them). Tactics come from the rules' tags
+  (triage/tactics.py), over the whole input.
+
+`peak_24h` (the highest summed finding score in any sliding 24 h window) and `score` (the sum of
+every finding) are reported for reference; they grow with volume and so do not rank.
+Ranking: risky first, then `risk_24h`, tactics, rules, `score`, findings, first seen, name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from trailhound.normalize.times import parse_time
+from trailhound.triage.tactics import in_order, rule_tactics
+
+RISK_24H_THRESHOLD = 6
+TACTICS_THRESHOLD = 3
+RULES_FOR_TACTICS = 3
+WINDOW_NS = 24 * 3600 * 10**9
+
+Row = dict[str, Any]
+
+# A principal row's columns, in order (JSONL keys, CSV header).
+PRINCIPAL_COLUMNS = (
+    "rank",
+    "principal",
+    "risky",
+    "reason",
+    "risk_24h",
+    "peak_24h",
+    "score",
+    "findings",
+    "rules",
+    "tactics",
+    "first_seen",
+    "last_seen",
+    "providers",
+    "accounts",
+    "identity_types",
+    "source_ips",
+    "user_agents",
+    "access_keys",
+    "rule_ids",
+)
+
+
+@dataclass
+class _Hit:
+    """What one finding row brings to its principal's windows."""
+
+    time_ns: int | None
+    score: float
+    weights: dict[str, float]  # rule id -> weight, every counted rule (context ones included)
+
+
+@dataclass
+class _Acc:
+    hits: list[_Hit] = field(default_factory=list)
+    times: list[tuple[int, str]] = field(default_factory=list)
+    rules: dict[str, set[str]] = field(default_factory=dict)  # detection rule id -> tactics
+    sets: dict[str, Counter[str]] = field(default_factory=dict)
+
+
+_SETS = {
+    "providers": "provider",
+    "accounts": "account",
+    "identity_types": "identityType",
+    "source_ips": "sourceIP",
+    "user_agents": "userAgent",
+    "access_keys": "accessKey",
+}
+
+
+def _number(x: float) -> float | int:
+    x = round(x, 6)  # sums of halves and tenths: no binary-float tails in the output
+    return int(x) if float(x).is_integer() else x
+
+
+def _time_ns(text: str | None) -> int | None:
+    if not text:
+        return None
+    return parse_time(text)[1]
+
+
+def _add(acc: _Acc, r: Row) -> None:
+    t = _time_ns(r["time"])
+    weights: dict[str, float] = {}
+    for s in r["signals"]:
+        weights[s["rule_id"]] = float(s["weight"])
+        if not s["context"]:
+            acc.rules.setdefault(s["rule_id"], set()).update(rule_tactics(s["tags"]))
+    acc.hits.append(_Hit(t, float(r["suspicion_score"]), weights))
+    if t is not None:
+        acc.times.append((t, r["time"]))
+    for name, col in _SETS.items():
+        v = r.get(col)
+        if v is not None:
+            acc.sets.setdefault(name, Counter())[v] += 1
+
+
+def _windows(hits: Sequence[_Hit]) -> tuple[float, float]:
+    """(risk_24h, peak_24h) over sliding 24 h windows: the best sum of distinct rule weights,
+    and the best sum of finding scores. The windows are the 24 hours up to each finding,
+    (t - 24 h, t], as Splunk's `streamstats time_window=24h` counts. Findings without a time
+    form one window of their own (nothing says how far apart they are)."""
+    timed = sorted((h for h in hits if h.time_ns is not None), key=lambda h: h.time_ns or 0)
+    untimed = [h for h in hits if h.time_ns is None]
+    best_risk = best_peak = float("-inf")
+    if untimed:
+        best_risk = sum({k: w for h in untimed for k, w in h.weights.items()}.values())
+        best_peak = sum(h.score for h in untimed)
+    counts: Counter[str] = Counter()
+    weight: dict[str, float] = {}
+    risk = peak = 0.0
+    start = 0
+    for j, h in enumerate(timed):
+        assert h.time_ns is not None
+        while h.time_ns - (timed[start].time_ns or 0) >= WINDOW_NS:
+            old = timed[start]
+            peak -= old.score
+            for k in old.weights:
+                counts[k] -= 1
+                if counts[k] == 0:
+                    risk -= weight.pop(k)
+                    del counts[k]
+            start += 1
+        peak += h.score
+        for k, w in h.weights.items():
+            if counts[k] == 0:
+                weight[k] = w
+                risk += w
+            counts[k] += 1
+        if j + 1 < len(timed) and timed[j + 1].time_ns == h.time_ns:
+            continue  # a window holds every finding of its last instant: add them all first
+        best_risk, best_peak = max(best_risk, risk), max(best_peak, peak)
+    return best_risk, best_peak
+
+
+def _reason(risk_24h: float, tactics: Sequence[str], rules: int) -> str:
+    parts = []
+    if len(tactics) >= TACTICS_THRESHOLD and rules >= RULES_FOR_TACTICS:
+        parts.append(f"{len(tactics)} tactics from {rules} rules (>= {TACTICS_THRESHOLD} from >= {RULES_FOR_TACTICS})")
+    if risk_24h >= RISK_24H_THRESHOLD:
+        parts.append(f"distinct-rule score {_number(risk_24h)} within 24 h (>= {RISK_24H_THRESHOLD})")
+    return "; ".join(parts)
+
+
+def _principal_row(principal: str | None, acc: _Acc) -> Row:
+    risk, peak = _windows(acc.hits)
+    tactics = in_order(t for ts in acc.rules.values() for t in ts)
+    reason = _reason(risk, tactics, len(acc.rules))
+    times = sorted(acc.times)
+    out: Row = {
+        "rank": 0,
+        "principal": principal,
+        "risky": bool(reason),
+        "reason": reason,
+        "risk_24h": _number(risk),
+        "peak_24h": _number(peak),
+        "score": _number(sum(h.score for h in acc.hits)),
+        "findings": len(acc.hits),
+        "rules": len(acc.rules),
+        "tactics": tactics,
+        "first_seen": times[0][1] if times else None,
+        "last_seen": times[-1][1] if times else None,
+    }
+    for name in _SETS:
+        counted = acc.sets.get(name, Counter())
+        # most frequent first: the principal's usual address / agent leads, the odd one follows
+        out[name] = [v for v, _ in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))]
+    out["rule_ids"] = sorted(acc.rules)
+    return out
+
+
+def _rank_key(r: Row) -> tuple[Any, ...]:
+    first = _time_ns(r["first_seen"])
+    return (
+        not r["risky"],
+        -r["risk_24h"],
+        -len(r["tactics"]),
+        -r["rules"],
+        -r["score"],
+        -r["findings"],
+        first is None,
+        first or 0,
+        r["principal"] is None,
+        r["principal"] or "",
+    )
+
+
+def rank_principals(rows: Iterable[Row]) -> list[Row]:
+    """One row per principal (the finding rows' `userArn`: AWS ARN, Azure caller, Entra
+    initiator, GCP principalEmail, M365 UserId; None when the record names nobody), highest risk
+    first, `rank` numbered from 1. Columns: PRINCIPAL_COLUMNS."""
+    accs: dict[str | None, _Acc] = {}
+    for r in rows:
+        principal = r["userArn"]
+        acc = accs.get(principal)
+        if acc is None:
+            acc = accs[principal] = _Acc()
+        _add(acc, r)
+    ranked = sorted((_principal_row(p, a) for p, a in accs.items()), key=_rank_key)
+    for i, r in enumerate(ranked, 1):
+        r["rank"] = i
+    return ranked

@@ -1,0 +1,36 @@
+"""The tuning lines of the scan summary (cli/app.print_summary calls this; stderr)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from trailhound.report.escape import for_terminal
+from trailhound.tuning.window import OUTSIDE, UNTIMED
+
+__all__ = ["print_tuning", "tuning_lines"]
+
+
+def _n(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def tuning_lines(stats: Any) -> list[str]:
+    """`allowlist FILE:LINE (reason): N findings removed` per entry, in file order, then what
+    the time window left out."""
+    out = [
+        f"  {for_terminal(label)}: {_n(n, 'finding')} removed" for label, n in stats.removed.items()
+    ]
+    if stats.window:
+        parts = []
+        if stats.window[OUTSIDE]:
+            parts.append(f"{_n(stats.window[OUTSIDE], 'matched event')} outside it")
+        if stats.window[UNTIMED]:
+            parts.append(f"{_n(stats.window[UNTIMED], 'matched event')} without a time")
+        out.append(f"  time window (--since/--until): left out {', '.join(parts)}")
+    return out
+
+
+def print_tuning(stats: Any, echo: Callable[[str], None]) -> None:
+    for line in tuning_lines(stats):
+        echo(line)
