@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from trailhound.cli.options import format_opt
+from trailhound.cli.tuning_opts import window_options
 from trailhound.errors import UsageError
 from trailhound.report.escape import for_terminal
 
 if TYPE_CHECKING:
     from trailhound.hunts.registry import Hunt
     from trailhound.scan import ScanStats
+    from trailhound.tuning.window import TimeWindow
 
 HUNT_HELP = """\b
 Examples:
@@ -48,8 +50,11 @@ Exit codes:
     help="Run the DuckDB SQL in FILE instead of a shipped hunt; every ARG is then a PATH.",
 )
 @format_opt
+@window_options
 @click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
-def hunt(args: tuple[str, ...], hunt_sql: str | None, fmt: str, quiet: bool) -> None:
+def hunt(
+    args: tuple[str, ...], hunt_sql: str | None, fmt: str, window: TimeWindow | None, quiet: bool
+) -> None:
     """Run a hunting query over the events in PATHS (files, folders, or - for stdin)."""
     from trailhound.hunts.registry import hunts, read_user_hunt
 
@@ -69,7 +74,7 @@ def hunt(args: tuple[str, ...], hunt_sql: str | None, fmt: str, quiet: bool) -> 
         chosen, paths, shipped = hunts().get(args[0]), args[1:], True
     if not paths:
         raise UsageError(f"hunt {chosen.name}: give one or more PATHS to read (or - for stdin)")
-    sys.exit(_run(chosen, paths, shipped, fmt, quiet))
+    sys.exit(_run(chosen, paths, shipped, fmt, quiet, window))
 
 
 def _list() -> None:
@@ -82,14 +87,22 @@ def _list() -> None:
         click.echo(f"{'':<34} {', '.join(h.tags)}")
 
 
-def _run(chosen: Hunt, paths: tuple[str, ...], shipped: bool, fmt: str, quiet: bool) -> int:
+def _run(
+    chosen: Hunt,
+    paths: tuple[str, ...],
+    shipped: bool,
+    fmt: str,
+    quiet: bool,
+    window: TimeWindow | None,
+) -> int:
     from trailhound.cli.app import EXIT_INPUT_ERRORS, EXIT_OK, print_summary
     from trailhound.hunts.run import run_hunt
     from trailhound.profiles import DEFAULT_PROFILE, get_profile
     from trailhound.report.rows import write_rows
 
     stdin = sys.stdin.buffer if "-" in paths else None
-    with run_hunt(chosen, paths, get_profile(DEFAULT_PROFILE), shipped=shipped, stdin=stdin) as run:
+    profile = get_profile(DEFAULT_PROFILE)
+    with run_hunt(chosen, paths, profile, shipped=shipped, stdin=stdin, window=window) as run:
         counted = _counting(run.rows, run.stats)
         write_rows(fmt, run.columns, counted, sys.stdout)
         sys.stdout.flush()
