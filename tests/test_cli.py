@@ -82,7 +82,8 @@ def test_stdin_dash(tmp_path: Path) -> None:
 
 def test_missing_path_and_usage_errors(tmp_path: Path) -> None:
     p = th("detect", str(tmp_path / "nope.json"))
-    assert p.returncode == 3 and "nope.json" in p.stderr and "Traceback" not in p.stderr
+    assert p.returncode == 2 and "nope.json" in p.stderr and "Traceback" not in p.stderr
+    assert p.stdout == ""
     p = th("detect", "--format", "xml", str(tmp_path))
     assert p.returncode == 2 and "Traceback" not in p.stderr
     p = th("detect", "--profile", "seeed", str(tmp_path))

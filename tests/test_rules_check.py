@@ -415,7 +415,7 @@ def test_cli_detect_rules_adds_user_rules_and_skips_refused(tmp_path: Path) -> N
         ],
     )
     p = th("detect", "--format", "jsonl", "--rules", str(rules), str(logs))
-    assert p.returncode == 0, p.stderr
+    assert p.returncode == 3, p.stderr  # a refused rule is not a clean run (README, Exit codes)
     rows = [json.loads(x) for x in p.stdout.splitlines()]
     ids = {row["eventName"]: [s["rule_id"] for s in row["signals"]] for row in rows}
     assert ids.keys() == {"ListBuckets", "StopLogging"}  # the pack still runs

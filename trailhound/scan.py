@@ -21,6 +21,7 @@ from trailhound.tuning.stream import tuning_gate
 from trailhound.tuning.window import TimeWindow
 
 SAMPLE_LIMIT = 20  # issues shown in full; the rest are counted ("... and N more")
+SKIP_NAMES = 3  # files named per kind of skip (one more is kept, to know that "..." follows)
 
 
 @dataclass
@@ -36,6 +37,8 @@ class ScanStats:
     removed: Counter[str] = field(default_factory=Counter)  # allowlist entry -> findings removed
     window: Counter[str] = field(default_factory=Counter)  # why matched events were left out
     samples: list[Issue] = field(default_factory=list)
+    skipped_paths: dict[str, list[str]] = field(default_factory=dict)  # kind -> first files
+    rules_refused: int = 0  # --rules rules reported on stderr and skipped (exit code 3)
     # correlation id -> hits, and events that matched a referenced rule but could not take part
     # (no event time / a group-by value missing); see engine/correlate.py
     correlation: CorrelationStats = field(default_factory=CorrelationStats)
@@ -51,6 +54,9 @@ class ScanStats:
                 self.samples.append(issue)
         else:
             self.skipped[issue.kind] += 1
+            names = self.skipped_paths.setdefault(issue.kind, [])
+            if len(names) <= SKIP_NAMES and issue.location.path not in names:
+                names.append(issue.location.path)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -11,9 +10,22 @@ from typing import Any
 import click
 
 from trailhound import __version__
+from trailhound.cli.exits import (  # the EXIT_ names are imported from here by other commands
+    EXIT_BROKEN_PIPE,
+    EXIT_FATAL,  # noqa: F401
+    EXIT_INPUT_ERRORS,  # noqa: F401
+    EXIT_OK,  # noqa: F401
+    EXIT_USAGE,
+    epilog,
+    nothing_read,
+    scan_exit_code,
+)
 from trailhound.cli.options import format_opt as _format_opt
+from trailhound.cli.params import FINITE_FLOAT
+from trailhound.cli.pipe import buffered_stdout, silence_stdout, write_stdout
+from trailhound.cli.summary import nothing_read_line, skipped_parts
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset, window_options
-from trailhound.errors import TrailhoundError
+from trailhound.errors import TrailhoundError, UsageError
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
@@ -21,6 +33,7 @@ from trailhound.report.writers import WRITERS
 from trailhound.rules.model import RuleSet
 from trailhound.scan import ScanStats, ScanStream, scan_stream
 from trailhound.sources.classify import UNDERSTOOD
+from trailhound.sources.files import missing_paths
 from trailhound.tuning.allowlist import Allowlist
 from trailhound.tuning.summary import print_tuning
 from trailhound.tuning.window import TimeWindow
@@ -30,20 +43,7 @@ from trailhound.tuning.window import TimeWindow
 # input must always be reported.
 DEFAULT_ENGINE = "parallel"
 
-EXIT_OK = 0
-EXIT_FATAL = 1
-EXIT_USAGE = 2
-EXIT_INPUT_ERRORS = 3
-
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0  scan finished, every input read cleanly (with or without findings)
-  1  fatal error (broken rule pack, internal error)
-  2  usage error (bad option, unknown profile or format)
-  3  scan finished, but some input was bad (truncated gzip, bad JSON, unknown
-     envelope, wrong-typed field, non-UTF-8 bytes): see the summary on stderr;
-     everything else was processed
-"""
+EXIT_CODES_HELP = epilog()
 
 
 def _err(msg: str) -> None:
@@ -58,8 +58,9 @@ def print_summary(stats: ScanStats, profile: str) -> None:
     if stats.not_admitted:
         _err(f"  not in the query's source categories: {stats.not_admitted} events")
     if stats.skipped:
-        parts = ", ".join(f"{n} {k}" for k, n in sorted(stats.skipped.items()))
-        _err(f"  skipped (not audit records): {parts}")
+        _err("  skipped (not audit records):")
+        for part in skipped_parts(stats):
+            _err(f"    {part}")
     for title, n in sorted(stats.suppressed.items()):
         if title not in stats.removed:  # allowlist entries: findings removed, just below
             _err(f"  filtered: {n} matches removed by {for_terminal(title)!s}")
@@ -89,8 +90,16 @@ def _ruleset(
     """The profile's pack plus the rules under `rule_paths` (None: the pack alone, loaded by
     scan). A user rule that does not load or compile is reported on stderr, one line each, and
     skipped; the others run."""
+    return _checked_ruleset(profile, rule_paths, placeholders, default_filters)[0]
+
+
+def _checked_ruleset(
+    profile: Profile, rule_paths: Sequence[str], placeholders: str | None,
+    default_filters: bool = True,
+) -> tuple[RuleSet | None, int]:
+    """`_ruleset`, and how many rules were refused (they make the exit code 3)."""
     if not rule_paths and placeholders is None:
-        return None
+        return None, 0
     from trailhound.rules.check import check_paths, merge_rulesets, read_placeholders
     from trailhound.rules.loader import load_pack
 
@@ -99,9 +108,10 @@ def _ruleset(
     ruleset, duplicates = merge_rulesets(
         load_pack(profile.pack, filters=default_filters), checked.ruleset
     )
-    for problem in [*checked.problems, *duplicates]:
+    problems = [*checked.problems, *duplicates]
+    for problem in problems:
         _err(f"trailhound: rule skipped: {for_terminal(problem)}")
-    return ruleset
+    return ruleset, len(problems)
 
 
 def _run_scan(
@@ -178,20 +188,27 @@ def finding_rows(
     window: TimeWindow | None = None,
 ) -> tuple[Iterable[dict[str, Any]], ScanStats]:
     """The finding rows (report/columns.row) of any engine, in order, and the scan's summary
-    (complete once the rows are consumed): what `detect` prints and triage builds on."""
-    ruleset = _ruleset(get_profile(profile), rule_paths, placeholders, default_filters)
+    (complete once the rows are consumed): what `detect` prints and triage builds on. A path
+    that does not exist is a usage error, before anything is read."""
+    missing = missing_paths(paths)
+    if missing:  # a typo must not look like a scan of nothing
+        raise UsageError(f"{missing[0]}: no such file or folder; check the path")
+    ruleset, refused = _checked_ruleset(get_profile(profile), rule_paths, placeholders, default_filters)
     ruleset = tuned_ruleset(
         get_profile(profile), ruleset, allowlist or Allowlist(), default_filters, _err
     )
     if engine == "spark":
         from trailhound.spark.api import run_cli
 
-        return run_cli(
+        rows, stats = run_cli(
             paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf, window
         )
-    result = _run_scan(paths, profile, min_score, quiet, ruleset, engine, window)
-    p = get_profile(profile)
-    return (row(f, p) for f in result.findings), result.stats
+    else:
+        result = _run_scan(paths, profile, min_score, quiet, ruleset, engine, window)
+        p = get_profile(profile)
+        rows, stats = (row(f, p) for f in result.findings), result.stats
+    stats.rules_refused = refused
+    return rows, stats
 
 
 def _detect(
@@ -214,11 +231,14 @@ def _detect(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
         spark_conf, allowlist, default_filters, window,
     )
-    writer(rows, sys.stdout)
-    sys.stdout.flush()
+    if nothing_read(stats):
+        _err(nothing_read_line(stats, paths))  # even with --quiet: it is why the exit code is 4
+        return scan_exit_code(stats)
+    if not write_stdout(writer, rows):
+        return EXIT_BROKEN_PIPE
     if not quiet:
         print_summary(stats, profile)
-    return EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK
+    return scan_exit_code(stats)
 
 
 _profile_opt = click.option(
@@ -230,7 +250,7 @@ _profile_opt = click.option(
 )
 _min_score_opt = click.option(
     "--min-score",
-    type=float,
+    type=FINITE_FLOAT,
     default=None,
     help="Keep findings scoring at least N (default: score > 0; 0 keeps every flagged event).",
 )
@@ -374,6 +394,7 @@ for _command in (tune, principals, timeline, hunt, explain):
 
 def main(argv: Sequence[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    buffered_stdout()
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="trailhound", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -390,8 +411,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _err(f"trailhound: error: {for_terminal(e)}")
         sys.exit(e.exit_code)
     except BrokenPipeError:
-        # `trailhound detect ... | head`: the reader left; exit quietly (Python docs' recipe:
-        # point stdout at devnull so the interpreter's final flush does not fail again).
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_OK)
+        # a safety net: detect handles its reader leaving (write_stdout), and click turns a
+        # broken pipe inside any other command into exit 1 itself
+        silence_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
+from trailhound.cli.params import FINITE_FLOAT
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset, window_options
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from trailhound.tuning.allowlist import Allowlist
@@ -33,7 +34,7 @@ Exit codes: 0 proposals written; 1 fatal error; 2 usage error (a bad option or
     "--engine", type=click.Choice(["parallel", "fast", "reference"]), default="parallel",
     show_default=True, help="The local engine to scan with (see detect --help).",
 )
-@click.option("--min-score", type=float, default=None, help="As detect: findings kept by score.")
+@click.option("--min-score", type=FINITE_FLOAT, default=None, help="As detect: findings kept by score.")
 @click.option(
     "--min-count", type=click.IntRange(min=1), default=2, show_default=True,
     help="Propose a principal/event pair only when it has at least this many findings.",

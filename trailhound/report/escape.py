@@ -1,22 +1,36 @@
 """One escaping function per sink. Log fields are attacker-controlled: a userAgent or an
 errorMessage can carry terminal escape sequences, spreadsheet formulas or markup.
 
-- terminal: no control character (C0, DEL, C1: ESC, CSI, OSC, ...) and no bidirectional override
-  reaches the screen; each is shown as a visible \\xNN / \\uNNNN escape, backslashes doubled so
-  the escape cannot be forged.
-- csv: cells starting with = + - @ (and tab / carriage return, which some spreadsheets strip
-  first) are prefixed with a single quote (OWASP CSV injection guidance).
-JSON output needs nothing here: the JSON encoder escapes control characters itself.
+- terminal (the table, the stderr summary, and CSV, which is read on terminals too): no control
+  character (C0 incl. CR/LF/TAB, DEL, C1: ESC, CSI, OSC, ...), no bidirectional control
+  (U+202A-202E, U+2066-2069, U+200E/F, U+061C), no zero-width character (U+200B-200D, U+2060,
+  U+FEFF), no line/paragraph separator and no lone surrogate reaches the screen. Each is shown as
+  a visible `\\xNN` (code points up to U+00FF) or `\\uNNNN` escape, and a backslash is doubled, so
+  an escape cannot be forged and undoing the escapes gives the exact original back.
+- csv: the terminal escaping, then a single quote before every cell a spreadsheet would
+  evaluate (OWASP CSV injection guidance): cells starting with = + - @ (or their full-width
+  forms, which some spreadsheets take as the same), also after leading spaces, which spreadsheets
+  strip first. TAB, CR and LF cannot start a cell: they are escaped. A cell starting with a quote
+  gets one too, so stripping exactly one leading quote always gives the escaped value back.
+  Numbers written by trailhound itself (scores, counts) are left alone: -0.5 is not a formula.
+JSON output needs nothing here: JSON is exact, the encoder escapes control characters itself,
+and escaping for display is the reader's job.
 """
 
 from __future__ import annotations
 
 import re
 
-# C0 controls, DEL, C1 controls, and Unicode bidi/format characters that reorder what is shown
-# (trojan-source style): LRE/RLE/PDF/LRO/RLO, LRI/RLI/FSI/PDI, LRM/RLM/ALM, line/para separators.
+# Written as a character class, not from unicodedata categories: the same set on every Python
+# version, and the per-cell cost of the standard `re` module.
 _UNSAFE = re.compile(
-    "[\\\\\x00-\x1f\x7f-\x9f\u200e\u200f\u061c\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+    "[\\\\"
+    "\x00-\x1f\x7f-\x9f"  # C0, DEL, C1
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, overrides, isolates
+    "\u200b-\u200d\u2060\ufeff"  # zero-width space / non-joiner / joiner, word joiner, BOM
+    "\u2028\u2029"  # line and paragraph separators (break a line like LF)
+    "\ud800-\udfff"  # lone surrogates (undecodable bytes): unprintable, would crash the encoder
+    "]"
 )
 
 
@@ -29,16 +43,21 @@ def _visible(m: re.Match[str]) -> str:
 
 
 def for_terminal(value: object) -> str:
-    """Text safe to print on a terminal: every control/bidi character made visible."""
+    """Text safe to print on a terminal: every control/bidi/zero-width character made visible."""
     return _UNSAFE.sub(_visible, "" if value is None else str(value))
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell a spreadsheet evaluates: after the blanks it strips, a formula trigger. Our own quote
+# prefix is matched too (see the module docstring: one leading quote is always ours).
+_FORMULA = re.compile("^(?:'|[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]*[=+\\-@\uff1d\uff0b\uff0d\uff20])")
 
 
 def for_csv(value: object) -> str:
-    """A CSV cell that no spreadsheet evaluates as a formula (the csv module does the quoting)."""
+    """A CSV cell safe on a terminal and never evaluated as a formula by a spreadsheet (the csv
+    module does the quoting; no CR or LF is left inside a cell)."""
     if value is None:
         return ""
-    s = str(value)
-    return "'" + s if s.startswith(_FORMULA_START) else s
+    if isinstance(value, (int, float)):  # bool included: our own values, never text from a log
+        return str(value)
+    s = for_terminal(value)
+    return "'" + s if _FORMULA.match(s) else s

@@ -48,6 +48,9 @@ __all__ = [
 ISSUE_KINDS: dict[str, str] = {
     "not_found": "error",  # a named path does not exist
     "unreadable": "error",  # permission denied, I/O error, unlistable folder
+    "dangling_symlink": "error",  # a symbolic link whose target does not exist
+    "symlinked_folder": "skip",  # a link to a folder met in a folder walk: not followed
+    "not_a_file": "skip",  # a socket, FIFO or device met in a folder walk
     "empty": "skip",  # zero bytes or only whitespace
     "not_json": "skip",  # found in a folder walk; "error" when the file was named explicitly
     "truncated_gzip": "error",  # gzip cut short, corrupt, or junk after a member

@@ -51,6 +51,8 @@ def discover_one(path: str, seen: set[object]) -> tuple[list[InputSpec], list[Is
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
+        if os.path.islink(path):
+            return [], [_dangling(path)]
         return [], [
             Issue(Location(path), "not_found", "no such file or folder; check the path", "error")
         ]
@@ -89,7 +91,8 @@ def _walk(root: str, seen: set[object]) -> tuple[list[InputSpec], list[Issue]]:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, parts + (entry.name,)))
                     continue
-                if not entry.is_file():  # sockets, FIFOs, devices, dangling or folder symlinks
+                if not entry.is_file():  # follows links: a dangling link, a linked folder...
+                    issues.append(_not_read(entry))
                     continue
                 st = entry.stat()
             except OSError as exc:
@@ -106,6 +109,43 @@ def _walk(root: str, seen: set[object]) -> tuple[list[InputSpec], list[Issue]]:
             found.append((parts + (entry.name,), entry.path, st.st_size))
     found.sort()
     return [InputSpec(path, size, False) for _, path, size in found], issues
+
+
+def missing_paths(paths: Sequence[str]) -> list[str]:
+    """The local paths among `paths` that do not exist at all (a dangling symlink exists: it is
+    reported by `discover`). URIs (`s3a://...`) and stdin are not checked here."""
+    return [p for p in paths if p != STDIN and "://" not in p and not os.path.lexists(p)]
+
+
+def _not_read(entry: os.DirEntry[str]) -> Issue:
+    """Why a folder entry that is neither a folder nor a file is not read; reported, never
+    silent. A dangling link is a log that is missing (an error); a linked folder is not followed
+    (links can loop) but can be named itself; sockets, FIFOs and devices hold no logs."""
+    if entry.is_symlink():
+        if not os.path.exists(entry.path):
+            return _dangling(entry.path)
+        if entry.is_dir():
+            return Issue(
+                Location(entry.path),
+                "symlinked_folder",
+                "symbolic link to a folder, not followed (links can loop); name the folder "
+                "itself to scan it",
+                "skip",
+            )
+    return Issue(Location(entry.path), "not_a_file", "not a regular file or folder; skipped", "skip")
+
+
+def _dangling(path: str) -> Issue:
+    try:
+        target = repr(os.readlink(path))
+    except OSError:
+        target = "a path"
+    return Issue(
+        Location(path),
+        "dangling_symlink",
+        f"symbolic link to {target}, which does not exist; fix or remove the link",
+        "error",
+    )
 
 
 def read_raw(spec: InputSpec, stdin: BinaryIO | None = None) -> bytes:

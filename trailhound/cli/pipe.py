@@ -1,0 +1,48 @@
+"""Writing findings to stdout when the reader may leave early (`trailhound detect ... | head`)."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
+
+
+def write_stdout(writer: Callable[[Iterable[Any], TextIO], None], rows: Iterable[Any]) -> bool:
+    """Write `rows` with `writer` to stdout; False when the reader closed the pipe first."""
+    try:
+        writer(rows, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        return False
+    return True
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush of the unwritten rest does not
+    fail again and print a traceback (the recipe of Python's signal module docs, SIGPIPE note)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def buffered_stdout() -> None:
+    """Give stdout a BufferedWriter again when `python -u` / PYTHONUNBUFFERED took it away.
+
+    Unbuffered, the text layer writes straight to the raw file and ignores a short write: when
+    the reader of a pipe leaves (or a signal interrupts the write) the rest of a big write is
+    dropped without an error, so rows are lost silently and the exit code says success. A
+    BufferedWriter retries the rest and raises BrokenPipeError instead.
+    """
+    out = sys.stdout
+    # only the process's own stdout: a caller's stream (pytest's capture, a StringIO) is theirs
+    if out is not sys.__stdout__ or not isinstance(out, io.TextIOWrapper):
+        return
+    if not isinstance(out.buffer, io.RawIOBase):
+        return
+    out.flush()
+    raw = io.FileIO(out.fileno(), "wb", closefd=False)  # the same fd 1, never closed by us
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(raw), encoding=out.encoding, errors=out.errors, line_buffering=out.isatty()
+    )
