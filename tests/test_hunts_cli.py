@@ -240,3 +240,11 @@ def test_since_until_window(tmp_path: Path) -> None:
     expected = [r["requestParameters"]["userName"] for r in recs
                 if since.strftime("%Y-%m-%dT%H:%M:%SZ") <= r["eventTime"] < until.strftime("%Y-%m-%dT%H:%M:%SZ")]
     assert got == expected == ["u60"]
+
+
+def test_missing_path_and_nothing_readable(tmp_path: Path) -> None:
+    p = th("hunt", "recon_then_tampering", str(tmp_path / "nope"))
+    assert p.returncode == 2 and "nope: no such file or folder" in p.stderr and p.stdout == ""
+    (tmp_path / "empty").mkdir()
+    p = th("hunt", "recon_then_tampering", str(tmp_path / "empty"))
+    assert p.returncode == 4 and "nothing readable" in p.stderr and p.stdout == ""
