@@ -55,9 +55,13 @@ class ScanStats:
                 self.samples.append(issue)
         else:
             self.skipped[issue.kind] += 1
-            names = self.skipped_paths.setdefault(issue.kind, [])
-            if len(names) <= SKIP_NAMES and issue.location.path not in names:
-                names.append(issue.location.path)
+            self.name_skipped(issue.kind, issue.location.path)
+
+    def name_skipped(self, kind: str, path: str) -> None:
+        """Remember `path` among the first files skipped as `kind` (the summary names them)."""
+        names = self.skipped_paths.setdefault(kind, [])
+        if len(names) <= SKIP_NAMES and path not in names:
+            names.append(path)
 
     def count_issues(self, kind: str, severity: str, n: int) -> None:
         """`n` more issues of a kind whose samples were not kept (engine/fast_scan.py)."""

@@ -299,6 +299,11 @@ def detect_dataframe(
         else:
             target = stats.errors if r["i_severity"] == "error" else stats.skipped
             target[r["i_kind"]] += int(r["n"])
+    if stats.skipped:  # the first files of each kind of skip, in input order, as locally
+        skips = meta.filter((S.col("kind") == KIND_ISSUE) & (S.col("i_severity") != "error"))
+        firsts = skips.groupBy("i_kind", "i_path").agg(S.min("order").alias("first"))
+        for r in sorted(firsts.collect(), key=lambda r: r["first"]):
+            stats.name_skipped(r["i_kind"], r["i_path"])
     room = SAMPLE_LIMIT - len(stats.samples)
     if room > 0 and stats.error_count > len(stats.samples):
         errors = meta.filter((S.col("kind") == KIND_ISSUE) & (S.col("i_severity") == "error"))
