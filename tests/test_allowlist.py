@@ -251,6 +251,7 @@ def test_no_default_filters_shows_what_the_shipped_filter_hides(
         ("f.csv", "principal,reasn\narn:x,y\n", 1, "reasn"),
         ("g.yml", "- principal: [x\n  event: y\n", 2, None),
         ("h.yml", "- principal: x\n  rules: [no-such-rule]\n", 2, "rules"),
+        ("i.yml", "- principal: a\n- just text\n", 2, None),
     ],
 )
 def test_malformed_file_one_error_line(

@@ -476,10 +476,6 @@ def test_non_aws_coverage_is_what_we_saw(diff: Differential) -> None:
     assert {p.split("/")[3] for p in hit} >= {"activity_logs", "audit_logs", "signin_logs", "audit"}
 
 
-def test_runtime_is_modest(diff: Differential) -> None:
-    assert diff.seconds < 30, diff.seconds
-
-
 # Synthetic probes: the external logs exercise 31 of the 57 AWS rules. Probes built from each
 # rule's own values (one record per search identifier and value position, the selections merged,
 # selections and filters merged, plus case-swapped and suffixed copies) make every AWS rule match

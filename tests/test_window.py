@@ -107,3 +107,41 @@ def test_edges_untimed_and_correlation(tmp_path: Path, capsys: Any, engine: str)
     weight = next(s["weight"] for s in stop["signals"] if s["rule_id"] == CORRELATION)
     assert got[recs[1]["eventID"]]["suspicion_score"] == stop["suspicion_score"] - weight
     assert "left out 1 matched event outside it, 1 matched event without a time" in err
+
+
+def test_triage_views_take_the_window(demo_rows: list[dict[str, Any]]) -> None:
+    """principals ranks only the principals of findings inside the window; timeline shows only
+    that principal's events inside it (oracle: the unfiltered rows and the unwindowed timeline)."""
+    from tests.test_allowlist import th
+
+    since, until = "2026-03-14T11:00:00", "2026-03-14T11:10:00"
+    p = th("principals", "-q", "--format", "jsonl", "--engine", "reference",
+           "--since", since, "--until", until, DEMO)
+    assert p.returncode == 0, p.stderr
+    got = {json.loads(x)["principal"] for x in p.stdout.splitlines()}
+    assert got == {r["userArn"] for r in demo_rows if _in(r["time"], since, until)} != set()
+    who = "marcus.okafor@acme.example"
+    full = th("timeline", "-q", "--format", "jsonl", "--principal", who, DEMO)
+    cut = th("timeline", "-q", "--format", "jsonl", "--principal", who,
+             "--since", since, "--until", until, DEMO)
+    assert full.returncode == cut.returncode == 0, cut.stderr
+    every = [json.loads(x) for x in full.stdout.splitlines()]
+    inside = [json.loads(x) for x in cut.stdout.splitlines()]
+    assert [r["time"] for r in inside] == [r["time"] for r in every if _in(r["time"], since, until)]
+    assert 0 < len(inside) < len(every)
+
+
+def test_hunt_reads_only_the_events_inside(tmp_path: Path) -> None:
+    from tests.test_allowlist import th
+
+    sql = tmp_path / "times.sql"
+    sql.write_text("SELECT time FROM events WHERE time IS NOT NULL ORDER BY time\n", encoding="utf-8")
+    since, until = "2026-03-14T10:00:00", "2026-03-14T10:30:00"
+    full = th("hunt", "--hunt-sql", str(sql), "--format", "jsonl", "-q", DEMO)
+    cut = th("hunt", "--hunt-sql", str(sql), "--format", "jsonl", "-q",
+             "--since", since, "--until", until, DEMO)
+    assert full.returncode == cut.returncode == 0, cut.stderr
+    every = [json.loads(x)["time"] for x in full.stdout.splitlines()]
+    inside = [json.loads(x)["time"] for x in cut.stdout.splitlines()]
+    assert inside == [t for t in every if _in(t, since, until)]
+    assert 0 < len(inside) < len(every)

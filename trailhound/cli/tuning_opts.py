@@ -68,7 +68,7 @@ def window_options(f: C) -> C:
         default=None,
         help="Only events at or after WHEN: an ISO time (2026-03-14, 2026-03-14T09:30:00Z; no "
         "zone = UTC) or a duration back from now (90m, 24h, 7d). Events without a time are "
-        "left out, and counted, when a window is set.",
+        "left out when a window is set.",
     )(wrapper)
     return wrapper  # type: ignore[return-value]
 

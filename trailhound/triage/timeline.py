@@ -21,6 +21,7 @@ from trailhound.report.columns import triage_columns
 from trailhound.report.names import short_principal
 from trailhound.scan import ScanStats, read_events
 from trailhound.scoring import collapse_key
+from trailhound.tuning.window import TimeWindow
 
 Row = dict[str, Any]
 
@@ -119,14 +120,18 @@ def build_timeline(
     around: str | None = None,
     window_ns: int = 3600 * 10**9,
     stdin: BinaryIO | None = None,
+    within: TimeWindow | None = None,
 ) -> Timeline:
     """Every event of `principal` under `paths`, oldest first, marked from `finding_rows`.
-    `around`: only the events within `window_ns` of the event with that id (or origin)."""
+    `around`: only the events within `window_ns` of the event with that id (or origin).
+    `within` (--since/--until): only the events inside it, as for the findings."""
     findings = {r["origin"]: r for r in finding_rows}
     stats = ScanStats()
     seen: set[str] = set()
     mine: list[Event] = []
     for e in read_events(paths, profile, stats, stdin):
+        if within is not None and within.reject(e.time_ns) is not None:
+            continue
         if is_principal(e, principal):
             mine.append(e)
         elif e.principal is not None and len(seen) < 100_000:  # names to suggest, bounded

@@ -163,7 +163,18 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
     return m
 
 
+class _Seq(list[Any]):
+    lines: list[int]
+
+
+def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
+    s = _Seq(loader.construct_object(child, deep=True) for child in node.value)
+    s.lines = [child.start_mark.line + 1 for child in node.value]
+    return s
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
 
 def _read_yaml(path: str) -> list[Entry]:
@@ -187,16 +198,16 @@ def _read_yaml(path: str) -> list[Entry]:
                 "one key, `allow:`, holding that list",
             )
         items = doc.get("allow") or []
-    if not isinstance(items, list):
+    if not isinstance(items, _Seq):
         raise AllowlistError(
             path, getattr(doc, "line", 1), "allow",
             "expected a list of entries (`- principal: ...`); a CSV table needs a name ending .csv",
         )
     out = []
-    for item in items:
+    for item, line in zip(items, items.lines):
         if not isinstance(item, _Map):
             raise AllowlistError(
-                path, getattr(doc, "line", None), None,
+                path, line, None,
                 f"each entry must be a mapping such as `- principal: ...`, got {_show(item)}",
             )
         out.append(_entry(path, item.line, item, item.key_lines))
