@@ -424,6 +424,22 @@ def test_size_and_record_count(data: dict[str, Path]) -> None:
     assert 400 <= n <= 800, n
 
 
+def test_m365_management_activity_blob(data: dict[str, Path]) -> None:
+    (rel,) = [r for r in data if r.startswith("m365/")]
+    recs = json.loads(_text(data[rel]))
+    assert isinstance(recs, list) and len(recs) >= 10
+    for r in recs:
+        # Management Activity API: UTC CreationTime without a zone, numeric RecordType/UserType
+        assert re.fullmatch(rf"{DAY}T\d\d:\d\d:\d\d", r["CreationTime"]), r["CreationTime"]
+        assert isinstance(r["RecordType"], int) and isinstance(r["UserType"], int)
+        assert r["Workload"] in ("Exchange", "AzureActiveDirectory", "SharePoint")
+        ip = ipaddress.ip_address(r["ClientIP"].rsplit(":", 1)[0] if r["ClientIP"].count(":") == 1 else r["ClientIP"])
+        attack = r["UserId"].startswith(("marcus.okafor@", "helpdesk.sync@"))
+        assert (ip in DOC_NETS[0]) == attack, r["Operation"]
+        assert attack or ip.is_private
+    assert [r["CreationTime"] for r in recs] == sorted(r["CreationTime"] for r in recs)
+
+
 # 3. Coverage through trailhound's own pipeline ----------------------------------------------
 
 
@@ -477,6 +493,7 @@ def test_context_rules_only_adjust_flagged_failures() -> None:
         "azure_activity",
         "entra_audit",
         "gcp_audit",
+        "m365_audit",
     }
     assert all(f.event.status == "failure" for f in failed)
     # a failed call that no signal flags (a benign AccessDenied, a missing secret) makes no finding

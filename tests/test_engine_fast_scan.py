@@ -127,7 +127,7 @@ def check_file(raw: bytes, mode: str | None, names: tuple[str, ...] = ("seed", "
     return got
 
 
-NORMALIZER_KINDS = {"wrong_type", "bad_time", "normalize_failed"}
+NORMALIZER_KINDS = {"wrong_type", "bad_time", "missing_field", "nonstandard_time", "normalize_failed"}
 
 
 def assert_issues_of_decoded_records(got: list[Issue], want: list[Issue]) -> None:

@@ -222,3 +222,29 @@ def test_giant_record_loaded_without_raw(tmp_path: Path, monkeypatch: pytest.Mon
         rows = list(run.rows)
     assert rows == [{"operation": "ListUsers", "no_raw": False}, {"operation": "PutBucketPolicy", "no_raw": True}]
     assert run.stats.skipped["raw_too_large_for_hunts"] == 1 and run.stats.error_count == 0
+
+
+def test_since_until_window(tmp_path: Path) -> None:
+    from tests.hunt_fixtures import iso
+
+    recs = [
+        ct("CreateAccessKey", "iam.amazonaws.com", at(m), user("a"), request={"userName": f"u{m}"})
+        for m in (0, 60, 120)
+    ]
+    logs = write_trail(tmp_path / "t.json", recs)
+    since, until = at(30), at(120)  # until is exclusive
+    p = th("hunt", "access_key_for_other_user", "--format", "jsonl",
+           "--since", iso(since), "--until", iso(until), str(logs))
+    assert p.returncode == 0, p.stderr
+    got = [json.loads(x)["target_user"] for x in p.stdout.splitlines()]
+    expected = [r["requestParameters"]["userName"] for r in recs
+                if since.strftime("%Y-%m-%dT%H:%M:%SZ") <= r["eventTime"] < until.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    assert got == expected == ["u60"]
+
+
+def test_missing_path_and_nothing_readable(tmp_path: Path) -> None:
+    p = th("hunt", "recon_then_tampering", str(tmp_path / "nope"))
+    assert p.returncode == 2 and "nope: no such file or folder" in p.stderr and p.stdout == ""
+    (tmp_path / "empty").mkdir()
+    p = th("hunt", "recon_then_tampering", str(tmp_path / "empty"))
+    assert p.returncode == 4 and "nothing readable" in p.stderr and p.stdout == ""

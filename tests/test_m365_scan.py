@@ -321,7 +321,7 @@ def test_scan_end_to_end(tmp_path: Path) -> None:
     assert first["identityType"] == "Admin"
     assert first["sourceIP"] == "203.0.113.50:49152"
     assert first["outcome"] == "success"
-    assert first["time"] == "2026-03-14T10:01:00Z"
+    assert first["time"] == "2026-03-14T10:01:00.000Z"  # CreationTime 2026-03-14T10:01:00
     assert first["suspicion_score"] == 3  # level high
     (signal,) = first["signals"]
     assert signal["title"] == "Mailbox forwarding or admin audit change"

@@ -244,7 +244,11 @@ def test_failed_console_login_without_error_code() -> None:
 
 
 def test_failed_console_login_athena_json_text() -> None:
-    data = {"eventName": "ConsoleLogin", "responseElements": '{"ConsoleLogin":"Failure"}'}
+    data = {
+        "eventName": "ConsoleLogin",
+        "eventTime": "2024-01-02T03:04:05Z",
+        "responseElements": '{"ConsoleLogin":"Failure"}',
+    }
     ev, issues = normalize(rec(data))
     assert ev.status == "failure" and ev.error_code == "Failure"
     assert issues == []
@@ -259,6 +263,8 @@ def test_error_code_wins_and_empty_error_code_is_success() -> None:
 
 def test_aws_internal_and_numeric_account() -> None:
     data = {
+        "eventName": "GetBucketAcl",
+        "eventTime": "2024-01-02T03:04:05Z",
         "sourceIPAddress": "AWS Internal",
         "recipientAccountId": 123456789012,
         "userIdentity": {"type": "Root", "principalId": "123456789012"},

@@ -309,7 +309,10 @@ def test_sentinel_signin_status_json_text() -> None:
 )
 def test_signin_result_type_without_status(result_type: Any, status: str, code: str | None) -> None:
     ev, issues = normalize(
-        rec({"resultType": result_type, "resultDescription": "why"}, "entra_signin")
+        rec(
+            {"time": "2024-01-02T03:04:05Z", "resultType": result_type, "resultDescription": "why"},
+            "entra_signin",
+        )
     )
     assert issues == []
     assert (ev.status, ev.error_code) == (status, code)

@@ -183,7 +183,7 @@ def test_status_variants(status: Any, expected: tuple[str, str | None]) -> None:
     }
     if status != "MISSING":
         pp["status"] = status
-    ev, issues = normalize(rec({"protoPayload": pp}))
+    ev, issues = normalize(rec({"timestamp": "2024-01-02T03:04:05Z", "protoPayload": pp}))
     assert issues == []
     assert (ev.status, ev.error_code) == expected
 
@@ -199,7 +199,7 @@ def test_status_variants(status: Any, expected: tuple[str, str | None]) -> None:
     ],
 )
 def test_status_wrong_types(status: Any, path: str, found: str) -> None:
-    data = {"protoPayload": {"methodName": "m", "status": status}}
+    data = {"timestamp": "2024-01-02T03:04:05Z", "protoPayload": {"methodName": "m", "status": status}}
     snapshot = copy.deepcopy(data)
     ev, issues = normalize(rec(data))
     assert ev.status is None and ev.error_code is None
@@ -219,6 +219,7 @@ def test_principal_subject_region_and_log_name() -> None:
                 "principalSubject": "serviceAccount:ci@proj-9.iam.gserviceaccount.com"
             },
             "requestMetadata": {"callerIp": "gce-internal-ip"},
+            "methodName": "v1.compute.instances.get",
         },
     }
     ev, issues = normalize(rec(data))
@@ -242,7 +243,10 @@ def test_gke_system_service_account() -> None:
 
 
 def test_current_locations_wrong_type() -> None:
-    data = {"protoPayload": {"resourceLocation": {"currentLocations": "us-central1"}}}
+    data = {
+        "timestamp": "2024-01-02T03:04:05Z",
+        "protoPayload": {"methodName": "m", "resourceLocation": {"currentLocations": "us-central1"}},
+    }
     ev, issues = normalize(rec(data))
     assert ev.region is None
     assert [i.kind for i in issues] == ["wrong_type"]

@@ -47,6 +47,9 @@ def test_all_panther_records(external: Path) -> None:
         assert ev.raw is data and json.dumps(data, sort_keys=True) == before
         assert ev.source == source and ev.location is location
         for issue in issues:
+            if issue.kind == "missing_field":  # test cases trimmed to what a rule reads
+                assert "is missing, null or empty" in issue.message, (number, issue)
+                continue
             assert issue.kind in ("wrong_type", "bad_time"), (number, issue)
             assert any(p in issue.message for p in PLACEHOLDERS), (
                 number,
@@ -57,7 +60,8 @@ def test_all_panther_records(external: Path) -> None:
         # a time string that is not a placeholder is always read
         for key in ("eventTime", "time", "timestamp"):
             value = data.get(key)
-            if isinstance(value, str) and value not in ("...", "redacted") and not issues:
+            read = [i for i in issues if i.kind != "missing_field"]
+            if isinstance(value, str) and value not in ("...", "redacted") and not read:
                 assert ev.time is not None, (number, value)
         assert (ev.time is None) == (ev.time_ns is None)
     # the counts of the manifest: 475 AWS, 249 Azure, 48 Entra, 206 GCP

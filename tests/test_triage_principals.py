@@ -219,3 +219,17 @@ def test_umbrella_execution_tag_is_not_a_tactic() -> None:
     assert rule_tactics([*every_rule, "attack.t1651"]) == {"execution"}
     assert rule_tactics(["attack.Execution", "attack.T1059.001"]) == {"execution"}
     assert rule_tactics(["attack.g0016", "cve.2021-1234", "attack.s0002"]) == frozenset()
+
+
+def test_allow_and_since_apply_to_principals(tmp_path: Path) -> None:
+    """The tuning options reach principals: an allowlist entry for the pipeline removes its
+    row; --since after the pipeline's day leaves only what is inside the window."""
+    path = str(volume_vs_breadth(tmp_path))
+    allow = tmp_path / "allow.yml"
+    allow.write_text(f"allow:\n  - principal: '{PIPELINE}'\n    reason: deploys\n", encoding="utf-8")
+    assert [r["principal"] for r in principals_jsonl("--allow", str(allow), path)] == [INTRUDER]
+    since = (DAY + timedelta(hours=10, minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    late = {r["principal"]: r for r in principals_jsonl("--since", since, path)}
+    # the intruder's calls are at 10:00, 10:06, ... 10:24: only RunInstances is at or after 10:20
+    assert late[INTRUDER]["findings"] == 1
+    assert late[PIPELINE]["first_seen"] >= since

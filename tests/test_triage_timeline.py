@@ -113,3 +113,12 @@ def test_demo_timeline_of_the_top_principal_shows_unflagged_events_around_its_fi
         if r["suspicion_score"] is None and any(abs(at(r) - t) <= timedelta(hours=1) for t in found)
     ]
     assert around
+
+
+def test_since_until_bound_the_timeline_too() -> None:
+    demo = str(dataset_path())
+    every = timeline("--principal", "user/m.okafor", demo)
+    since, until = "2026-03-14T10:04:00Z", "2026-03-14T10:06:00Z"
+    inside = timeline("--principal", "user/m.okafor", "--since", since, "--until", until, demo)
+    want = [r["eventID"] for r in every if since <= r["time"] < until]
+    assert [r["eventID"] for r in inside] == want and want

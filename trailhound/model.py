@@ -120,6 +120,7 @@ class Event:
     user_agent: str | None = None  # http_request.user_agent
     event_id: str | None = None  # metadata.uid
     correlation_id: str | None = None  # metadata.correlation_uid (Azure: one per operation)
+    resource: str | None = None  # resources[0].uid: the Azure resource id an operation wrote
     meta: Mapping[str, Any] = field(default_factory=dict)  # transport metadata of the RawRecord
 
     @property

@@ -17,6 +17,7 @@ from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding, iter_findings
 from trailhound.sources import InputSpec, discover, read_input
+from trailhound.sources.limits import Limits
 from trailhound.tuning.stream import tuning_gate
 from trailhound.tuning.window import TimeWindow
 
@@ -54,9 +55,17 @@ class ScanStats:
                 self.samples.append(issue)
         else:
             self.skipped[issue.kind] += 1
-            names = self.skipped_paths.setdefault(issue.kind, [])
-            if len(names) <= SKIP_NAMES and issue.location.path not in names:
-                names.append(issue.location.path)
+            self.name_skipped(issue.kind, issue.location.path)
+
+    def name_skipped(self, kind: str, path: str) -> None:
+        """Remember `path` among the first files skipped as `kind` (the summary names them)."""
+        names = self.skipped_paths.setdefault(kind, [])
+        if len(names) <= SKIP_NAMES and path not in names:
+            names.append(path)
+
+    def count_issues(self, kind: str, severity: str, n: int) -> None:
+        """`n` more issues of a kind whose samples were not kept (engine/fast_scan.py)."""
+        (self.errors if severity == "error" else self.skipped)[kind] += n
 
 
 @dataclass
@@ -84,10 +93,11 @@ def _events(
     profile: Profile,
     stdin: BinaryIO | None,
     on_file: Progress | None,
+    limits: Limits | None = None,
 ) -> Iterator[Event]:
     for spec in specs:
         stats.files += 1
-        for item in read_input(spec, stdin=stdin):
+        for item in read_input(spec, stdin=stdin, limits=limits):
             if isinstance(item, Issue):
                 stats.add_issue(item)
                 continue
@@ -127,12 +137,14 @@ def scan(
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
     on_file: Progress | None = None,
     window: TimeWindow | None = None,
+    limits: Limits | None = None,
 ) -> ScanResult:
     """Run the profile's rules (or `ruleset`) over every record under `paths` ("-" = stdin);
-    with `window`, only events inside it can be findings (tuning/window.py)."""
+    with `window`, only events inside it can be findings (tuning/window.py); `limits`: the
+    per-input caps (sources/limits.py; default: TRAILHOUND_* or built-in)."""
     s = scan_stream(
         paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin,
-        on_start=on_start, on_file=on_file, window=window,
+        on_start=on_start, on_file=on_file, window=window, limits=limits,
     )
     return ScanResult(list(s.findings), s.stats)
 
@@ -148,6 +160,7 @@ def scan_stream(
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
     on_file: Progress | None = None,
     window: TimeWindow | None = None,
+    limits: Limits | None = None,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
     (scoring.iter_findings), so memory does not grow with their number."""
@@ -162,9 +175,11 @@ def scan_stream(
         on_start(specs)
     read_itself = getattr(eng, "scan", None)
     if read_itself is not None:  # the engine reads the inputs itself (fast: in worker processes)
-        matches = read_itself(plan, specs, stats, profile, stdin=stdin, on_file=on_file)
+        matches = read_itself(
+            plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits
+        )
     else:
-        matches = eng.run(plan, _events(specs, stats, profile, stdin, on_file))
+        matches = eng.run(plan, _events(specs, stats, profile, stdin, on_file, limits))
     matches = tuning_gate(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
         dedupe=profile.dedupe,

@@ -14,6 +14,7 @@ counted: they neither make a finding nor add weight on their own.
 
 from __future__ import annotations
 
+import operator
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,9 +30,20 @@ from trailhound.spill import ORDER, Codec, Compact, Runs, scalar_index, spill_bu
 from trailhound.spill import SCALARS as SCALARS_AT
 from trailhound.spill import SCORE as SCORE_AT
 
-_SOURCE, _CORRELATION_ID, _OPERATION, _EVENT_ID, _ACCOUNT, _STATUS, _TIME_NS = map(
-    scalar_index, ("source", "correlation_id", "operation", "event_id", "account", "status", "time_ns")
+_EVENT_ID, _STATUS, _TIME_NS = map(scalar_index, ("event_id", "status", "time_ns"))
+
+# The Event fields that name an operation (collapse_key's inputs, in _collapse_key's order).
+COLLAPSE_FIELDS = (
+    "source", "correlation_id", "operation", "resource", "principal", "event_id", "account",
+    "src_ip", "time_ns",
 )
+_collapse_inputs = operator.attrgetter(*COLLAPSE_FIELDS)
+_c_collapse_inputs = operator.itemgetter(*map(scalar_index, COLLAPSE_FIELDS))
+# Azure: the records of one write lie minutes (a long deployment: hours) apart; one
+# correlationId reused years later is another operation. The span is a UTC day, as a key
+# (every engine, the spill path and Spark group on the same key without a second pass): an
+# operation running across 00:00 UTC shows as two findings, never hides one.
+AZURE_SPAN_NS = 86_400 * 1_000_000_000
 
 Signal = Rule | Correlation  # what a finding lists: both carry the same scoring attributes
 
@@ -144,24 +156,38 @@ def _sort_key(score: float, t: int | None, eid: str | None, order: int) -> tuple
     return (-score, t is None, t or 0, eid is None, eid or "", order)
 
 
-def collapse_key(e: Event) -> tuple[str | None, ...] | None:
-    """Records that report one operation (log-formats pitfalls 12-14).
+def collapse_key(e: Event) -> tuple[object, ...] | None:
+    """Records that report one operation (log-formats pitfalls 12-14); None: nothing to
+    collapse with.
 
-    CloudTrail delivers some events twice (and an EventBridge or organisation-trail copy is a
-    second delivery of the same eventID); Azure logs one write as Started, Accepted and
-    Succeeded records sharing a correlationId. None: nothing to collapse with.
+    * Azure Activity: one write is logged as Started, Accepted and Succeeded records sharing a
+      correlationId; one ARM deployment shares its correlationId across every resource it
+      writes. Key: correlationId + operation (case-insensitive, pitfall 3) + resource id
+      (case-insensitive) + caller + the UTC day (AZURE_SPAN_NS).
+    * Every other record with a logged id (CloudTrail eventID, Entra id, GCP insertId, M365
+      Id): a second delivery (CloudTrail's own, an organisation trail, an EventBridge copy,
+      overlapping GCP sinks) is the same record again, so every field agrees. Key: id + account
+      + operation + principal + source IP + time; one id on records that differ in identity,
+      IP, operation or time (template data, one sign-in id logged under two categories from two
+      IPs) is several events. The category is not part of it: the same sign-in filed under two
+      categories from one user and IP is one event.
     """
-    return _collapse_key(e.source, e.correlation_id, e.operation, e.event_id, e.account)
+    return _collapse_key(*_collapse_inputs(e))
 
 
 def _collapse_key(
-    source: str, correlation_id: str | None, operation: str | None, event_id: str | None,
-    account: str | None,
-) -> tuple[str | None, ...] | None:
+    source: str, correlation_id: str | None, operation: str | None, resource: str | None,
+    principal: str | None, event_id: str | None, account: str | None, src_ip: str | None,
+    time_ns: int | None,
+) -> tuple[object, ...] | None:
     if source == "azure_activity" and correlation_id and operation:
-        return (source, correlation_id.lower(), operation.lower())
+        day = None if time_ns is None else time_ns // AZURE_SPAN_NS
+        return (
+            source, "operation", correlation_id.lower(), operation.lower(),
+            resource.lower() if resource else None, principal, day,
+        )
     if event_id and not event_id.startswith("syn:"):
-        return (source, account, event_id, operation)
+        return (source, "record", account, event_id, operation, principal, src_ip, time_ns)
     return None
 
 
@@ -176,7 +202,7 @@ def _rank_of(status: str | None, order: int) -> tuple[int, int]:
 
 def collapse(findings: list[Finding]) -> list[Finding]:
     """One finding per operation: the final-status record (else the first), counting copies."""
-    best: dict[tuple[str | None, ...], Finding] = {}
+    best: dict[tuple[object, ...], Finding] = {}
     out: list[Finding] = []
     for f in findings:
         key = collapse_key(f.event)
@@ -297,16 +323,18 @@ def _in_memory(
 # -- the same, spilled (see spill.py) -------------------------------------------------------
 
 
-def _c_collapse_key(c: Compact) -> tuple[str | None, ...] | None:
-    s = c[SCALARS_AT]
-    return _collapse_key(s[_SOURCE], s[_CORRELATION_ID], s[_OPERATION], s[_EVENT_ID], s[_ACCOUNT])
+def _c_collapse_key(c: Compact) -> tuple[object, ...] | None:
+    return _collapse_key(*_c_collapse_inputs(c[SCALARS_AT]))
 
 
 def _c_group_key(c: Compact) -> tuple[object, ...]:
-    # collapse keys hold None: compare (is None, text) pairs; then the rank picks the winner
+    # collapse keys hold None: compare (is None, value) pairs (the second tag keeps the two key
+    # shapes apart, so a text is never compared with a number); then the rank picks the winner
     key = _c_collapse_key(c) or ()
     s = c[SCALARS_AT]
-    return (tuple((x is None, x or "") for x in key), _rank_of(s[_STATUS], c[ORDER]))
+    return (
+        tuple((x is None, "" if x is None else x) for x in key), _rank_of(s[_STATUS], c[ORDER])
+    )
 
 
 def _c_sort_key(c: Compact) -> tuple[object, ...]:
@@ -365,7 +393,7 @@ class _Spill:
         final, codec = self.final, self.codec
         # sorted by key, then rank: the first of each key wins and counts the others' copies
         winner: Compact | None = None
-        winner_key: tuple[str | None, ...] | None = None
+        winner_key: tuple[object, ...] | None = None
         for c in self.groups:
             k = _c_collapse_key(c)
             if winner is not None and k == winner_key:

@@ -29,6 +29,10 @@ leaked his AWS access key, a GCP service-account key file and his Entra/Azure se
   enumeration (Get-AzRoleAssignment), Owner for the new user (first try fails: PrincipalNotFound),
   a custom role with "*", a new VM, and the activity-log export deleted. Hour 12 exists only in the
   responder's `az monitor activity-log list` pull: Run Command on the new VM.
+- 11:04-11:28 Microsoft 365, 198.51.100.23 (the Unified Audit Log): the backdoor user again, as
+  the UAL repeats it; full access to the CFO's mailbox for helpdesk.sync (the first try fails),
+  send-as rights on it, unified audit log ingestion switched off, helpdesk.sync exempted from
+  mailbox auditing.
 
 Around it, a normal day: reads, SSO logins, CI deploys, AWS services assuming their roles,
 provisioning, device updates, schedulers, and a few benign failures.
@@ -1459,6 +1463,129 @@ def entra_records(az: Azure) -> list[Json]:
 
 
 # =================================================================================================
+# Microsoft 365 Unified Audit Log (a Management Activity API content blob: a JSON array)
+
+EXO_SERVER = "AM6PR04MB5927 (15.20.7409.031)"
+
+
+class M365:
+    """UAL records: Exchange admin cmdlets (RecordType 1), Entra activities the UAL repeats
+    (AzureActiveDirectory, RecordType 8), sign-ins (15), mailbox (50) and SharePoint (6) access."""
+
+    def __init__(self, az: Azure) -> None:
+        self.az = az
+        self.ids = az.ids
+
+    def base(self, when: str, op: str, workload: str, record_type: int, upn: str,
+             ip: str, result: str, user_type: int = 0) -> Json:
+        return {
+            "CreationTime": f"{DAY:%Y-%m-%d}T{when}",  # the API writes UTC without a zone
+            "Id": self.ids.uuid(),
+            "Operation": op,
+            "OrganizationId": TENANT,
+            "RecordType": record_type,
+            "ResultStatus": result,
+            "UserKey": f"1003{self.ids.hex(12).upper()}",
+            "UserType": user_type,
+            "Version": 1,
+            "Workload": workload,
+            "ClientIP": ip,
+            "UserId": upn,
+        }
+
+    def cmdlet(self, when: str, op: str, upn: str, ip: str, obj: str,
+               params: list[tuple[str, str]], ok: bool = True) -> Json:
+        rec = self.base(when, op, "Exchange", 1, upn, f"{ip}:{self.ids.rng.randint(40000, 65000)}",
+                        "True" if ok else "False", user_type=2)
+        rec |= {
+            "ObjectId": obj,
+            "AppId": "",
+            "ClientAppId": "",
+            "ExternalAccess": False,
+            "OrganizationName": "acmeexample.onmicrosoft.com",
+            "OriginatingServer": EXO_SERVER,
+            "Parameters": [{"Name": k, "Value": v} for k, v in params],
+            "SessionId": self.ids.uuid(),
+        }
+        return rec
+
+    def directory(self, when: str, op: str, upn: str, oid: str, ip: str, target: str) -> Json:
+        rec = self.base(when, op, "AzureActiveDirectory", 8, upn, ip, "Success")
+        rec |= {
+            "ObjectId": target,
+            "AzureActiveDirectoryEventType": 1,
+            "ExtendedProperties": [
+                {"Name": "additionalDetails", "Value": "{}"},
+                {"Name": "extendedAuditEventCategory", "Value": "User"},
+            ],
+            "ModifiedProperties": [],
+            "Actor": [{"ID": upn, "Type": 5}, {"ID": oid, "Type": 2}],
+            "ActorContextId": TENANT,
+            "ActorIpAddress": ip,
+            "InterSystemsId": self.ids.uuid(),
+            "IntraSystemId": self.ids.uuid(),
+            "Target": [{"ID": target, "Type": 5}],
+            "TargetContextId": TENANT,
+        }
+        return rec
+
+
+# fmt: off
+def m365_records(az: Azure) -> list[Json]:
+    m = M365(az)
+    marcus_upn, helpdesk_upn = f"marcus.okafor@{DOMAIN}", f"helpdesk.sync@{DOMAIN}"
+    admin_upn, cfo = f"it.admin@{DOMAIN}", f"elena.vargas@{DOMAIN}"
+    admin_ip = "10.20.22.14"
+    recs: list[Json] = []
+
+    # A normal day: sign-ins, mailbox and file access, mailbox upkeep, a shared-mailbox grant.
+    login = m.base("07:58:12", "UserLoggedIn", "AzureActiveDirectory", 15,
+                   f"lena.fischer@{DOMAIN}", "10.20.31.77", "Success")
+    login |= {"ObjectId": "00000003-0000-0ff1-ce00-000000000000", "AzureActiveDirectoryEventType": 1,
+              "ExtendedProperties": [{"Name": "UserAgent", "Value": EDGE_UA},
+                                     {"Name": "RequestType", "Value": "OAuth2:Authorize"}]}
+    mail = m.base("09:12:40", "MailItemsAccessed", "Exchange", 50, f"tom.becker@{DOMAIN}",
+                  "10.20.31.102", "Succeeded")
+    mail |= {"ClientInfoString": "Client=OWA;Action=ViaProxy", "MailboxOwnerUPN": f"tom.becker@{DOMAIN}",
+             "OperationProperties": [{"Name": "MailAccessType", "Value": "Bind"}]}
+    doc = m.base("09:40:02", "FileAccessed", "SharePoint", 6, f"ana.souza@{DOMAIN}",
+                 "10.20.31.58", "Succeeded")
+    doc |= {"ObjectId": "https://acmeexample.sharepoint.com/sites/sales/Shared Documents/Q1.xlsx",
+            "SourceFileName": "Q1.xlsx", "UserAgent": EDGE_UA}
+    recs += [
+        login, mail, doc,
+        m.cmdlet("10:15:27", "Set-Mailbox", admin_upn, admin_ip, f"tom.becker@{DOMAIN}",
+                 [("Identity", f"tom.becker@{DOMAIN}"), ("ProhibitSendQuota", "49 GB")]),
+        m.cmdlet("14:30:11", "Add-MailboxPermission", admin_upn, admin_ip, f"orders@{DOMAIN}",
+                 [("Identity", f"orders@{DOMAIN}"), ("User", f"tom.becker@{DOMAIN}"),
+                  ("AccessRights", "FullAccess"), ("InheritanceType", "All")]),
+    ]
+
+    # The intrusion: the UAL repeats the Entra user creation (11:04); after the consent to the
+    # rogue mail app (11:15) the new account gets the CFO's mailbox and auditing is switched off.
+    recs += [
+        m.directory("11:04:52", "Add user.", marcus_upn, az.marcus, AZ_ATTACKER, helpdesk_upn),
+        m.cmdlet("11:20:44", "Add-MailboxPermission", helpdesk_upn, AZ_ATTACKER, cfo,
+                 [("Identity", cfo), ("User", helpdesk_upn), ("AccessRights", "FullAccess")],
+                 ok=False),
+        m.cmdlet("11:21:30", "Add-MailboxPermission", marcus_upn, AZ_ATTACKER, cfo,
+                 [("Identity", cfo), ("User", helpdesk_upn), ("AccessRights", "FullAccess"),
+                  ("AutoMapping", "False")]),
+        m.cmdlet("11:23:10", "Add-RecipientPermission", marcus_upn, AZ_ATTACKER, cfo,
+                 [("Identity", cfo), ("Trustee", helpdesk_upn), ("AccessRights", "SendAs"),
+                  ("Confirm", "False")]),
+        m.cmdlet("11:26:05", "Set-AdminAuditLogConfig", marcus_upn, AZ_ATTACKER,
+                 "acmeexample.onmicrosoft.com\\Admin Audit Log Settings",
+                 [("UnifiedAuditLogIngestionEnabled", "False")]),
+        m.cmdlet("11:27:40", "Set-MailboxAuditBypassAssociation", marcus_upn, AZ_ATTACKER,
+                 helpdesk_upn, [("Identity", helpdesk_upn), ("AuditBypassEnabled", "True")]),
+    ]
+    recs.sort(key=lambda r: str(r["CreationTime"]))
+    return recs
+# fmt: on
+
+
+# =================================================================================================
 # GCP Cloud Audit Logs (Cloud Storage sink files)
 
 GCLOUD = (
@@ -1907,6 +2034,11 @@ def build(out_dir: Path) -> list[Path]:
     sink = "gcp/cloudaudit.googleapis.com/{}/2026/03/14/10:00:00_10:59:59_S0.json"
     files[sink.format("activity")] = json_lines(act)
     files[sink.format("data_access")] = json_lines(reads)
+
+    # Microsoft 365: one Management Activity API content blob (generated last: the ids drawn
+    # before it, and so every other file, stay as they were).
+    blob = json.dumps(m365_records(az), indent=2, ensure_ascii=False) + "\n"
+    files["m365/audit-general_2026-03-14.json"] = blob.encode()
 
     written = []
     for rel in sorted(files):

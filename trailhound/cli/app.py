@@ -20,6 +20,7 @@ from trailhound.cli.exits import (  # the EXIT_ names are imported from here by 
     nothing_read,
     scan_exit_code,
 )
+from trailhound.cli.limits_opt import limit_options
 from trailhound.cli.options import format_opt as _format_opt
 from trailhound.cli.params import FINITE_FLOAT
 from trailhound.cli.pipe import buffered_stdout, silence_stdout, write_stdout
@@ -231,6 +232,20 @@ def _detect(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
         spark_conf, allowlist, default_filters, window,
     )
+    return emit(writer, rows, stats, paths, profile, quiet)
+
+
+def emit(
+    writer: Any,
+    rows: Iterable[Any],
+    stats: ScanStats,
+    paths: Sequence[str],
+    profile: str,
+    quiet: bool,
+    notes: Sequence[str] = (),
+) -> int:
+    """Write a scan's rows (any view of them) to stdout, then its summary and `notes` on
+    stderr; the exit code. The one way from a scan to the terminal, for detect and triage."""
     if nothing_read(stats):
         _err(nothing_read_line(stats, paths))  # even with --quiet: it is why the exit code is 4
         return scan_exit_code(stats)
@@ -238,6 +253,8 @@ def _detect(
         return EXIT_BROKEN_PIPE
     if not quiet:
         print_summary(stats, profile)
+        for note in notes:
+            _err(note)
     return scan_exit_code(stats)
 
 
@@ -320,6 +337,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @_spark_conf_opt
 @allow_options
 @window_options
+@limit_options
 def detect(
     paths: tuple[str, ...],
     profile: str,
@@ -358,6 +376,7 @@ def detect(
 @_placeholders_opt
 @allow_options
 @window_options
+@limit_options
 def demo(
     profile: str,
     fmt: str,
@@ -369,7 +388,7 @@ def demo(
     default_filters: bool,
     window: TimeWindow | None,
 ) -> None:
-    """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP; attacks and noise)."""
+    """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP, M365; attacks and noise)."""
     from trailhound.demo import dataset_path
 
     sys.exit(

@@ -9,34 +9,29 @@ import sys
 import click
 
 from trailhound.report.escape import for_terminal
+from trailhound.rules.guides import Explained
+from trailhound.rules.model import Filter
 
 
-def _header(rule: object) -> list[str]:
-    from trailhound.rules.model import Filter
-
-    title = getattr(rule, "title", "")
-    lines = [str(title), f"id: {getattr(rule, 'id', '')}"]
+def _header(rule: Explained) -> list[str]:
+    lines = [rule.title, f"id: {rule.id}"]
     if isinstance(rule, Filter):
         lines.append("kind: filter (removes matches of the rules it names)")
     else:
         lines.append(
-            f"level: {getattr(rule, 'level', None) or '-'}   weight: {getattr(rule, 'weight', '-')}"
-            f"   signal: {getattr(rule, 'signal', None) or '-'}"
+            f"level: {rule.level or '-'}   weight: {rule.weight}   signal: {rule.signal or '-'}"
         )
-        tags = getattr(rule, "tags", ())
-        if tags:
-            lines.append(f"tags: {', '.join(tags)}")
-    path = getattr(rule, "path", None)
-    if path:
-        lines.append(f"rule file: {path}")
+        if rule.tags:
+            lines.append(f"tags: {', '.join(rule.tags)}")
+    if rule.path:
+        lines.append(f"rule file: {rule.path}")
     return [for_terminal(x) for x in lines]
 
 
-def _fallback(rule: object) -> str:
+def _fallback(rule: Explained) -> str:
     """What a rule without a guide still says about itself: description, false positives."""
-    sigma = getattr(rule, "sigma", None)
-    desc = getattr(sigma, "description", None) or "(no description)"
-    fps = getattr(sigma, "falsepositives", None) or []
+    desc = rule.sigma.description or "(no description)"
+    fps = rule.sigma.falsepositives or []
     text = f"## What it means\n\n{' '.join(str(desc).split())}\n"
     if fps:
         text += "\n## False positives\n\n" + "".join(f"- {fp}\n" for fp in fps)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from trailhound.cli.exits import epilog
 from trailhound.cli.options import format_opt
 from trailhound.cli.tuning_opts import window_options
 from trailhound.errors import UsageError
@@ -33,15 +34,13 @@ status, error_code, error_message, user_agent, event_id, correlation_id,
 origin, raw JSON): see docs/hunts.md.
 
 \b
-Exit codes:
-  0  hunt ran, every input read cleanly (with or without rows)
-  1  fatal error
-  2  usage error (unknown hunt, unreadable file, SQL DuckDB refuses)
-  3  hunt ran, but some input was bad: see the summary on stderr
+Exit code 2 also for an unknown hunt, an unreadable --hunt-sql file or SQL
+DuckDB refuses (one line: the file and DuckDB's reason).
+
 """
 
 
-@click.command("hunt", epilog=HUNT_HELP)
+@click.command("hunt", epilog=HUNT_HELP + epilog())
 @click.argument("args", nargs=-1, metavar="NAME PATH... | list | show NAME")
 @click.option(
     "--hunt-sql",
@@ -50,10 +49,10 @@ Exit codes:
     help="Run the DuckDB SQL in FILE instead of a shipped hunt; every ARG is then a PATH.",
 )
 @format_opt
-@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
 @window_options
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
 def hunt(
-    args: tuple[str, ...], hunt_sql: str | None, fmt: str, quiet: bool, window: TimeWindow | None
+    args: tuple[str, ...], hunt_sql: str | None, fmt: str, window: TimeWindow | None, quiet: bool
 ) -> None:
     """Run a hunting query over the events in PATHS (files, folders, or - for stdin)."""
     from trailhound.hunts.registry import hunts, read_user_hunt
@@ -88,25 +87,40 @@ def _list() -> None:
 
 
 def _run(
-    chosen: Hunt, paths: tuple[str, ...], shipped: bool, fmt: str, quiet: bool,
-    window: TimeWindow | None = None,
+    chosen: Hunt,
+    paths: tuple[str, ...],
+    shipped: bool,
+    fmt: str,
+    quiet: bool,
+    window: TimeWindow | None,
 ) -> int:
-    from trailhound.cli.app import EXIT_INPUT_ERRORS, EXIT_OK, print_summary
+    # the exit-code policy of `detect` (cli/exits.py): a missing path is a usage error, nothing
+    # readable is 4, bad input 3, a reader that left early 141
+    from trailhound.cli.app import print_summary
+    from trailhound.cli.exits import EXIT_BROKEN_PIPE, nothing_read, scan_exit_code
+    from trailhound.cli.pipe import write_stdout
+    from trailhound.cli.summary import nothing_read_line
     from trailhound.hunts.run import run_hunt
     from trailhound.profiles import DEFAULT_PROFILE, get_profile
     from trailhound.report.rows import write_rows
+    from trailhound.sources.files import missing_paths
 
+    missing = missing_paths(paths)
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder; check the path")
     stdin = sys.stdin.buffer if "-" in paths else None
-    with run_hunt(
-        chosen, paths, get_profile(DEFAULT_PROFILE), shipped=shipped, stdin=stdin, window=window
-    ) as run:
+    profile = get_profile(DEFAULT_PROFILE)
+    with run_hunt(chosen, paths, profile, shipped=shipped, stdin=stdin, window=window) as run:
+        if nothing_read(run.stats):
+            click.echo(nothing_read_line(run.stats, paths), err=True)
+            return scan_exit_code(run.stats)
         counted = _counting(run.rows, run.stats)
-        write_rows(fmt, run.columns, counted, sys.stdout)
-        sys.stdout.flush()
+        if not write_stdout(lambda rows, out: write_rows(fmt, run.columns, rows, out), counted):
+            return EXIT_BROKEN_PIPE
     if not quiet:
         click.echo(f"trailhound: hunt {for_terminal(chosen.name)}: {run.stats.findings} rows", err=True)
         print_summary(run.stats, DEFAULT_PROFILE)
-    return EXIT_INPUT_ERRORS if run.stats.error_count else EXIT_OK
+    return scan_exit_code(run.stats)
 
 
 def _counting(rows: Iterator[dict[str, Any]], stats: ScanStats) -> Iterator[dict[str, Any]]:

@@ -3,7 +3,6 @@ engine (the logic is in triage/, the layout in report/triage.py)."""
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any
 
@@ -11,11 +10,7 @@ import click
 
 from trailhound.cli.app import (
     EXIT_CODES_HELP,
-    EXIT_INPUT_ERRORS,
-    EXIT_OK,
     _engine_opt,
-    _err,
-    _format_opt,
     _min_score_opt,
     _placeholders_opt,
     _profile_opt,
@@ -23,9 +18,11 @@ from trailhound.cli.app import (
     _rules_opt,
     _spark_conf_opt,
     _spark_master_opt,
+    emit,
     finding_rows,
-    print_summary,
 )
+from trailhound.cli.exits import nothing_read
+from trailhound.cli.options import format_opt as _format_opt
 from trailhound.cli.tuning_opts import allow_options, window_options
 from trailhound.profiles import get_profile
 from trailhound.report.escape import for_terminal
@@ -33,31 +30,29 @@ from trailhound.report.triage import principal_writer, timeline_writer
 from trailhound.triage.principals import rank_principals
 from trailhound.triage.timeline import build_timeline
 from trailhound.tuning.allowlist import Allowlist
-from trailhound.tuning.window import TimeWindow
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
+from trailhound.tuning.window import TimeWindow, parse_duration
 
 
 class Duration(click.ParamType[int]):
-    """`90s`, `30m`, `1h`, `7d` -> nanoseconds."""
+    """`90s`, `30m`, `1h`, `7d`, `2w` -> nanoseconds (tuning/window.parse_duration)."""
 
     name = "duration"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
-        m = _DURATION.match(str(value))
-        if m is None:
+        span = parse_duration(str(value))
+        if span is None:
             self.fail(f"{value!r} is not a duration: write a number and a unit, e.g. 30m, 1h, 2d", param, ctx)
-        return int(m.group(1)) * _UNITS[m.group(2).lower()] * 10**9
+        return span
 
 
 def _detect_options(f: Any) -> Any:
     """The detect options every triage view takes (the same click option objects as detect)."""
+    f = allow_options(window_options(f))  # innermost, as on detect
     for opt in reversed(
         (_profile_opt, _format_opt, _min_score_opt, _quiet_opt, _rules_opt, _placeholders_opt,
-         _engine_opt, _spark_master_opt, _spark_conf_opt, allow_options, window_options)
+         _engine_opt, _spark_master_opt, _spark_conf_opt)
     ):
         f = opt(f)
     return f
@@ -92,14 +87,10 @@ def principals(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
         spark_conf, allowlist, default_filters, window,
     )
-    ranked = rank_principals(rows)
-    principal_writer(fmt)(ranked, sys.stdout)
-    sys.stdout.flush()
-    if not quiet:
-        print_summary(stats, profile)
-        risky = sum(1 for r in ranked if r["risky"])
-        _err(f"  {len(ranked)} principals, {risky} risky")
-    sys.exit(EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK)
+    ranked = rank_principals(rows)  # reads every row: the summary is complete after this
+    risky = sum(1 for r in ranked if r["risky"])
+    note = f"  {len(ranked)} principals, {risky} risky"
+    sys.exit(emit(principal_writer(fmt), ranked, stats, paths, profile, quiet, [note]))
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -156,17 +147,16 @@ def timeline(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
         spark_conf, allowlist, default_filters, window,
     )
+    findings = list(rows)  # the whole scan: its summary is complete after this
+    if nothing_read(stats):  # nothing to look for a principal in: say so as detect does
+        sys.exit(emit(timeline_writer(fmt), [], stats, paths, profile, quiet))
     found = build_timeline(
-        paths, get_profile(profile), principal, rows, around=around, window_ns=span,
-        time_window=window,
+        paths, get_profile(profile), principal, findings, around=around, window_ns=span,
+        within=window,
     )
-    timeline_writer(fmt)(found.rows, sys.stdout)
-    sys.stdout.flush()
-    if not quiet:
-        print_summary(stats, profile)
-        marked = sum(1 for r in found.rows if r["suspicion_score"] is not None)
-        _err(
-            f"  timeline of {for_terminal(principal)}: {found.events} events, "
-            f"{len(found.rows)} shown, {marked} of them findings"
-        )
-    sys.exit(EXIT_INPUT_ERRORS if stats.error_count else EXIT_OK)
+    marked = sum(1 for r in found.rows if r["suspicion_score"] is not None)
+    note = (
+        f"  timeline of {for_terminal(principal)}: {found.events} events, "
+        f"{len(found.rows)} shown, {marked} of them findings"
+    )
+    sys.exit(emit(timeline_writer(fmt), found.rows, stats, paths, profile, quiet, [note]))

@@ -170,12 +170,13 @@ class FastEngine:
         *,
         stdin: Any = None,
         on_file: Callable[[Any], None] | None = None,
+        limits: Any = None,
     ) -> Iterator[Match]:
         """Read `specs` (sources.InputSpec) and yield the Matches, updating `stats` (a
         scan.ScanStats) exactly as scan.py's reader loop does. See fast_scan.py."""
         from trailhound.engine.fast_scan import scan_specs
 
-        return scan_specs(plan, specs, stats, profile, stdin=stdin, on_file=on_file)
+        return scan_specs(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
 
 
 class ParallelEngine(FastEngine):

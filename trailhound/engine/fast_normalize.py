@@ -9,8 +9,10 @@ issues) when the record is PLAIN, and None otherwise (the caller then runs `norm
   accountId, invokedBy, type) is either a string, null, or absent with no other key of that
   object equal to its name ignoring case (the normalizer's case-insensitive second pass would
   take such a key);
-* eventTime is a string `parse_time` reads; userIdentity is an object, null or absent;
-  responseElements (read for the ConsoleLogin outcome) is an object or null.
+* eventTime is a string `parse_time` reads in an ISO-8601 form (not the US form, which the
+  normalizer reports); eventName is a non-empty string (a record without one is reported
+  `missing_field`); userIdentity is an object, null or absent; responseElements (read for the
+  ConsoleLogin outcome) is an object or null.
 
 Why the result is the same, for plain records (normalize/_fields.py): an exact key holding a
 non-empty string wins the first pass; null and "" give None in both passes (the second pass
@@ -29,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from trailhound.model import Event, Issue, RawRecord
-from trailhound.normalize.times import TimeParseError, parse_time
+from trailhound.normalize.times import TimeParseError, is_us_form, parse_time
 
 __all__ = ["cloudtrail_event", "enabled", "normalizer_digest"]
 
 # sha256 (first 16 hex digits) of the normalizer sources this module reproduces.
-VERIFIED = "ee6bcde9e1e3dc9d"
+VERIFIED = "9246730497ee30b7"
 _SOURCES = ("normalize/cloudtrail.py", "normalize/_fields.py", "normalize/times.py")
 
 _TIMES: dict[str, tuple[str, int] | None] = {}
@@ -68,7 +70,7 @@ def _time(text: str) -> tuple[str, int] | None:
     got = _TIMES.get(text, _MISSING)
     if got is _MISSING:
         try:
-            got = parse_time(text)
+            got = None if is_us_form(text) else parse_time(text)
         except TimeParseError:
             got = None
         if len(_TIMES) >= _TIMES_MAX:
@@ -134,6 +136,8 @@ def cloudtrail_event(rec: RawRecord, force: bool = False) -> tuple[Event, list[I
         else:
             return None
         operation = _text(d, "eventName", top)
+        if operation is None:
+            return None
         service = _text(d, "eventSource", top)
         src_ip = _text(d, "sourceIPAddress", top)
         region = _text(d, "awsRegion", top)

@@ -6,10 +6,12 @@ produce, in the same order. A file whose worker dies or gets stuck is an input e
 
 Per file (`scan_bytes`):
 
-1. Decompress (sources.gzipio: ISA-L, careful zlib path on trouble). Any gzip problem, a BOM,
-   UTF-16, invalid UTF-8, or a document that is not `{"Records": [...]}` of plain CloudTrail
-   records: the file goes through the readers (sources.read_bytes) exactly as scan.py would
-   read it, and every record is normalized and evaluated (the rules still dispatched by anchors).
+1. Load (sources.inputs.load: ISA-L for one small member, else streamed zlib under the caps of
+   sources.limits). An input larger than Limits.stream_threshold is streamed through the
+   readers (sources.stream) in bounded memory. Any gzip problem, a BOM, UTF-16, invalid UTF-8,
+   or a document that is not `{"Records": [...]}` of plain CloudTrail records: the file goes
+   through the readers (sources.reader.read_loaded) exactly as scan.py would read it, and every
+   record is normalized and evaluated (the rules still dispatched by anchors).
 2. The S3 fast path. msgspec decodes the document into a PROJECTION of each record
    (`CloudTrailProjection`): only the fields the anchors of the CloudTrail rules read, plus
    - `eventName` / `eventSource` as required strings and every envelope trigger key
@@ -28,7 +30,8 @@ Per file (`scan_bytes`):
    normalized, gated by the profile and evaluated by the reference predicates of their
    candidate rules only.
 
-Memory per worker: one file (compressed + decompressed) and its projections.
+Memory per worker: one small file (decompressed) and its projections, or one record-sized unit
+of a large one; a file's issues past KEEP_ISSUES are counted, not kept.
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ from __future__ import annotations
 import ctypes
 import gc
 import importlib
+import io
 import multiprocessing
 import operator
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,17 +58,15 @@ from trailhound.engine.workers import Failure, supervised
 from trailhound.model import Issue, Location, RawRecord
 from trailhound.normalize import normalize
 from trailhound.profiles import Profile
+from trailhound.scan import SAMPLE_LIMIT
 from trailhound.sources.charset import UTF8_BOM
 from trailhound.sources.classify import CLASSIFIERS, _cloudtrail
 from trailhound.sources.envelopes import ENVELOPES, Ctx, unwrap
 from trailhound.sources.files import STDIN, display_name, read_raw
-from trailhound.sources.gzipio import gunzip, is_gzip
-from trailhound.sources.reader import read_bytes
-
-try:
-    from isal import isal_zlib as _isal_zlib
-except ImportError:  # pragma: no cover - depends on the environment
-    _isal_zlib = None  # type: ignore[assignment]
+from trailhound.sources.gzipio import is_gzip
+from trailhound.sources.inputs import Streamed, Whole, load
+from trailhound.sources.limits import Limits
+from trailhound.sources.reader import read_loaded
 
 try:  # the S3 fast path needs msgspec; without it every file goes through the readers
     import msgspec
@@ -78,6 +81,7 @@ _FIRST_KEY = b'{"eventVersion":'
 # digits -> "0", anything else -> "."; a run of 19 zeros is an integer that may exceed 64 bits
 _DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))
 _LONG_RUN = b"0" * 19
+KEEP_ISSUES = 1000  # issues of one file kept in full; past that counted (FileResult.add_issue)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,20 +138,23 @@ _addr = _make_addr()
 # `{"Records": [...]}` document the fast path reproduces (see `readers_digest`). When they
 # change, the fast path switches itself off until tests/test_engine_fast_scan.py has been run
 # against the new code and VERIFIED updated (the tests say so).
-VERIFIED = "d6003ed5b907c400"
+VERIFIED = "cc71107e018df82e"
 
 
 def _mirrored() -> list[Any]:
-    from trailhound.sources import envelopes, framing, reader
+    from trailhound.sources import envelopes, framing, reader, stream
 
     cls = importlib.import_module("trailhound.sources.classify")  # (the package re-exports a function of that name)
     return [
         reader.read_bytes,
+        reader.read_loaded,
         reader._read_text,
         framing.frames,
+        stream.frame_items,
         envelopes.unwrap,
         envelopes._record,
         envelopes._elements,
+        envelopes.element_items,
         envelopes._container,
         envelopes.Ctx,
         cls._cloudtrail,
@@ -528,8 +535,22 @@ class FileResult:
     not_admitted: int = 0
     issues: list[Issue] = field(default_factory=list)
     matches: list[Any] = field(default_factory=list)  # fast.WireMatch
-    mode: str = "reader"  # "s3" (fast path) or "reader"
+    mode: str = "reader"  # "s3" (fast path), "reader", or "stream" (a large input, streamed)
     decoded: int = 0  # records decoded in full (fast path)
+    # issues past KEEP_ISSUES, counted only: (kind, severity) -> count
+    more_issues: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _errors: int = 0  # error issues kept in full
+
+    def add_issue(self, issue: Issue) -> None:
+        """Keep the issue, or past KEEP_ISSUES only count it: a file of a million bad records
+        must not become a million Issues in the worker and on the pipe. The first SAMPLE_LIMIT
+        errors are always kept (the scan's samples)."""
+        error = issue.severity == "error"
+        if len(self.issues) < KEEP_ISSUES or (error and self._errors < SAMPLE_LIMIT):
+            self.issues.append(issue)
+            self._errors += error
+        else:
+            self.more_issues[(issue.kind, issue.severity)] += 1
 
 
 def _process(
@@ -545,13 +566,14 @@ def _process(
     decodes to (events whose raw record it is travel as those bytes)."""
     for item in items:
         if isinstance(item, Issue):
-            res.issues.append(item)
+            res.add_issue(item)
             continue
         assert isinstance(item, RawRecord)
         res.records += 1
         got = cloudtrail_event(item)
         event, issues = got if got is not None else normalize(item)
-        res.issues.extend(issues)
+        for issue in issues:
+            res.add_issue(issue)
         if not profile.admits(event):
             res.not_admitted += 1
             continue
@@ -561,43 +583,30 @@ def _process(
             res.matches.append(plan.to_wire(m, seg, value))
 
 
-def _via_readers(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool) -> FileResult:
-    res = FileResult(mode="reader")
-    _process(plan, profile, read_bytes(raw, name, explicit), res)
+def _via_readers(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,
+                 limits: Limits) -> FileResult:
+    res = FileResult(mode="reader" if isinstance(got, Whole) else "stream")
+    _process(plan, profile, read_loaded(got, name, explicit, limits), res)
     return res
 
 
-def _one_member(raw: bytes) -> bytes | None:
-    """A single complete gzip member, decompressed (what gunzip returns for it), else None."""
-    if _isal_zlib is None:
-        return None
-    d = _isal_zlib.decompressobj(31)
-    try:
-        out = d.decompress(raw)
-    except Exception:  # noqa: BLE001 - gunzip's careful path explains it
-        return None
-    if not d.eof or d.unused_data:
-        return None
-    return out
-
-
-def scan_bytes(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool) -> FileResult:
+def scan_bytes(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool,
+               limits: Limits | None = None) -> FileResult:
     """Everything one input's bytes contribute (see the module docstring)."""
-    data = raw
-    if is_gzip(raw):
-        whole = _one_member(raw)
-        if whole is None:
-            whole, problem = gunzip(raw)
-            if problem is not None:
-                return _via_readers(plan, profile, raw, name, explicit)
-        data = whole
-        if is_gzip(data):
-            return _via_readers(plan, profile, raw, name, explicit)
-    got = _fast_s3(plan, profile, data, name)
-    if got is not None:
-        return got
-    # read_bytes(data) == read_bytes(raw) when the gzip stream was whole (see reader.read_bytes)
-    return _via_readers(plan, profile, data, name, explicit)
+    limits = limits or Limits()
+    return scan_loaded(plan, profile, load(io.BytesIO(raw), limits, len(raw)), name, explicit,
+                       limits)
+
+
+def scan_loaded(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,
+                limits: Limits) -> FileResult:
+    """`scan_bytes` of a loaded input: a large (streamed) one, a cut or corrupt gzip stream,
+    or gzip inside gzip goes through the readers; a whole plain document may take the S3 path."""
+    if isinstance(got, Whole) and got.problem is None and not (got.gzip and is_gzip(got.data)):
+        res = _fast_s3(plan, profile, got.data, name)
+        if res is not None:
+            return res
+    return _via_readers(plan, profile, got, name, explicit, limits)
 
 
 def projection(plan: Any) -> CloudTrailProjection | None:
@@ -675,26 +684,23 @@ def _fast_s3(plan: Any, profile: Any, data: bytes, name: str) -> FileResult | No
 # Many files
 
 
-def _read(spec: Any, stdin_bytes: bytes | None) -> tuple[bytes | None, Issue | None]:
+def _scan_spec(plan: Any, profile: Any, spec: Any, stdin_bytes: bytes | None,
+               limits: Limits) -> FileResult:
     name = display_name(spec)
-    if spec.path == STDIN:
-        return (stdin_bytes or b""), None
     try:
-        return read_raw(spec), None
+        if spec.path == STDIN:
+            raw = stdin_bytes or b""
+            return scan_bytes(plan, profile, raw, name, spec.explicit, limits)
+        with open(spec.path, "rb") as fh:
+            return scan_loaded(plan, profile, load(fh, limits, spec.size), name, spec.explicit,
+                               limits)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        return None, Issue(Location(name), "unreadable", f"cannot read: {reason}", "error")
-
-
-def _scan_spec(plan: Any, profile: Any, spec: Any, stdin_bytes: bytes | None) -> FileResult:
-    raw, problem = _read(spec, stdin_bytes)
-    if raw is None:
-        return FileResult(issues=[problem] if problem else [])
-    return scan_bytes(plan, profile, raw, display_name(spec), spec.explicit)
+        return FileResult(issues=[Issue(Location(name), "unreadable", f"cannot read: {reason}", "error")])
 
 
 _READERS_OK = _readers_unchanged()
-_STATE: tuple[Any, Any] | None = None  # (plan, profile), inherited by forked workers
+_STATE: tuple[Any, Any, Limits] | None = None  # (plan, profile, limits), inherited by forked workers
 
 
 def _start_worker() -> None:
@@ -705,9 +711,9 @@ def _start_worker() -> None:
 
 def _work(task: tuple[Any, bytes | None]) -> FileResult:
     assert _STATE is not None
-    plan, profile = _STATE
+    plan, profile, limits = _STATE
     spec, stdin_bytes = task
-    return _scan_spec(plan, profile, spec, stdin_bytes)
+    return _scan_spec(plan, profile, spec, stdin_bytes, limits)
 
 
 def _failed(task: tuple[Any, bytes | None], why: Failure) -> FileResult:
@@ -731,9 +737,11 @@ def scan_specs(
     stdin: Any = None,
     on_file: Callable[[Any], None] | None = None,
     jobs: int | None = None,
+    limits: Limits | None = None,
 ) -> Iterator[Match]:
     """Matches of every input, in input order, updating `stats` like scan.py's reader loop."""
     jobs = jobs or plan.jobs or default_jobs()
+    limits = limits or Limits()
     stdin_bytes: bytes | None = None
     stdin_problem: Issue | None = None
     if any(s.path == STDIN for s in specs):
@@ -752,9 +760,9 @@ def scan_specs(
                 if spec.path == STDIN and stdin_problem is not None:
                     yield FileResult(issues=[stdin_problem])
                 else:
-                    yield _scan_spec(plan, profile, spec, b)
+                    yield _scan_spec(plan, profile, spec, b, limits)
             return
-        _STATE = (plan, profile)
+        _STATE = (plan, profile, limits)
         # Objects that exist now (modules, rules, the plan) are never garbage: keep the workers'
         # collector off them (it would walk them again and again, and copy their pages).
         gc.freeze()
@@ -802,6 +810,8 @@ def _merge_results(plan: Any, specs: Sequence[Any], stats: Any, results: Iterato
         stats.files += 1
         for issue in res.issues:
             stats.add_issue(issue)
+        for (kind, severity), n in res.more_issues.items():
+            stats.count_issues(kind, severity, n)
         stats.records += res.records
         stats.events += res.events
         stats.not_admitted += res.not_admitted

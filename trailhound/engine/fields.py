@@ -55,7 +55,12 @@ same as `json.dumps`. JSON null and objects have no text and never match a strin
   and `$` as supported anchors, which only mean something under substring search. pySigma's
   `re|contains` adds `.*` on both sides, which changes nothing under search. Case-sensitive
   unless `|i`; `|m` is re.MULTILINE, `|s` re.DOTALL (modifiers appendix, `re` sub-modifiers).
-  Python `re` syntax is used (pySigma already validated the pattern with it).
+  Python `re` syntax and meaning are used (pySigma already validated the pattern with it), but
+  matching runs on RE2, in time linear in the text (sigma_regex.py translates the pattern with
+  Python's meaning made explicit). Two exceptions, reported by `rules check`: what RE2 cannot
+  run (lookaround, backreferences, atomic groups, possessive quantifiers, a `$` followed by
+  more pattern without `|m`) refuses the rule; `\\b` / `\\B` are ASCII word boundaries (a
+  non-ASCII letter next to one counts as a non-word character).
 * Numbers (SigmaNumber, e.g. `eventVersion: 1.08` unquoted): numeric equality with a JSON
   number (not a boolean) or with a NUMERIC STRING: optional sign, ASCII digits with an
   optional fraction, optional exponent, nothing else (no spaces, no `0x`, no `nan`). Integers

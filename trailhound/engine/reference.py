@@ -22,6 +22,7 @@ What it does, precisely (value and field semantics are in fields.py, which is th
 * Refused at compile time with `EngineError("rule <id> (<path>): cannot evaluate: <reason>")`
   (or `filter <id> ...`): unexpanded placeholders (`|expand` with nothing filled in),
   SigmaQueryExpression, timestamp-part modifiers on a field outside fields.TIMESTAMP_FIELDS,
+  `|re` patterns RE2 cannot run in linear time (sigma_regex.py: lookaround, backreferences...),
   keyword (field-less) values other than strings / regexes / numbers, any SigmaType or
   condition node this module does not know, conditions pySigma cannot parse, and conditions
   that reduce to nothing (every detection item dropped by a pipeline).
@@ -30,7 +31,6 @@ What it does, precisely (value and field semantics are in fields.py, which is th
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,7 +58,6 @@ from sigma.types import (
     SigmaNumber,
     SigmaQueryExpression,
     SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
     SigmaString,
     SigmaTimestampPart,
     SigmaType,
@@ -67,6 +66,7 @@ from sigma.types import (
 
 from trailhound.engine import fields as F
 from trailhound.engine.base import Match
+from trailhound.engine.sigma_regex import RegexRefused, compile_search, sigma_flags
 from trailhound.errors import EngineError
 from trailhound.model import Event
 from trailhound.rules.model import Filter, Rule, RuleSet
@@ -123,26 +123,17 @@ def _string_parts(s: SigmaString, where: str) -> list[Any]:
     return list(s.s)
 
 
-_RE_FLAGS = {
-    SigmaRegularExpressionFlag.IGNORECASE: re.IGNORECASE,
-    SigmaRegularExpressionFlag.MULTILINE: re.MULTILINE,
-    SigmaRegularExpressionFlag.DOTALL: re.DOTALL,
-}
-
-
-def _regex(value: SigmaRegularExpression, where: str) -> re.Pattern[str]:
+def _regex(value: SigmaRegularExpression, where: str) -> Callable[[str], bool]:
+    """`re.search(...) is not None` for the value, run on RE2 in linear time (sigma_regex.py:
+    a rule regex must not stall a scan on hostile text)."""
     if value.regexp.contains_placeholder():
         names = [p.name for p in value.regexp.s if isinstance(p, Placeholder)]
         raise _Refuse(f"{where}: placeholder %{names[0]}% in regular expression was not expanded")
-    flags = 0
-    for flag in value.flags:
-        if flag not in _RE_FLAGS:
-            raise _Refuse(f"{where}: unsupported regular expression flag {flag.name}")
-        flags |= _RE_FLAGS[flag]
+    pattern = str(value.regexp)
     try:
-        return re.compile(str(value.regexp), flags)
-    except re.error as e:
-        raise _Refuse(f"{where}: invalid regular expression {str(value.regexp)!r}: {e}") from None
+        return compile_search(pattern, sigma_flags(value))
+    except RegexRefused as e:
+        raise _Refuse(f"{where}: regular expression `{pattern}`: {e}") from None
 
 
 _COMPARE: dict[CompareOperators, Callable[[Any, Any], bool]] = {
@@ -196,11 +187,11 @@ def _leaf_test(value: SigmaType, field_name: str, where: str) -> LeafTest:
 
         return string_leaf
     if isinstance(value, SigmaRegularExpression):
-        search = _regex(value, where).search
+        search = _regex(value, where)
 
         def regex_leaf(v: Any) -> bool:
             t = F.text_of(v)
-            return t is not None and search(t) is not None
+            return t is not None and search(t)
 
         return regex_leaf
     if isinstance(value, SigmaTimestampPart):
@@ -302,11 +293,7 @@ def _keyword_pred(value: SigmaType, where: str) -> Pred:
         parts = F.contains_pattern(_string_parts(value, where))
         match = F.compile_wildcard(parts, cased=isinstance(value, SigmaCasedString))
     elif isinstance(value, SigmaRegularExpression):
-        search = _regex(value, where).search
-
-        def match(t: str) -> bool:
-            return search(t) is not None
-
+        match = _regex(value, where)
     elif isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):
         match = F.compile_wildcard(F.contains_pattern([str(value.number)]), cased=True)
     else:

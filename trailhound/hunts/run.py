@@ -16,9 +16,9 @@ import duckdb
 from trailhound.errors import RuleError, TrailhoundError, UsageError
 from trailhound.hunts.registry import Hunt
 from trailhound.hunts.store import Store, load_events, open_store
+from trailhound.model import Event
 from trailhound.profiles import Profile
-from trailhound.scan import ScanStats, _events
-from trailhound.sources import discover
+from trailhound.scan import ScanStats, read_events
 from trailhound.tuning.window import TimeWindow
 
 FETCH = 2048  # rows per fetch from DuckDB: results stream, they are never all in memory
@@ -93,6 +93,17 @@ def _rows(
             yield {c: plain(v) for c, v in zip(columns, values)}
 
 
+def _inside(events: Iterator[Event], window: TimeWindow, stats: ScanStats) -> Iterator[Event]:
+    """--since / --until: hunts see only the window's events; the others are counted, as
+    `detect` counts them (stats.window)."""
+    for e in events:
+        why = window.reject(e.time_ns)
+        if why is None:
+            yield e
+        else:
+            stats.window[why] += 1
+
+
 @contextmanager
 def run_hunt(
     hunt: Hunt,
@@ -103,17 +114,14 @@ def run_hunt(
     stdin: BinaryIO | None = None,
     window: TimeWindow | None = None,
 ) -> Iterator[HuntRun]:
-    """Load every event under `paths` (inside `window`, when given: --since/--until) and run
-    `hunt`; the rows stream inside the block."""
+    """Load every event under `paths` (inside `window` when given) and run `hunt`; the rows
+    stream inside the block."""
     with open_store() as store:
         dry_run(store, hunt, shipped=shipped)
         stats = ScanStats()
-        specs, issues = discover(paths)
-        for issue in issues:
-            stats.add_issue(issue)
-        events = _events(specs, stats, profile, stdin, None)
+        events = read_events(paths, profile, stats, stdin)
         if window is not None:
-            events = (e for e in events if window.reject(e.time_ns) is None)
+            events = _inside(events, window, stats)
         load_events(store, events, stats)
         try:
             cur = store.con.execute(hunt.sql)

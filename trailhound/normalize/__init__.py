@@ -3,7 +3,8 @@
     normalize(rec) -> (Event, [Issue])
 
 Never raises on any record content: a wrong-typed field leaves its Event field empty and adds a
-``wrong_type`` Issue, an unreadable time adds a ``bad_time`` Issue, and the Event is always
+``wrong_type`` Issue, an unreadable time adds a ``bad_time`` Issue, a missing time or event name
+a ``missing_field`` Issue, a US-style time (read) a ``nonstandard_time`` Issue; the Event is always
 returned with ``raw`` = the record's own dict (never modified). The only exception is an
 unknown ``rec.source`` name (a programming error upstream): ``UsageError`` with a did-you-mean.
 """

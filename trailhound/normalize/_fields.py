@@ -29,7 +29,7 @@ from typing import Any
 
 from trailhound.jsonutil import json_type
 from trailhound.model import LOGSOURCES, Event, Issue, RawRecord
-from trailhound.normalize.times import TimeParseError, parse_time
+from trailhound.normalize.times import TimeParseError, is_us_form, parse_time
 
 Path = str | tuple[str, ...]
 
@@ -247,7 +247,7 @@ class Fields:
                 )
                 return False, None
             try:
-                return True, parse_time(value)
+                parsed = parse_time(value)
             except TimeParseError as exc:
                 self.issue(
                     "bad_time",
@@ -257,9 +257,44 @@ class Fields:
                     f"2024-01-02T03:04:05.123Z.",
                 )
                 return False, None
+            if is_us_form(value):
+                # Accepted (the month-first reading is the only one US exporters write), but no
+                # source documents it: say so, since a day-first export would be misread.
+                self.issue(
+                    "nonstandard_time",
+                    path,
+                    f"field {path!r} holds a US-style time {_show(value)}, not the ISO-8601 / "
+                    f"RFC 3339 time this format documents; it was read month first, as UTC "
+                    f"({parsed[0]}). Export with ISO-8601 times (e.g. 2024-01-02T03:04:05Z) if "
+                    f"that reading is wrong.",
+                )
+            return True, parsed
 
         found = self.scan(paths, convert)
         return found if found is not None else (None, None)
+
+    def require(self, what: str, value: Any, *paths: Path) -> None:
+        """Report a ``missing_field`` Issue when a field every record of this format carries
+        (its time, its event name) is absent, null or empty in all its candidate `paths`.
+        `value` is what the normalizer got; a present value of the wrong type or an unreadable
+        time was already reported (wrong_type, bad_time), so it is not reported twice."""
+        if value is not None or not isinstance(self.root, dict):  # not a dict: reported already
+            return
+        reported = {p for _, p in self._reported}
+        for path in paths:
+            for ci in (False, True):
+                hit = self.lookup(path, ci)
+                if hit is not None and (hit[1] != "" or hit[0] in reported):
+                    return
+        names = [p if isinstance(p, str) else ".".join(p) for p in paths]
+        also = f" (or {', '.join(repr(n) for n in names[1:])})" if len(names) > 1 else ""
+        self.issue(
+            "missing_field",
+            names[0],
+            f"required {what} field {names[0]!r}{also} is missing, null or empty. The event is "
+            f"kept (and shown if a rule matches) with its {what} empty; check the exporter or "
+            f"the collector that wrote this record (a field renamed or dropped on the way).",
+        )
 
 
 def first(*values: Any) -> Any:

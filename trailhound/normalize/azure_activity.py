@@ -128,7 +128,10 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     f = Fields(rec, decode_json_text=True)
     ev = new_event(rec)
     ev.time, ev.time_ns = f.time("time", "eventTimestamp", "event_timestamp", "TimeGenerated")
+    f.require("time", ev.time, "time", "eventTimestamp", "event_timestamp", "TimeGenerated")
     ev.operation = first(f.named_value("operationName", "operation_name", "OperationNameValue"))
+    f.require("event name", ev.operation, "operationName", "operation_name", "OperationNameValue")
+    ev.resource = first(f.string("resourceId", "resource_id", "_ResourceId"))
     provider = first(
         f.named_value("resourceProviderName", "resource_provider_name", "ResourceProviderValue")
     )

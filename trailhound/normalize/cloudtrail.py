@@ -12,6 +12,8 @@ Field choices:
 * src_ip, user_agent: as logged (``AWS Internal``, DNS names and 1 KB-truncated agents kept).
 * time: ``eventTime``; only when it is absent, Logstash's ``@timestamp`` (the OTRF export moved
   eventTime there).
+* required: a time and ``eventName``; a record without one is kept and reported
+  (``missing_field``).
 Records missing ``userIdentity`` (Insights, Permiso's trimmed records) get None for the identity
 fields and no issue. ``responseElements`` given as JSON text (Athena) is decoded for the
 ConsoleLogin check only.
@@ -47,7 +49,9 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     ev.time, ev.time_ns = f.time("eventTime")
     if ev.time is None and f.raw("eventTime") is None:
         ev.time, ev.time_ns = f.time("@timestamp")  # Logstash moved eventTime here (OTRF)
+    f.require("time", ev.time, "eventTime", "@timestamp")
     ev.operation = f.string("eventName")
+    f.require("event name", ev.operation, "eventName")
     ev.service = f.string("eventSource")
     ev.principal = first(
         f.string("userIdentity.arn"),

@@ -107,6 +107,13 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
             "OperationName",
         )
     )
+    f.require(
+        "time", ev.time, "properties.activityDateTime", "activityDateTime", "time", "TimeGenerated"
+    )
+    f.require(
+        "event name", ev.operation, "properties.activityDisplayName", "activityDisplayName",
+        "operationName",
+    )
     ev.service = first(f.string("properties.loggedByService", "loggedByService", "LoggedByService"))
     ev.principal, ev.principal_type, user_ip = _initiator(f)
     ev.src_ip = first(user_ip, f.string("callerIpAddress"))

@@ -1,5 +1,6 @@
 """Microsoft Entra ID sign-in record (SignInLogs, NonInteractiveUserSignInLogs,
-ServicePrincipalSignInLogs, ManagedIdentitySignInLogs) -> Event.
+ServicePrincipalSignInLogs, ManagedIdentitySignInLogs, ADFSSignInLogs: AD FS sign-ins that
+Entra Connect Health reports with the same signIn fields) -> Event.
 
 Shapes: Graph ``signIn`` (top level), diagnostic export (Graph object under ``properties``),
 Sentinel ``SigninLogs`` (PascalCase, ``Status`` etc. as JSON text).
@@ -15,6 +16,8 @@ Field choices:
   error_message = ``status.failureReason``); without it, ``resultType`` ``0`` (or ``success``)
   -> success, other -> failure (message ``resultDescription``).
 * user_agent: ``userAgent``; event_id: ``id``; account: tenant id as for audit records.
+* required: the time (a record without one is kept and reported ``missing_field``); the
+  operation is always "Sign-in activity", so its absence is not reported.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     ev.time, ev.time_ns = f.time(
         "properties.createdDateTime", "createdDateTime", "time", "TimeGenerated"
     )
+    f.require("time", ev.time, "properties.createdDateTime", "createdDateTime", "time", "TimeGenerated")
     ev.operation = first(f.string("operationName"), SIGN_IN_ACTIVITY)
     ev.service = first(f.string("properties.resourceDisplayName", "resourceDisplayName"))
     upn = first(f.string("properties.userPrincipalName", "userPrincipalName"))

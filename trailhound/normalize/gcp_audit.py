@@ -126,7 +126,10 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     f = Fields(rec)
     ev = new_event(rec)
     ev.time, ev.time_ns = f.time("timestamp")
+    f.require("time", ev.time, "timestamp")
     ev.operation = first(f.string(f"{_PP}.methodName"))
+    if f.raw(_PP) is not None:  # an entry without an AuditLog payload names no method anyway
+        f.require("event name", ev.operation, f"{_PP}.methodName")
     ev.service = first(f.string(f"{_PP}.serviceName"))
     ev.principal = first(
         f.string(f"{_PP}.authenticationInfo.principalEmail"),

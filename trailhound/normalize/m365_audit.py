@@ -145,7 +145,9 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     ev = new_event(rec)
     ev.provider = PROVIDER
     ev.time, ev.time_ns = f.time("CreationTime", "TimeGenerated")
+    f.require("time", ev.time, "CreationTime", "TimeGenerated")
     ev.operation = first(f.string("Operation"))
+    f.require("event name", ev.operation, "Operation")
     ev.service = first(f.string("Workload", "OfficeWorkload"))
     ev.principal = first(f.string("UserId"))
     ev.principal_type = _user_type(f)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-__all__ = ["TimeParseError", "format_ns", "parse_time"]
+__all__ = ["TimeParseError", "format_ns", "is_us_form", "output_time", "parse_time"]
 
 _NS_PER_S = 1_000_000_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -59,6 +59,24 @@ _US = re.compile(
     r" *" + _ZONE + r"?",
     re.ASCII,
 )
+
+
+def is_us_form(text: str) -> bool:
+    """Whether `text` is the US month-first form (``11/14/2025 1:48:53 AM``): read, but no cloud
+    source documents it, so the normalizers report it (``nonstandard_time``) while keeping it."""
+    return isinstance(text, str) and "/" in text and _US.fullmatch(text.strip()) is not None
+
+
+def output_time(ns: int | None) -> str | None:
+    """The one time format of every output row: RFC 3339 UTC with exactly 3 fraction digits
+    (``2024-11-30T08:43:17.000Z``), whatever the source wrote (whole seconds, .NET's 7 digits,
+    GCP's 0/3/6/9). Milliseconds, truncated, never rounded (rounding could move a time into the
+    next second or day): OCSF ``time`` and Sumo's ``_messageTime`` are epoch milliseconds too.
+    Ordering uses the full-precision ``Event.time_ns``; the record keeps the original text."""
+    if ns is None:
+        return None
+    frac = ns % _NS_PER_S  # floor, also before 1970
+    return f"{format_ns(ns - frac)[:-1]}.{frac // 1_000_000:03d}Z"
 
 
 class TimeParseError(ValueError):

@@ -9,6 +9,7 @@ import orjson
 
 from trailhound.engine.correlate import Hit
 from trailhound.model import Event
+from trailhound.normalize.times import output_time
 from trailhound.profiles import Profile
 from trailhound.rules.guides import guide_ref
 from trailhound.scoring import SIGNALS, Finding, Signal
@@ -112,7 +113,9 @@ def correlation_obj(hit: Hit) -> dict[str, Any]:
 
 def row(f: Finding, profile: Profile) -> dict[str, Any]:
     e = f.event
-    out: dict[str, Any] = {"time": e.time}
+    # every profile: the one output time format (normalize/times.output_time); the seed's
+    # `_messageTime` is Sumo's own epoch-ms timestamp, not a raw field it extracts
+    out: dict[str, Any] = {"time": output_time(e.time_ns)}
     if profile.literal_columns:
         for col, path in _SEED_PATHS.items():
             out[col] = literal(e.raw, path)

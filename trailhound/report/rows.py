@@ -3,7 +3,6 @@ exactly as findings are (writers.py): the cells are log text, attacker-controlle
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
@@ -13,12 +12,12 @@ from rich.table import Table
 from rich.text import Text
 
 from trailhound.report.escape import for_terminal
-from trailhound.report.writers import _csv_cell, write_jsonl
-
-# rich takes ~0.5 ms a row: past this many a hunt table is counted, not drawn
-RICH_MAX_ROWS = 1000
+from trailhound.report.writers import write_csv, write_jsonl
 
 Row = dict[str, Any]
+# rows drawn in a table; rich takes ~0.5 ms a row, and a longer table is read with jq or a
+# spreadsheet anyway (--format jsonl / csv)
+RICH_MAX_ROWS = 1000
 
 
 def _text(v: Any) -> str:
@@ -31,17 +30,9 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def write_rows_csv(columns: Sequence[str], rows: Iterable[Row], out: TextIO) -> None:
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow([_csv_cell(c) for c in columns])
-    for r in rows:
-        w.writerow([_csv_cell(r[c]) for c in columns])
-
-
 def write_rows_table(columns: Sequence[str], rows: Iterable[Row], out: TextIO) -> None:
     """Every cell made terminal-safe (for_terminal) and given to rich as plain Text: no markup
-    parsed, no control character printed. Past RICH_MAX_ROWS the rest is counted, not drawn:
-    rich takes ~0.5 ms a row, and a table that long is read with jq or a spreadsheet anyway."""
+    parsed, no control character printed. Past RICH_MAX_ROWS the rest is counted, not drawn."""
     tty = out.isatty()
     table = Table(header_style="bold", expand=False)
     for c in columns:
@@ -63,6 +54,6 @@ def write_rows(fmt: str, columns: Sequence[str], rows: Iterable[Row], out: TextI
     if fmt == "jsonl":
         write_jsonl(rows, out)
     elif fmt == "csv":
-        write_rows_csv(columns, rows, out)
+        write_csv(rows, out, columns)
     else:
         write_rows_table(columns, rows, out)

@@ -11,11 +11,14 @@ Refusal reasons start with a category word:
   placeholder  an `|expand` placeholder has no value (give it one with --placeholders FILE);
   aggregation  the pre-Sigma-2 `condition: sel | count() > N` / `| near` syntax (rewrite it as
                a correlation rule);
+  regex        a `|re` pattern RE2 cannot run in linear time (lookaround, backreference...;
+               engine/sigma_regex.py says what and why);
   engine       another construct the reference engine does not evaluate;
   load         the loader's own reason (not YAML, pySigma rejects the rule, duplicate id,
                unresolvable correlation...), as the loader words it.
 Notes on rules that did load: a rule for a log source trailhound reads no records of never
-applies; a rule field that pipelines.NOT_MAPPED lists never matches (the reason is given).
+applies; a rule field that pipelines.NOT_MAPPED lists never matches (the reason is given); a
+`|re` pattern whose RE2 meaning differs from Python's somewhere (`\b` next to non-ASCII letters).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from sigma.rule import SigmaDetection, SigmaDetectionItem
 from sigma.types import Placeholder, SigmaRegularExpression, SigmaString
 
 from trailhound.engine.reference import ReferenceEngine, compile_rule
+from trailhound.engine.sigma_regex import regex_problem
 from trailhound.errors import EngineError, UsageError
 from trailhound.model import LOGSOURCES
 from trailhound.rules.loader import RuleProblem, iter_rule_files, load_paths
@@ -48,7 +52,7 @@ __all__ = [
     "read_placeholders",
 ]
 
-Kind = Literal["placeholder", "aggregation", "engine", "load"]
+Kind = Literal["placeholder", "aggregation", "regex", "engine", "load"]
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,7 @@ def check_paths(
             continue
         rules.append(r)
         loaded[r.path or "?"] += 1
-        for n in _notes(r):
+        for n in [*_notes(r), *_regex_notes(r)]:
             if n not in notes.setdefault(r.path or "?", []):
                 notes[r.path or "?"].append(n)
     kept_filters = []
@@ -272,6 +276,10 @@ def _refusal(rule: Rule) -> Refusal | None:
             f"condition {piped[0]!r} uses the pipe syntax Sigma 2 replaced with correlation "
             "rules; rewrite it as a correlation",
         )
+    for value in _regexes(rule):
+        why, _ = regex_problem(value)
+        if why is not None:
+            return Refusal("regex", f"`{value.regexp}`: {why}")
     try:
         compile_rule(rule)
     except EngineError as e:
@@ -293,6 +301,22 @@ def _placeholders(rule: Rule) -> Iterable[str]:
                 s = v.regexp if isinstance(v, SigmaRegularExpression) else v
                 if isinstance(s, SigmaString):
                     yield from (p.name for p in s.s if isinstance(p, Placeholder))
+
+
+def _regexes(rule: Rule) -> Iterable[SigmaRegularExpression]:
+    for det in rule.sigma.detection.detections.values():
+        for item in _items(det):
+            yield from (v for v in item.value if isinstance(v, SigmaRegularExpression))
+
+
+def _regex_notes(rule: Rule) -> list[str]:
+    out = []
+    for value in _regexes(rule):
+        for note in regex_problem(value)[1]:
+            line = f"regex `{value.regexp}`: {note}"
+            if line not in out:
+                out.append(line)
+    return out
 
 
 def _items(d: SigmaDetection | SigmaDetectionItem) -> Iterable[SigmaDetectionItem]:

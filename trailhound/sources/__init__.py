@@ -6,9 +6,10 @@
 Records come out in file order, then in-file order. Bad input never raises: it becomes an
 `Issue` (see model.py), and everything readable around it still comes out.
 
-Modules: files (discovery, raw bytes) -> gzipio (gzip, cut/corrupt streams) -> charset (BOM,
+Modules: files (discovery, raw bytes) -> inputs (whole when small, streamed when large, under
+the caps of limits) -> gzipio (streamed, capped gzip; cut/corrupt streams) -> charset (BOM,
 UTF-16, invalid UTF-8) -> framing (+ salvage: documents, JSON lines, concatenated JSON, broken
-documents) -> envelopes (the ENVELOPES registry: S3 files, EventBridge, CloudWatch Logs, ...)
+documents; stream: the same for large inputs, a record at a time) -> envelopes (the ENVELOPES registry: S3 files, EventBridge, CloudWatch Logs, ...)
 -> classify (the CLASSIFIERS registry: which source a record is).
 
 Envelope names (RawRecord.envelope): s3_records, json_array, jsonl, single, eventbridge,
@@ -54,6 +55,8 @@ ISSUE_KINDS: dict[str, str] = {
     "empty": "skip",  # zero bytes or only whitespace
     "not_json": "skip",  # found in a folder walk; "error" when the file was named explicitly
     "truncated_gzip": "error",  # gzip cut short, corrupt, or junk after a member
+    "inflate_limit": "error",  # gzip past a decompression cap (a bomb): see sources/limits.py
+    "too_large": "error",  # a line / element / member over the record limit; skipped
     "non_utf8": "error",  # invalid UTF-8 replaced by U+FFFD; the records were still read
     "bad_json": "error",  # JSON syntax error (line, document, or JSON text inside an envelope)
     "wrong_type": "error",  # an envelope member or element of the wrong JSON type

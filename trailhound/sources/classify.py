@@ -104,6 +104,14 @@ def _cloudtrail(rec: dict[str, Any], keys: Keys) -> Verdict | None:
                 ),
             )
         return _aws_notification(es)
+    if (
+        isinstance(es, str)
+        and en is None
+        and es.endswith(".amazonaws.com")
+        and keys.has("eventVersion")
+        and (keys.has("eventID") or keys.has("userIdentity"))
+    ):
+        return CLOUDTRAIL  # a record that lost its eventName: the normalizer reports it
     other = rec.get("EventSource")  # SNS / SQS deliveries to Lambda
     if isinstance(other, str) and other.startswith("aws:"):
         return _aws_notification(other)
@@ -164,6 +172,7 @@ _SENTINEL_TABLES: dict[str, Verdict] = {
     "aadnoninteractiveusersigninlogs": ENTRA_SIGNIN,
     "aadserviceprincipalsigninlogs": ENTRA_SIGNIN,
     "aadmanagedidentitysigninlogs": ENTRA_SIGNIN,
+    "adfssigninlogs": ENTRA_SIGNIN,  # AD FS sign-ins via Connect Health: the signIn schema
     "officeactivity": M365_AUDIT,
     "awscloudtrail": unsupported("CloudTrail as a Sentinel AWSCloudTrail table row"),
     "gcpauditlogs": unsupported("GCP audit log as a Sentinel GCPAuditLogs table row"),
@@ -174,13 +183,13 @@ _SIGNIN_CATEGORIES = frozenset(
         "noninteractiveusersigninlogs",
         "serviceprincipalsigninlogs",
         "managedidentitysigninlogs",
+        "adfssigninlogs",  # AD FS sign-ins reported through Entra Connect Health
     }
 )
 # Other Entra ID diagnostic categories: Entra data, but neither audit nor sign-in records.
 _ENTRA_OTHER_CATEGORIES = frozenset(
     {
         "provisioninglogs",
-        "adfssigninlogs",
         "riskyusers",
         "userriskevents",
         "riskyserviceprincipals",
@@ -261,6 +270,10 @@ def _m365(rec: dict[str, Any], keys: Keys) -> Verdict | None:
         and keys.has("Operation")
         and (keys.has("Workload") or keys.has("RecordType"))
     ):
+        return M365_AUDIT
+    # Without its CreationTime (the normalizer reports it missing), Operation, Workload and
+    # RecordType together still say UAL: no other format has all three.
+    if keys.has("Operation") and keys.has("Workload") and keys.has("RecordType"):
         return M365_AUDIT
     if "OfficeWorkload" in rec and "Operation" in rec:
         return M365_AUDIT

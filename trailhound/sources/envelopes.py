@@ -100,6 +100,9 @@ Handler = Callable[[dict[str, Any], Ctx], "Iterator[Item] | None"]
 class Envelope:
     triggers: tuple[str, ...]  # the handler runs only on objects holding one of these keys
     handler: Handler
+    # (member key, envelope name, what) when the records are the elements of one array member:
+    # a streamed input (sources.stream) then reads that array an element at a time
+    container: tuple[str, str, str] | None = None
 
 
 ENVELOPES: OrderedRegistry[Envelope] = OrderedRegistry("envelope")
@@ -176,23 +179,25 @@ def _elements(items: Any, ctx: Ctx, key: str, envelope: str, what: str) -> Itera
         )
         return
     base = join_pointer(ctx.pointer, key)
-    path, line, offset, meta, declared, depth = (
-        ctx.path,
-        ctx.line,
-        ctx.offset,
-        ctx.meta,
-        ctx.declared,
+    for i, element in enumerate(items):
+        yield from element_items(element, i, ctx, base, envelope, what)
+
+
+def element_items(
+    element: Any, i: int, ctx: Ctx, base: str, envelope: str, what: str
+) -> Iterator[Item]:
+    """Records of element `i` of the container array at JSON pointer `base` inside `ctx`."""
+    sub = Ctx(
+        ctx.path, ctx.line, ctx.offset, f"{base}/{i}", i, envelope, ctx.meta, ctx.declared,
         ctx.depth + 2,
     )
-    for i, element in enumerate(items):
-        sub = Ctx(path, line, offset, f"{base}/{i}", i, envelope, meta, declared, depth)
-        if isinstance(element, dict):
-            yield from unwrap(element, sub)
-        else:
-            yield sub.issue(
-                "wrong_type",
-                f"{what} element should be a JSON object, found {describe(element)}; skipped",
-            )
+    if isinstance(element, dict):
+        yield from unwrap(element, sub)
+    else:
+        yield sub.issue(
+            "wrong_type",
+            f"{what} element should be a JSON object, found {describe(element)}; skipped",
+        )
 
 
 _REST_KEYS = frozenset({"value", "nextLink", "NextLink", "count"})
@@ -429,16 +434,20 @@ def _pubsub(obj: dict[str, Any], ctx: Ctx) -> Iterator[Item] | None:
     return unwrap(inner, sub)
 
 
+_S3 = ("Records", "s3_records", "CloudTrail file")
+_AZURE = ("records", "azure_records", "Azure diagnostic export")
+ENVELOPES.register("s3_records", 10, Envelope(("Records",), _container(*_S3), _S3))
+ENVELOPES.register("azure_records", 11, Envelope(("records",), _container(*_AZURE), _AZURE))
 ENVELOPES.register(
-    "s3_records", 10, Envelope(("Records",), _container("Records", "s3_records", "CloudTrail file"))
+    "rest_value", 12, Envelope(("value",), _rest_value, ("value", "rest_value", "REST page"))
 )
 ENVELOPES.register(
-    "azure_records",
-    11,
-    Envelope(("records",), _container("records", "azure_records", "Azure diagnostic export")),
+    "lookup_events_page",
+    13,
+    Envelope(
+        ("Events",), _lookup_events_page, ("Events", "lookup_events", "lookup-events output")
+    ),
 )
-ENVELOPES.register("rest_value", 12, Envelope(("value",), _rest_value))
-ENVELOPES.register("lookup_events_page", 13, Envelope(("Events",), _lookup_events_page))
 ENVELOPES.register(
     "cloudtrail_digest", 20, Envelope(("digestStartTime", "digestS3Object"), _digest)
 )

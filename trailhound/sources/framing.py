@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from trailhound.sources._util import gc_paused, snippet
+from trailhound.sources._util import describe, gc_paused, snippet
+from trailhound.sources.limits import too_large
 from trailhound.sources.salvage import DECODER, Break, salvage, skip_ws
 
 DOCUMENT = "document"  # the whole file is this one value
@@ -48,6 +49,7 @@ class FrameError:
     offset: int | None
     pointer: str | None = None
     index: int | None = None
+    kind: str = "bad_json"  # the Issue kind ("too_large": past a cap of sources.limits)
 
 
 class _Text:
@@ -119,14 +121,20 @@ def _looks_like_lines(data: bytes, start: int) -> bool:
     return isinstance(value, (dict, list))
 
 
-def _lines(data: bytes, start: int) -> Iterator[Frame | FrameError]:
+def _lines(
+    data: bytes, start: int, lineno: int = 1, limit: int = 0
+) -> Iterator[Frame | FrameError]:
+    """JSON lines of data[start:], the first being line `lineno`; lines longer than `limit`
+    (0: no limit) are one `too_large` error each."""
     mv = memoryview(data)
-    pos, n, lineno = start, len(data), 1
+    pos, n = start, len(data)
     loads = orjson.loads
     while pos < n:
         nl = data.find(b"\n", pos)
         end = n if nl < 0 else nl
-        if end > pos:
+        if limit and end - pos > limit:
+            yield FrameError(too_large("line", limit), lineno, pos, kind="too_large")
+        elif end > pos:
             try:
                 value = loads(mv[pos:end])
             except orjson.JSONDecodeError:
@@ -137,6 +145,52 @@ def _lines(data: bytes, start: int) -> Iterator[Frame | FrameError]:
                 yield Frame(value, LINES, lineno, pos)
         pos = end + 1
         lineno += 1
+
+
+lines = _lines  # the JSON-lines framer, also for streamed input (sources.stream)
+
+
+def recovered_lines(
+    items: Iterator[Frame | FrameError],
+) -> Iterator[Frame | FrameError | None]:
+    """JSON lines that do not start with a JSON line: what comes before the first object or
+    array is one error (a bad first line, or a giant junk line, does not hide the records after
+    it); None at the end when no object or array was found at all (the input is not JSON)."""
+    found = False
+    first: FrameError | None = None
+    more = 0
+    last: int | None = None
+    for item in items:
+        if found:
+            yield item
+            continue
+        if isinstance(item, Frame) and isinstance(item.value, (dict, list)):
+            found = True
+            if first is not None:
+                yield _junk_error(first, more, last)
+            yield item
+            continue
+        if first is None:
+            first = item if isinstance(item, FrameError) else FrameError(
+                f"expected a JSON object, found {describe(item.value)}; skipped",
+                item.line, item.offset,
+            )
+        else:
+            more += 1
+            last = item.line
+    if not found:
+        yield None
+
+
+def _junk_error(first: FrameError, more: int, last: int | None) -> FrameError:
+    if not more:
+        return first
+    upto = f" up to line {last}" if last is not None else ""
+    return FrameError(
+        f"{first.message} (and {more} more line{'s' if more != 1 else ''}{upto} that hold no "
+        "JSON object either; the records after them were read)",
+        first.line, first.offset, first.pointer, first.index, first.kind,
+    )
 
 
 def _sequence(txt: _Text, resync: bool, shape: str) -> Iterator[Frame | FrameError]:

@@ -1,7 +1,12 @@
-"""One input's bytes -> RawRecord | Issue: gzip, text clean-up, framing, envelopes, in order."""
+"""One input -> RawRecord | Issue: gzip, text clean-up, framing, envelopes, in order.
+
+Small inputs (sources.inputs.load: up to Limits.stream_threshold decompressed bytes) are read
+whole here; larger ones are streamed by sources.stream in bounded memory.
+"""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -9,10 +14,12 @@ from typing import BinaryIO
 from trailhound.model import Issue, Location, RawRecord
 from trailhound.sources._util import snippet
 from trailhound.sources.charset import UTF8_BOM, repair_utf8, trim_incomplete_utf8, utf16_to_utf8
-from trailhound.sources.envelopes import Ctx, Item, unwrap
-from trailhound.sources.files import InputSpec, display_name, read_raw
-from trailhound.sources.framing import DOCUMENT, FrameError, frames
-from trailhound.sources.gzipio import gunzip, is_gzip
+from trailhound.sources.envelopes import Item
+from trailhound.sources.files import InputSpec, display_name
+from trailhound.sources.framing import frames, lines, recovered_lines
+from trailhound.sources.inputs import Streamed, Whole, load, open_input
+from trailhound.sources.limits import Limits
+from trailhound.sources.stream import frame_items, stream_items
 
 _WS_MATCH = re.compile(rb"[ \t\r\n]*").match
 
@@ -26,35 +33,49 @@ _MAGIC = (
 )
 
 
-def read_input(spec: InputSpec, stdin: BinaryIO | None = None) -> Iterator[Item]:
+def read_input(
+    spec: InputSpec, stdin: BinaryIO | None = None, limits: Limits | None = None
+) -> Iterator[Item]:
     """Records and issues of one input, in file order. Never raises on bad input."""
     name = display_name(spec)
+    limits = limits or Limits()
     try:
-        raw = read_raw(spec, stdin)
+        with open_input(spec, stdin) as fh:
+            yield from read_loaded(load(fh, limits, spec.size), name, spec.explicit, limits)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         yield Issue(Location(name), "unreadable", f"cannot read: {reason}", "error")
-        return
-    yield from read_bytes(raw, name, spec.explicit)
 
 
-def read_bytes(raw: bytes, path: str, explicit: bool = True) -> Iterator[Item]:
+def read_bytes(
+    raw: bytes, path: str, explicit: bool = True, limits: Limits | None = None
+) -> Iterator[Item]:
     """Records and issues in the bytes of one file (`path` only labels locations)."""
-    if not is_gzip(raw):
-        yield from _read_text(raw, path, explicit, truncated=False)
-        return
-    data, problem = gunzip(raw)
-    if problem is None:
-        yield from _read_text(data, path, explicit, truncated=False)
-        return
+    limits = limits or Limits()
+    yield from read_loaded(load(io.BytesIO(raw), limits, len(raw)), path, explicit, limits)
+
+
+def read_loaded(got: Whole | Streamed, path: str, explicit: bool, limits: Limits | None = None
+                ) -> Iterator[Item]:
+    """Records and issues of a loaded input (sources.inputs.load)."""
+    if isinstance(got, Whole):
+        items = _read_text(got.data, path, explicit, truncated=got.problem is not None)
+    else:
+        items = stream_items(
+            got.chunks, path, limits or Limits(), lambda: got.problem is not None,
+            lambda head, first: _not_json(head, first, path, explicit),
+        )
     kept = 0
-    for item in _read_text(data, path, explicit, truncated=True):
+    for item in items:
         if isinstance(item, RawRecord):
             kept += 1
         yield item
+    problem = got.problem  # a stream's problem is known once it has been read
+    if problem is None:
+        return
     yield Issue(
         Location(path, offset=problem.offset, compressed=True),
-        "truncated_gzip",
+        problem.kind,
         problem.message(kept),
         "error",
     )
@@ -74,7 +95,7 @@ def _read_text(data: bytes, path: str, explicit: bool, truncated: bool) -> Itera
             what = "empty file" if len(data) == start else "file holds only whitespace"
             yield Issue(Location(path), "empty", f"{what}; nothing to read", "skip")
         return
-    if data[first] not in b"{[":
+    if data[first] not in b"{[" and _magic(data, first) is not None:
         yield _not_json(data, first, path, explicit)
         return
     if truncated:
@@ -82,18 +103,24 @@ def _read_text(data: bytes, path: str, explicit: bool, truncated: bool) -> Itera
     data, bad = repair_utf8(data, start)
     if bad is not None:
         yield Issue(Location(path, line=bad.line, offset=bad.offset), "non_utf8", bad.message())
-    for frame in frames(data, start, truncated):
-        if isinstance(frame, FrameError):
-            loc = Location(path, frame.line, frame.offset, frame.index, frame.pointer)
-            yield Issue(loc, "bad_json", frame.message, "error")
-            continue
-        envelope = "single" if frame.shape == DOCUMENT else "jsonl"
-        ctx = Ctx(path, line=frame.line, offset=frame.offset, envelope=envelope)
-        yield from unwrap(frame.value, ctx)
+    if data[first] in b"{[":
+        for frame in frames(data, start, truncated):
+            yield from frame_items(frame, path)
+        return
+    # Text that does not start like JSON: JSON lines with a bad first line, or not JSON at all.
+    for item in recovered_lines(lines(data, start)):
+        if item is None:
+            yield _not_json(data, first, path, explicit)
+        else:
+            yield from frame_items(item, path)
+
+
+def _magic(data: bytes, first: int) -> str | None:
+    return next((name for magic, name in _MAGIC if data.startswith(magic, first)), None)
 
 
 def _not_json(data: bytes, first: int, path: str, explicit: bool) -> Issue:
-    what = next((name for magic, name in _MAGIC if data.startswith(magic, first)), None)
+    what = _magic(data, first)
     if what is None:
         head = data[first : first + 40].decode("utf-8", "replace")
         what = f"not JSON (starts with {snippet(head, 50)})"

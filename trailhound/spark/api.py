@@ -36,7 +36,7 @@ from trailhound.profiles import Profile, get_profile
 from trailhound.report.columns import COLUMNS, SEED_COLUMNS, TRIAGE_COLUMNS, signal_obj
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
-from trailhound.scan import SAMPLE_LIMIT, SKIP_NAMES, ScanStats
+from trailhound.scan import SAMPLE_LIMIT, ScanStats
 from trailhound.spark.compile import compile_ruleset
 from trailhound.spark.correlate import correlation_hits, group_col, value_col
 from trailhound.spark.read import (
@@ -196,21 +196,6 @@ def read_events(spark: Any, paths_or_df: Any, profile: Profile | str = "correcte
     )
 
 
-def _skipped_paths(meta: Any, stats: ScanStats) -> None:
-    """ScanStats.skipped_paths as ScanStats.add_issue fills it: per kind of skip, the first
-    files in input order (at most SKIP_NAMES + 1 per kind reach the driver)."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as S
-
-    skips = meta.filter((S.col("kind") == KIND_ISSUE) & (S.col("i_severity") == "skip"))
-    first = skips.groupBy("i_kind", "i_path").agg(S.min("order").alias("o"))
-    ranked = first.withColumn("n", S.row_number().over(Window.partitionBy("i_kind").orderBy("o")))
-    for r in ranked.filter(S.col("n") <= SKIP_NAMES + 1).orderBy("o").collect():
-        names = stats.skipped_paths.setdefault(r["i_kind"], [])
-        if len(names) <= SKIP_NAMES and r["i_path"] not in names:
-            names.append(r["i_path"])
-
-
 def detect_dataframe(
     spark: Any,
     paths_or_df: Any,
@@ -314,7 +299,11 @@ def detect_dataframe(
         else:
             target = stats.errors if r["i_severity"] == "error" else stats.skipped
             target[r["i_kind"]] += int(r["n"])
-    _skipped_paths(meta, stats)
+    if stats.skipped:  # the first files of each kind of skip, in input order, as locally
+        skips = meta.filter((S.col("kind") == KIND_ISSUE) & (S.col("i_severity") != "error"))
+        firsts = skips.groupBy("i_kind", "i_path").agg(S.min("order").alias("first"))
+        for r in sorted(firsts.collect(), key=lambda r: r["first"]):
+            stats.name_skipped(r["i_kind"], r["i_path"])
     room = SAMPLE_LIMIT - len(stats.samples)
     if room > 0 and stats.error_count > len(stats.samples):
         errors = meta.filter((S.col("kind") == KIND_ISSUE) & (S.col("i_severity") == "error"))

@@ -35,7 +35,8 @@ always there are none, and then it costs nothing). Numbers likewise: SQL compare
 integers a double cannot hold exactly (beyond 2**53) go to a residual atom.
 
 Atoms (executors, Python, the reference engine's own predicates, so the semantics are
-identical by construction): `|re` (Python `re`, not Java regex), `|cidr` (Python
+identical by construction): `|re` (RE2 with Python `re`'s meaning, engine/sigma_regex.py; not
+Java regex, which backtracks and reads patterns differently), `|cidr` (Python
 `ipaddress`), `|fieldref`, timestamp parts, case-insensitive patterns with non-ASCII
 characters, and numbers beyond 2**53. Each is one id in `hits`.
 

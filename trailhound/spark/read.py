@@ -32,6 +32,7 @@ from typing import Any
 from trailhound.engine import fields as F
 from trailhound.errors import UsageError
 from trailhound.model import Event, Issue, Location
+from trailhound.normalize.times import output_time
 from trailhound.profiles import Profile
 from trailhound.report.columns import TRIAGE_COLUMNS, triage_columns
 from trailhound.spark.compile import MAX_EXACT_INT, ExtractPlan
@@ -105,6 +106,7 @@ EVENT_COLUMNS: list[tuple[str, str]] = [
     ("user_agent", "string"),
     ("event_id", "string"),
     ("correlation_id", "string"),
+    ("resource", "string"),
     ("origin", "string"),
     ("raw", "string"),
 ]
@@ -639,7 +641,7 @@ def detect_reader(
                     order,
                     event.source,
                     event.provider,
-                    event.time,
+                    output_time(event.time_ns),
                     event.time_ns,
                     event.status,
                     event.event_id,
@@ -687,7 +689,7 @@ def events_reader(profile: Profile, fast_cloudtrail: bool = False) -> Any:
                     order,
                     event.source,
                     event.provider,
-                    event.time,
+                    output_time(event.time_ns),
                     event.time_ns,
                     event.operation,
                     event.service,
@@ -702,6 +704,7 @@ def events_reader(profile: Profile, fast_cloudtrail: bool = False) -> Any:
                     event.user_agent,
                     event.event_id,
                     event.correlation_id,
+                    event.resource,
                     str(event.location),
                     orjson.dumps(event.raw).decode(),
                 )

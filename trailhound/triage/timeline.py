@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from trailhound.errors import UsageError
 from trailhound.model import Event
+from trailhound.normalize.times import output_time
 from trailhound.profiles import Profile
 from trailhound.report.columns import triage_columns
 from trailhound.report.names import short_principal
@@ -68,7 +69,7 @@ def is_principal(e: Event, wanted: str) -> bool:
 def _event_row(e: Event) -> Row:
     account, service, user_agent, access_key = triage_columns(e)
     return {
-        "time": e.time,
+        "time": output_time(e.time_ns),  # the finding rows' format (report/columns.row)
         "provider": e.provider,
         "account": account,
         "service": service,
@@ -119,17 +120,17 @@ def build_timeline(
     around: str | None = None,
     window_ns: int = 3600 * 10**9,
     stdin: BinaryIO | None = None,
-    time_window: TimeWindow | None = None,
+    within: TimeWindow | None = None,
 ) -> Timeline:
     """Every event of `principal` under `paths`, oldest first, marked from `finding_rows`.
     `around`: only the events within `window_ns` of the event with that id (or origin).
-    `time_window` (--since/--until): only the events inside it (tuning/window.py)."""
+    `within` (--since/--until): only the events inside it, as for the findings."""
     findings = {r["origin"]: r for r in finding_rows}
     stats = ScanStats()
     seen: set[str] = set()
     mine: list[Event] = []
     for e in read_events(paths, profile, stats, stdin):
-        if time_window is not None and time_window.reject(e.time_ns) is not None:
+        if within is not None and within.reject(e.time_ns) is not None:
             continue
         if is_principal(e, principal):
             mine.append(e)

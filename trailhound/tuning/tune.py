@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from trailhound.normalize.times import output_time
 from trailhound.scoring import Finding
 from trailhound.tuning.allowlist import entries_yaml
 
@@ -56,9 +57,10 @@ def propose(
             p = groups[(e.principal, e.operation)] = Proposal(e.principal, e.operation)
         p.findings += 1
         p.score += f.score
-        if e.time is not None:
-            p.first = e.time if p.first is None else min(p.first, e.time)
-            p.last = e.time if p.last is None else max(p.last, e.time)
+        when = output_time(e.time_ns)  # fixed width: compares as the times do
+        if when is not None:
+            p.first = when if p.first is None else min(p.first, when)
+            p.last = when if p.last is None else max(p.last, when)
         p.correlations |= {h.correlation.id for h in f.hits}
     ranked = sorted(
         (p for p in groups.values() if p.findings >= min_count),

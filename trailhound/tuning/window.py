@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from trailhound.errors import UsageError
 from trailhound.normalize.times import TimeParseError, format_ns, parse_time
 
-__all__ = ["OUTSIDE", "UNTIMED", "TimeWindow", "parse_bound"]
+__all__ = ["OUTSIDE", "UNTIMED", "TimeWindow", "parse_bound", "parse_duration"]
 
 _NS = 1_000_000_000
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -29,13 +29,19 @@ _DURATION = re.compile(r"([0-9]+)\s*([smhdw])", re.ASCII)
 OUTSIDE, UNTIMED = "outside", "no time"
 
 
+def parse_duration(text: str) -> int | None:
+    """`90s`, `30m`, `24h`, `7d`, `2w` as nanoseconds; None when `text` is not a duration."""
+    m = _DURATION.fullmatch(text.strip())
+    return None if m is None else int(m.group(1)) * _UNITS[m.group(2)] * _NS
+
+
 def parse_bound(text: str, option: str, now_ns: int | None = None) -> int:
     """`text` as epoch nanoseconds: an ISO time, or a duration before `now_ns` (default: now)."""
     t = text.strip()
-    m = _DURATION.fullmatch(t)
-    if m is not None:
+    span = parse_duration(t)
+    if span is not None:
         now = time.time_ns() if now_ns is None else now_ns
-        return now - int(m.group(1)) * _UNITS[m.group(2)] * _NS
+        return now - span
     try:
         return parse_time(t)[1]
     except (TimeParseError, ValueError, TypeError):
