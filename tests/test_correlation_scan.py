@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from trailhound.pipeline import scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
 from trailhound.rules.loader import load_pack
-from trailhound.scan import scan
 
 RECON = {"GetTrailStatus", "DescribeTrails"}
 TAMPER = {"StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"}

@@ -1,4 +1,4 @@
-"""The fast engine's reader (engine/fast_scan.py) against scan.py's reader loop + the reference
+"""The fast engine's reader (engine/fast_scan.py) against pipeline.py's reader loop + the reference
 engine: per file (S3 fast path and every way out of it) and for whole scans in worker processes
 (findings, scores, order, counters)."""
 
@@ -36,10 +36,10 @@ from trailhound.engine.fast_prefilter import ALL
 from trailhound.engine.reference import ReferenceEngine
 from trailhound.model import Issue, RawRecord
 from trailhound.normalize import normalize
+from trailhound.pipeline import ScanResult, ScanStats, scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
 from trailhound.rules.model import RuleSet
-from trailhound.scan import ScanResult, ScanStats, scan
 from trailhound.scoring import score_all
 from trailhound.sources import discover, read_bytes
 from trailhound.tuning.stream import tuning_gate

@@ -19,9 +19,9 @@ import pytest
 
 from tests.test_engine_fast import ruleset
 from trailhound.engine.fast import FastEngine, ParallelEngine
+from trailhound.pipeline import ScanResult, scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
-from trailhound.scan import ScanResult, scan
 
 
 def _stats(r: ScanResult) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def bad(m, i=0):
     raise RuntimeError("scoring failed mid-scan")
 S.score_match = bad
 from trailhound.profiles import get_profile
-from trailhound.scan import scan_stream
+from trailhound.pipeline import scan_stream
 s = scan_stream([sys.argv[1]], get_profile("corrected"), engine=sys.argv[2])
 try:
     next(s.findings)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from tests.test_seed_oracle import cloudtrail_files, oracle_records
+from trailhound.pipeline import scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
-from trailhound.scan import scan
 
 LAMBDA = {"CreateFunction20150331", "UpdateFunctionCode20150331v2"}
 ROLE_ASSIGNMENT = "microsoft.authorization/roleassignments/write"

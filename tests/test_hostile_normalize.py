@@ -25,11 +25,11 @@ from tests.test_m365_scan import ual as m365_ual
 from tests.test_profiles_defects import azure_diag, ct
 from trailhound.model import Location, RawRecord
 from trailhound.normalize import normalize
+from trailhound.pipeline import ScanResult, scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
 from trailhound.rules.loader import load_pack, load_paths
 from trailhound.rules.model import RuleSet
-from trailhound.scan import ScanResult, scan
 from trailhound.sources.reader import read_bytes
 
 TENANT = "5b7e1f3a-0000-4000-8000-00000000a001"

@@ -17,10 +17,10 @@ import yaml
 from trailhound.engine.reference import compile_rule
 from trailhound.model import Issue, RawRecord
 from trailhound.normalize import normalize
+from trailhound.pipeline import scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
 from trailhound.rules.loader import load_paths
-from trailhound.scan import scan
 from trailhound.sources import read_bytes, read_paths
 from trailhound.sources.classify import classify
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
+from trailhound.pipeline import ScanResult, scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import COLUMNS, SEED_COLUMNS, row
-from trailhound.scan import ScanResult, scan
 
 T0 = "2026-03-14T10:00:00Z"
 

@@ -17,9 +17,9 @@ def test_duplicate_delivery_is_one_finding_in_corrected(tmp_path: Path) -> None:
     seed, _ = run(tmp_path, [rec], "seed")
     corr, _ = run(tmp_path, [rec], "corrected")
     assert len(seed) == len(corr) == 1  # one file: nothing to collapse yet
+    from trailhound.pipeline import scan
     from trailhound.profiles import get_profile
     from trailhound.report.columns import row
-    from trailhound.scan import scan
 
     for name, n in (("seed", 2), ("corrected", 1)):
         p = get_profile(name)

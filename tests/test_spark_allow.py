@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from trailhound.demo import dataset_path
+from trailhound.pipeline import ScanStats
 from trailhound.profiles import get_profile
 from trailhound.rules.loader import load_pack
-from trailhound.scan import ScanStats
 from trailhound.spark.testing import (
     first_difference,
     make_session,

@@ -22,10 +22,10 @@ from trailhound import spill
 from trailhound.engine.base import Match
 from trailhound.engine.reference import ReferenceEngine
 from trailhound.model import Event, Location
+from trailhound.pipeline import ScanStats, _events, scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
 from trailhound.rules.model import RuleSet
-from trailhound.scan import ScanStats, _events, scan
 from trailhound.scoring import iter_findings, score_all
 from trailhound.sources import discover
 from trailhound.spill import Codec, Runs

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from tools.loggen import demo as story
 from trailhound.demo import dataset_path
+from trailhound.pipeline import ScanStats, read_events
 from trailhound.profiles import get_profile
-from trailhound.scan import ScanStats, read_events
 from trailhound.triage.principals import RISK_24H_THRESHOLD, rank_principals
 from trailhound.triage.tactics import rule_tactics
 

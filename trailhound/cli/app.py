@@ -27,12 +27,12 @@ from trailhound.cli.pipe import buffered_stdout, silence_stdout, write_stdout
 from trailhound.cli.summary import nothing_read_line, skipped_parts
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset, window_options
 from trailhound.errors import TrailhoundError, UsageError
+from trailhound.pipeline import ScanStats, ScanStream, scan_stream
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
 from trailhound.report.writers import WRITERS
 from trailhound.rules.model import RuleSet
-from trailhound.scan import ScanStats, ScanStream, scan_stream
 from trailhound.sources.classify import UNDERSTOOD
 from trailhound.sources.files import missing_paths
 from trailhound.tuning.allowlist import Allowlist

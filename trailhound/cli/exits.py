@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from trailhound.scan import ScanStats
+from trailhound.pipeline import ScanStats
 
 EXIT_OK = 0
 EXIT_FATAL = 1

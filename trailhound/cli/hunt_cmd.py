@@ -17,7 +17,7 @@ from trailhound.report.escape import for_terminal
 
 if TYPE_CHECKING:
     from trailhound.hunts.registry import Hunt
-    from trailhound.scan import ScanStats
+    from trailhound.pipeline import ScanStats
     from trailhound.tuning.window import TimeWindow
 
 HUNT_HELP = """\b

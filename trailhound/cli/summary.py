@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from trailhound.pipeline import SKIP_NAMES, ScanStats
 from trailhound.report.escape import for_terminal
-from trailhound.scan import SKIP_NAMES, ScanStats
 
 
 def skipped_parts(stats: ScanStats) -> list[str]:

@@ -67,7 +67,7 @@ def tune(
     file (YAML) on stdout, ready to review and pass back with --allow; the findings your
     current --allow files already remove are not proposed again."""
     from trailhound.cli.app import EXIT_INPUT_ERRORS, EXIT_OK, _err, _ruleset, print_summary
-    from trailhound.scan import scan_stream
+    from trailhound.pipeline import scan_stream
 
     p = get_profile(profile)
     ruleset = _ruleset(p, rule_paths, None, default_filters)

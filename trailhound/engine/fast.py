@@ -9,7 +9,7 @@ Two ways in:
   anchor lookups cost.
 * `scan(plan, specs, stats, profile, ...)`: reads the inputs itself (fast_scan.py), in worker
   processes, one file at a time each, and skips decoding, normalizing and evaluating the records
-  no rule can match. It yields the Matches `run` would yield on the events of `scan.py`'s
+  no rule can match. It yields the Matches `run` would yield on the events of `pipeline.py`'s
   reader loop, in the same order, and fills the same counters - less the Matches of only
   "silent" rules (context rules no correlation references and no filter applies to: scoring
   never makes a finding of them alone), whose records it does not even decode. Findings are
@@ -173,7 +173,7 @@ class FastEngine:
         limits: Any = None,
     ) -> Iterator[Match]:
         """Read `specs` (sources.InputSpec) and yield the Matches, updating `stats` (a
-        scan.ScanStats) exactly as scan.py's reader loop does. See fast_scan.py."""
+        scan.ScanStats) exactly as pipeline.py's reader loop does. See fast_scan.py."""
         from trailhound.engine.fast_scan import scan_specs
 
         return scan_specs(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
@@ -181,7 +181,7 @@ class FastEngine:
 
 class ParallelEngine(FastEngine):
     """The fast engine without its S3 shortcut: files read in worker processes, every record
-    decoded and normalized by the readers and normalizers scan.py uses, each record checked
+    decoded and normalized by the readers and normalizers pipeline.py uses, each record checked
     only against the rules its anchors allow. Same findings and the same input issues as the
     reference engine (wrong-typed fields of records no rule can match included), about 5x
     faster on 2 cores; the CLI's default. `fast` skips decoding the records no rule can match."""

@@ -1,7 +1,7 @@
 """The fast engine's reader: files -> Matches, in worker processes, decoding only what can match.
 
 One file at a time per worker (forked processes under supervision: workers.py), results merged
-in input order, so the Match stream is the one scan.py's reader loop + the reference engine
+in input order, so the Match stream is the one pipeline.py's reader loop + the reference engine
 produce, in the same order. A file whose worker dies or gets stuck is an input error.
 
 Per file (`scan_bytes`):
@@ -10,7 +10,7 @@ Per file (`scan_bytes`):
    sources.limits). An input larger than Limits.stream_threshold is streamed through the
    readers (sources.stream) in bounded memory. Any gzip problem, a BOM, UTF-16, invalid UTF-8,
    or a document that is not `{"Records": [...]}` of plain CloudTrail records: the file goes
-   through the readers (sources.reader.read_loaded) exactly as scan.py would read it, and every
+   through the readers (sources.reader.read_loaded) exactly as pipeline.py would read it, and every
    record is normalized and evaluated (the rules still dispatched by anchors).
 2. The S3 fast path. msgspec decodes the document into a PROJECTION of each record
    (`CloudTrailProjection`): only the fields the anchors of the CloudTrail rules read, plus
@@ -57,8 +57,8 @@ from trailhound.engine.fast_prefilter import ALL, PathIndex
 from trailhound.engine.workers import Failure, supervised
 from trailhound.model import Issue, Location, RawRecord
 from trailhound.normalize import normalize
+from trailhound.pipeline import SAMPLE_LIMIT
 from trailhound.profiles import Profile
-from trailhound.scan import SAMPLE_LIMIT
 from trailhound.sources.charset import UTF8_BOM
 from trailhound.sources.classify import CLASSIFIERS, _cloudtrail
 from trailhound.sources.envelopes import ENVELOPES, Ctx, unwrap
@@ -528,7 +528,7 @@ class CloudTrailProjection:
 
 @dataclass
 class FileResult:
-    """What one input contributed, in the order scan.py's reader loop would have seen it."""
+    """What one input contributed, in the order pipeline.py's reader loop would have seen it."""
 
     records: int = 0
     events: int = 0
@@ -562,7 +562,7 @@ def _process(
     seg: bytes | None = None,
     value: Any = None,
 ) -> None:
-    """scan.py's reader loop + engine over items (RawRecord | Issue); `value` is what `seg`
+    """pipeline.py's reader loop + engine over items (RawRecord | Issue); `value` is what `seg`
     decodes to (events whose raw record it is travel as those bytes)."""
     for item in items:
         if isinstance(item, Issue):
@@ -739,7 +739,7 @@ def scan_specs(
     jobs: int | None = None,
     limits: Limits | None = None,
 ) -> Iterator[Match]:
-    """Matches of every input, in input order, updating `stats` like scan.py's reader loop."""
+    """Matches of every input, in input order, updating `stats` like pipeline.py's reader loop."""
     jobs = jobs or plan.jobs or default_jobs()
     limits = limits or Limits()
     stdin_bytes: bytes | None = None

@@ -17,8 +17,8 @@ from trailhound.errors import RuleError, TrailhoundError, UsageError
 from trailhound.hunts.registry import Hunt
 from trailhound.hunts.store import Store, load_events, open_store
 from trailhound.model import Event
+from trailhound.pipeline import ScanStats, read_events
 from trailhound.profiles import Profile
-from trailhound.scan import ScanStats, read_events
 from trailhound.tuning.window import TimeWindow
 
 FETCH = 2048  # rows per fetch from DuckDB: results stream, they are never all in memory

@@ -25,7 +25,7 @@ import orjson
 from trailhound.errors import TrailhoundError
 from trailhound.hunts.registry import sql_dir
 from trailhound.model import Event, Issue
-from trailhound.scan import ScanStats
+from trailhound.pipeline import ScanStats
 
 BATCH = 50_000
 DEFAULT_MEMORY = "256MB"  # DuckDB's ceiling for a hunt; past it, it spills to TMPDIR

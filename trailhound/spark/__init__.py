@@ -5,7 +5,7 @@
     from trailhound.spark import detect_dataframe, write_findings
     result = detect_dataframe(spark, ["s3a://bucket/AWSLogs/"], profile="corrected")
     write_findings(result.findings, "s3a://bucket/findings/", "parquet")
-    result.summary            # a trailhound.scan.ScanStats: files, records, issues, ...
+    result.summary            # a trailhound.pipeline.ScanStats: files, records, issues, ...
 
 What runs where (nothing but counts, samples of issues and the file listing of local paths ever
 reaches the driver):

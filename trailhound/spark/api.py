@@ -32,11 +32,11 @@ from typing import Any
 
 from trailhound.engine.correlate import CorrelationStats
 from trailhound.errors import UsageError
+from trailhound.pipeline import SAMPLE_LIMIT, ScanStats
 from trailhound.profiles import Profile, get_profile
 from trailhound.report.columns import COLUMNS, SEED_COLUMNS, TRIAGE_COLUMNS, signal_obj
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
-from trailhound.scan import SAMPLE_LIMIT, ScanStats
 from trailhound.spark.compile import compile_ruleset
 from trailhound.spark.correlate import correlation_hits, group_col, value_col
 from trailhound.spark.read import (

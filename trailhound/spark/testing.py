@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from trailhound.pipeline import ScanStats, scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
 from trailhound.rules.model import RuleSet
-from trailhound.scan import ScanStats, scan
 from trailhound.tuning.window import TimeWindow
 
 

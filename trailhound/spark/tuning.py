@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from trailhound.pipeline import ScanStats
 from trailhound.rules.model import RuleSet
-from trailhound.scan import ScanStats
 from trailhound.spark.compile import CompiledRules
 from trailhound.tuning.allowlist import is_allowlist_filter
 from trailhound.tuning.removed import detects, removed_by

@@ -16,10 +16,10 @@ from typing import Any, BinaryIO
 from trailhound.errors import UsageError
 from trailhound.model import Event
 from trailhound.normalize.times import output_time
+from trailhound.pipeline import ScanStats, read_events
 from trailhound.profiles import Profile
 from trailhound.report.columns import triage_columns
 from trailhound.report.names import short_principal
-from trailhound.scan import ScanStats, read_events
 from trailhound.scoring import collapse_key
 from trailhound.tuning.window import TimeWindow
 

@@ -1,5 +1,5 @@
 """Which filters removed an event's finding: one definition for every engine (the local engines
-call it per Match in scan.py, Spark per matched row in spark/tuning.py).
+call it per Match in pipeline.py, Spark per matched row in spark/tuning.py).
 
 An event counts as a finding REMOVED by a filter when, with the filters, it is not a finding
 (no counted detection rule survived: scoring.score_match) and, without them, it would have been

@@ -1,4 +1,4 @@
-"""The local engines' tuning gate on the match stream (scan.py): the time window, then what the
+"""The local engines' tuning gate on the match stream (pipeline.py): the time window, then what the
 filters suppressed (matches per filter) and what each allowlist entry removed (findings). Spark
 does the same over its match rows in spark/api.py and spark/tuning.py.
 
