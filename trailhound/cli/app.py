@@ -23,7 +23,7 @@ from trailhound.cli.exits import (  # the EXIT_ names are imported from here by 
     scan_exit_code,
 )
 from trailhound.cli.options import format_opt
-from trailhound.cli.pipe import buffered_stdout, silence_stdout, write_stdout
+from trailhound.cli.pipe import PipeGroup, buffered_stdout, silence_stdout, write_stdout
 from trailhound.cli.scan_options import DEFAULT_ENGINE, ScanOptions, scan_options  # noqa: F401
 from trailhound.cli.summary import nothing_read_line, skipped_parts
 from trailhound.cli.tuning_opts import tuned_ruleset
@@ -207,7 +207,7 @@ def emit(
     return scan_exit_code(stats)
 
 
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PipeGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trailhound")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.pass_context
@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _err(f"trailhound: error: {for_terminal(e)}")
         sys.exit(e.exit_code)
     except BrokenPipeError:
-        # a safety net: detect handles its reader leaving (write_stdout), and click turns a
-        # broken pipe inside any other command into exit 1 itself
+        # a safety net: detect handles its reader leaving (write_stdout), and PipeGroup any
+        # other command's
         silence_stdout()
         sys.exit(EXIT_BROKEN_PIPE)
