@@ -165,6 +165,7 @@ def finding_rows(opts: ScanOptions) -> tuple[Iterable[dict[str, Any]], ScanStats
     """The finding rows (report/columns.row) of any engine, in order, and the scan's summary
     (complete once the rows are consumed): what `detect` prints and triage builds on."""
     ruleset, refused = scan_ruleset(opts)
+    rows: Iterable[dict[str, Any]]
     if opts.engine == "spark":
         from trailhound.spark.api import run_cli
 

@@ -21,7 +21,7 @@ class RegistryChoice(click.Choice):  # type: ignore[type-arg]
         self._names = names
         super().__init__((), case_sensitive=True)
 
-    @property  # type: ignore[override]
+    @property
     def choices(self) -> Sequence[Any]:
         return tuple(sorted(self._names()))
 

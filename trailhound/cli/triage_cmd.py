@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from trailhound.cli.app import EXIT_CODES_HELP, emit, finding_rows
-from trailhound.cli.exits import nothing_read
+from trailhound.cli.app import emit, finding_rows
+from trailhound.cli.exits import epilog, nothing_read
 from trailhound.cli.options import format_opt
 from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.report.escape import for_terminal
@@ -33,7 +33,7 @@ class Duration(click.ParamType[int]):
         return span
 
 
-@click.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=epilog())
 @format_opt
 @scan_options()
 def principals(fmt: str, opts: ScanOptions) -> None:
@@ -51,7 +51,7 @@ def principals(fmt: str, opts: ScanOptions) -> None:
     sys.exit(emit(principal_writer(fmt), ranked, stats, opts, [note]))
 
 
-@click.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=epilog())
 @format_opt
 @scan_options()
 @click.option(

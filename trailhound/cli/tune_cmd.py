@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from trailhound.cli.exits import EXIT_INPUT_ERRORS, EXIT_OK
+from trailhound.cli.exits import EXIT_BROKEN_PIPE, EXIT_INPUT_ERRORS, EXIT_OK
 from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.engine import ENGINES
 from trailhound.errors import UsageError
@@ -36,7 +36,7 @@ def tune(min_count: int, share: float, top: int, opts: ScanOptions) -> None:
     that carry most of the score, each with the findings it would remove. Prints an allowlist
     file (YAML) on stdout, ready to review and pass back with --allow; the findings your
     current --allow files already remove are not proposed again."""
-    from trailhound.cli.app import EXIT_BROKEN_PIPE, _run_scan, print_summary, scan_ruleset
+    from trailhound.cli.app import _run_scan, print_summary, scan_ruleset
     from trailhound.cli.pipe import write_stdout
 
     if opts.engine == "spark" and "spark" not in ENGINES:
@@ -47,7 +47,7 @@ def tune(min_count: int, share: float, top: int, opts: ScanOptions) -> None:
     result = _run_scan(opts, ruleset)
     proposals, count, total = propose(result.findings, min_count=min_count, share=share, top=top)
     text = proposals_yaml(proposals, count, total, datetime.now(UTC).date())
-    if not write_stdout(lambda _rows, out: out.write(text), ()):
+    if not write_stdout(lambda _rows, out: print(text, end="", file=out), ()):
         sys.exit(EXIT_BROKEN_PIPE)
     result.stats.rules_refused = refused
     if not opts.quiet:
