@@ -4,6 +4,7 @@ names exactly what is registered."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -49,6 +50,8 @@ def test_help_offers_exactly_the_registered_names() -> None:
         text = _help(command)
         assert _choices(text, "--engine") >= set(ENGINES.names()), command
         assert _choices(text, "--profile") == set(PROFILES), command
+    rules_list = CliRunner().invoke(cli, ["rules", "list", "--help"], terminal_width=200).output
+    assert _choices(rules_list, "--profile") == set(PROFILES)
     for command in FORMAT_COMMANDS:
         assert _choices(_help(command), "--format") == set(WRITERS.names()), command
 
@@ -117,3 +120,16 @@ def test_readme_names_the_registered_engines_formats_and_profiles() -> None:
     assert _bare_names(first_line) == set(WRITERS.names())
     profiles = _bare_names(_bullet("Profiles"))
     assert profiles == set(PROFILES)
+
+
+def test_a_toy_profile_is_offered_and_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PROFILES, "toy", dataclasses.replace(PROFILES["corrected"], name="toy"))
+    for command in SCAN_COMMANDS:
+        assert "toy" in _choices(_help(command), "--profile"), command
+    trail = str(_trail(tmp_path))
+    runner = CliRunner()
+    toy = runner.invoke(cli, ["detect", "--format", "jsonl", "--profile", "toy", trail])
+    assert toy.exit_code == 0, toy.output
+    assert "(profile toy)" in toy.output  # the summary names the profile used
+    ref = runner.invoke(cli, ["detect", "-q", "--format", "jsonl", "--profile", "corrected", trail])
+    assert [ln for ln in toy.output.splitlines() if ln.startswith("{")] == ref.output.splitlines()
