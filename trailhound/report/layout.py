@@ -39,6 +39,7 @@ class Slot:
 
 
 Line = tuple[Slot, ...]
+Record = tuple[Mapping[str, str], str | None]  # (escaped cells, style of the first slot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def _render_line(line: Line, widths: Sequence[int], cells: Mapping[str, str]) ->
 
 
 def render(
-    records: Iterable[tuple[Mapping[str, str], str | None]],
+    records: Iterable[Record],
     layout: Layout,
     width: int,
     colour: bool,
@@ -112,9 +113,6 @@ def write_lines(lines: Iterable[str], out: TextIO) -> None:
             chunk.clear()
     if chunk:
         out.write("\n".join(chunk) + "\n")
-
-
-Record = tuple[Mapping[str, str], str | None]  # (escaped cells, style of the first slot)
 
 
 def write_table(
