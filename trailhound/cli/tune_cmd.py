@@ -14,8 +14,9 @@ from trailhound.errors import UsageError
 from trailhound.tuning.tune import proposals_yaml, propose
 
 TUNE_EXIT_HELP = """\b
-Exit codes: 0 proposals written; 1 fatal error; 2 usage error (a bad option or
---allow file); 3 written, but some input was bad (see the summary on stderr).
+Exit codes: 0 proposals written; 1 fatal error; 2 usage error (a bad option, a
+missing path or --allow file); 3 written, but some input was bad or a --rules
+rule was refused (see the summary on stderr).
 """
 
 
@@ -42,7 +43,9 @@ def tune(min_count: int, share: float, top: int, opts: ScanOptions) -> None:
     if opts.engine == "spark" and "spark" not in ENGINES:
         # proposals are built from the findings' events, which the Spark path does not return
         # until Spark is an engine of the registry (issue #10)
-        raise UsageError("tune runs on a local engine (parallel, fast, reference) for now")
+        raise UsageError(
+            f"tune cannot run on spark yet; choose --engine {' / '.join(ENGINES.names())}"
+        )
     ruleset, refused = scan_ruleset(opts)
     result = _run_scan(opts, ruleset)
     proposals, count, total = propose(result.findings, min_count=min_count, share=share, top=top)
