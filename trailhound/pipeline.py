@@ -1,5 +1,7 @@
-"""One scan: sources -> normalize -> profile gate -> engine -> scoring. The CLI and the Python API
-both call `scan`; nothing here prints."""
+"""One scan: an engine (engine/base.Engine: it reads, normalizes and gates the inputs through
+the one reader loop, engine/loop.py, and matches) -> the tuning gate -> scoring. The CLI and
+the library (api.py) call `scan_stream` / `scan`; nothing here prints. The default engine is
+the CLI's (engine.DEFAULT_ENGINE)."""
 
 from __future__ import annotations
 

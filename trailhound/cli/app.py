@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from trailhound import __version__
+from trailhound.api import user_ruleset
 from trailhound.cli.engine_opts import strict_opt
 from trailhound.cli.exits import (  # the EXIT_ names are imported from here by other commands
     EXIT_BROKEN_PIPE,
@@ -96,17 +97,7 @@ def _checked_ruleset(
     default_filters: bool = True,
 ) -> tuple[RuleSet | None, int]:
     """`_ruleset`, and how many rules were refused (they make the exit code 3)."""
-    if not rule_paths and placeholders is None:
-        return None, 0
-    from trailhound.rules.check import check_paths, merge_rulesets, read_placeholders
-    from trailhound.rules.loader import load_pack
-
-    values = read_placeholders(placeholders) if placeholders is not None else None
-    checked = check_paths(rule_paths, values)
-    ruleset, duplicates = merge_rulesets(
-        load_pack(profile.pack, filters=default_filters), checked.ruleset
-    )
-    problems = [*checked.problems, *duplicates]
+    ruleset, problems = user_ruleset(profile, rule_paths, placeholders, default_filters)
     for problem in problems:
         _err(f"trailhound: rule skipped: {for_terminal(problem)}")
     return ruleset, len(problems)
