@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trailhound.engine import ENGINES, make_engine
 from trailhound.engine.base import Match
@@ -126,3 +128,27 @@ def _pack() -> RuleSet:
     from trailhound.rules.loader import load_pack
 
     return load_pack("corrected")
+
+
+_KINDS = [("bad_json", "error"), ("wrong_type", "error"), ("empty", "skip"), ("not_json", "skip")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5)), max_size=30), max_size=6))
+def test_merging_per_file_counts_equals_one_tally(files: list[list[tuple[int, int]]]) -> None:
+    """ScanStats.merge (how workers' per-file counts join the scan) against adding every issue
+    to one ScanStats in input order: samples, skipped files and counters alike."""
+    from trailhound.model import Issue, Location
+
+    one, merged = ScanStats(), ScanStats()
+    for f, issues in enumerate(files):
+        part = ScanStats(files=1, records=len(issues))
+        one.files += 1
+        one.records += len(issues)
+        for kind_i, pos in issues:
+            kind, severity = _KINDS[kind_i]
+            issue = Issue(Location(f"f{f}-{pos % 3}.json", index=pos), kind, f"m{pos}", severity)
+            one.add_issue(issue)
+            part.add_issue(issue)
+        merged.merge(part)
+    assert _counts(merged) == _counts(one)

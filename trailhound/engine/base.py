@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from trailhound.model import Event
 from trailhound.rules.model import Filter, Rule, RuleSet
@@ -35,7 +35,7 @@ class Match:
 
 
 class Engine(Protocol):
-    NAME: ClassVar[str]
+    NAME: str
 
     def compile(self, ruleset: RuleSet) -> Any:
         """Turn rules into whatever this engine runs. Raises EngineError on what it can't run."""

@@ -28,7 +28,7 @@ import gc
 import io
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -188,7 +188,7 @@ def scan_specs(
 
         projection(plan)  # build the msgspec types once, before forking
 
-    def results() -> Iterator[FileResult]:
+    def results() -> Generator[FileResult, None, None]:
         global _STATE
         if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             for spec, b in tasks:
