@@ -152,3 +152,24 @@ def test_merging_per_file_counts_equals_one_tally(files: list[list[tuple[int, in
             part.add_issue(issue)
         merged.merge(part)
     assert _counts(merged) == _counts(one)
+
+
+def test_strict_never_loads_the_fragile_module(logs: Path) -> None:
+    """The S3 shortcut (ctypes, exec-built code) is the only fragile part: a strict scan runs
+    without importing it (workers come from workers.py, files from file_scan.py)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from trailhound.pipeline import scan\n"
+        "from trailhound.profiles import get_profile\n"
+        f"r = scan([{str(logs)!r}], get_profile('corrected'), strict=True, engine_options={{'jobs': 2}})\n"
+        "assert r.stats.files == 2, r.stats\n"
+        "print('trailhound.engine.fast_scan' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       check=False, cwd=root, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "False"

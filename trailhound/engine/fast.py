@@ -177,6 +177,6 @@ class FastEngine:
         limits: Limits | None = None,
     ) -> Iterator[Match]:
         """engine/base.Engine.scan, in worker processes (fast_scan.py)."""
-        from trailhound.engine.fast_scan import scan_specs
+        from trailhound.engine.file_scan import scan_specs
 
         return scan_specs(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
