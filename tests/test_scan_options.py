@@ -41,9 +41,11 @@ def test_every_scan_command_takes_the_same_scan_options() -> None:
         pass
 
     shared = _option_names(probe)
-    # what issue #10 names: profile, rules, placeholders, engine and its options, min score,
+    # what issue #10 names: profile, rules, placeholders, engine and its options (--strict
+    # included), min score,
     # allowlist, default filters, window, limits, quiet
-    assert {"--profile", "--rules", "--placeholders", "--engine", "--spark-master", "--spark-conf",
+    assert {"--profile", "--rules", "--placeholders", "--engine", "--strict", "--spark-master",
+            "--spark-conf",
             "--min-score", "--allow", "--no-default-filters", "--since", "--until",
             "--max-record-size", "--max-inflate-ratio", "--max-inflated-size", "--quiet"} <= shared
     for name in SCAN_COMMANDS:
@@ -55,6 +57,7 @@ def test_defaults() -> None:
     opts = _capture(["a.json"])
     assert opts.paths == ("a.json",) and opts.profile.name == "corrected"
     assert opts.engine == DEFAULT_ENGINE and opts.min_score is None and not opts.quiet
+    assert not opts.strict
     assert opts.rule_paths == () and opts.placeholders is None and opts.window is None
     assert opts.default_filters and opts.allowlist.entries == ()
     assert dict(opts.engine_options) == {"spark_master": "local[*]", "spark_conf": ()}
@@ -68,14 +71,14 @@ def test_each_option_reaches_its_field(tmp_path: Path, monkeypatch: pytest.Monke
     allow.write_text("allow:\n- principal: 'arn:aws:iam::*:role/Deploy'\n  reason: pipeline\n")
     opts = _capture([
         "x", "y", "--profile", "seed", "--rules", "r1", "--rules", "r2", "--placeholders", "p.yml",
-        "--engine", "reference", "--spark-master", "local[2]", "--spark-conf", "a=b",
+        "--engine", "reference", "--strict", "--spark-master", "local[2]", "--spark-conf", "a=b",
         "--min-score", "2.5", "--allow", str(allow), "--no-default-filters",
         "--since", "2026-03-14", "--until", "2026-03-15T12:00:00Z",
         "--max-record-size", "3M", "--max-inflate-ratio", "42", "-q",
     ])
     assert opts.paths == ("x", "y") and opts.profile.name == "seed"
     assert opts.rule_paths == ("r1", "r2") and opts.placeholders == "p.yml"
-    assert opts.engine == "reference"
+    assert opts.engine == "reference" and opts.strict
     assert dict(opts.engine_options) == {"spark_master": "local[2]", "spark_conf": ("a=b",)}
     assert opts.min_score == 2.5 and opts.quiet and not opts.default_filters
     assert [e.reason for e in opts.allowlist.entries] == ["pipeline"]

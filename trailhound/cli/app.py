@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from trailhound import __version__
+from trailhound.api import user_ruleset
 from trailhound.cli.exits import (  # the EXIT_ names are imported from here by other commands
     EXIT_BROKEN_PIPE,
     EXIT_FATAL,  # noqa: F401
@@ -93,17 +94,7 @@ def _checked_ruleset(
     default_filters: bool = True,
 ) -> tuple[RuleSet | None, int]:
     """`_ruleset`, and how many rules were refused (they make the exit code 3)."""
-    if not rule_paths and placeholders is None:
-        return None, 0
-    from trailhound.rules.check import check_paths, merge_rulesets, read_placeholders
-    from trailhound.rules.loader import load_pack
-
-    values = read_placeholders(placeholders) if placeholders is not None else None
-    checked = check_paths(rule_paths, values)
-    ruleset, duplicates = merge_rulesets(
-        load_pack(profile.pack, filters=default_filters), checked.ruleset
-    )
-    problems = [*checked.problems, *duplicates]
+    ruleset, problems = user_ruleset(profile, rule_paths, placeholders, default_filters)
     for problem in problems:
         _err(f"trailhound: rule skipped: {for_terminal(problem)}")
     return ruleset, len(problems)
@@ -113,7 +104,8 @@ def _run_scan(opts: ScanOptions, ruleset: RuleSet | None) -> ScanStream:
     stdin = sys.stdin.buffer if "-" in opts.paths else None
     scan = functools.partial(
         scan_stream, opts.paths, opts.profile, ruleset=ruleset, engine=opts.engine,
-        min_score=opts.min_score, stdin=stdin, window=opts.window, limits=opts.limits,
+        strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
+        stdin=stdin, window=opts.window, limits=opts.limits,
     )
     if opts.quiet or not sys.stderr.isatty():
         return _primed(scan())

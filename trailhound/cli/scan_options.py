@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 import click
 
 from trailhound.cli.choices import ENGINE_CHOICE, PROFILE_CHOICE
+from trailhound.cli.engine_opts import strict_opt
 from trailhound.cli.limits_opt import limit_options
 from trailhound.cli.params import FINITE_FLOAT
 from trailhound.cli.tuning_opts import allow_options, window_options
+from trailhound.engine import DEFAULT_ENGINE
 from trailhound.profiles import DEFAULT_PROFILE, Profile, get_profile
 from trailhound.sources.limits import Limits
 from trailhound.tuning.allowlist import Allowlist
@@ -27,18 +29,12 @@ from trailhound.tuning.window import TimeWindow
 
 __all__ = ["DEFAULT_ENGINE", "ScanOptions", "scan_options"]
 
-# The default is the fastest engine that reports everything the reference reports: `fast`
-# skips the normalizer's checks (wrong-typed fields) of records no rule can match, and bad
-# input must always be reported.
-DEFAULT_ENGINE = "parallel"
-
 ENGINE_HELP = (
-    "parallel: files read in worker processes (one per core), each record checked only "
-    "against the rules it can match; same findings and same input issues as reference. "
-    "fast: parallel, and records no rule can match are not even decoded (4-5x faster again; "
-    "same findings, but wrong-typed fields of those records are not reported). reference: the "
-    "plain-Python, one-process oracle. spark: the same detection on Apache Spark "
-    "(pip install 'trailhound[spark]'; paths may be s3a://, abfss://, gs://, hdfs:// URIs)."
+    "fast: files read in worker processes (one per core), each record checked only "
+    "against the rules it can match, and the records of CloudTrail S3 files that no rule can "
+    "match not even decoded (see --strict). parallel: fast --strict (its former name). "
+    "reference: the plain-Python, one-process oracle. spark: the same detection on Apache "
+    "Spark (pip install 'trailhound[spark]'; paths may be s3a://, abfss://, gs://, hdfs:// URIs)."
 )
 
 C = TypeVar("C", bound=Callable[..., Any])
@@ -55,6 +51,7 @@ class ScanOptions:
     rule_paths: tuple[str, ...] = ()
     placeholders: str | None = None
     engine: str = DEFAULT_ENGINE
+    strict: bool = False  # --strict: every record decoded, every input issue reported
     engine_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     min_score: float | None = None
     allowlist: Allowlist = field(default_factory=Allowlist)
@@ -98,6 +95,7 @@ _OPTIONS = (
     click.option(
         "--engine", type=ENGINE_CHOICE, default=DEFAULT_ENGINE, show_default=True, help=ENGINE_HELP
     ),
+    strict_opt,
     click.option(
         "--spark-master", default="local[*]", show_default=True,
         help="Spark master URL for --engine spark.",
@@ -124,6 +122,7 @@ def scan_options(*, paths: bool = True) -> Callable[[C], C]:
             rule_paths: tuple[str, ...],
             placeholders: str | None,
             engine: str,
+            strict: bool,
             spark_master: str,
             spark_conf: tuple[str, ...],
             allowlist: Allowlist,
@@ -137,6 +136,7 @@ def scan_options(*, paths: bool = True) -> Callable[[C], C]:
                 rule_paths=rule_paths,
                 placeholders=placeholders,
                 engine=engine,
+                strict=strict,
                 engine_options=MappingProxyType(
                     {"spark_master": spark_master, "spark_conf": spark_conf}
                 ),
