@@ -158,7 +158,7 @@ class Compare:
 class TimePart:
     part: str  # one of fields.TIMESTAMP_PARTS
     op: str  # "eq" or one of COMPARE_OPS
-    value: int
+    value: int | float  # pySigma types it so; the parts are ints
 
     def __str__(self) -> str:
         return f"|{self.part} {_OP_SIGN[self.op]} {self.value}"

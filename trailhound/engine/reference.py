@@ -104,11 +104,11 @@ def leaf_test(m: ir.Matcher) -> LeafTest | None:
 
         return regex_leaf
     if isinstance(m, ir.TimePart):
-        part, op, n = m.part, _COMPARE[m.op], m.value
+        part, op, at = m.part, _COMPARE[m.op], m.value
 
         def time_leaf(v: Any) -> bool:
             parts = F.timestamp_parts(v)
-            return parts is not None and op(parts[part], n)
+            return parts is not None and op(parts[part], at)
 
         return time_leaf
     if isinstance(m, ir.Number):
