@@ -255,7 +255,10 @@ def _flag_letters(flags: int) -> str:
 
 
 def describe(node: Node) -> str:
-    """The tree in a readable Sigma-like notation, one line (for `rules` output and debugging)."""
+    """The tree in a readable Sigma-like notation, one line (for `rules` output and debugging).
+
+    The values are the rule's own text: a caller printing it escapes it for its sink (terminal,
+    CSV, HTML) like any other rule text."""
     return _describe(node, top=True)
 
 
