@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import uuid
+from pathlib import Path
 
 import pytest
 from sigma.types import SpecialChars
 
 from tests.test_engine_reference import detection_rule, make_filter
+from tests.test_rules_check import rule_doc, write
 from trailhound.engine import ir
 from trailhound.engine.compiler import Refused, filter_tree, rule_tree
 from trailhound.engine.fast_prefilter import CONTAINS, EQ, EXISTS, PREFIX, TEST, anchor_of
 from trailhound.errors import EngineError
+from trailhound.rules.check import check_paths
 
 STAR, ONE = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
 
@@ -197,3 +201,25 @@ def test_anchors_from_hand_built_trees() -> None:
     assert test is not None and test[0].kind == TEST and test[0].test is not None
     assert test[0].test("5") and not test[0].test("6")
     assert anchor_of(ft("trailhound.principal", ir.Text(("x",)))) is None  # normalized field
+
+
+def test_rules_check_prints_the_compilers_refusals(tmp_path: Path) -> None:
+    """`rules check` words a refusal as `kind: reason`, the reason once (no engine prefix)."""
+    write(tmp_path / "a_hour.yml", rule_doc("sel: {eventName|hour: 3}\ncondition: sel"))
+    write(
+        tmp_path / "b_filter.yml",
+        {
+            "title": "f",
+            "id": str(uuid.uuid4()),
+            "logsource": {"product": "aws", "service": "cloudtrail"},
+            "filter": {"rules": "any", "ok": {"userIdentity.arn|expand": "%Admins%"}, "condition": "not ok"},
+        },
+    )
+    lines = [f.line().replace(str(tmp_path) + "/", "") for f in check_paths([tmp_path]).files]
+    assert lines[0].startswith(
+        "a_hour.yml: refused: engine: condition 'sel', field 'eventName': |hour needs a timestamp field"
+    ), lines[0]
+    assert lines[1] == (
+        "b_filter.yml: refused: placeholder: %Admins% has no value (|expand); "
+        "give values with --placeholders FILE"
+    ), lines[1]

@@ -2,10 +2,11 @@
 
 `check_paths` loads every rule file with the loader (collect-errors: a broken rule never stops
 the others), then compiles each loaded rule and filter ALONE with the rule compiler
-(engine/compiler.py, which every engine compiles from), so that what it refuses (unfilled `|expand` placeholders, the old `| count()` aggregation
-syntax, unsupported modifiers...) is reported per rule instead of failing a whole scan. The
-result keeps one `FileCheck` per rule file (what `trailhound rules check` prints) and the
-`RuleSet` of everything that loaded and compiled (what `detect --rules` adds to the pack).
+(engine/compiler.py, which every engine compiles from), so that what it refuses (unfilled
+`|expand` placeholders, the old `| count()` aggregation syntax, unsupported modifiers...) is
+reported per rule instead of failing a whole scan. The result keeps one `FileCheck` per rule
+file (what `trailhound rules check` prints) and the `RuleSet` of everything that loaded and
+compiled (what `detect --rules` adds to the pack).
 
 Refusal reasons start with a category word:
   placeholder  an `|expand` placeholder has no value (give it one with --placeholders FILE);
