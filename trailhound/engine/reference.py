@@ -34,6 +34,7 @@ from trailhound.engine import compiler as C
 from trailhound.engine import fields as F
 from trailhound.engine import ir
 from trailhound.engine.base import Match
+from trailhound.engine.loop import InProcess
 from trailhound.model import Event
 from trailhound.rules.model import Filter, Rule, RuleSet
 
@@ -331,7 +332,7 @@ def match_event(event: Event, rules: Iterable[_CompiledRule]) -> Match | None:
     return None
 
 
-class ReferenceEngine:
+class ReferenceEngine(InProcess):  # scan: the one reader loop, in this process
     NAME = "reference"
 
     def compile(self, ruleset: RuleSet) -> Plan:
