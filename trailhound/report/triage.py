@@ -5,7 +5,7 @@ whole, the table shortens (report/layout.py)."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from trailhound.report.escape import for_terminal
@@ -22,7 +22,7 @@ from trailhound.triage.principals import (
 from trailhound.triage.timeline import TIMELINE_COLUMNS
 
 Row = dict[str, Any]
-TableWriter = Callable[[Sequence[Row], TextIO], None]
+TableWriter = Callable[[Iterable[Row], TextIO], None]
 
 _S = Slot
 
@@ -85,10 +85,11 @@ def principal_cells(r: Row) -> dict[str, str]:
     })
 
 
-def write_principal_table(rows: Sequence[Row], out: TextIO) -> None:
-    records = ((principal_cells(r), "bold red" if r["risky"] else None) for r in rows)
+def write_principal_table(rows: Iterable[Row], out: TextIO) -> None:
+    drawn = list(rows)  # one row per principal: few, and the rule below needs to know
+    records = ((principal_cells(r), "bold red" if r["risky"] else None) for r in drawn)
     write_table(records, PRINCIPAL_LAYOUTS, out, "no findings, no principals")
-    if rows:
+    if drawn:
         out.write(textwrap.fill(RISKY_RULE, output_width(out)) + "\n")
 
 
@@ -124,7 +125,7 @@ def timeline_cells(r: Row) -> dict[str, str]:
     })
 
 
-def write_timeline_table(rows: Sequence[Row], out: TextIO) -> None:
+def write_timeline_table(rows: Iterable[Row], out: TextIO) -> None:
     records = (
         (timeline_cells(r), score_style(r["suspicion_score"]) if r["suspicion_score"] is not None else None)
         for r in rows
@@ -133,8 +134,8 @@ def write_timeline_table(rows: Sequence[Row], out: TextIO) -> None:
 
 
 def principal_writer(fmt: str) -> TableWriter:
-    return view_writer(fmt, PRINCIPAL_COLUMNS, write_principal_table)  # type: ignore[arg-type]
+    return view_writer(fmt, PRINCIPAL_COLUMNS, write_principal_table)
 
 
 def timeline_writer(fmt: str) -> TableWriter:
-    return view_writer(fmt, TIMELINE_COLUMNS, write_timeline_table)  # type: ignore[arg-type]
+    return view_writer(fmt, TIMELINE_COLUMNS, write_timeline_table)
