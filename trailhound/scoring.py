@@ -60,7 +60,11 @@ class Finding:
     hits: list[Hit] = field(default_factory=list)  # correlation hits the event is part of
 
     def flag(self, signal: str) -> int:
-        return int(any(r.signal == signal for r in self.rules if not r.context))
+        return int(signal in self.signals())
+
+    def signals(self) -> set[str | None]:
+        """The seed signals (SIGNALS) its counted detection rules raise."""
+        return {r.signal for r in self.rules if not r.context}
 
 
 def _total(rules: Iterable[Signal]) -> float:
