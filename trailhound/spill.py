@@ -39,6 +39,7 @@ SPILL_AFTER = 5_000
 # Runs merged at once; past this many, they are first merged into one (file handles, buffers).
 MAX_RUNS = 64
 _BUFFER = 1 << 16
+_PAYLOAD_BUFFER = 1 << 20
 
 _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
 _SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"))
@@ -155,7 +156,8 @@ class Payloads:
         self.folder = folder
         try:
             # lives as long as the spill folder; unnamed, so never left behind
-            self._fh = tempfile.TemporaryFile(prefix="payloads-", dir=folder)  # noqa: SIM115
+            # (a large buffer: the default 8 KB costs a system call every few findings)
+            self._fh = tempfile.TemporaryFile(prefix="payloads-", dir=folder, buffering=_PAYLOAD_BUFFER)  # noqa: SIM115
         except OSError as exc:
             raise SpillError(folder, exc) from exc
         self._end = 0
