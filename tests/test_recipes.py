@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 import pytest
 
@@ -194,7 +194,7 @@ class _CountingEngine:
     """Toy engine: the reference matcher, counting what the pipeline hands it."""
 
     NAME = "toy_counting"
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def __init__(self, **_options: Any) -> None:
         self._inner = ReferenceEngine()
