@@ -224,3 +224,22 @@ def test_recipe_add_an_engine(tmp_path: Path) -> None:
     assert [f.event.event_id for f in got.findings] == [CLOUDTRAIL[0]["eventID"]]
     with pytest.raises(UsageError):
         ENGINES.get(_CountingEngine.NAME)
+
+
+def test_the_sources_command_lists_the_registry_toy_included() -> None:
+    from click.testing import CliRunner
+
+    from trailhound.cli.app import cli
+
+    logsources.register(TOY_SOURCE)
+    try:
+        out = CliRunner().invoke(cli, ["sources"])
+    finally:
+        logsources.unregister(TOY)
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    names = [line.split()[0] for line in lines[:-1]]
+    assert names == [s.name for s in logsources.SOURCES.values()] + [TOY]
+    toy = lines[-2].split()
+    assert toy[1] == "toyvendor/audit" and TOY_SOURCE.shape in lines[-2]
+    assert lines[-1].startswith("envelopes: ")
