@@ -133,7 +133,7 @@ def _derive() -> None:
         verdict = classify.Verdict(source=s.name)
         classify.DECLARED_TYPES.update(dict.fromkeys(s.declared_types, verdict))
         classify.DECLARED_PREFIXES.update(dict.fromkeys(s.declared_prefixes, verdict))
-    classify.UNDERSTOOD = understood()
+    setattr(classify, "UNDERSTOOD", understood())  # noqa: B010 - a module global, rebound
 
     tables = [t for s in sources for t in s.field_tables]
     tables.extend(pipelines.UNSOURCED_TABLES)
