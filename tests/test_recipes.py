@@ -90,6 +90,7 @@ TOY_RECORDS = [
 
 
 def _write(path: Path, records: Iterable[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
 
@@ -111,9 +112,11 @@ def test_recipe_add_a_source(toy_source: logsources.Source, tmp_path: Path, engi
     rule_file.write_text(TOY_RULE, encoding="utf-8")
     ruleset, problems = load_paths([rule_file])
     assert problems == []
-    logs = _write(tmp_path / "toy.jsonl", TOY_RECORDS)
+    # Two files: the fast engine reads them in its (forked) worker processes.
+    _write(tmp_path / "logs" / "a.jsonl", TOY_RECORDS[:2])
+    _write(tmp_path / "logs" / "b.jsonl", TOY_RECORDS[2:])
 
-    result = scan([str(logs)], PROFILE, ruleset=ruleset, engine=engine)
+    result = scan([str(tmp_path / "logs")], PROFILE, ruleset=ruleset, engine=engine)
 
     assert result.stats.records == 3 and result.stats.error_count == 0
     assert [(f.event.source, f.event.principal, f.event.operation) for f in result.findings] == [
