@@ -193,7 +193,13 @@ def test_recipe_add_an_output_format(tmp_path: Path) -> None:
 # --- 3. An engine ------------------------------------------------------------------------------
 
 
-class _CountingEngine:
+try:  # an in-process engine gets `scan` (the one reader loop feeding `run`) from InProcess
+    from trailhound.engine.loop import InProcess as _EngineBase  # type: ignore[import-not-found]
+except ImportError:  # before engine/loop.py: pipeline.scan feeds `run` itself
+    _EngineBase = object  # type: ignore[misc,assignment]
+
+
+class _CountingEngine(_EngineBase):  # type: ignore[misc,valid-type]
     """Toy engine: the reference matcher, counting what the pipeline hands it."""
 
     NAME = "toy_counting"
