@@ -157,3 +157,18 @@ def test_an_unknown_record_names_every_registered_shape() -> None:
     assert verdict.kind == "unknown_envelope"
     for s in ALL:
         assert s.shape in verdict.message
+
+
+def test_register_refuses_a_record_that_contradicts_itself_or_the_registry() -> None:
+    import dataclasses
+
+    from trailhound import logsources
+
+    azure = SOURCES.get("azure_activity")
+    wrong_table = dataclasses.replace(azure, name="x1", field_tables=())
+    with pytest.raises(ValueError, match="first field table"):
+        logsources.register(wrong_table)
+    other_order = dataclasses.replace(azure, name="x2", order=31)
+    with pytest.raises(ValueError, match="shares the classifier"):
+        logsources.register(other_order)
+    assert "x1" not in LOGSOURCES and "x2" not in LOGSOURCES

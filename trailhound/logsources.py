@@ -82,7 +82,9 @@ def understood() -> str:
 
 
 def register(source: Source) -> Source:
-    """Add a source (its name must be new) and re-derive every table that lists sources."""
+    """Add a source (its name must be new) and re-derive every table that lists sources.
+    ValueError when the record contradicts itself or a registered source."""
+    _check(source)
     SOURCES.register(source.name, source)
     try:
         _derive()
@@ -91,6 +93,20 @@ def register(source: Source) -> Source:
         _derive()
         raise
     return source
+
+
+def _check(source: Source) -> None:
+    tables = source.field_tables
+    if not tables or (tables[0].product, tables[0].service) != source.logsource:
+        raise ValueError(
+            f"source {source.name!r}: its first field table must map {source.logsource}"
+        )
+    for other in SOURCES.values():
+        if other.classifier is source.classifier and other.order != source.order:
+            raise ValueError(
+                f"source {source.name!r} shares the classifier of {other.name!r} with another "
+                f"order ({source.order} != {other.order}): a classifier runs at one place"
+            )
 
 
 def unregister(name: str) -> Source:
