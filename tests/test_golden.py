@@ -180,6 +180,18 @@ HAND_CHECKED: dict[tuple[str, int], dict[str, Any]] = {
         "operation": "New-InboxRule",
         "service": "Exchange",
     },
+    ("cloudtrail/athena_export.jsonl", 0): {  # Athena lower-cases every key
+        "time": "2026-01-12T13:14:15Z",
+        "principal": "arn:aws:sts::314159265358:assumed-role/deploy-pipeline/ci-runner-4412",
+        "operation": "GetSecretValue",
+        "region": "eu-west-1",
+    },
+    ("gcp_audit/pubsub_push.json", 0): {  # the LogEntry is base64 inside message.data
+        "time": "2026-01-15T17:02:45.338Z",
+        "principal": "svc-sync@lab-analytics-5523.iam.gserviceaccount.com",
+        "operation": "v1.compute.instances.setMetadata",
+        "region": "europe-west4-a",
+    },
     ("entra_signin/diagnostic.jsonl", 0): {
         "time": "2026-01-14T07:55:03.3395071Z",
         "principal": "li.wei@woodgrove.example",
