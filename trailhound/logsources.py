@@ -76,8 +76,7 @@ ENVELOPES_UNDERSTOOD = (
 
 def understood() -> str:
     """What trailhound reads, for "unrecognised record" messages: every shape, then envelopes."""
-    shapes = [s.shape for s in SOURCES.values()]
-    listed = ", ".join(shapes[:-1]) + (", " if len(shapes) > 1 else "") + shapes[-1]
+    listed = ", ".join(s.shape for s in SOURCES.values())
     return f"{listed}, and their envelopes: {ENVELOPES_UNDERSTOOD}"
 
 
