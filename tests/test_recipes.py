@@ -17,6 +17,7 @@ import pytest
 
 from trailhound import logsources
 from trailhound.engine import ENGINES
+from trailhound.engine.loop import InProcess
 from trailhound.engine.reference import ReferenceEngine
 from trailhound.errors import UsageError
 from trailhound.model import LOGSOURCES, Event, Issue, RawRecord
@@ -193,14 +194,9 @@ def test_recipe_add_an_output_format(tmp_path: Path) -> None:
 # --- 3. An engine ------------------------------------------------------------------------------
 
 
-try:  # an in-process engine gets `scan` (the one reader loop feeding `run`) from InProcess
-    from trailhound.engine.loop import InProcess as _EngineBase  # type: ignore[import-not-found]
-except ImportError:  # before engine/loop.py: pipeline.scan feeds `run` itself
-    _EngineBase = object  # type: ignore[misc,assignment]
-
-
-class _CountingEngine(_EngineBase):  # type: ignore[misc,valid-type]
-    """Toy engine: the reference matcher, counting what the pipeline hands it."""
+class _CountingEngine(InProcess):
+    """Toy engine: the reference matcher, counting what the pipeline hands it. InProcess gives
+    it `scan`: the one reader loop (engine/loop.py) feeding `run`."""
 
     NAME = "toy_counting"
     calls: ClassVar[list[str]] = []
