@@ -216,9 +216,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def detect(fmt: str, opts: ScanOptions) -> None:
     """Score suspicious cloud API calls in PATHS (files, folders, or - for stdin).
 
-    Formats are recognised by content: CloudTrail S3 files, JSON lines, EventBridge, CloudWatch
-    Logs subscriptions, lookup-events output; Azure Activity (all shapes); Entra ID audit; GCP
-    audit LogEntries; gzip or plain.
+    Formats are recognised by content, gzip or plain: `trailhound sources` lists every log
+    source and the shapes and envelopes each may come in.
     """
     sys.exit(_detect(opts, fmt))
 
@@ -239,9 +238,10 @@ from trailhound.cli.tune_cmd import tune
 cli.add_command(rules)
 from trailhound.cli.explain_cmd import explain
 from trailhound.cli.hunt_cmd import hunt
+from trailhound.cli.sources_cmd import sources
 from trailhound.cli.triage_cmd import principals, timeline
 
-for _command in (tune, principals, timeline, hunt, explain):
+for _command in (tune, principals, timeline, hunt, explain, sources):
     cli.add_command(_command)
 
 

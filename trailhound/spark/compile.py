@@ -75,7 +75,7 @@ from sigma.types import (
 
 from trailhound.engine import fields as F
 from trailhound.engine.reference import ReferenceEngine
-from trailhound.model import LOGSOURCES
+from trailhound.logsources import LOGSOURCES
 from trailhound.rules.model import Correlation, Filter, Rule, RuleSet
 
 __all__ = ["Atom", "CompiledRules", "ExtractPlan", "FieldSpec", "compile_ruleset"]
