@@ -59,6 +59,7 @@ from trailhound.emulate.azure import (
     Azure,
     role_definition_id,
 )
+from trailhound.emulate.azure_ops import custom_role, read_ok, write_ok
 from trailhound.emulate.cloudtrail import (
     BOTO_LAMBDA,
     BROWSER,
@@ -526,14 +527,10 @@ def azure_records(az: Azure) -> tuple[list[Json], list[Json], list[Json]]:
         return az.app(az.automation_app, az.automation_sp, "10.60.8.4", role, at(when))
 
     def ok(when: str, op: str, res: str, c: AzCaller, body: Json | None = None) -> list[Json]:
-        """Start then Success, the usual pair for a write."""
-        start = {"requestbody": json.dumps(body)} if body else {}
-        done = "Succeeded.Created" if op.endswith("/write") else "Succeeded.OK"
-        return az.export(at(when), op, res, c, [("Start", 0, "Started.", start),
-                                                ("Success", 1.1, done, {})])
+        return write_ok(az, at(when), op, res, c, body)
 
     def single(when: str, op: str, res: str, c: AzCaller) -> list[Json]:
-        return az.export(at(when), op, res, c, [("Success", 0.2, "Succeeded.OK", {})])
+        return read_ok(az, at(when), op, res, c)
 
     deploy_op = "Microsoft.Resources/deployments/write"
     keys_op = "Microsoft.Storage/storageAccounts/listKeys/action"
@@ -583,14 +580,7 @@ def azure_records(az: Azure) -> tuple[list[Json], list[Json], list[Json]]:
     res = f"{sub}/providers/Microsoft.Authorization/roleAssignments/{ra}"
     h11 += ok("11:06:48", assign_op, res, marcus("11:06:48"), body)
     # A custom role with every action, assignable on the whole subscription.
-    role = {"Name": az.custom_role, "Properties": {
-        "RoleName": "Acme Backup Operator", "IsCustom": True,
-        "Description": "Backup and restore operations", "AssignableScopes": [sub],
-        "Permissions": [{"Actions": ["*"], "NotActions": [], "DataActions": [],
-                         "NotDataActions": []}]}}
-    res = f"{sub}/providers/Microsoft.Authorization/roleDefinitions/{az.custom_role}"
-    h11 += ok("11:22:37", "Microsoft.Authorization/roleDefinitions/write", res,
-              marcus("11:22:37"), role)
+    h11 += custom_role(az, at("11:22:37"), marcus("11:22:37"))
     # A big VM in a new resource group.
     vm_new = f"{rg_new}/providers/Microsoft.Compute/virtualMachines/vm-bkp-relay-01"
     vm_body = {"location": "westeurope", "properties": {

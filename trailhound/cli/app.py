@@ -403,12 +403,14 @@ from trailhound.cli.rules_cmd import rules
 from trailhound.cli.tune_cmd import tune
 
 cli.add_command(rules)
+from trailhound.cli.emulate_cmd import emulate
 from trailhound.cli.explain_cmd import explain
 from trailhound.cli.hunt_cmd import hunt
 from trailhound.cli.triage_cmd import principals, timeline
 
 for _command in (tune, principals, timeline, hunt, explain):
     cli.add_command(_command)
+cli.add_command(emulate)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
