@@ -406,11 +406,13 @@ cli.add_command(rules)
 from trailhound.cli.emulate_cmd import emulate
 from trailhound.cli.explain_cmd import explain
 from trailhound.cli.hunt_cmd import hunt
+from trailhound.cli.rules_test_cmd import rules_test
 from trailhound.cli.triage_cmd import principals, timeline
 
 for _command in (tune, principals, timeline, hunt, explain):
     cli.add_command(_command)
 cli.add_command(emulate)
+rules.add_command(rules_test)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
