@@ -408,11 +408,13 @@ from trailhound.cli.explain_cmd import explain
 from trailhound.cli.hunt_cmd import hunt
 from trailhound.cli.rules_test_cmd import rules_test
 from trailhound.cli.triage_cmd import principals, timeline
+from trailhound.cli.validate_cmd import validate
 
 for _command in (tune, principals, timeline, hunt, explain):
     cli.add_command(_command)
 cli.add_command(emulate)
 rules.add_command(rules_test)
+cli.add_command(validate)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
