@@ -101,7 +101,8 @@ def get_session_token(a: Aws, who: Actor, when: datetime, seconds: int = 43200) 
 
 
 def run_instances_call(a: Aws, who: Actor, when: datetime, itype: str, count: int) -> Json:
-    return a.call(who, when, "ec2", "RunInstances", **run_instances(a.ids, when, itype, count, None))
+    call = run_instances(a.ids, when, itype, count, None)
+    return a.call(who, when, "ec2", "RunInstances", **call)
 
 
 def update_function_code(a: Aws, who: Actor, when: datetime, fn: str) -> Json:

@@ -27,7 +27,8 @@ def write_ok(az: Azure, when: datetime, op: str, res: str, c: AzCaller,
     """A write as the export logs it: Start (with the request body), then Success."""
     start = {"requestbody": json.dumps(body)} if body else {}
     done = "Succeeded.Created" if op.endswith("/write") else "Succeeded.OK"
-    return az.export(when, op, res, c, [("Start", 0, "Started.", start), ("Success", 1.1, done, {})])
+    phases = [("Start", 0.0, "Started.", start), ("Success", 1.1, done, {})]
+    return az.export(when, op, res, c, phases)
 
 
 def read_ok(az: Azure, when: datetime, op: str, res: str, c: AzCaller) -> list[Json]:

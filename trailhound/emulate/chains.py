@@ -10,7 +10,8 @@ from trailhound.emulate import aws_ops, azure_ops, gcp_ops
 from trailhound.emulate.scenario import Ctx, Records, Scenario
 from trailhound.emulate.world import DOMAIN
 
-RECON_THEN_TAMPER = "aws_cloudtrail_recon_then_tamper"  # the page: GetTrailStatus before StopLogging
+# the page: GetTrailStatus "before StopLogging calls is a strong indicator pattern"
+RECON_THEN_TAMPER = "aws_cloudtrail_recon_then_tamper"
 
 
 def _minutes(t0: datetime, m: float) -> datetime:

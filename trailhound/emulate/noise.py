@@ -5,6 +5,7 @@ detection's calls: noise must change volume, never findings. It draws from its o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from trailhound.emulate import azure_ops
@@ -18,7 +19,7 @@ NOISE_SALT = 0x5EED  # noise seed = scenario seed ^ NOISE_SALT
 SPREAD = timedelta(hours=2)  # noise falls within an hour either side of the scenario start
 
 # (service, event name, request parameters): read-only calls of workloads
-AWS_READS = (
+AWS_READS: tuple[tuple[str, str, Json | None], ...] = (
     ("ec2", "DescribeInstances", {"instancesSet": {}, "filterSet": {}}),
     ("ssm", "GetParameter", {"name": "/orders-api/prod/db-host", "withDecryption": False}),
     ("kms", "Decrypt", {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
@@ -74,7 +75,9 @@ def _gcp(c: Ctx, when: datetime) -> Json:
                    {"type": "project", "labels": {"project_id": PROJECT}})
 
 
-MAKERS = {"cloudtrail": _aws, "azure_activity": _azure, "entra_audit": _entra, "gcp_audit": _gcp}
+MAKERS: dict[str, Callable[[Ctx, datetime], Json | list[Json]]] = {
+    "cloudtrail": _aws, "azure_activity": _azure, "entra_audit": _entra, "gcp_audit": _gcp,
+}
 
 
 def noise(seed: int, n: int, streams: list[str], start: datetime) -> Records:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from trailhound.emulate import aws_ops, azure_ops
+from trailhound.emulate.azure import AZ_CLI_APP
 from trailhound.emulate.cloudtrail import KALI, Actor
 from trailhound.emulate.scenario import Ctx, Probe, Records, Scenario
 from trailhound.emulate.world import AWS_ATTACKER
@@ -67,7 +68,7 @@ SCENARIOS = (
                   {"operationName": "Microsoft.Authorization/roleAssignments/read"},
                   "Activity Log: Microsoft.Authorization/roleAssignments/read operation"),
             Probe("entra_signin", {"category": "SignInLogs",
-                                   "properties.appId": azure_ops.AZ_CLI_APP},
+                                   "properties.appId": AZ_CLI_APP},
                   "Sign-in log showing authentication event for the Azure CLI client"),
         ),
     ),

@@ -72,7 +72,8 @@ def run_tests(paths: Sequence[Path]) -> TestRun:
     ruleset, problems = load_paths(paths, filters=False)
     results: list[CaseResult] = []
     untested: list[str] = []
-    for item in (*ruleset.rules, *ruleset.correlations):
+    items: list[Rule | Correlation] = [*ruleset.rules, *ruleset.correlations]
+    for item in items:
         cases = item.extra.get("tests")
         label = _label(item)
         path = item.path or "?"
