@@ -298,3 +298,8 @@ def test_cli_errors_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, err = _main(["emulate", "priv_esc_gcp"], capsys)
     assert code == 2 and "-o DIR" in err
     assert not list(tmp_path.iterdir())  # nothing written on a usage error
+    (tmp_path / "old.json").write_text("{}")
+    code, err = _main(["emulate", "priv_esc_gcp", "-o", str(tmp_path)], capsys)
+    assert code == 2 and "not an empty folder" in err
+    code, err = _main(["emulate", "priv_esc_gcp", "-o", str(tmp_path / "old.json" / "x")], capsys)
+    assert code == 2 and "cannot write" in err and "Traceback" not in err

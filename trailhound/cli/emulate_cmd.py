@@ -52,8 +52,12 @@ def emulate(scenario: str, out: str | None, formats: tuple[str, ...], seed: int,
     if out is None:
         raise UsageError("emulate needs an output folder: add -o DIR")
     chosen = in_order() if scenario == "all" else [SCENARIOS.get(scenario)]
+    target = Path(out)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        # files of an earlier run would be read along with the new ones
+        raise UsageError(f"{out}: not an empty folder; give -o a new or empty folder")
     for s in chosen:
-        folder = Path(out) / s.name if scenario == "all" else Path(out)
+        folder = target / s.name if scenario == "all" else target
         files, n = run(s, folder, formats=formats or DEFAULT_FORMATS, seed=seed,
                        noise_records=noise_records)
         click.echo(for_terminal(f"{s.name}: wrote {n} records in {len(files)} files to {folder}"))

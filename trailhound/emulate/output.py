@@ -123,7 +123,11 @@ def write(files: dict[str, bytes], out_dir: Path) -> list[Path]:
     written = []
     for rel in sorted(files):
         path = out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(files[rel])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(files[rel])
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            raise UsageError(f"cannot write {path}: {reason}; choose a writable folder") from e
         written.append(path)
     return written

@@ -1,7 +1,8 @@
 """The detection page's three adversary tests ("Testing Methodology", Atomic Red Team), each
-with the telemetry the page says it produces. Recon alone raises no scored signal in the
-shipped pack: the page calls GetTrailStatus "benign" alone; the pairing with StopLogging is
-the chain scenario's correlation."""
+with the telemetry the page says it produces. Alone, none of them raises a finding: ListUsers,
+roleAssignments/read and GetTrailStatus are in none of the seed query's four flags, and the page
+calls GetTrailStatus "benign" alone; its pairing with StopLogging is the chain scenario's
+correlation."""
 
 from __future__ import annotations
 
