@@ -20,7 +20,7 @@ def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str
     return int(ex.value.code or 0), capsys.readouterr().out
 
 
-@pytest.mark.parametrize("extra", [[], ["--no-default-filters"]])
+@pytest.mark.parametrize("extra", [[], ["--no-default-filters"], ["--engine", "parallel"]])
 def test_the_shipped_pack_validates(extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _main(["validate", *extra], capsys)
     assert code == 0, out

@@ -12,6 +12,7 @@ import click
 from trailhound.cli.app import _err, _profile_opt
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset
 from trailhound.emulate.run import DEFAULT_SEED
+from trailhound.engine import ENGINES
 from trailhound.errors import RuleError
 from trailhound.profiles import get_profile
 from trailhound.report.escape import for_terminal
@@ -37,8 +38,10 @@ Exit codes:
               show_default=True, help="text: a coverage matrix; junit: JUnit XML for CI.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
               help="Seed of the emulated telemetry.")
+@click.option("--engine", type=click.Choice(ENGINES.names()), default="reference",
+              show_default=True, help="Engine to validate (reference: the plain-Python oracle).")
 def validate(rule_paths: tuple[str, ...], profile: str, allowlist: Allowlist,
-             default_filters: bool, fmt: str, seed: int) -> None:
+             default_filters: bool, fmt: str, seed: int, engine: str) -> None:
     """Emulate every scenario (`trailhound emulate list`) offline, run the detection over each,
     and print which expected signals fired, with their best score and the rank of the
     scenario's principal. Fails when an expected signal is missing, when an emulated file does
@@ -62,7 +65,7 @@ def validate(rule_paths: tuple[str, ...], profile: str, allowlist: Allowlist,
     tuned = tuned_ruleset(prof, ruleset, allowlist, default_filters, _err)
     assert tuned is not None  # a rule set was given, so one comes back
     with tempfile.TemporaryDirectory(prefix="trailhound-validate-") as work:
-        report = run_all(in_order(), Path(work), prof, tuned, seed=seed)
+        report = run_all(in_order(), Path(work), prof, tuned, seed=seed, engine=engine)
     if fmt == "junit":
         click.echo(render_junit(report), nl=False)
     else:  # rule names come from user files: escaped per line for the terminal
