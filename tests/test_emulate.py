@@ -303,3 +303,12 @@ def test_cli_errors_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 2 and "not an empty folder" in err
     code, err = _main(["emulate", "priv_esc_gcp", "-o", str(tmp_path / "old.json" / "x")], capsys)
     assert code == 2 and "cannot write" in err and "Traceback" not in err
+
+
+def test_scenario_names_follow_the_patterns_the_help_gives() -> None:
+    patterns = {"chain": r"chain_\w+", "benign": r"benign_\w+", "noise": r"noise",
+                "signal": r"(iam_change|security_disable|priv_esc|compute_create)_"
+                          r"(aws|azure|entra|gcp)", "page": r"(aws|azure)_\w+"}
+    for s in ALL:
+        assert re.fullmatch(patterns[s.family], s.name), s.name
+    assert len([s for s in ALL if s.family == "page"]) == 3

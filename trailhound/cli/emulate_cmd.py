@@ -13,13 +13,11 @@ from trailhound.errors import UsageError
 from trailhound.report.escape import for_terminal
 
 EMULATE_HELP = """\b
-Scenarios (`trailhound emulate list` describes each):
-  page tests   aws_iam_user_enum, azure_role_assignment_enum, aws_trail_status_check
-  signals      <signal>_<cloud>, e.g. iam_change_aws, security_disable_gcp
-  chains       chain_aws_compromised_key, chain_azure_role_escalation, chain_gcp_sa_key
-  look-alikes  benign_deploy_pipeline, benign_oncall_engineer, benign_org_automation
-  noise        background only (with --noise N)
-  all          every scenario, each in DIR/<name>/
+Scenarios (`trailhound emulate list` names and describes each):
+  the page's three adversary tests, e.g. aws_iam_user_enum
+  each seed signal per cloud, <signal>_<cloud>, e.g. iam_change_aws
+  attack chains, chain_*; benign look-alikes, benign_*
+  noise (background only, with --noise N); all (each scenario in DIR/<name>/)
 \b
 Formats: s3 (CloudTrail S3 delivery, gzip), azure (diagnostic-settings export: Activity and
 Entra), gcp (Cloud Storage sink), jsonl (bare records, one per line). Default: s3, azure, gcp.
