@@ -6,6 +6,7 @@ rule files without tests still load, and pySigma still loads the ones with tests
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +25,24 @@ IAM_CHANGE = pack_dir("corrected") / "aws_iam_change.yml"
 RECON_THEN_TAMPER = pack_dir("corrected") / "mr_aws_cloudtrail_recon_then_tamper.yml"
 
 
-def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as ex:
         main(args)
-    return int(ex.value.code or 0), capsys.readouterr().out
+    cap = capsys.readouterr()
+    return int(ex.value.code or 0), cap.out, cap.err
+
+
+def _rows(out: str) -> list[dict[str, str]]:
+    return [json.loads(line) for line in out.splitlines()]
 
 
 @pytest.mark.parametrize("pack", PACKS)
 def test_every_shipped_rule_has_cases_and_passes_them(
     pack: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = _main(["rules", "test", "--require-cases", str(pack_dir(pack))], capsys)
+    code, out, err = _main(["rules", "test", "--require-cases", str(pack_dir(pack))], capsys)
     assert code == 0, out
-    assert "FAIL" not in out and "0 failed" in out
+    assert "FAIL" not in out and "0 failed" in err
     run = run_tests([pack_dir(pack)])
     ruleset, _ = load_paths([pack_dir(pack)], filters=False)
     assert run.untested == []
@@ -80,15 +86,17 @@ def test_a_rule_whose_positive_case_no_longer_matches_fails(
     text = IAM_CHANGE.read_text()
     assert "CreateAccessKey, " in text
     broken.write_text(text.replace("CreateAccessKey, ", ""))
-    code, out = _main(["rules", "test", str(broken)], capsys)
+    code, out, err = _main(["rules", "test", "--format", "jsonl", str(broken)], capsys)
     assert code == 1
-    fails = [ln for ln in out.splitlines() if ln.startswith("FAIL")]
-    expected = (
-        "FAIL  aws_iam_change.yml  AWS identity or access policy created or changed (e39dec0c)  "
-        "CreateAccessKey for another user  expected match, got no match"
-    )
-    assert fails == [expected]
-    assert "1 failed" in out
+    fails = [r for r in _rows(out) if r["status"] != "PASS"]
+    assert fails == [{
+        "status": "FAIL", "file": "aws_iam_change.yml",
+        "rule": "AWS identity or access policy created or changed (e39dec0c)",
+        "case": "CreateAccessKey for another user", "expected": "match", "got": "no match",
+    }]
+    assert "1 failed" in err
+    code, table, _ = _main(["rules", "test", str(broken)], capsys)  # the table names them too
+    assert code == 1 and "FAIL" in table and "CreateAccessKey for another user" in table
 
 
 def test_a_correlation_outside_its_window_fails(
@@ -96,11 +104,11 @@ def test_a_correlation_outside_its_window_fails(
 ) -> None:
     broken = tmp_path / "recon.yml"
     broken.write_text(RECON_THEN_TAMPER.read_text().replace("timespan: 30m", "timespan: 1m"))
-    code, out = _main(["rules", "test", str(broken)], capsys)
+    code, out, _ = _main(["rules", "test", "--format", "jsonl", str(broken)], capsys)
     assert code == 1
-    fails = [ln for ln in out.splitlines() if ln.startswith("FAIL")]
-    assert len(fails) == 1 and "aws_cloudtrail_recon_then_tamper" in fails[0]
-    assert "GetTrailStatus then StopLogging, same principal, 2 minutes apart" in fails[0]
+    fails = [r for r in _rows(out) if r["status"] != "PASS"]
+    assert len(fails) == 1 and "aws_cloudtrail_recon_then_tamper" in fails[0]["rule"]
+    assert fails[0]["case"] == "GetTrailStatus then StopLogging, same principal, 2 minutes apart"
 
 
 RULE = """title: test rule
@@ -137,7 +145,9 @@ def test_rules_without_tests_still_load_and_are_reported(
     f.write_text(RULE)
     ruleset, problems = load_paths([f])
     assert problems == [] and len(ruleset.rules) == 1
-    code, out = _main(["rules", "test", str(f)], capsys)
-    assert code == 0 and "1 rules without a positive and a negative case" in out
-    code, out = _main(["rules", "test", "--require-cases", str(f)], capsys)
-    assert code == 1 and "needs a positive and a negative case" in out
+    code, out, err = _main(["rules", "test", str(f)], capsys)
+    assert code == 0 and "1 rules without a positive and a negative case" in err
+    code, out, err = _main(["rules", "test", "--require-cases", "--format", "jsonl", str(f)],
+                           capsys)
+    assert code == 1
+    assert [r["got"] for r in _rows(out)] == ["needs a positive and a negative case"]

@@ -4,6 +4,7 @@ when a mis-tuned rule lifts a benign look-alike above the attacks, and speaks JU
 
 from __future__ import annotations
 
+import json
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,18 +15,19 @@ from trailhound.cli.app import main
 from trailhound.rules.loader import pack_dir
 
 
-def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as ex:
         main(args)
-    return int(ex.value.code or 0), capsys.readouterr().out
+    cap = capsys.readouterr()
+    return int(ex.value.code or 0), cap.out, cap.err
 
 
 @pytest.mark.parametrize("extra", [[], ["--no-default-filters"], ["--engine", "parallel"]])
 def test_the_shipped_pack_validates(extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = _main(["validate", *extra], capsys)
-    assert code == 0, out
-    assert "all expectations hold" in out and "FAIL" not in out
-    assert "MISSING" not in out
+    code, out, err = _main(["validate", *extra], capsys)
+    assert code == 0, err
+    assert "all expectations hold" in err and "FAIL" not in err
+    assert "MISSING" not in out and "chain_aws_compromised_key" in out
 
 
 def test_a_deleted_signal_fails_naming_the_signal_and_the_scenarios(
@@ -34,9 +36,9 @@ def test_a_deleted_signal_fails_naming_the_signal_and_the_scenarios(
     pack = tmp_path / "pack"
     shutil.copytree(pack_dir("corrected"), pack)
     (pack / "gcp_audit_priv_esc.yml").unlink()
-    code, out = _main(["validate", "--rules", str(pack)], capsys)
+    code, out, err = _main(["validate", "--rules", str(pack), "--format", "jsonl"], capsys)
     assert code == 1
-    fails = {ln for ln in out.splitlines() if ln.startswith("FAIL")}
+    fails = {ln for ln in err.splitlines() if ln.startswith("FAIL")}
     missing = {
         "FAIL  chain_gcp_sa_key: expected signal priv_esc did not fire",
         "FAIL  priv_esc_gcp: expected signal priv_esc did not fire",
@@ -44,10 +46,11 @@ def test_a_deleted_signal_fails_naming_the_signal_and_the_scenarios(
     assert missing <= fails
     # the weakened chain may also fall under a look-alike: said as such, naming the chain
     assert all("above the attack chain_gcp_sa_key" in ln for ln in fails - missing)
-    assert any(ln.split()[:4] == ["priv_esc_gcp", "signal", "priv_esc", "MISSING"]
-               for ln in out.splitlines())
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert {(r["scenario"], r["expected_signal"]) for r in rows if r["fired"] == "MISSING"} == {
+        ("priv_esc_gcp", "priv_esc"), ("chain_gcp_sa_key", "priv_esc")}
 
-    code, xml = _main(["validate", "--rules", str(pack), "--format", "junit"], capsys)
+    code, xml, _ = _main(["validate", "--rules", str(pack), "--format", "junit"], capsys)
     assert code == 1
     suite = ET.fromstring(xml)
     assert suite.get("failures") == str(len(fails))
@@ -75,17 +78,17 @@ def test_a_benign_look_alike_above_an_attack_fails(
 ) -> None:
     rule = tmp_path / "promote.yml"
     rule.write_text(PROMOTE)
-    code, out = _main(["validate", "--rules", str(pack_dir("corrected")), "--rules", str(rule)],
-                      capsys)
+    code, _, err = _main(["validate", "--rules", str(pack_dir("corrected")), "--rules", str(rule)],
+                         capsys)
     assert code == 1
-    fails = [ln for ln in out.splitlines() if ln.startswith("FAIL")]
+    fails = [ln for ln in err.splitlines() if ln.startswith("FAIL")]
     assert fails and all(ln.startswith("FAIL  benign_deploy_pipeline: benign look-alike ranks 1")
                          for ln in fails)
     assert any("chain_aws_compromised_key" in ln for ln in fails)
 
 
 def test_junit_on_success(capsys: pytest.CaptureFixture[str]) -> None:
-    code, xml = _main(["validate", "--format", "junit"], capsys)
+    code, xml, _ = _main(["validate", "--format", "junit"], capsys)
     assert code == 0
     suite = ET.fromstring(xml)
     cases = list(suite.iter("testcase"))

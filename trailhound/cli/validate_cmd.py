@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from trailhound.cli.app import _err, _profile_opt
+from trailhound.cli.pipe import write_stdout
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset
 from trailhound.emulate.run import DEFAULT_SEED
 from trailhound.engine import ENGINES
@@ -34,8 +35,10 @@ Exit codes:
               "profile's pack.")
 @_profile_opt
 @allow_options
-@click.option("--format", "fmt", type=click.Choice(["text", "junit"]), default="text",
-              show_default=True, help="text: a coverage matrix; junit: JUnit XML for CI.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "junit"]),
+              default="table", show_default=True,
+              help="The coverage matrix on stdout as a table, JSON lines or CSV, or JUnit XML "
+              "for CI systems. FAIL lines and the summary go to stderr.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
               help="Seed of the emulated telemetry.")
 @click.option("--engine", type=click.Choice(ENGINES.names()), default="reference",
@@ -48,8 +51,9 @@ def validate(rule_paths: tuple[str, ...], profile: str, allowlist: Allowlist,
     not read cleanly, or when a benign look-alike ranks above an attack chain after tuning
     (default filters and --allow files)."""
     from trailhound.emulate.check import run_all
-    from trailhound.emulate.coverage import render_junit, render_text
+    from trailhound.emulate.coverage import COLUMNS, render_junit, rows, summary
     from trailhound.emulate.registry import in_order
+    from trailhound.report.rows import write_rows
     from trailhound.rules.loader import load_pack, load_paths
 
     prof = get_profile(profile)
@@ -68,7 +72,9 @@ def validate(rule_paths: tuple[str, ...], profile: str, allowlist: Allowlist,
         report = run_all(in_order(), Path(work), prof, tuned, seed=seed, engine=engine)
     if fmt == "junit":
         click.echo(render_junit(report), nl=False)
-    else:  # rule names come from user files: escaped per line for the terminal
-        for line in render_text(report).splitlines():
-            click.echo(for_terminal(line))
+    else:
+        write_stdout(lambda rows_, out: write_rows(fmt, COLUMNS, rows_, out), rows(report))
+    for failure in report.failures():
+        _err(for_terminal(f"FAIL  {failure}"))  # rule names come from user files
+    _err(f"trailhound: validate: {summary(report)}")
     sys.exit(1 if report.failures() else 0)

@@ -1,49 +1,41 @@
 """The coverage matrix of `trailhound validate`: one row per scenario and expected signal (fired,
-best score, principal rank), as text for a terminal or as JUnit XML for CI systems (one test
-case per row and per rank check; ElementTree does the XML escaping)."""
+best score, principal rank), as rows for report/rows.py (table, jsonl, csv) or as JUnit XML for
+CI systems (one test case per row and per rank check; ElementTree does the XML escaping)."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from typing import Any
 
 from trailhound.emulate.check import Report
 
-Row = tuple[str, str, str, str, str, str]  # scenario, family, signal, fired, score, rank
-HEADER: Row = ("scenario", "family", "expected signal", "fired", "score", "rank")
+COLUMNS = ("scenario", "family", "expected_signal", "fired", "score", "rank")
 # XML 1.0 forbids most control characters even escaped: a rule name could carry them
 _XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _num(x: float | None) -> str:
-    return "-" if x is None else f"{x:g}"
-
-
-def rows(report: Report) -> Iterator[Row]:
+def rows(report: Report) -> Iterator[dict[str, Any]]:
+    """One row per scenario and expected signal; a scenario that must raise nothing has one
+    row, `(no finding)`, whose `fired` lists what fired anyway."""
     for o in report.outcomes:
         s = o.scenario
-        rank = _num(o.rank)
         if not s.expects:
             fired = ", ".join(sorted(o.fired)) or "nothing"
-            yield (s.name, s.family, "(no finding)", fired, _num(o.score), rank)
+            yield dict(zip(COLUMNS, (s.name, s.family, "(no finding)", fired, o.score, o.rank),
+                           strict=True))
         for signal in s.expects:
             fired = "yes" if signal in o.fired else "MISSING"
-            yield (s.name, s.family, signal, fired, _num(o.fired.get(signal)), rank)
+            yield dict(zip(COLUMNS, (s.name, s.family, signal, fired, o.fired.get(signal), o.rank),
+                           strict=True))
 
 
-def render_text(report: Report) -> str:
-    table = [HEADER, *rows(report)]
-    widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
+def summary(report: Report) -> str:
     failures = report.failures()
-    lines.append("")
-    lines += [f"FAIL  {f}" for f in failures]
-    lines.append(
-        f"{len(report.outcomes)} scenarios, {len(table) - 1} rows: "
-        + ("all expectations hold" if not failures else f"{len(failures)} failed")
+    return f"{len(report.outcomes)} scenarios: " + (
+        "all expectations hold" if not failures else f"{len(failures)} failed"
     )
-    return "\n".join(lines) + "\n"
 
 
 def _clean(text: str) -> str:

@@ -55,7 +55,7 @@ class CaseResult:
 @dataclass
 class TestRun:
     results: list[CaseResult]
-    untested: list[str]  # rules (path: name) without a positive and a negative case
+    untested: list[tuple[str, str]]  # (path, rule) without a positive and a negative case
     problems: list[str]  # files or rules that did not load
 
     @property
@@ -71,14 +71,14 @@ def run_tests(paths: Sequence[Path]) -> TestRun:
     """Run every case of every rule and correlation under `paths`."""
     ruleset, problems = load_paths(paths, filters=False)
     results: list[CaseResult] = []
-    untested: list[str] = []
+    untested: list[tuple[str, str]] = []
     items: list[Rule | Correlation] = [*ruleset.rules, *ruleset.correlations]
     for item in items:
         cases = item.extra.get("tests")
         label = _label(item)
         path = item.path or "?"
         if not _has_both(cases):
-            untested.append(f"{path}: {label}")
+            untested.append((path, label))
         if cases is None:
             continue
         if not isinstance(cases, list):
