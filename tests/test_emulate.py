@@ -312,3 +312,11 @@ def test_scenario_names_follow_the_patterns_the_help_gives() -> None:
     for s in ALL:
         assert re.fullmatch(patterns[s.family], s.name), s.name
     assert len([s for s in ALL if s.family == "page"]) == 3
+
+
+def test_expectations_hold_for_another_seed(tmp_path: Path) -> None:
+    """The promises are the scenarios', not one seed's: ids, addresses and delivery order change,
+    the signals and the ranking do not."""
+    report = run_all(ALL, tmp_path, PROFILE, load_pack("corrected"), seed=2026)
+    assert report.failures() == []
+    assert all(o.records > 0 for o in report.outcomes if o.scenario.family != "noise")
