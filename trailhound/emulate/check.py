@@ -73,9 +73,10 @@ class Report:
         for b in (o for o in self.outcomes if o.scenario.family == "benign"):
             for a in attacks:
                 if b.rank is not None and (a.rank is None or b.rank < a.rank):
+                    attack_rank = "no finding" if a.rank is None else f"rank {a.rank}"
                     out.append(
                         f"{b.scenario.name}: benign look-alike ranks {b.rank}, above the attack "
-                        f"{a.scenario.name} (rank {a.rank})"
+                        f"{a.scenario.name} ({attack_rank})"
                     )
         return out
 
