@@ -320,3 +320,12 @@ def test_expectations_hold_for_another_seed(tmp_path: Path) -> None:
     report = run_all(ALL, tmp_path, PROFILE, load_pack("corrected"), seed=2026)
     assert report.failures() == []
     assert all(o.records > 0 for o in report.outcomes if o.scenario.family != "noise")
+
+
+def test_all_with_one_format_writes_the_scenarios_it_covers(tmp_path: Path) -> None:
+    code = CliRunner().invoke(cli, ["emulate", "all", "-o", str(tmp_path), "--format", "s3"])
+    assert code.exit_code == 0, code.output
+    written = {p.name for p in tmp_path.iterdir()}
+    aws_only = {s.name for s in ALL if set(records(s)) == {"cloudtrail"}}
+    assert written == aws_only and "chain_aws_compromised_key" in written
+    assert "skipped: scenario 'chain_gcp_sa_key' writes gcp_audit records" in code.output

@@ -56,8 +56,15 @@ def emulate(scenario: str, out: str | None, formats: tuple[str, ...], seed: int,
         raise UsageError(f"{out}: not an empty folder; give -o a new or empty folder")
     for s in chosen:
         folder = target / s.name if scenario == "all" else target
-        files, n = run(s, folder, formats=formats or DEFAULT_FORMATS, seed=seed,
-                       noise_records=noise_records)
+        try:
+            files, n = run(s, folder, formats=formats or DEFAULT_FORMATS, seed=seed,
+                           noise_records=noise_records)
+        except UsageError as e:
+            if scenario != "all":
+                raise
+            # `all --format s3`: the scenarios of other clouds are skipped, each said so
+            click.echo(for_terminal(f"trailhound: skipped: {e}"), err=True)
+            continue
         click.echo(for_terminal(f"{s.name}: wrote {n} records in {len(files)} files to {folder}"))
 
 
