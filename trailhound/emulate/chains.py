@@ -1,6 +1,12 @@
 """Attack chains (issue #13): one identity walking through recon, persistence, privilege
 escalation, defense evasion and impact within minutes, as the page's threat intel describes
-(TeamTNT with stolen AWS CLI keys, Storm-0501 in Azure)."""
+(TeamTNT with stolen AWS CLI keys, Storm-0501 in Azure).
+
+The Azure and GCP chains end with a large VM (the usual next step: resource hijacking). Known
+gap, measured: without it (role written + assigned; key created + SetIamPolicy) the principal
+collects two medium rules, risk 4, the same as the Organizations look-alike, which then ranks
+first on volume (triage/principals.py tie-breakers). Recon signals (issue #13 point 4) would
+separate them; until the pack has them, the chains here include the VM."""
 
 from __future__ import annotations
 
