@@ -124,7 +124,8 @@ def test_probe_can_fail() -> None:
 def test_each_scenario_raises_exactly_the_signals_it_promises(
     written: Path, scenario: Scenario
 ) -> None:
-    result = scan([str(p) for p in _native(written / scenario.name)], PROFILE)
+    paths = [str(p) for p in _native(written / scenario.name)]
+    result = scan(paths, PROFILE, engine="reference")
     fired = set().union(*(labels(f) for f in result.findings)) if result.findings else set()
     assert fired == set(scenario.expects)
     if not scenario.expects:  # recon alone: the page calls it benign, no finding at all
@@ -174,7 +175,7 @@ def test_noise_adds_exactly_n_records_and_leaves_the_scenario_alone() -> None:
 
 
 def test_noise_raises_no_finding(written: Path) -> None:
-    result = scan([str(p) for p in _native(written / "noise")], PROFILE)
+    result = scan([str(p) for p in _native(written / "noise")], PROFILE, engine="reference")
     assert result.stats.records == 30 and result.findings == []
 
 

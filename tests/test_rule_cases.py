@@ -16,9 +16,9 @@ from sigma.collection import SigmaCollection
 
 from tests.sigma_oracle import Unsupported, compile_yaml
 from trailhound.cli.app import main
+from trailhound.rules import pipelines
 from trailhound.rules.cases import run_tests
 from trailhound.rules.loader import PACKS, load_paths, pack_dir
-from trailhound.rules.pipelines import FIELD_TABLES
 
 PACK_FILES = sorted(f for p in PACKS for f in pack_dir(p).rglob("*.yml"))
 IAM_CHANGE = pack_dir("corrected") / "aws_iam_change.yml"
@@ -60,7 +60,7 @@ def test_the_spec_oracle_agrees_with_every_expected_result(path: Path, doc: dict
     """The expected results are not trailhound's output: an evaluator written from the Sigma
     specification (tests/sigma_oracle.py) gives the same verdict on every case."""
     ls = doc["logsource"]
-    tables = {(t.product, t.service): t.lookup for t in FIELD_TABLES}
+    tables = {(t.product, t.service): t.lookup for t in pipelines.FIELD_TABLES}
     rule = {k: v for k, v in doc.items() if k != "tests"}
     try:
         oracle = compile_yaml(rule, tables.get((ls.get("product"), ls.get("service"))))

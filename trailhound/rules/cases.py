@@ -32,7 +32,6 @@ from trailhound.rules.loader import load_paths
 from trailhound.rules.model import Correlation, Rule, RuleSet
 from trailhound.scoring import iter_findings
 
-SOURCE_OF = {ls: source for source, ls in LOGSOURCES.items()}  # (product, service) -> source
 CASE_KEYS = {"name", "match", "event", "events", "source"}
 
 
@@ -144,8 +143,10 @@ def _source(case: dict[str, Any], rule: Rule) -> str:
         if source not in LOGSOURCES:
             raise CaseError(f"unknown source {source!r}; one of {', '.join(LOGSOURCES)}")
         return str(source)
+    # read at call time: the source registry fills LOGSOURCES in place as sources register
+    source_of = {ls: name for name, ls in LOGSOURCES.items()}
     try:
-        return SOURCE_OF[(rule.product or "", rule.service or "")]
+        return source_of[(rule.product or "", rule.service or "")]
     except KeyError:
         raise CaseError(
             f"logsource {rule.product}/{rule.service} is not a format trailhound reads; add "
