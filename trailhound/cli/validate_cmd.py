@@ -9,15 +9,19 @@ from pathlib import Path
 
 import click
 
-from trailhound.cli.app import _err, _profile_opt
 from trailhound.cli.pipe import write_stdout
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset
 from trailhound.emulate.run import DEFAULT_SEED
 from trailhound.engine import ENGINES
 from trailhound.errors import RuleError
-from trailhound.profiles import get_profile
+from trailhound.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from trailhound.report.escape import for_terminal
 from trailhound.tuning.allowlist import Allowlist
+
+
+def _err(msg: str) -> None:
+    click.echo(msg, err=True)
+
 
 VALIDATE_HELP = """\b
 Exit codes:
@@ -33,7 +37,8 @@ Exit codes:
 @click.option("--rules", "rule_paths", multiple=True, metavar="PATH",
               help="Validate the Sigma rules in PATH (file or folder; repeatable) instead of the "
               "profile's pack.")
-@_profile_opt
+@click.option("--profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE,
+              show_default=True, help="Whose pack (and output conventions) to validate.")
 @allow_options
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "junit"]),
               default="table", show_default=True,
