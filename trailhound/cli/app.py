@@ -236,6 +236,13 @@ from trailhound.cli.rules_cmd import rules
 from trailhound.cli.tune_cmd import tune
 
 cli.add_command(rules)
+from trailhound.cli.emulate_cmd import emulate  # issue 13: emulate, rules test, validate
+from trailhound.cli.rules_test_cmd import rules_test
+from trailhound.cli.validate_cmd import validate
+
+cli.add_command(emulate)
+cli.add_command(validate)
+rules.add_command(rules_test)
 from trailhound.cli.explain_cmd import explain
 from trailhound.cli.hunt_cmd import hunt
 from trailhound.cli.sources_cmd import sources
