@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
 # Where an input problem or a record sits. Every field is optional because positions depend on
 # the container: JSON lines have a line, a {"Records": [...]} document has an index and a JSON
 # pointer, a gzip stream cut short has a (compressed) byte offset.
@@ -127,3 +129,47 @@ class Event:
             import trailhound.logsources  # noqa: F401 - registers the built-in sources
 
             return LOGSOURCES[self.source]
+
+
+# Event's own slot for `raw` (a member descriptor): LazyEvent's `raw` property stores the decoded
+# record there, so a decoded LazyEvent costs no more to read than an Event.
+_RAW_SLOT = Event.raw
+PENDING: Any = object()  # a LazyEvent's `raw` not decoded yet
+
+
+class LazyEvent(Event):
+    """An Event whose raw record arrived as its JSON bytes (from a worker process or a spill file)
+    and is decoded on first read of `raw`. Why: a rule that fires on most records makes most
+    findings travel worker -> scoring -> spill -> row; only the row (and correlations) read
+    the record, so it is decoded once instead of three times and spilled as the bytes it came
+    as (`json`, None once `raw` was replaced). Build it with `raw=PENDING` and `json=...`.
+    """
+
+    __slots__ = ("json",)
+
+    def __init__(self, *args: Any, json: bytes | None = None, **kwargs: Any) -> None:
+        self.json = json
+        Event.__init__(self, *args, **kwargs)
+
+    @property  # type: ignore[override]
+    def raw(self) -> dict[str, Any]:
+        value = _RAW_SLOT.__get__(self, LazyEvent)
+        if value is PENDING:
+            value = orjson.loads(self.json)  # type: ignore[arg-type]
+            _RAW_SLOT.__set__(self, value)
+        return value  # type: ignore[no-any-return]
+
+    @raw.setter
+    def raw(self, value: dict[str, Any]) -> None:
+        if value is not PENDING:
+            self.json = None  # the bytes no longer stand for the record
+        _RAW_SLOT.__set__(self, value)
+
+    def __eq__(self, other: object) -> bool:
+        # the dataclass's __eq__ wants the very same class: a LazyEvent equals the Event it stands for
+        if not isinstance(other, Event):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in Event.__dataclass_fields__)
+
+    __hash__ = None  # type: ignore[assignment]  # as Event's (mutable dataclass)
+

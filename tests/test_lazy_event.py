@@ -1,0 +1,52 @@
+"""model.LazyEvent: a finding's raw record travels as its JSON bytes and is decoded on demand."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+from trailhound.model import PENDING, Event, LazyEvent, Location
+from trailhound.spill import Runs, pack_event, unpack_event
+
+RECORD = b'{"eventName": "AssumeRole", "userIdentity": {"type": "AssumedRole"}, "n": [1, 2.5, null]}'
+
+
+def _lazy() -> LazyEvent:
+    return LazyEvent("cloudtrail", "aws", PENDING, Location("f.json", line=3), operation="AssumeRole", json=RECORD)
+
+
+def test_raw_is_decoded_on_first_read_and_equals_json_loads() -> None:
+    e = _lazy()
+    assert e.raw == json.loads(RECORD)
+    assert e.raw is e.raw  # decoded once, then kept
+    assert e.json == RECORD
+
+
+def test_lazy_event_equals_the_event_it_stands_for() -> None:
+    plain = Event("cloudtrail", "aws", json.loads(RECORD), Location("f.json", line=3), operation="AssumeRole")
+    assert _lazy() == plain and plain == _lazy()
+    other = Event("cloudtrail", "aws", {"eventName": "X"}, Location("f.json", line=3), operation="AssumeRole")
+    assert _lazy() != other
+
+
+def test_spill_keeps_the_bytes_as_they_came_without_decoding() -> None:
+    e = _lazy()
+    packed = pack_event(e)
+    assert packed[1] is RECORD
+    back = unpack_event(pickle.loads(pickle.dumps(packed)))
+    assert type(back) is LazyEvent and back.raw == json.loads(RECORD)
+
+
+def test_replacing_raw_drops_the_stale_bytes() -> None:
+    e = _lazy()
+    e.raw = {"eventName": "Other"}
+    assert e.json is None
+    assert json.loads(pack_event(e)[1]) == {"eventName": "Other"}
+
+
+def test_runs_sort_across_chunks_and_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    items = [(i * 7919) % 2003 for i in range(2003)]
+    runs = Runs(None, 300, str(tmp_path))  # several runs, each of several pickled chunks
+    for x in items:
+        runs.add(x)
+    assert list(runs) == sorted(items)
