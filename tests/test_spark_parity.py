@@ -30,9 +30,7 @@ SIGMA_AWS = ("sigmahq-sigma", "rules", "cloud", "aws", "cloudtrail")
 
 @pytest.fixture(scope="module")
 def spark() -> Any:
-    session = make_session()
-    yield session
-    session.stop()
+    return make_session()  # shared by every Spark test module (getOrCreate), stopped at exit
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,7 @@ require_spark()
 
 @pytest.fixture(scope="module")
 def spark() -> Any:
-    session = make_session()
-    yield session
-    session.stop()
+    return make_session()  # shared by every Spark test module (getOrCreate), stopped at exit
 
 
 def _both(spark: Any, paths: list[str], profile: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

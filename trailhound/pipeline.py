@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from trailhound.engine import ENGINES
 from trailhound.engine.correlate import CorrelationStats
@@ -131,7 +131,7 @@ def scan(
     profile: Profile,
     *,
     ruleset: RuleSet | None = None,
-    engine: str = "reference",
+    engine: str | Any = "reference",
     min_score: float | None = None,
     stdin: BinaryIO | None = None,
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
@@ -154,7 +154,7 @@ def scan_stream(
     profile: Profile,
     *,
     ruleset: RuleSet | None = None,
-    engine: str = "reference",
+    engine: str | Any = "reference",
     min_score: float | None = None,
     stdin: BinaryIO | None = None,
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
@@ -166,9 +166,9 @@ def scan_stream(
     (scoring.iter_findings), so memory does not grow with their number."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
-    eng = ENGINES.get(engine)()
+    eng = ENGINES.get(engine)() if isinstance(engine, str) else engine  # or a configured one
     plan = eng.compile(rs)
-    specs, issues = discover(paths)
+    specs, issues = getattr(eng, "discover", discover)(paths)  # Spark lists URIs itself
     for issue in issues:
         stats.add_issue(issue)
     if on_start is not None:

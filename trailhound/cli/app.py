@@ -26,6 +26,7 @@ from trailhound.cli.params import FINITE_FLOAT
 from trailhound.cli.pipe import buffered_stdout, silence_stdout, write_stdout
 from trailhound.cli.summary import nothing_read_line, skipped_parts
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset, window_options
+from trailhound.engine.options import configured
 from trailhound.errors import TrailhoundError, UsageError
 from trailhound.pipeline import ScanStats, ScanStream, scan_stream
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
@@ -198,16 +199,10 @@ def finding_rows(
     ruleset = tuned_ruleset(
         get_profile(profile), ruleset, allowlist or Allowlist(), default_filters, _err
     )
-    if engine == "spark":
-        from trailhound.spark.api import run_cli
-
-        rows, stats = run_cli(
-            paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf, window
-        )
-    else:
-        result = _run_scan(paths, profile, min_score, quiet, ruleset, engine, window)
-        p = get_profile(profile)
-        rows, stats = (row(f, p) for f in result.findings), result.stats
+    eng = configured(engine, spark_master=spark_master, spark_conf=spark_conf)
+    result = _run_scan(paths, profile, min_score, quiet, ruleset, eng, window)
+    p = get_profile(profile)
+    rows, stats = (row(f, p) for f in result.findings), result.stats
     stats.rules_refused = refused
     return rows, stats
 

@@ -16,3 +16,4 @@ ENGINES.register("reference", ReferenceEngine)
 _fast = __import__("trailhound.engine.fast", fromlist=["FastEngine", "ParallelEngine"])
 ENGINES.register("parallel", _fast.ParallelEngine)
 ENGINES.register("fast", _fast.FastEngine)
+ENGINES.register("spark", __import__("trailhound.spark.engine", fromlist=["x"]).SparkEngine)  # pyspark: imported when it runs
