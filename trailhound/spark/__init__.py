@@ -10,8 +10,8 @@
     write_findings(result.findings, "s3a://bucket/findings/", "parquet")
     result.summary            # a trailhound.pipeline.ScanStats: files, records, issues, ...
 
-* engine.py   SparkEngine (registered as "spark"): the fast engine's plan, shipped to the
-              executors, which run engine/fast_scan's per-file scan; matches and per-file
+* engine.py   SparkEngine (registered as "spark"): the fast engine's plan; the executors
+              compile the same plan and run engine/fast_scan's per-file scan; matches and per-file
               counters come back and are merged in input order by the local engines' merge.
 * listing.py  the inputs: sources.discover for local paths, Hadoop's listing for URIs.
 * api.py      detect_dataframe / write_findings: findings as a DataFrame of the CLI's rows.

@@ -112,11 +112,20 @@ def detect_dataframe(
         r = row(f, prof)
         line = orjson.dumps(r).decode()
         raw = orjson.dumps(f.event.raw).decode() if keep_raw else None
-        records.append((*[r[c] for c in COLUMNS], line, raw))
+        records.append((*_typed(r), line, raw))
     df = spark.createDataFrame(records, SCHEMA)
     if not keep_raw:
         df = df.drop("raw")
     return SparkResult(df.cache(), res.stats, ruleset, prof)
+
+
+def _typed(r: dict[str, Any]) -> list[Any]:
+    """A row's values for SCHEMA's columns: scores and weights as doubles (a row holds an int
+    when the number is whole; the `jsonl` column keeps the row's own spelling)."""
+    out = [r[c] for c in COLUMNS]
+    out[COLUMNS.index("suspicion_score")] = float(r["suspicion_score"])
+    out[COLUMNS.index("signals")] = [{**s, "weight": float(s["weight"])} for s in r["signals"]]
+    return out
 
 
 def write_findings(
