@@ -84,6 +84,18 @@ def on_spark(
         res.unpersist()
 
 
+def run_cli(args: list[str]) -> tuple[int, str]:
+    """`trailhound ARGS` in this process (click's runner): (exit code, stdout). With
+    `--engine spark`, the CLI's session is this process's active one (getOrCreate), so no
+    second JVM starts."""
+    from click.testing import CliRunner
+
+    from trailhound.cli.app import cli
+
+    res = CliRunner().invoke(cli, args, catch_exceptions=False)
+    return res.exit_code, res.stdout
+
+
 def first_difference(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> str:
     """A readable account of where two row lists part (for assertion messages)."""
     if len(got) != len(want):
