@@ -104,6 +104,26 @@ def redos(repeat: int) -> None:
                   f"{len(res.findings)} finding(s), {res.stats.records} record(s)")
 
 
+def warm(master: str, data: Path, profile: str, use_projection: bool) -> None:
+    """One process: start a session on `master`, then time `pipeline.scan` alone (the scan
+    without JVM start-up); prints one JSON line."""
+    sys.path.insert(0, str(REPO))
+    import json
+
+    from trailhound.pipeline import scan
+    from trailhound.profiles import get_profile
+    from trailhound.spark.engine import SparkEngine
+
+    t0 = time.perf_counter()
+    eng = SparkEngine(master, use_projection=use_projection)
+    eng.session()
+    t1 = time.perf_counter()
+    res = scan([str(data)], get_profile(profile), engine=eng)
+    t2 = time.perf_counter()
+    print(json.dumps({"session_s": round(t1 - t0, 2), "scan_s": round(t2 - t1, 2),
+                      "findings": len(res.findings), "records": res.stats.records}))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", type=int, default=1_000_000)
@@ -114,7 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="spark2,spark1,default,fast", help=f"comma list of {', '.join(RUNS)}")
     ap.add_argument("--redos", action="store_true", help="only the ReDoS timing")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--warm", action="store_true",
+                    help="also time the scan alone (session started first), local[1] and [2]")
+    ap.add_argument("--warm-child", nargs=2, help=argparse.SUPPRESS)  # MASTER PROJECTION
     a = ap.parse_args(argv)
+    if a.warm_child:
+        warm(a.warm_child[0], a.data, a.profile, a.warm_child[1] == "1")
+        return 0
     if a.redos:
         redos(a.repeat)
         return 0
@@ -140,6 +166,18 @@ def main(argv: list[str] | None = None) -> int:
         vs_default = f"{took / times['default']:.2f}" if "default" in times else "-"
         vs_one = f"{times['spark1'] / took:.2f}" if "spark1" in times and key.startswith("spark") else "-"
         print(f"| {RUNS[key][0]} | {took:.1f} | {outputs[key].count(chr(10))} | {vs_default} | {vs_one} |")
+    if a.warm:
+        import json
+
+        print("\n| scan alone (session started) | session s | scan s | findings |")
+        print("|---|---:|---:|---:|")
+        for projection in ("0", "1"):
+            for master in ("local[1]", "local[2]"):
+                _, out = run([sys.executable, __file__, "--data", str(data), "--profile",
+                              a.profile, "--warm-child", master, projection])
+                got = json.loads(out.strip().splitlines()[-1])
+                what = f"{master}{' use_projection (fast)' if projection == '1' else ''}"
+                print(f"| {what} | {got['session_s']} | {got['scan_s']} | {got['findings']} |")
     same = len(set(outputs.values())) == 1
     print(f"\nfindings identical across runs ({', '.join(outputs)}): {same}")
     return 0 if same else 1

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # (engine/__init__.py imports this module to register it)
 __all__ = ["SparkEngine"]
 
 PARTITIONS_PER_CORE = 8  # small partitions: balanced cores, small waves of results
+MIN_PARTITION = 16 << 20  # bytes (as stored) a partition holds at least, past one per core
 WAVE_PER_CORE = 2  # partitions per Spark job, per core (the next wave is submitted early)
 
 # A task: (input number, display name, explicit, local path or None, bytes or None, size)
@@ -222,8 +223,11 @@ def _local_rdd(sc: Any, blob: Any, tasks: list[Task]) -> Any:
     the partitions, in partition order, are in input order)."""
     if not tasks:
         return sc.emptyRDD()
-    n = max(1, min(len(tasks), sc.defaultParallelism * PARTITIONS_PER_CORE))
+    cores = sc.defaultParallelism
     total = sum(max(t[5], 1) for t in tasks)
+    # at least one partition per core, more (up to PARTITIONS_PER_CORE) when there is enough
+    # to read that a Spark task costs little beside it
+    n = max(1, min(len(tasks), max(cores, min(cores * PARTITIONS_PER_CORE, total // MIN_PARTITION))))
     slices: list[list[Task]] = [[] for _ in range(n)]
     done = 0
     for t in tasks:
