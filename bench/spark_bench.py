@@ -104,7 +104,7 @@ def redos(repeat: int) -> None:
                   f"{len(res.findings)} finding(s), {res.stats.records} record(s)")
 
 
-def warm(master: str, data: Path, profile: str, use_projection: bool) -> None:
+def warm(master: str, data: Path, profile: str, strict: bool) -> None:
     """One process: start a session on `master`, then time `pipeline.scan` alone (the scan
     without JVM start-up); prints one JSON line."""
     sys.path.insert(0, str(REPO))
@@ -115,7 +115,7 @@ def warm(master: str, data: Path, profile: str, use_projection: bool) -> None:
     from trailhound.spark.engine import SparkEngine
 
     t0 = time.perf_counter()
-    eng = SparkEngine(master, use_projection=use_projection)
+    eng = SparkEngine(master, strict=strict)
     eng.session()
     t1 = time.perf_counter()
     res = scan([str(data)], get_profile(profile), engine=eng)
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm-child", nargs=2, help=argparse.SUPPRESS)  # MASTER PROJECTION
     a = ap.parse_args(argv)
     if a.warm_child:
-        warm(a.warm_child[0], a.data, a.profile, a.warm_child[1] == "1")
+        warm(a.warm_child[0], a.data, a.profile, a.warm_child[1] == "1")  # 1: strict
         return 0
     if a.redos:
         redos(a.repeat)
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 _, out = run([sys.executable, __file__, "--data", str(data), "--profile",
                               a.profile, "--warm-child", master, projection])
                 got = json.loads(out.strip().splitlines()[-1])
-                what = f"{master}{' use_projection (fast)' if projection == '1' else ''}"
+                what = f"{master}{' strict' if projection == '1' else ''}"
                 print(f"| {what} | {got['session_s']} | {got['scan_s']} | {got['findings']} |")
     same = len(set(outputs.values())) == 1
     print(f"\nfindings identical across runs ({', '.join(outputs)}): {same}")

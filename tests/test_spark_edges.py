@@ -38,7 +38,7 @@ def spark() -> Any:
 def spark_rows(
     spark: Any, inputs: Any, rs: RuleSet | None, profile: str, **kw: Any
 ) -> tuple[list[dict[str, Any]], Any]:
-    res = detect_dataframe(spark, inputs, rs, profile, keep_raw=False, **kw)
+    res = detect_dataframe(spark, inputs, rs, profile, keep_raw=False, strict=True, **kw)
     try:
         return list(res.rows()), res.summary
     finally:
@@ -715,7 +715,6 @@ def test_pipeline_scan_with_the_spark_engine(edge_files: Path, edge_rules: RuleS
     rows), stdin included (read by the driver, scanned by an executor)."""
     import io
 
-    from trailhound.engine.options import configured
     from trailhound.pipeline import scan
     from trailhound.report.columns import row
 
@@ -723,12 +722,13 @@ def test_pipeline_scan_with_the_spark_engine(edge_files: Path, edge_rules: RuleS
     for paths in ([str(edge_files)], [str(edge_files / "bad.jsonl"), "-"]):
         stdin = (edge_files / "a b é.json").read_bytes()
         want = scan(paths, p, ruleset=edge_rules, engine="reference", stdin=io.BytesIO(stdin))
-        got = scan(paths, p, ruleset=edge_rules, engine="spark", stdin=io.BytesIO(stdin))
+        got = scan(paths, p, ruleset=edge_rules, engine="spark", strict=True,
+                   stdin=io.BytesIO(stdin))
         assert [row(f, p) for f in got.findings] == [row(f, p) for f in want.findings]
         assert got.stats == want.stats and got.stats.records
     with pytest.raises(UsageError):
-        scan([str(edge_files)], p, ruleset=edge_rules,
-             engine=configured("spark", spark_conf=["no-equals-sign"]))
+        scan([str(edge_files)], p, ruleset=edge_rules, engine="spark",
+             engine_options={"spark_conf": ["no-equals-sign"]})
 
 
 def test_unsupported_rules_are_refused_like_the_reference(tmp_path: Path, spark: Any) -> None:

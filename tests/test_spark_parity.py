@@ -59,7 +59,9 @@ def _compare(
     spark: Any, paths: list[str], profile: str, rs: RuleSet | None, min_score: float | None = None
 ) -> list[dict[str, Any]]:
     want, want_stats = reference(paths, profile, rs, min_score)
-    res = detect_dataframe(spark, paths, rs, profile, min_score=min_score, keep_raw=False)
+    res = detect_dataframe(
+        spark, paths, rs, profile, min_score=min_score, keep_raw=False, strict=True
+    )
     try:
         got = list(res.rows())
         stats = res.summary

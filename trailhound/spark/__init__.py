@@ -11,7 +11,7 @@
     result.summary            # a trailhound.pipeline.ScanStats: files, records, issues, ...
 
 * engine.py   SparkEngine (registered as "spark"): the fast engine's plan; the executors
-              compile the same plan and run engine/fast_scan's per-file scan; matches and per-file
+              compile the same plan and run engine/file_scan's per-file scan; matches and per-file
               counters come back and are merged in input order by the local engines' merge.
 * listing.py  the inputs: sources.discover for local paths, Hadoop's listing for URIs.
 * api.py      detect_dataframe / write_findings: findings as a DataFrame of the CLI's rows.

@@ -34,7 +34,6 @@ from trailhound.profiles import Profile, get_profile
 from trailhound.report.columns import COLUMNS, row
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import SIGNALS
-from trailhound.spark.engine import SparkEngine
 from trailhound.spark.session import require_pyspark
 from trailhound.tuning.window import TimeWindow
 
@@ -91,21 +90,25 @@ def detect_dataframe(
     min_score: float | None = None,
     keep_raw: bool = True,
     window: TimeWindow | None = None,
+    strict: bool = False,
 ) -> SparkResult:
     """Scan with the Spark engine on `spark` and return the findings as a DataFrame (see the
-    module docstring). `window`: only events inside it can be findings."""
+    module docstring). `window`: only events inside it can be findings; `strict`: as the CLI's
+    `--strict` (every record decoded: every input issue the reference reports)."""
     require_pyspark()
     prof = get_profile(profile) if isinstance(profile, str) else profile
     if isinstance(paths_or_df, (str, os.PathLike)):
         paths_or_df = [paths_or_df]
+    options: dict[str, Any] = {"session": spark}
     if isinstance(paths_or_df, Sequence):
-        paths, engine = [os.fspath(p) for p in paths_or_df], SparkEngine(session=spark)
+        paths = [os.fspath(p) for p in paths_or_df]
     else:
-        paths, engine = [], SparkEngine(session=spark, frame=paths_or_df)
+        paths, options["frame"] = [], paths_or_df
     if "-" in paths:
         raise UsageError("detect_dataframe reads files, URIs or a DataFrame, not stdin")
     res = scan_stream(
-        paths, prof, ruleset=ruleset, engine=engine, min_score=min_score, window=window
+        paths, prof, ruleset=ruleset, engine="spark", strict=strict, engine_options=options,
+        min_score=min_score, window=window,
     )
     records = []
     for f in res.findings:

@@ -6,9 +6,9 @@
 prefilter's anchors). The RuleSet is broadcast and each executor's Python worker compiles the
 same plan once (the compiled predicates hold RE2 objects, which cannot be pickled; compiling
 the shipped packs takes ~0.25 s). `scan` distributes the files: each executor calls
-`engine.fast_scan.scan_bytes` (or, for a local path, the same function's file twin) on one file
+`engine.file_scan.scan_bytes` (or, for a local path, the same function's file twin) on one file
 at a time, exactly as a local worker process does, and only the file's matches (wire tuples)
-and counters (engine/fast_scan.FileResult) cross back. The driver merges them in input order
+and counters (engine/file_scan.FileResult) cross back. The driver merges them in input order
 with the local engines' own merge, so Matches and ScanStats are what `fast` gives, and
 scoring, correlation, tuning and rows are pipeline.py's, run once on the driver.
 
@@ -29,7 +29,6 @@ URI inputs are read in one Spark job and held until merged in order.
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -69,16 +68,15 @@ class SparkEngine:
         *,
         session: Any = None,
         frame: Any = None,
-        use_projection: bool = False,
+        strict: bool = False,
     ) -> None:
-        """`use_projection`: the fast engine's S3 shortcut (records no rule can match are not
-        decoded, so their normalizer issues go unreported); off by default: every record is
-        decoded and normalized, as by the reference engine and `parallel`."""
+        """`strict`: as the fast engine's (decode and normalize every record, so every input
+        issue the reference reports is reported; else the S3 shortcut)."""
         self.master = master
         self.conf = conf
         self._session = session
         self.frame = frame
-        self.use_projection = use_projection
+        self.strict = strict
 
     def session(self) -> Any:
         if self._session is None:
@@ -93,7 +91,7 @@ class SparkEngine:
     def compile(self, ruleset: RuleSet) -> FastPlan:
         from trailhound.engine.fast import FastEngine
 
-        return FastEngine(use_projection=self.use_projection).compile(ruleset)
+        return FastEngine(strict=self.strict).compile(ruleset)
 
     def discover(self, paths: Sequence[str]) -> tuple[list[InputSpec], list[Issue]]:
         """sources.discover, with URIs listed by Hadoop (listing.py)."""
@@ -114,17 +112,13 @@ class SparkEngine:
     ) -> Iterator[Match]:
         """The Matches of every input, in input order; `stats` (pipeline.ScanStats) filled
         exactly as the local engines fill it."""
-        from trailhound.engine.fast_scan import _merge_results
-
         limits = limits or Limits()
         if self.frame is not None:
-            results = self._frame_results(plan, profile, limits)
-            return _merge_results(plan, itertools.repeat(None), stats, results, on_file)
+            return _merge(plan, None, stats, self._frame_results(plan, profile, limits), on_file)
         if not specs:
             return iter(())
-        return _merge_results(
-            plan, specs, stats, self._results(plan, specs, profile, stdin, limits), on_file
-        )
+        results = self._results(plan, specs, profile, stdin, limits)
+        return _merge(plan, specs, stats, results, on_file)
 
     # -- the driver side ----------------------------------------------------------------------
 
@@ -132,14 +126,14 @@ class SparkEngine:
         """What every executor needs, broadcast once: the RuleSet (each Python worker compiles
         it once, as the driver did: compiled predicates hold RE2 objects, which cannot be
         pickled), the profile and the limits."""
-        shipped = (plan.ruleset, plan.use_projection, profile, limits)
+        shipped = (plan.ruleset, self.strict, profile, limits)
         return self.session().sparkContext.broadcast(shipped)
 
     def _results(
         self, plan: FastPlan, specs: Sequence[InputSpec], profile: Any, stdin: Any,
         limits: Limits,
     ) -> Iterator[Any]:
-        from trailhound.engine.fast_scan import FileResult
+        from trailhound.engine.file_scan import FileResult
         from trailhound.spark.listing import is_uri
 
         spark = self.session()
@@ -161,10 +155,9 @@ class SparkEngine:
                 remote[spec.path] = (i, spec.explicit)
             else:
                 local.append((i, name, spec.explicit, spec.path, None, spec.size or 0))
-        got: dict[int, FileResult] = {}
         if remote:
-            got = dict(_read_remote(spark, blob, remote))
-            for uri, i in remote.items():
+            got.update(_read_remote(spark, blob, remote))
+            for uri, (i, _) in remote.items():
                 if i not in got:  # listed, but Spark could not read it
                     got[i] = _unreadable(uri, "Spark could not read this file")
         waves = _waves(sc, _local_rdd(sc, blob, local), sc.defaultParallelism * WAVE_PER_CORE)
@@ -212,10 +205,25 @@ class SparkEngine:
             blob.unpersist()
 
 
-def _unreadable(name: str, reason: str) -> Any:
-    from trailhound.engine.fast_scan import FileResult
+def _merge(plan: FastPlan, specs: Sequence[InputSpec] | None, stats: Any,
+           results: Iterator[Any], on_file: Callable[[Any], None] | None) -> Iterator[Match]:
+    """The FileResults, in input order, into `stats` (ScanStats.merge, as the local engines
+    merge theirs) and Matches; `specs` None: a DataFrame's rows (no InputSpec, no progress)."""
+    try:
+        for k, res in enumerate(results):
+            stats.merge(res.stats)
+            for w in res.matches:
+                yield plan.from_wire(w)
+            if on_file is not None and specs is not None:
+                on_file(specs[k])
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:  # cancels the running Spark job (see _waves)
+            close()
 
-    return FileResult(issues=[Issue(Location(name), "unreadable", f"cannot read: {reason}", "error")])
+
+def _unreadable(name: str, reason: str) -> Any:
+    return _failed(name, "unreadable", f"cannot read: {reason}")
 
 
 def _local_rdd(sc: Any, blob: Any, tasks: list[Task]) -> Any:
@@ -295,8 +303,8 @@ def _state(blob: Any) -> tuple[Any, Any, Limits]:
     if got is None:
         from trailhound.engine.fast import FastEngine
 
-        ruleset, use_projection, profile, limits = blob.value
-        plan = FastEngine(use_projection=use_projection).compile(ruleset)
+        ruleset, strict, profile, limits = blob.value
+        plan = FastEngine(strict=strict).compile(ruleset)
         got = blob._trailhound_state = (plan, profile, limits)
     return got  # type: ignore[no-any-return]
 
@@ -319,13 +327,15 @@ def _guarded(name: str, scan: Callable[..., Any], *args: Any) -> Any:
 
 
 def _failed(name: str, kind: str, message: str) -> Any:
-    from trailhound.engine.fast_scan import FileResult
+    from trailhound.engine.file_scan import FileResult
 
-    return FileResult(issues=[Issue(Location(name), kind, message, "error")])
+    res = FileResult()
+    res.stats.add_issue(Issue(Location(name), kind, message, "error"))
+    return res
 
 
 def _scan_tasks(blob: Any, parts: Iterable[list[Task]]) -> Iterator[tuple[int, Any]]:
-    from trailhound.engine.fast_scan import _scan_spec, scan_bytes
+    from trailhound.engine.file_scan import _scan_spec, scan_bytes
 
     plan, profile, limits = _state(blob)
     for part in parts:
@@ -342,7 +352,7 @@ def _scan_tasks(blob: Any, parts: Iterable[list[Task]]) -> Iterator[tuple[int, A
 def _scan_uris(
     blob: Any, index: dict[str, tuple[int, bool]], rows: Iterable[Any]
 ) -> Iterator[tuple[int, Any]]:
-    from trailhound.engine.fast_scan import scan_bytes
+    from trailhound.engine.file_scan import scan_bytes
 
     plan, profile, limits = _state(blob)
     for path, content in rows:
@@ -353,7 +363,7 @@ def _scan_uris(
 
 
 def _scan_rows(blob: Any, rows: Iterable[Any]) -> Iterator[Any]:
-    from trailhound.engine.fast_scan import scan_bytes
+    from trailhound.engine.file_scan import scan_bytes
 
     plan, profile, limits = _state(blob)
     for name, content in rows:

@@ -64,7 +64,7 @@ def reference(
     window: TimeWindow | None = None,
 ) -> tuple[list[dict[str, Any]], ScanStats]:
     p = get_profile(profile)
-    res = scan(paths, p, ruleset=ruleset, min_score=min_score, window=window)
+    res = scan(paths, p, ruleset=ruleset, min_score=min_score, window=window, engine="reference")
     return [row(f, p) for f in res.findings], res.stats
 
 
@@ -76,7 +76,8 @@ def on_spark(
     from trailhound.spark.api import detect_dataframe
 
     res = detect_dataframe(
-        spark, paths, ruleset, profile, min_score=min_score, keep_raw=False, window=window
+        spark, paths, ruleset, profile, min_score=min_score, keep_raw=False, window=window,
+        strict=True,  # the reference reports every input issue
     )
     try:
         return list(res.rows()), res.summary
