@@ -53,3 +53,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.external)
         if Path(str(item.fspath)).name.startswith("test_spark"):
             item.add_marker(pytest.mark.spark)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the expected files of the golden tests (tests/data/...); review the git diff",
+    )
+
+
+@pytest.fixture
+def regen_golden(request: pytest.FixtureRequest) -> bool:
+    """True under --regen-golden: golden tests rewrite their expected files instead of comparing."""
+    return bool(request.config.getoption("--regen-golden"))

@@ -66,8 +66,9 @@ class Issue:
 class RawRecord:
     """One audit record, envelope removed, exactly as it was in the input.
 
-    source: registry name of the record's format (`cloudtrail`, `azure_activity`, `entra_audit`,
-            `entra_signin`, `gcp_audit`) decided by content, never by file name.
+    source: name of the record's Source (trailhound/logsources.py: `cloudtrail`,
+            `azure_activity`, `entra_audit`, `entra_signin`, `gcp_audit`, `m365_audit`),
+            decided by content, never by file name.
     envelope: the shape it came in (`s3_records`, `json_array`, `jsonl`, `single`, `eventbridge`,
             `cloudwatch_logs`, `lookup_events`, `azure_records`, `rest_value`, `sumo_export`,
             `panther_test`, ...), for the curious and for tests.
@@ -82,15 +83,10 @@ class RawRecord:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
 
-# (product, service) of the Sigma logsource each normalized source answers to.
-LOGSOURCES: dict[str, tuple[str, str]] = {
-    "cloudtrail": ("aws", "cloudtrail"),
-    "azure_activity": ("azure", "activitylogs"),
-    "entra_audit": ("azure", "auditlogs"),
-    "entra_signin": ("azure", "signinlogs"),
-    "gcp_audit": ("gcp", "gcp.audit"),
-    "m365_audit": ("m365", "audit"),
-}
+# (product, service) of the Sigma log source each source's events answer to, by source name.
+# Derived from the Source registry (trailhound/logsources.py), which fills this dict in place
+# when it is imported; read it through `trailhound.logsources` at import time.
+LOGSOURCES: dict[str, tuple[str, str]] = {}
 
 Status = Literal["success", "failure", "other"]
 
@@ -125,4 +121,9 @@ class Event:
 
     @property
     def logsource(self) -> tuple[str, str]:
-        return LOGSOURCES[self.source]
+        try:
+            return LOGSOURCES[self.source]
+        except KeyError:  # an Event built before any module loaded the Source registry
+            import trailhound.logsources  # noqa: F401 - registers the built-in sources
+
+            return LOGSOURCES[self.source]

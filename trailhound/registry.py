@@ -24,6 +24,10 @@ class Registry(Generic[T]):
         self._items[name] = item
         return item
 
+    def unregister(self, name: str) -> T:
+        """Remove and return an item (tests register toy ones and take them out again)."""
+        return self._items.pop(name)
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]
@@ -36,6 +40,10 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return sorted(self._items)
+
+    def values(self) -> list[T]:
+        """The items in registration order."""
+        return list(self._items.values())
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

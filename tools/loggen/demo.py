@@ -40,448 +40,94 @@ provisioning, device updates, schedulers, and a few benign failures.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import random
-import re
 import shutil
 import sys
-import uuid
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.loggen.common import digest_key, dumps_min, gzip_bytes, json_lines, trail_key
+from tools.loggen.common import digest_key, dumps_min, gzip_bytes, json_lines
+from trailhound.emulate.azure import (
+    AZ_CLI_APP,
+    AZ_PS_APP,
+    CONTRIBUTOR,
+    OWNER,
+    VM_CONTRIBUTOR,
+    AzCaller,
+    Azure,
+    role_definition_id,
+)
+from trailhound.emulate.azure_ops import custom_role, read_ok, write_ok
+from trailhound.emulate.cloudtrail import (
+    BOTO_LAMBDA,
+    BROWSER,
+    GLOBAL_SERVICES,
+    KALI,
+    LINUX_CLI,
+    MACOS_CLI,
+    SDK_ECS,
+    TERRAFORM,
+    Actor,
+    Aws,
+    denied,
+    lambda_config,
+    role_resource,
+    run_instances,
+    trail_files,
+)
+from trailhound.emulate.entra import (
+    ATTACK_UA,
+    EDGE_UA,
+    GLOBAL_ADMIN,
+    Entra,
+    included,
+    mod,
+    target,
+    updated,
+)
+from trailhound.emulate.gcp import (
+    GCLOUD,
+    IAM_ADMIN,
+    Gcp,
+    GcpCaller,
+)
+from trailhound.emulate.world import (
+    ACCT,
+    ACCT2,
+    ALNUM,
+    AWS_ATTACKER,
+    AZ_ATTACKER,
+    DATA_TRAIL,
+    DAY,
+    DETECTOR,
+    DOMAIN,
+    EXT_ACCT,
+    GCP_ATTACKER,
+    LOCAL_TRAIL,
+    ORG_ID,
+    ORG_TRAIL,
+    PROJECT,
+    PROJECT_NUM,
+    REGION,
+    SUB,
+    TENANT,
+    TRAIL_BUCKET,
+    Ids,
+    at,
+    aws_date,
+    z,
+)
 
 Json = dict[str, Any]
 Prop = dict[str, str | None]  # an Entra modifiedProperties item
 
 SEED = 20260314
-DAY = datetime(2026, 3, 14, tzinfo=UTC)
 DATA_DIR = Path(__file__).resolve().parents[2] / "trailhound" / "demo" / "data"
-
-ACCT = "111122223333"  # acme-prod
-ACCT2 = "444455556666"  # acme-data
-ORG_ID = "o-7h2kq9x4mz"
-EXT_ACCT = "777788889999"  # the attacker's own AWS account
-REGION = "us-east-1"
-ORG_TRAIL, LOCAL_TRAIL, DATA_TRAIL = "acme-org-trail", "acme-prod-local", "acme-data-trail"
-TRAIL_BUCKET = "acme-org-cloudtrail-logs"
-DETECTOR = "6ec6d8a2f1b04e5c9a7e3b21d4f08c57"
-SUB = "a3f6c2d1-7b4e-4c9a-9e21-5d8f0b6c4e17"  # Azure subscription acme-prod
-TENANT = "5c1e8a92-3d47-4f0b-b6a1-2e9d7c4f8a30"
-DOMAIN = "acme.example"
-PROJECT, PROJECT_NUM = "acme-prod-4821", "418273650921"
-
-AWS_ATTACKER, GCP_ATTACKER, AZ_ATTACKER = "203.0.113.77", "192.0.2.45", "198.51.100.23"
-
-B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-class Ids:
-    """Every random value comes from one seeded generator, consumed in a fixed order."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-
-    def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-
-    def hex(self, n: int) -> str:
-        return self.chars("0123456789abcdef", n)
-
-    def chars(self, alphabet: str, n: int) -> str:
-        return "".join(self.rng.choice(alphabet) for _ in range(n))
-
-    def digits(self, n: int) -> str:
-        return str(self.rng.randint(1, 9)) + self.chars("0123456789", n - 1)
-
-    def aws(self, prefix: str, acct: str) -> str:
-        """AIDA/AROA (21 chars) or AKIA/ASIA (20 chars) ids; ids of one account share a block."""
-        block = {ACCT: "YB4K2WQX", ACCT2: "N7CF3RDZ"}[acct]
-        return prefix + block + self.chars(B32, 9 if prefix in ("AIDA", "AROA") else 8)
-
-    def ip(self, prefix: str) -> str:
-        return f"{prefix}.{self.rng.randint(2, 250)}"
-
-    def pick(self, seq: list[Any]) -> Any:
-        return self.rng.choice(seq)
-
-
-def at(hms: str) -> datetime:
-    h, m, s = (int(x) for x in hms.split(":"))
-    return DAY.replace(hour=h, minute=m, second=s)
-
-
-def z(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def frac(dt: datetime, digits: int, ids: Ids, suffix: str = "Z") -> str:
-    """Sub-second timestamps as Azure (7 digits) and GCP (9 digits) write them."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + ids.chars("0123456789", digits) + suffix
-
-
-def aws_date(dt: datetime) -> str:
-    """IAM/STS response dates as CloudTrail writes them: 'Mar 14, 2026, 9:06:45 AM'."""
-    return f"{dt:%b %d, %Y}, {int(dt.strftime('%I'))}:{dt:%M:%S %p}"
-
-
-def kebab(name: str) -> str:
-    name = re.sub(r"\d{8}(v\d)?$", "", name)  # Lambda's API-version suffix
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
-
 
 # =================================================================================================
 # AWS CloudTrail
-
-EVENT_VERSION = {"sts": "1.08", "lambda": "1.08", "sqs": "1.09", "iam": "1.11", "signin": "1.11"}
-EVENT_VERSION |= {"cloudtrail": "1.11", "guardduty": "1.11"}  # everything else: 1.10
-GLOBAL_SERVICES = ("iam", "sts", "signin")
-READ_VERBS = ("Get", "List", "Describe", "Lookup", "Filter", "Decrypt", "GenerateDataKey", "Assume")
-
-_CLI = "aws-cli/{v} md/awscrt#0.19.19 ua/2.0 os/{os} md/arch#{arch} lang/python#{py} "
-_CLI += "md/pyimpl#CPython cfg/retry-mode#standard md/installer#{inst}{distrib} md/prompt#off "
-_CLI += "md/command#{{}}"
-KALI = _CLI.format(
-    v="2.15.12",
-    os="linux#6.6.9-amd64",
-    arch="x86_64",
-    py="3.11.6",
-    inst="exe",
-    distrib=" md/distrib#kali.2024",
-)
-MACOS_CLI = _CLI.format(
-    v="2.15.30", os="macos#23.4.0", arch="arm64", py="3.11.8", inst="source", distrib=""
-)
-LINUX_CLI = _CLI.format(
-    v="2.15.21",
-    os="linux#6.5.0-1014-aws",
-    arch="x86_64",
-    py="3.11.6",
-    inst="exe",
-    distrib=" md/distrib#ubuntu.22",
-)
-BROWSER = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/122.0.0.0 Safari/537.36"
-)
-BOTO_LAMBDA = (
-    "Boto3/1.34.34 md/Botocore#1.34.34 ua/2.0 os/linux#5.10.209-219.812.amzn2.x86_64 "
-    "md/arch#x86_64 lang/python#3.12.2 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 "
-    "cfg/retry-mode#legacy Botocore/1.34.34"
-)
-SDK_ECS = (
-    "aws-sdk-java/2.25.6 Linux/5.10.210-201.852.amzn2.x86_64 "
-    "OpenJDK_64-Bit_Server_VM/17.0.10+7-LTS Java/17.0.10 vendor/Amazon.com_Inc. "
-    "exec-env/AWS_ECS_FARGATE io/sync http/Apache cfg/retry-mode/legacy"
-)
-TERRAFORM = (
-    "APN/1.0 HashiCorp/1.0 Terraform/1.7.4 (+https://www.terraform.io) "
-    "terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) "
-    "aws-sdk-go-v2/1.25.2 os/linux lang/go#1.21.8 md/GOOS#linux md/GOARCH#amd64 api/{}"
-)
-SDK_API = {"ec2": "ec2#1.150.0", "ecr": "ecr#1.27.1", "iam": "iam#1.31.1", "s3": "s3#1.51.1"}
-SDK_API |= {"dynamodb": "dynamodb#1.30.2", "sts": "sts#1.28.1", "lambda": "lambda#1.53.0"}
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who calls, from where, with what (`ua` may hold `{}` for the CLI command or SDK api)."""
-
-    ident: Json
-    ip: str
-    ua: str
-    acct: str = ACCT
-    console: bool = False
-    vpce: bool = False
-
-
-class Aws:
-    """The AWS side of the organisation: identities, actors and a CloudTrail record builder."""
-
-    def __init__(self, ids: Ids) -> None:
-        self.ids = ids
-        self.roles: dict[tuple[str, str], str] = {}
-        self.okafor = self.iam_user("m.okafor")
-        self.backdoor = self.iam_user("aws-support-sync")
-        self.sso_suffix = {
-            "PowerUserAccess": "3f1c9a0b2d4e5f67",
-            "ReadOnlyAccess": "8a2e4c6b0d1f3a59",
-            "SecurityAudit": "c41d7e9a25b0f836",
-        }
-        self.vpce = {ACCT: "vpce-0a1b2c3d4e5f60718", ACCT2: "vpce-0f9e8d7c6b5a40312"}
-
-    def iam_user(self, name: str) -> Json:
-        return {
-            "type": "IAMUser",
-            "principalId": self.ids.aws("AIDA", ACCT),
-            "arn": f"arn:aws:iam::{ACCT}:user/{name}",
-            "accountId": ACCT,
-            "accessKeyId": self.ids.aws("AKIA", ACCT),
-            "userName": name,
-        }
-
-    def role_id(self, acct: str, role: str) -> str:
-        if (acct, role) not in self.roles:
-            self.roles[(acct, role)] = self.ids.aws("AROA", acct)
-        return self.roles[(acct, role)]
-
-    def assumed(
-        self,
-        acct: str,
-        role: str,
-        session: str,
-        created: datetime,
-        *,
-        ec2: bool = False,
-        invoked_by: str | None = None,
-        path: str = "/",
-    ) -> Json:
-        rid = self.role_id(acct, role)
-        issuer = {
-            "type": "Role",
-            "principalId": rid,
-            "arn": f"arn:aws:iam::{acct}:role{path}{role}",
-            "accountId": acct,
-            "userName": role,
-        }
-        ctx: Json = {
-            "sessionIssuer": issuer,
-            "attributes": {"creationDate": z(created), "mfaAuthenticated": "false"},
-        }
-        if ec2:
-            ctx["ec2RoleDelivery"] = "2.0"
-        else:
-            ctx["webIdFederationData"] = {}
-        ident: Json = {
-            "type": "AssumedRole",
-            "principalId": f"{rid}:{session}",
-            "arn": f"arn:aws:sts::{acct}:assumed-role/{role}/{session}",
-            "accountId": acct,
-            "accessKeyId": self.ids.aws("ASIA", acct),
-            "sessionContext": ctx,
-        }
-        if invoked_by:
-            ident["invokedBy"] = invoked_by
-        return ident
-
-    def sso(self, perm: str, user: str, created: datetime) -> Json:
-        role = f"AWSReservedSSO_{perm}_{self.sso_suffix[perm]}"
-        path = "/aws-reserved/sso.amazonaws.com/"
-        return self.assumed(ACCT, role, f"{user}@{DOMAIN}", created, path=path)
-
-    def service_assume(self, when: datetime, svc: str, acct: str, role: str, session: str) -> Json:
-        """An AWS service assuming a role for itself (userIdentity.type AWSService)."""
-        path = f"/aws-service-role/{svc}/" if role.startswith("AWSServiceRole") else "/"
-        arn = f"arn:aws:iam::{acct}:role{path}{role}"
-        who = Actor({"type": "AWSService", "invokedBy": svc}, svc, svc, acct=acct)
-        return self.call(
-            who,
-            when,
-            "sts",
-            "AssumeRole",
-            params={"roleArn": arn, "roleSessionName": session},
-            response={"credentials": self.credentials(acct, when + timedelta(hours=1))},
-            resources=[role_resource(acct, arn)],
-            shared=self.ids.uuid(),
-        )
-
-    def credentials(self, acct: str, expires: datetime) -> Json:
-        token = "IQoJb3JpZ2luX2VjE" + self.ids.chars(ALNUM + "/+", 96) + "=="
-        key = self.ids.aws("ASIA", acct)
-        return {"accessKeyId": key, "sessionToken": token, "expiration": aws_date(expires)}
-
-    def s3_extra(self, bytes_in: int = 0, bytes_out: int = 0) -> Json:
-        return {
-            "SignatureVersion": "SigV4",
-            "CipherSuite": "TLS_AES_128_GCM_SHA256",
-            "bytesTransferredIn": bytes_in,
-            "AuthenticationMethod": "AuthHeader",
-            "x-amz-id-2": self.ids.chars(ALNUM, 56) + "=",
-            "bytesTransferredOut": bytes_out,
-        }
-
-    def call(
-        self,
-        who: Actor,
-        when: datetime | str,
-        svc: str,
-        name: str,
-        *,
-        cmd: str | None = None,
-        params: Any = None,
-        response: Any = None,
-        error: tuple[str, str] | None = None,
-        extra: Json | None = None,
-        resources: list[Json] | None = None,
-        shared: str | None = None,
-        event_type: str = "AwsApiCall",
-        host: str | None = None,
-        region: str = REGION,
-    ) -> Json:
-        """One CloudTrail record, keys in the order CloudTrail writes them."""
-        i = self.ids
-        when = at(when) if isinstance(when, str) else when
-        if svc in GLOBAL_SERVICES:
-            region = "us-east-1"
-        if "{}" in who.ua:
-            cli_svc = {"s3": "s3api"}.get(svc, svc)
-            if who.ua.startswith("aws-cli"):
-                ua = who.ua.format(cmd or f"{cli_svc}.{kebab(name)}")
-            else:
-                ua = who.ua.format(SDK_API.get(svc, f"{svc}#1.0.0"))
-        else:
-            ua = who.ua
-        rec: Json = {
-            "eventVersion": EVENT_VERSION.get(svc, "1.10"),
-            "userIdentity": who.ident,
-            "eventTime": z(when),
-            "eventSource": f"{svc}.amazonaws.com",
-            "eventName": name,
-            "awsRegion": region,
-            "sourceIPAddress": who.ip,
-            "userAgent": ua,
-        }
-        if error:
-            rec["errorCode"], rec["errorMessage"] = error
-        rec["requestParameters"] = params
-        rec["responseElements"] = response
-        if svc == "s3" and extra is None:
-            extra = self.s3_extra(0, i.rng.randint(400, 4000))
-        if extra is not None:
-            rec["additionalEventData"] = extra
-        if event_type != "AwsConsoleSignIn":
-            rec["requestID"] = i.chars(B32[:26] + "0123456789", 16) if svc == "s3" else i.uuid()
-        rec["eventID"] = i.uuid()
-        rec["readOnly"] = name.startswith(READ_VERBS) or name == "GetSessionToken"
-        if resources:
-            rec["resources"] = resources
-        rec["eventType"] = event_type
-        rec["managementEvent"] = True
-        rec["recipientAccountId"] = who.acct
-        if shared:
-            rec["sharedEventID"] = shared
-        if who.vpce:
-            rec["vpcEndpointId"] = self.vpce[who.acct]
-            rec["vpcEndpointAccountId"] = who.acct
-        rec["eventCategory"] = "Management"
-        if who.ip[:1].isdigit() and not who.console and event_type == "AwsApiCall":
-            if host is None:
-                host = f"{svc}.amazonaws.com" if svc in GLOBAL_SERVICES else f"{svc}.{region}"
-                host += "" if host.endswith(".com") else ".amazonaws.com"
-            tls13 = i.rng.random() < 0.8
-            rec["tlsDetails"] = {
-                "tlsVersion": "TLSv1.3" if tls13 else "TLSv1.2",
-                "cipherSuite": "TLS_AES_128_GCM_SHA256" if tls13 else "ECDHE-RSA-AES128-GCM-SHA256",
-                "clientProvidedHostHeader": host,
-            }
-        if who.console:
-            rec["sessionCredentialFromConsole"] = "true"
-        return rec
-
-
-def role_resource(acct: str, arn: str) -> Json:
-    return {"accountId": acct, "type": "AWS::IAM::Role", "ARN": arn}
-
-
-def denied(who: Json, action: str, resource: str) -> str:
-    return (
-        f"User: {who['arn']} is not authorized to perform: {action} on resource: {resource} "
-        f"because no identity-based policy allows the {action} action"
-    )
-
-
-def lambda_config(ids: Ids, fn: str, role: str, handler: str, when: datetime, size: int) -> Json:
-    creating = fn == "cloudwatch-metrics-forwarder"
-    return {
-        "functionName": fn,
-        "functionArn": f"arn:aws:lambda:{REGION}:{ACCT}:function:{fn}",
-        "runtime": "python3.12",
-        "role": f"arn:aws:iam::{ACCT}:role/{role}",
-        "handler": handler,
-        "codeSize": size,
-        "description": "",
-        "timeout": 900 if creating else 300,
-        "memorySize": 256,
-        "lastModified": when.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-        "codeSha256": ids.chars(ALNUM + "+/", 43) + "=",
-        "version": "$LATEST",
-        "tracingConfig": {"mode": "PassThrough"},
-        "revisionId": ids.uuid(),
-        "state": "Pending" if creating else "Active",
-        "stateReason": "The function is being created." if creating else None,
-        "stateReasonCode": "Creating" if creating else None,
-        "lastUpdateStatus": "Successful" if creating else "InProgress",
-        "lastUpdateStatusReason": None if creating else "The function is being updated.",
-        "lastUpdateStatusReasonCode": None if creating else "Creating",
-        "packageType": "Zip",
-        "architectures": ["x86_64"],
-        "ephemeralStorage": {"size": 512},
-        "loggingConfig": {"logFormat": "Text", "logGroup": f"/aws/lambda/{fn}"},
-    }
-
-
-def ec2_instance(ids: Ids, when: datetime, itype: str, key: str | None, n: int = 0) -> Json:
-    priv = ids.ip("10.10.12")
-    inst: Json = {
-        "instanceId": "i-0" + ids.hex(16),
-        "imageId": "ami-0c7217cdde317cfec",
-        "currentInstanceBootMode": "legacy-bios",
-        "instanceState": {"code": 0, "name": "pending"},
-        "privateDnsName": f"ip-{priv.replace('.', '-')}.ec2.internal",
-        "amiLaunchIndex": n,
-        "productCodes": {},
-        "instanceType": itype,
-        "launchTime": int(when.timestamp()) * 1000,
-        "placement": {"availabilityZone": "us-east-1b", "tenancy": "default"},
-        "monitoring": {"state": "disabled"},
-        "subnetId": "subnet-0b7e4d2a9c1f35e80",
-        "vpcId": "vpc-04d1e6b9a3c2f7018",
-        "privateIpAddress": priv,
-        "sourceDestCheck": True,
-        "groupSet": {"items": [{"groupId": "sg-0e2a7c4b19d3f5a60", "groupName": "default"}]},
-        "architecture": "x86_64",
-        "rootDeviceType": "ebs",
-        "rootDeviceName": "/dev/sda1",
-        "virtualizationType": "hvm",
-        "ebsOptimized": True,
-        "enaSupport": True,
-    }
-    if key:
-        inst["keyName"] = key
-    return inst
-
-
-def run_instances(ids: Ids, when: datetime, itype: str, count: int, key: str | None) -> Json:
-    """RunInstances request and response."""
-    item: Json = {"imageId": "ami-0c7217cdde317cfec", "minCount": count, "maxCount": count}
-    if key:
-        item["keyName"] = key
-    params = {
-        "instancesSet": {"items": [item]},
-        "userData": "<sensitiveDataRemoved>",
-        "instanceType": itype,
-        "blockDeviceMapping": {},
-        "monitoring": {"enabled": False},
-        "subnetId": "subnet-0b7e4d2a9c1f35e80",
-        "disableApiTermination": False,
-        "disableApiStop": False,
-        "clientToken": ids.uuid(),
-    }
-    response = {
-        "requestId": ids.uuid(),
-        "reservationId": "r-0" + ids.hex(16),
-        "ownerId": ACCT,
-        "groupSet": {},
-        "instancesSet": {"items": [ec2_instance(ids, when, itype, key, n) for n in range(count)]},
-        "requesterId": None,
-    }
-    return {"params": params, "response": response}
-
 
 # fmt: off
 SHADOW_TRAILS = {"includeShadowTrails": True}
@@ -860,211 +506,6 @@ def aws_benign_specials(a: Aws) -> list[Json]:
 # =================================================================================================
 # Azure Activity Log
 
-AZ_CLI_APP = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # Microsoft Azure CLI (first-party client id)
-AZ_PS_APP = "1950a258-227b-4e31-a9cf-717495945fc2"  # Microsoft Azure PowerShell
-OWNER, CONTRIBUTOR = "8e3af657a8ff443ca75c2fe8c4bcb635", "b24988ac618042a0ab8820f7382dd24c"
-VM_CONTRIBUTOR = "9980e02cc2be4d7394e8173b1dc7cf3c"
-
-
-@dataclass(frozen=True)
-class AzCaller:
-    claims: dict[str, str]
-    oid: str
-    kind: str  # User | ServicePrincipal
-    ip: str
-    role: tuple[str, str]  # (role name, role definition id) that authorised the call
-    name: str  # what `caller` shows in the REST shape: UPN or app id
-
-
-class Azure:
-    """Azure and Entra identities, and builders for Activity records in both export shapes."""
-
-    def __init__(self, ids: Ids) -> None:
-        self.ids = ids
-        u = ids.uuid
-        self.marcus, self.priya, self.helpdesk = u(), u(), u()
-        self.deploy_sp, self.deploy_app = u(), u()
-        self.automation_sp, self.automation_app = u(), u()
-        self.billing_app, self.billing_sp, self.billing_obj = u(), u(), u()
-        self.rogue_app, self.rogue_sp = u(), u()
-        self.ca_policy, self.custom_role = u(), u()
-
-    def user(
-        self,
-        upn: str,
-        name: str,
-        oid: str,
-        ip: str,
-        app: str,
-        role: tuple[str, str],
-        when: datetime,
-    ) -> AzCaller:
-        i = self.ids
-        iat = int((when - timedelta(minutes=i.rng.randint(5, 40))).timestamp())
-        # A real token carries a few more claims (aio, puid, nameidentifier, given/surname).
-        claims = {
-            "aud": "https://management.core.windows.net/",
-            "iss": f"https://sts.windows.net/{TENANT}/",
-            "iat": str(iat),
-            "nbf": str(iat),
-            "exp": str(iat + 4487),
-            "http://schemas.microsoft.com/claims/authnmethodsreferences": "pwd,mfa",
-            "appid": app,
-            "appidacr": "0",
-            "ipaddr": ip,
-            "name": name,
-            "http://schemas.microsoft.com/identity/claims/objectidentifier": oid,
-            "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
-            "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
-            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": upn,
-            "uti": i.chars(ALNUM + "-_", 22),
-            "ver": "1.0",
-        }
-        return AzCaller(claims, oid, "User", ip, role, upn)
-
-    def app(self, app: str, oid: str, ip: str, role: tuple[str, str], when: datetime) -> AzCaller:
-        i = self.ids
-        iat = int((when - timedelta(minutes=i.rng.randint(5, 40))).timestamp())
-        claims = {
-            "aud": "https://management.core.windows.net/",
-            "iss": f"https://sts.windows.net/{TENANT}/",
-            "iat": str(iat),
-            "nbf": str(iat),
-            "exp": str(iat + 86399),
-            "appid": app,
-            "appidacr": "2",
-            "idtyp": "app",
-            "http://schemas.microsoft.com/identity/claims/objectidentifier": oid,
-            "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
-            "uti": i.chars(ALNUM + "-_", 22),
-            "ver": "1.0",
-        }
-        return AzCaller(claims, oid, "ServicePrincipal", ip, role, app)
-
-    def evidence(self, c: AzCaller) -> Json:
-        return {
-            "role": c.role[0],
-            "roleAssignmentScope": f"/subscriptions/{SUB}",
-            "roleAssignmentId": self.ids.hex(32),
-            "roleDefinitionId": c.role[1],
-            "principalId": c.oid.replace("-", ""),
-            "principalType": c.kind,
-        }
-
-    def export(
-        self,
-        start: datetime,
-        op: str,
-        resource: str,
-        c: AzCaller,
-        phases: list[tuple[str, float, str, Json]],
-    ) -> list[Json]:
-        """One ARM operation in the diagnostic-settings export: a record per phase
-        (resultType, seconds after start, resultSignature, extra properties), one correlationId,
-        operation and resource ids upper-cased as exports often write them."""
-        i = self.ids
-        corr = i.uuid()
-        authz = {"scope": resource, "action": op, "evidence": self.evidence(c)}
-        out = []
-        for result, delay, sig, props in phases:
-            p: Json = {}
-            if result != "Start":
-                p["statusCode"] = sig.partition(".")[2] or "OK"
-                p["serviceRequestId"] = None if "Authorization" in op else i.uuid()
-            p |= props
-            p |= {"eventCategory": "Administrative", "entity": resource, "message": op}
-            p["hierarchy"] = f"{TENANT}/mg-acme-platform/{SUB}"
-            out.append(
-                {
-                    "time": frac(start + timedelta(seconds=delay), 7, i),
-                    "resourceId": resource.upper(),
-                    "operationName": op.upper(),
-                    "category": "Administrative",
-                    "resultType": result,
-                    "resultSignature": sig,
-                    "durationMs": str(int(delay * 1000)),
-                    "callerIpAddress": c.ip,
-                    "correlationId": corr,
-                    "identity": {"authorization": authz, "claims": c.claims},
-                    "level": "Error" if result == "Failure" else "Information",
-                    "location": "global",
-                    "properties": p,
-                }
-            )
-        return out
-
-    def rest(
-        self,
-        start: datetime,
-        op: str,
-        label: str,
-        resource: str,
-        c: AzCaller,
-        phases: list[tuple[str, str, float]],
-    ) -> list[Json]:
-        """One operation as `az monitor activity-log list` prints it: (status, subStatus, delay)."""
-        i = self.ids
-        corr, op_id, client_req = i.uuid(), i.uuid(), i.uuid()
-        provider, rtype = op.split("/")[0], "/".join(op.split("/")[:2])
-        rg = resource.split("/")[4]
-        out = []
-        for status, sub_status, delay in phases:
-            when = start + timedelta(seconds=delay)
-            edid = i.uuid()
-            ticks = int((when - datetime(1, 1, 1, tzinfo=UTC)).total_seconds() * 10_000_000)
-            begin = status == "Started"
-            props: Json = {"eventCategory": "Administrative", "entity": resource, "message": op}
-            props["hierarchy"] = f"{TENANT}/mg-acme-platform/{SUB}"
-            if not begin:
-                props["statusCode"] = "OK" if status == "Succeeded" else "Accepted"
-            out.append(
-                {
-                    "authorization": {"action": op, "role": c.role[0], "scope": resource},
-                    "caller": c.name,
-                    "category": {"localizedValue": "Administrative", "value": "Administrative"},
-                    "claims": c.claims,
-                    "correlationId": corr,
-                    "description": "",
-                    "eventDataId": edid,
-                    "eventName": {
-                        "localizedValue": "Begin request" if begin else "End request",
-                        "value": "BeginRequest" if begin else "EndRequest",
-                    },
-                    "eventTimestamp": frac(when, 7, i),
-                    "httpRequest": {
-                        "clientIpAddress": c.ip,
-                        "clientRequestId": client_req,
-                        "method": "POST",
-                    },
-                    "id": f"{resource}/events/{edid}/ticks/{ticks}",
-                    "level": "Informational",
-                    "operationId": op_id,
-                    "operationName": {"localizedValue": label, "value": op},
-                    "properties": props,
-                    "relatedEvents": [],
-                    "resourceGroupName": rg.upper(),
-                    "resourceId": resource,
-                    "resourceProviderName": {"localizedValue": provider, "value": provider},
-                    "resourceType": {"localizedValue": rtype, "value": rtype},
-                    "status": {"localizedValue": status, "value": status},
-                    "subStatus": {"localizedValue": sub_status, "value": sub_status},
-                    "submissionTimestamp": frac(
-                        when + timedelta(seconds=i.rng.randint(20, 90)), 7, i
-                    ),
-                    "subscriptionId": SUB,
-                    "tenantId": "",
-                }
-            )
-        return out
-
-
-def role_definition_id(guid: str) -> str:
-    g = guid
-    return f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/" + (
-        f"{g[:8]}-{g[8:12]}-{g[12:16]}-{g[16:20]}-{g[20:]}"
-    )
-
-
 # fmt: off
 def azure_records(az: Azure) -> tuple[list[Json], list[Json], list[Json]]:
     """(hour 09 export blob, hour 11 export blob, hour 12 `az monitor activity-log list`)."""
@@ -1086,14 +527,10 @@ def azure_records(az: Azure) -> tuple[list[Json], list[Json], list[Json]]:
         return az.app(az.automation_app, az.automation_sp, "10.60.8.4", role, at(when))
 
     def ok(when: str, op: str, res: str, c: AzCaller, body: Json | None = None) -> list[Json]:
-        """Start then Success, the usual pair for a write."""
-        start = {"requestbody": json.dumps(body)} if body else {}
-        done = "Succeeded.Created" if op.endswith("/write") else "Succeeded.OK"
-        return az.export(at(when), op, res, c, [("Start", 0, "Started.", start),
-                                                ("Success", 1.1, done, {})])
+        return write_ok(az, at(when), op, res, c, body)
 
     def single(when: str, op: str, res: str, c: AzCaller) -> list[Json]:
-        return az.export(at(when), op, res, c, [("Success", 0.2, "Succeeded.OK", {})])
+        return read_ok(az, at(when), op, res, c)
 
     deploy_op = "Microsoft.Resources/deployments/write"
     keys_op = "Microsoft.Storage/storageAccounts/listKeys/action"
@@ -1143,14 +580,7 @@ def azure_records(az: Azure) -> tuple[list[Json], list[Json], list[Json]]:
     res = f"{sub}/providers/Microsoft.Authorization/roleAssignments/{ra}"
     h11 += ok("11:06:48", assign_op, res, marcus("11:06:48"), body)
     # A custom role with every action, assignable on the whole subscription.
-    role = {"Name": az.custom_role, "Properties": {
-        "RoleName": "Acme Backup Operator", "IsCustom": True,
-        "Description": "Backup and restore operations", "AssignableScopes": [sub],
-        "Permissions": [{"Actions": ["*"], "NotActions": [], "DataActions": [],
-                         "NotDataActions": []}]}}
-    res = f"{sub}/providers/Microsoft.Authorization/roleDefinitions/{az.custom_role}"
-    h11 += ok("11:22:37", "Microsoft.Authorization/roleDefinitions/write", res,
-              marcus("11:22:37"), role)
+    h11 += custom_role(az, at("11:22:37"), marcus("11:22:37"))
     # A big VM in a new resource group.
     vm_new = f"{rg_new}/providers/Microsoft.Compute/virtualMachines/vm-bkp-relay-01"
     vm_body = {"location": "westeurope", "properties": {
@@ -1184,179 +614,6 @@ def azure_records(az: Azure) -> tuple[list[Json], list[Json], list[Json]]:
 
 # =================================================================================================
 # Entra ID audit logs (Event Hub diagnostic shape)
-
-EDGE_UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/122.0.0.0 Safari/537.36 Edg/122.0.2365.80"
-)
-ATTACK_UA = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/121.0.0.0 Safari/537.36"
-)
-GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"  # Global Administrator role template id
-
-
-def mod(name: str, new: Any, old: Any = None) -> Prop:
-    """A modifiedProperties item: values are JSON text, as Entra writes them."""
-    return {
-        "displayName": name,
-        "oldValue": "[]" if old is None else json.dumps(old),
-        "newValue": json.dumps(new),
-    }
-
-
-def target(
-    oid: str,
-    kind: str,
-    display: str | None = None,
-    upn: str | None = None,
-    mods: list[Prop] | None = None,
-) -> Json:
-    t: Json = {"id": oid, "displayName": display, "type": kind}
-    if upn:
-        t["userPrincipalName"] = upn
-    t["modifiedProperties"] = mods or []
-    t["administrativeUnits"] = []
-    return t
-
-
-def included(names: list[str]) -> Prop:
-    """The 'Included Updated Properties' item that closes a list of changes (oldValue null)."""
-    return mod("Included Updated Properties", ", ".join(names)) | {"oldValue": None}
-
-
-def updated(props: dict[str, Any]) -> list[Prop]:
-    """modifiedProperties of an update: each change, then 'Included Updated Properties'."""
-    return [mod(k, new, old) for k, (old, new) in props.items()] + [included(list(props))]
-
-
-class Entra:
-    def __init__(self, az: Azure) -> None:
-        self.az, self.ids = az, az.ids
-
-    @staticmethod
-    def by_user(upn: str, oid: str, ip: str) -> Json:
-        return {
-            "user": {
-                "id": oid,
-                "displayName": None,
-                "userPrincipalName": upn,
-                "ipAddress": ip,
-                "roles": [],
-            }
-        }
-
-    @staticmethod
-    def by_app(app_id: str, name: str, sp: str) -> Json:
-        return {
-            "app": {
-                "appId": app_id,
-                "displayName": name,
-                "servicePrincipalId": sp,
-                "servicePrincipalName": None,
-            }
-        }
-
-    def audit(
-        self,
-        when: str,
-        activity: str,
-        category: str,
-        op_type: str,
-        by: Json,
-        targets: list[Json],
-        *,
-        identity: str,
-        ua: str | None = None,
-        ip: str | None = None,
-        service: str = "Core Directory",
-        result: str = "success",
-        reason: str = "",
-        details: list[dict[str, str]] | None = None,
-    ) -> Json:
-        i = self.ids
-        corr = i.uuid()
-        stamp = frac(at(when), 7, i)
-        extra = list(details or []) + ([{"key": "User-Agent", "value": ua}] if ua else [])
-        if ip is None:
-            ip = by.get("user", {}).get("ipAddress", "")
-        return {
-            "time": stamp,
-            "resourceId": f"/tenants/{TENANT}/providers/Microsoft.aadiam",
-            "operationName": activity,
-            "operationVersion": "1.0",
-            "category": "AuditLogs",
-            "tenantId": TENANT,
-            "resultSignature": "None",
-            "durationMs": 0,
-            "callerIpAddress": ip,
-            "correlationId": corr,
-            "identity": identity,
-            "Level": 4,
-            "properties": {
-                "id": f"Directory_{corr}_{i.chars(B32[:26], 5)}_{i.digits(9)}",
-                "category": category,
-                "correlationId": corr,
-                "result": result,
-                "resultReason": reason,
-                "activityDisplayName": activity,
-                "activityDateTime": stamp[:-1] + "+00:00",
-                "loggedByService": service,
-                "operationType": op_type,
-                "initiatedBy": by,
-                "targetResources": targets,
-                "additionalDetails": extra,
-            },
-        }
-
-    def sign_in(self, when: str, upn: str, name: str, oid: str, app: tuple[str, str]) -> Json:
-        """An Entra sign-in on the same hub (category SignInLogs): readers must not mistake it."""
-        i = self.ids
-        stamp = frac(at(when), 7, i)
-        return {
-            "time": stamp,
-            "resourceId": f"/tenants/{TENANT}/providers/Microsoft.aadiam",
-            "operationName": "Sign-in activity",
-            "operationVersion": "1.0",
-            "category": "SignInLogs",
-            "tenantId": TENANT,
-            "resultType": "0",
-            "resultSignature": "None",
-            "resultDescription": "",
-            "durationMs": 0,
-            "callerIpAddress": AZ_ATTACKER,
-            "correlationId": i.uuid(),
-            "identity": name,
-            "Level": 4,
-            "location": "NL",
-            "properties": {
-                "id": i.uuid(),
-                "createdDateTime": stamp[:-1] + "+00:00",
-                "userDisplayName": name,
-                "userPrincipalName": upn,
-                "userId": oid,
-                "appId": app[0],
-                "appDisplayName": app[1],
-                "ipAddress": AZ_ATTACKER,
-                "status": {"errorCode": 0},
-                "clientAppUsed": "Mobile Apps and Desktop clients",
-                "userAgent": ATTACK_UA,
-                "conditionalAccessStatus": "notApplied",
-                "authenticationRequirement": "singleFactorAuthentication",
-                "incomingTokenType": "primaryRefreshToken",
-                "isInteractive": False,
-                "resourceDisplayName": "Windows Azure Service Management API",
-                "resourceId": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-                "location": {
-                    "city": "Amsterdam",
-                    "state": "Noord-Holland",
-                    "countryOrRegion": "NL",
-                },
-                "riskLevelDuringSignIn": "none",
-                "riskState": "none",
-            },
-        }
-
 
 # fmt: off
 def entra_records(az: Azure) -> list[Json]:
@@ -1588,118 +845,6 @@ def m365_records(az: Azure) -> list[Json]:
 # =================================================================================================
 # GCP Cloud Audit Logs (Cloud Storage sink files)
 
-GCLOUD = (
-    "google-cloud-sdk gcloud/462.0.1 command/gcloud.{} invocation-id/{} environment/None "
-    "environment-version/None client-os/LINUX client-os-ver/6.6.9 client-pltf-arch/x86_64 "
-    "interactive/True from-script/False python/3.11.6 term/xterm-256color "
-    "(Linux 6.6.9-amd64),gzip(gfe)"
-)
-IAM_ADMIN = "type.googleapis.com/google.iam.admin.v1."
-
-
-@dataclass(frozen=True)
-class GcpCaller:
-    email: str
-    ip: str
-    ua: str  # may hold {} for the gcloud command
-    key: str | None = None  # serviceAccountKeyName
-
-
-class Gcp:
-    def __init__(self, ids: Ids) -> None:
-        self.ids = ids
-        names = (
-            "ci-deployer",
-            "terraform-admin",
-            "gke-node-metrics",
-            "instance-scheduler",
-            "grafana-reader",
-        )
-        self.uid = {n: ids.digits(21) for n in names}
-
-    @staticmethod
-    def sa(name: str) -> str:
-        return f"{name}@{PROJECT}.iam.gserviceaccount.com"
-
-    def sa_resource(self, name: str) -> Json:
-        labels = {"email_id": self.sa(name), "project_id": PROJECT, "unique_id": self.uid[name]}
-        return {"type": "service_account", "labels": labels}
-
-    def entry(
-        self,
-        when: str,
-        log: str,
-        c: GcpCaller,
-        service: str,
-        method: str,
-        resource_name: str,
-        resource: Json,
-        *,
-        perms: list[tuple[str, str, str]] | None = None,
-        cmd: str = "",
-        status: Json | None = None,
-        request: Json | None = None,
-        response: Json | None = None,
-        severity: str | None = None,
-        operation: Json | None = None,
-        location: str | None = None,
-        extra: Json | None = None,
-    ) -> Json:
-        """One LogEntry; `perms` = (resource, permission, resource type) authorisation checks."""
-        i = self.ids
-        t = at(when)
-        stamp = frac(t, 9, i)
-        denied_ = bool(status and status.get("code"))
-        auth: Json = {"principalEmail": c.email}
-        if c.key:
-            auth["serviceAccountKeyName"] = c.key
-        auth["principalSubject"] = "serviceAccount:" + c.email
-        ua = c.ua.format(cmd, i.hex(32)) if "{}" in c.ua else c.ua
-        pp: Json = {"@type": "type.googleapis.com/google.cloud.audit.AuditLog"}
-        if status is not None or log == "activity":
-            pp["status"] = status or {}
-        pp["authenticationInfo"] = auth
-        pp["requestMetadata"] = {
-            "callerIp": c.ip,
-            "callerSuppliedUserAgent": ua,
-            "requestAttributes": {"time": stamp, "auth": {}},
-            "destinationAttributes": {},
-        }
-        pp["serviceName"] = service
-        pp["methodName"] = method
-        if perms:
-            kind = "ADMIN_READ" if log == "data_access" else "ADMIN_WRITE"
-            pp["authorizationInfo"] = [
-                {
-                    "resource": r,
-                    "permission": p,
-                    "granted": not denied_,
-                    "resourceAttributes": {"service": service, "name": r, "type": rt},
-                    "permissionType": kind,
-                }
-                for r, p, rt in perms
-            ]
-        pp["resourceName"] = resource_name
-        if location:
-            pp["resourceLocation"] = {"currentLocations": [location]}
-        for k, v in (("request", request), ("response", response)):
-            if v is not None:
-                pp[k] = v
-        pp |= extra or {}
-        e: Json = {
-            "protoPayload": pp,
-            "insertId": i.chars(LOWER_ALNUM, 12),
-            "resource": resource,
-            "timestamp": stamp,
-            "severity": severity or ("INFO" if log == "data_access" else "NOTICE"),
-            "logName": f"projects/{PROJECT}/logs/cloudaudit.googleapis.com%2F{log}",
-        }
-        if operation:
-            e["operation"] = operation
-        e["receiveTimestamp"] = frac(t + timedelta(milliseconds=i.rng.randint(300, 1900)), 9, i)
-        return e
-
-
 # fmt: off
 def gcp_records(g: Gcp) -> tuple[list[Json], list[Json]]:
     """(Admin Activity entries, Data Access entries), hour 10."""
@@ -1901,40 +1046,6 @@ def instance_insert(g: Gcp, me: GcpCaller) -> list[Json]:
 
 # =================================================================================================
 # Files
-
-
-def trail_files(ids: Ids, records: list[Json]) -> tuple[dict[str, bytes], list[Json]]:
-    """S3 delivery: a file per region and 5-minute slot, about one record in eight delayed to the
-    next file, records shuffled inside each file. Returns the files and digest entries for them."""
-    slots: dict[tuple[datetime, str], list[Json]] = {}
-    for rec in sorted(records, key=lambda r: (r["eventTime"], r["eventID"])):
-        t = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        slot = t.replace(minute=t.minute - t.minute % 5, second=0) + timedelta(minutes=5)
-        if ids.rng.random() < 0.125:
-            slot += timedelta(minutes=5)
-        slots.setdefault((slot, rec["awsRegion"]), []).append(rec)
-    files: dict[str, bytes] = {}
-    listed = []
-    for (slot, region), recs in sorted(slots.items()):
-        ids.rng.shuffle(recs)
-        delivered = slot + timedelta(minutes=ids.rng.randint(0, 2))
-        key = trail_key(ACCT, region, delivered, ids.chars(ALNUM, 16), ORG_ID)
-        raw = dumps_min({"Records": recs}).encode()
-        files["aws/" + key] = gzip_bytes(raw)
-        times = sorted(r["eventTime"] for r in recs)
-        listed.append(
-            {
-                "s3Bucket": TRAIL_BUCKET,
-                "s3Object": key,
-                "hashValue": hashlib.sha256(raw).hexdigest(),
-                "hashAlgorithm": "SHA-256",
-                "newestEventTime": times[-1],
-                "oldestEventTime": times[0],
-                "_delivered": delivered,
-                "_region": region,
-            }
-        )
-    return files, listed
 
 
 def digest(ids: Ids, listed: list[Json], start: datetime) -> tuple[str, bytes]:

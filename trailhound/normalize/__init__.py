@@ -14,26 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from trailhound.model import Event, Issue, RawRecord
-from trailhound.normalize import (
-    azure_activity,
-    cloudtrail,
-    entra_audit,
-    entra_signin,
-    gcp_audit,
-    m365_audit,
-)
 from trailhound.normalize._fields import new_event
 from trailhound.registry import Registry
 
 Normalizer = Callable[[RawRecord], tuple[Event, list[Issue]]]
 
+# Derived from the Source registry (trailhound/logsources.py), which fills it on import.
 NORMALIZERS: Registry[Normalizer] = Registry("log source")
-NORMALIZERS.register("cloudtrail", cloudtrail.normalize)
-NORMALIZERS.register("azure_activity", azure_activity.normalize)
-NORMALIZERS.register("entra_audit", entra_audit.normalize)
-NORMALIZERS.register("entra_signin", entra_signin.normalize)
-NORMALIZERS.register("gcp_audit", gcp_audit.normalize)
-NORMALIZERS.register("m365_audit", m365_audit.normalize)
 
 __all__ = ["NORMALIZERS", "Normalizer", "normalize"]
 
@@ -53,3 +40,6 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
             ),
         )
         return new_event(rec), [issue]
+
+
+from trailhound import logsources as _logsources  # noqa: F401 - fills NORMALIZERS

@@ -7,7 +7,7 @@ Shapes: Microsoft Graph ``directoryAudit`` (fields at the top level), diagnostic
 
 Field choices:
 * time: ``properties.activityDateTime`` first (7-digit precision) then ``activityDateTime``,
-  ``time``, ``TimeGenerated``, ``ActivityDateTime``.
+  Sentinel's ``ActivityDateTime``, ``time``, ``TimeGenerated`` (Sentinel's ingestion time: last).
 * operation: ``activityDisplayName`` (properties, top level, Sentinel), else ``operationName``;
   as logged (trailing spaces, en dashes and periods kept).
 * principal: user ``userPrincipalName`` (else user ``id``) with type ``User``; else app
@@ -91,12 +91,13 @@ def _user_agent(f: Fields) -> str | None:
 def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     f = Fields(rec, decode_json_text=True)
     ev = new_event(rec)
+    # Sentinel's ActivityDateTime before its TimeGenerated: the activity, not the ingestion.
     ev.time, ev.time_ns = f.time(
         "properties.activityDateTime",
         "activityDateTime",
+        "ActivityDateTime",
         "time",
         "TimeGenerated",
-        "ActivityDateTime",
     )
     ev.operation = first(
         f.string(

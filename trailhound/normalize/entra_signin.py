@@ -6,7 +6,8 @@ Shapes: Graph ``signIn`` (top level), diagnostic export (Graph object under ``pr
 Sentinel ``SigninLogs`` (PascalCase, ``Status`` etc. as JSON text).
 
 Field choices:
-* time: ``properties.createdDateTime`` / ``createdDateTime`` / ``time`` / ``TimeGenerated``.
+* time: ``properties.createdDateTime`` / ``createdDateTime`` / Sentinel ``CreatedDateTime`` /
+  ``time`` / ``TimeGenerated`` (Sentinel's ingestion time: last).
 * operation: the logged ``operationName`` (``Sign-in activity``), else ``Sign-in activity``.
 * service: ``resourceDisplayName`` (the resource signed in to, e.g. ``Microsoft Graph``).
 * principal: ``userPrincipalName`` (type ``User``), else ``servicePrincipalName`` /
@@ -38,8 +39,9 @@ def _is_zero(code: str) -> bool:
 def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     f = Fields(rec, decode_json_text=True)
     ev = new_event(rec)
+    # Sentinel's CreatedDateTime before its TimeGenerated: the sign-in, not the ingestion.
     ev.time, ev.time_ns = f.time(
-        "properties.createdDateTime", "createdDateTime", "time", "TimeGenerated"
+        "properties.createdDateTime", "createdDateTime", "CreatedDateTime", "time", "TimeGenerated"
     )
     f.require("time", ev.time, "properties.createdDateTime", "createdDateTime", "time", "TimeGenerated")
     ev.operation = first(f.string("operationName"), SIGN_IN_ACTIVITY)

@@ -611,60 +611,73 @@ _DEVICE = _roots("deviceDetail", "properties.deviceDetail", "DeviceDetail")
 _STATUS = _roots("status", "properties.status", "Status")
 _LOCATION = _roots("location", "properties.location", "LocationDetails")
 
-FIELD_TABLES: tuple[FieldTable, ...] = (
-    FieldTable("aws", "cloudtrail", AWS_CLOUDTRAIL_FIELDS, ident="th_aws_cloudtrail_fields"),
-    FieldTable("azure", "activitylogs", AZURE_ACTIVITY_FIELDS, ident="th_azure_activity_fields"),
-    FieldTable(
-        "azure",
-        "auditlogs",
-        ENTRA_AUDIT_FIELDS,
-        prefixes=tuple(
-            PrefixRule(p, raw, graph=True)
-            for raw in (_TARGETS, _INITIATOR)
-            for p in raw[:2]  # Graph and diagnostic roots (Sentinel's differs in case only)
-        ),
-        ident="th_entra_audit_fields",
-    ),
-    FieldTable(
-        "azure",
-        "signinlogs",
-        ENTRA_SIGNIN_FIELDS,
-        prefixes=tuple(
-            PrefixRule(p, raw, graph=True)
-            for raw in (_DEVICE, _STATUS, _LOCATION)
-            for p in dict.fromkeys(r.casefold() for r in raw)
-        ),
-        ident="th_entra_signin_fields",
-    ),
-    FieldTable("azure", "riskdetection", ENTRA_RISK_FIELDS, ident="th_entra_risk_fields"),
-    FieldTable(
-        "gcp",
-        "gcp.audit",
-        GCP_AUDIT_FIELDS,
-        prefixes=(
-            PrefixRule("gcp.audit.request.", (f"{_P}.request.",)),
-            PrefixRule("gcp.audit.response.", (f"{_P}.response.",)),
-            PrefixRule("gcp.audit.labels.", ("labels.",)),
-            PrefixRule("data.", ("",)),  # a Pub/Sub / CloudEvents `data` wrapper
-        ),
-        ident="th_gcp_audit_fields",
-    ),
-    FieldTable(
-        "gcp",
-        "google_workspace.admin",
-        GOOGLE_WORKSPACE_FIELDS,
-        logsource=("gcp", "gcp.audit"),
-        ident="th_google_workspace_admin_fields",
-    ),
-    FieldTable(
-        "gcp",
-        "google_workspace.login",
-        GOOGLE_WORKSPACE_FIELDS,
-        logsource=("gcp", "gcp.audit"),
-        ident="th_google_workspace_login_fields",
-    ),
-    FieldTable("m365", "audit", M365_AUDIT_FIELDS, ident="th_m365_audit_fields"),
+# One table per Sigma log source. Each belongs to the Source record (trailhound/logsources.py)
+# whose events answer to it; FIELD_TABLES, the list the pipeline applies, is derived from there.
+
+AWS_CLOUDTRAIL = FieldTable(
+    "aws", "cloudtrail", AWS_CLOUDTRAIL_FIELDS, ident="th_aws_cloudtrail_fields"
 )
+AZURE_ACTIVITY = FieldTable(
+    "azure", "activitylogs", AZURE_ACTIVITY_FIELDS, ident="th_azure_activity_fields"
+)
+ENTRA_AUDIT = FieldTable(
+    "azure",
+    "auditlogs",
+    ENTRA_AUDIT_FIELDS,
+    prefixes=tuple(
+        PrefixRule(p, raw, graph=True)
+        for raw in (_TARGETS, _INITIATOR)
+        for p in raw[:2]  # Graph and diagnostic roots (Sentinel's differs in case only)
+    ),
+    ident="th_entra_audit_fields",
+)
+ENTRA_SIGNIN = FieldTable(
+    "azure",
+    "signinlogs",
+    ENTRA_SIGNIN_FIELDS,
+    prefixes=tuple(
+        PrefixRule(p, raw, graph=True)
+        for raw in (_DEVICE, _STATUS, _LOCATION)
+        for p in dict.fromkeys(r.casefold() for r in raw)
+    ),
+    ident="th_entra_signin_fields",
+)
+ENTRA_RISK = FieldTable("azure", "riskdetection", ENTRA_RISK_FIELDS, ident="th_entra_risk_fields")
+GCP_AUDIT = FieldTable(
+    "gcp",
+    "gcp.audit",
+    GCP_AUDIT_FIELDS,
+    prefixes=(
+        PrefixRule("gcp.audit.request.", (f"{_P}.request.",)),
+        PrefixRule("gcp.audit.response.", (f"{_P}.response.",)),
+        PrefixRule("gcp.audit.labels.", ("labels.",)),
+        PrefixRule("data.", ("",)),  # a Pub/Sub / CloudEvents `data` wrapper
+    ),
+    ident="th_gcp_audit_fields",
+)
+GOOGLE_WORKSPACE_ADMIN = FieldTable(
+    "gcp",
+    "google_workspace.admin",
+    GOOGLE_WORKSPACE_FIELDS,
+    logsource=("gcp", "gcp.audit"),
+    ident="th_google_workspace_admin_fields",
+)
+GOOGLE_WORKSPACE_LOGIN = FieldTable(
+    "gcp",
+    "google_workspace.login",
+    GOOGLE_WORKSPACE_FIELDS,
+    logsource=("gcp", "gcp.audit"),
+    ident="th_google_workspace_login_fields",
+)
+M365_AUDIT = FieldTable("m365", "audit", M365_AUDIT_FIELDS, ident="th_m365_audit_fields")
+
+# Tables of log sources no registered source produces: their rules load and never apply, but
+# a filter or `rules check` still sees their fields mapped.
+UNSOURCED_TABLES: tuple[FieldTable, ...] = (ENTRA_RISK,)
+
+# Every table the pipeline applies: the tables of the registered sources (in registry order),
+# then UNSOURCED_TABLES. Filled, in place, by trailhound.logsources; never edit it by hand.
+FIELD_TABLES: list[FieldTable] = []
 
 # ---------------------------------------------------------------------------------------------
 # The transformation
@@ -863,3 +876,6 @@ def map_filter(
         )
     object.__setattr__(sigma_filter, "_trailhound_mapped", True)
     return sigma_filter
+
+
+from trailhound import logsources as _logsources  # noqa: F401 - fills FIELD_TABLES

@@ -10,7 +10,8 @@ Modules: files (discovery, raw bytes) -> inputs (whole when small, streamed when
 the caps of limits) -> gzipio (streamed, capped gzip; cut/corrupt streams) -> charset (BOM,
 UTF-16, invalid UTF-8) -> framing (+ salvage: documents, JSON lines, concatenated JSON, broken
 documents; stream: the same for large inputs, a record at a time) -> envelopes (the ENVELOPES registry: S3 files, EventBridge, CloudWatch Logs, ...)
--> classify (the CLASSIFIERS registry: which source a record is).
+-> classify (CLASSIFIERS: which source a record is; derived from the Source registry,
+trailhound/logsources.py, whose built-in records are in builtin.py).
 
 Envelope names (RawRecord.envelope): s3_records, json_array, jsonl, single, eventbridge,
 cloudwatch_logs, lookup_events, azure_records, rest_value, sumo_export, panther_test, pubsub.

@@ -84,9 +84,17 @@ class OrderedRegistry(Generic[T]):
     def register(self, name: str, order: int, item: T) -> T:
         self.registry.register(name, item)
         self._order[name] = order
-        names = sorted(self._order, key=lambda n: (self._order[n], n))
-        self._ordered = tuple(self.registry.get(n) for n in names)
+        self._reorder()
         return item
+
+    def unregister(self, name: str) -> T:
+        item = self.registry.unregister(name)
+        del self._order[name]
+        self._reorder()
+        return item
+
+    def _reorder(self) -> None:
+        self._ordered = tuple(self.registry.get(n) for n in self.names())
 
     def ordered(self) -> tuple[T, ...]:
         return self._ordered

@@ -4,8 +4,8 @@ Decided by keys and values only, never by file name. Key spelling varies by expo
 CloudTrail Lake and Panther lower-case everything; Sentinel uses PascalCase), so lookups that
 log-formats.md says vary go through `Keys.get`, which ignores letter case.
 
-Adding a record format: write `def _myformat(rec, keys) -> Verdict | None` and one
-`CLASSIFIERS.register("myformat", <order>, _myformat)` line.
+Adding a record format: write `def _myformat(rec, keys) -> Verdict | None` and name it as the
+`classifier` of its Source record (trailhound/logsources.py); CLASSIFIERS is derived from there.
 """
 
 from __future__ import annotations
@@ -280,28 +280,15 @@ def _m365(rec: dict[str, Any], keys: Keys) -> Verdict | None:
     return None
 
 
-CLASSIFIERS.register("cloudtrail", 10, _cloudtrail)
-CLASSIFIERS.register("gcp", 20, _gcp)
-CLASSIFIERS.register("microsoft", 30, _microsoft)
-CLASSIFIERS.register("m365", 40, _m365)
+# The classifiers, their order, the declared types and UNDERSTOOD are derived from the Source
+# registry (trailhound/logsources.py), which fills them when it is imported (end of module).
 
 # A declared log type (Panther test `log_type`, or a Panther-enriched record's `p_log_type`)
 # decides only when the content alone does not (Panther tests include trimmed fragments).
-DECLARED_TYPES: dict[str, Verdict] = {
-    "AWS.CloudTrail": CLOUDTRAIL,
-    "Azure.MonitorActivity": AZURE_ACTIVITY,
-    "Azure.Audit": ENTRA_AUDIT,
-    "GCP.AuditLog": GCP_AUDIT,
-}
+DECLARED_TYPES: dict[str, Verdict] = {}
+DECLARED_PREFIXES: dict[str, Verdict] = {}  # Microsoft365.Audit.Exchange, ...
 
-UNDERSTOOD = (
-    "CloudTrail records (eventSource + eventName), Azure Activity records (operationName + "
-    "resourceId/category, or the REST, SDK and Sentinel shapes), Entra ID audit and sign-in "
-    "records, GCP Cloud Audit LogEntries, Microsoft 365 Unified Audit Log records "
-    '(Management Activity API, Sentinel OfficeActivity), and their envelopes: {"Records": [...]}, '
-    '{"records": [...]}, {"value": [...]}, JSON arrays, EventBridge events, CloudWatch Logs '
-    "payloads, lookup-events output, Sumo Logic _raw rows, Panther tests, Pub/Sub push messages"
-)
+UNDERSTOOD = ""  # "CloudTrail records (...), ..., and their envelopes: ..."
 
 
 def classify(rec: dict[str, Any], declared: Any = None) -> Verdict:
@@ -317,8 +304,9 @@ def classify(rec: dict[str, Any], declared: Any = None) -> Verdict:
         verdict = DECLARED_TYPES.get(declared)
         if verdict is not None:
             return verdict
-        if declared.startswith("Microsoft365."):  # Microsoft365.Audit.Exchange, ...
-            return M365_AUDIT
+        for prefix, verdict in DECLARED_PREFIXES.items():
+            if declared.startswith(prefix):
+                return verdict
     return Verdict(
         kind="unknown_envelope",
         severity="error",
@@ -327,3 +315,6 @@ def classify(rec: dict[str, Any], declared: Any = None) -> Verdict:
             f"trailhound understands {UNDERSTOOD}"
         ),
     )
+
+
+from trailhound import logsources as _logsources  # noqa: F401 - fills the tables above

@@ -46,7 +46,7 @@ from sigma.rule.logsource import EmptyLogSource
 
 from trailhound.engine.fields import EVENT_FIELD_PREFIX
 from trailhound.errors import AllowlistError
-from trailhound.model import LOGSOURCES
+from trailhound.logsources import LOGSOURCES
 from trailhound.rules.model import Filter, RuleSet
 
 __all__ = [

@@ -1,0 +1,174 @@
+"""Every registered Source is complete, and every table that lists sources is derived from the
+one registry (trailhound/logsources.py).
+
+The oracles are the Source records' own samples and the shipped rule files read as plain YAML
+(not through trailhound's loader); field paths are resolved over the sample by plain Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from trailhound.logsources import SOURCES, Source
+from trailhound.model import LOGSOURCES, Location, RawRecord
+from trailhound.normalize import NORMALIZERS, normalize
+from trailhound.rules.pipelines import FIELD_TABLES, NOT_MAPPED, UNSOURCED_TABLES
+from trailhound.sources.classify import CLASSIFIERS, UNDERSTOOD, classify
+
+PACKS = Path(__file__).resolve().parents[1] / "trailhound" / "rules" / "packs"
+ALL = SOURCES.values()
+IDS = [s.name for s in ALL]
+
+
+def _fields(node: Any) -> Iterator[str]:
+    """Field names of a Sigma detection (keys of its maps, modifiers cut off)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key).split("|")[0]
+            yield from _fields(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _fields(item)
+
+
+def _shipped_rule_fields() -> dict[tuple[str, str], set[str]]:
+    """(product, service) -> every field the shipped rules of that log source test."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for path in sorted(PACKS.glob("*/*.yml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if not isinstance(doc, dict) or not isinstance(doc.get("detection"), dict):
+                continue  # correlation documents name rules, not fields
+            ls = doc.get("logsource") or {}
+            key = (str(ls.get("product")), str(ls.get("service")))
+            fields = out.setdefault(key, set())
+            for name, detection in doc["detection"].items():
+                if name != "condition":
+                    fields.update(_fields(detection))
+    return out
+
+
+SHIPPED = _shipped_rule_fields()
+
+
+def _resolve(record: Any, path: str) -> list[Any]:
+    """Values at a dotted path; a list on the way is searched element by element."""
+    nodes = [record]
+    for key in path.split("."):
+        nxt: list[Any] = []
+        for node in nodes:
+            for item in node if isinstance(node, list) else [node]:
+                if isinstance(item, dict) and item.get(key) is not None:
+                    nxt.append(item[key])
+        nodes = nxt
+    return nodes
+
+
+def test_the_builtin_sources_are_registered() -> None:
+    assert IDS == [
+        "cloudtrail",
+        "azure_activity",
+        "entra_audit",
+        "entra_signin",
+        "gcp_audit",
+        "m365_audit",
+    ]
+
+
+@pytest.mark.parametrize("source", ALL, ids=IDS)
+def test_the_classifier_recognises_the_sample(source: Source) -> None:
+    verdict = classify(dict(source.sample))
+    assert verdict.source == source.name, verdict.message
+    assert source.classifier in CLASSIFIERS.ordered()
+
+
+@pytest.mark.parametrize("source", ALL, ids=IDS)
+def test_the_normalizer_makes_an_event_of_the_logsource(source: Source) -> None:
+    rec = RawRecord(
+        data=dict(source.sample), location=Location("sample"), source=source.name, envelope="single"
+    )
+    event, issues = normalize(rec)
+    assert issues == []
+    assert event.source == source.name
+    assert event.logsource == source.logsource
+    assert event.time is not None and event.time_ns is not None
+    assert event.operation
+    assert event.principal
+
+
+@pytest.mark.parametrize("source", ALL, ids=IDS)
+def test_the_field_tables_map_what_the_shipped_rules_test(source: Source) -> None:
+    table = source.field_tables[0]
+    assert (table.product, table.service) == source.logsource
+    for extra in source.field_tables[1:]:
+        assert extra.logsource == source.logsource, "an extra table must re-home its rules here"
+    for t in source.field_tables:
+        for field in sorted(SHIPPED.get((t.product, t.service), ())):
+            if field in NOT_MAPPED.get((t.product, t.service), {}):
+                continue
+            paths = t.lookup(field) or [field]
+            assert any(_resolve(source.sample, p) for p in paths), (
+                f"{source.name}: the shipped rules test {field!r} (raw paths {paths}); "
+                "the sample has none of them"
+            )
+
+
+def test_every_shipped_rule_has_a_source_that_reads_it() -> None:
+    homes = {(t.product, t.service) for s in ALL for t in s.field_tables}
+    assert set(SHIPPED) <= homes
+    assert len(SHIPPED) >= 5  # the oracle did read the packs
+
+
+def test_the_derived_tables_list_exactly_the_registered_sources() -> None:
+    assert LOGSOURCES == {s.name: s.logsource for s in ALL}
+    assert NORMALIZERS.names() == sorted(IDS)
+    for s in ALL:
+        assert NORMALIZERS.get(s.name) is s.normalizer
+        assert s.shape in UNDERSTOOD
+    # Each classifier once, in `order`; CloudTrail first (the fast path relies on it).
+    distinct = list(dict.fromkeys(s.classifier for s in sorted(ALL, key=lambda s: s.order)))
+    assert list(CLASSIFIERS.ordered()) == distinct
+    assert CLASSIFIERS.ordered()[0] is SOURCES.get("cloudtrail").classifier
+    expected = [t for s in ALL for t in s.field_tables] + list(UNSOURCED_TABLES)
+    assert FIELD_TABLES == expected
+    assert len({(t.product, t.service) for t in FIELD_TABLES}) == len(FIELD_TABLES)
+
+
+@pytest.mark.parametrize(
+    ("declared", "name"),
+    [
+        ("AWS.CloudTrail", "cloudtrail"),
+        ("GCP.AuditLog", "gcp_audit"),
+        ("Azure.Audit", "entra_audit"),
+        ("Azure.MonitorActivity", "azure_activity"),
+        ("Microsoft365.Audit.Exchange", "m365_audit"),
+    ],
+)
+def test_a_declared_log_type_decides_for_a_fragment(declared: str, name: str) -> None:
+    assert classify({"p_any_ip_addresses": []}, declared).source == name
+
+
+def test_an_unknown_record_names_every_registered_shape() -> None:
+    verdict = classify({"hello": "world"})
+    assert verdict.kind == "unknown_envelope"
+    for s in ALL:
+        assert s.shape in verdict.message
+
+
+def test_register_refuses_a_record_that_contradicts_itself_or_the_registry() -> None:
+    import dataclasses
+
+    from trailhound import logsources
+
+    azure = SOURCES.get("azure_activity")
+    wrong_table = dataclasses.replace(azure, name="x1", field_tables=())
+    with pytest.raises(ValueError, match="first field table"):
+        logsources.register(wrong_table)
+    other_order = dataclasses.replace(azure, name="x2", order=31)
+    with pytest.raises(ValueError, match="shares the classifier"):
+        logsources.register(other_order)
+    assert "x1" not in LOGSOURCES and "x2" not in LOGSOURCES
