@@ -48,11 +48,20 @@ DuckDB refuses (one line: the file and DuckDB's reason).
     default=None,
     help="Run the DuckDB SQL in FILE instead of a shipped hunt; every ARG is then a PATH.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the query after SECONDS (its check before the logs are read, and its run "
+    "after): exit 1 with one line; the rows printed before are incomplete. Default: no limit.",
+)
 @format_opt
 @window_options
 @click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
 def hunt(
-    args: tuple[str, ...], hunt_sql: str | None, fmt: str, window: TimeWindow | None, quiet: bool
+    args: tuple[str, ...], hunt_sql: str | None, timeout: float | None, fmt: str,
+    window: TimeWindow | None, quiet: bool,
 ) -> None:
     """Run a hunting query over the events in PATHS (files, folders, or - for stdin)."""
     from trailhound.hunts.registry import hunts, read_user_hunt
@@ -73,7 +82,7 @@ def hunt(
         chosen, paths, shipped = hunts().get(args[0]), args[1:], True
     if not paths:
         raise UsageError(f"hunt {chosen.name}: give one or more PATHS to read (or - for stdin)")
-    sys.exit(_run(chosen, paths, shipped, fmt, quiet, window))
+    sys.exit(_run(chosen, paths, shipped, fmt, quiet, window, timeout))
 
 
 def _list() -> None:
@@ -93,6 +102,7 @@ def _run(
     fmt: str,
     quiet: bool,
     window: TimeWindow | None,
+    timeout: float | None = None,
 ) -> int:
     # the exit-code policy of `detect` (cli/exits.py): a missing path is a usage error, nothing
     # readable is 4, bad input 3, a reader that left early 141
@@ -110,7 +120,8 @@ def _run(
         raise UsageError(f"{missing[0]}: no such file or folder; check the path")
     stdin = sys.stdin.buffer if "-" in paths else None
     profile = get_profile(DEFAULT_PROFILE)
-    with run_hunt(chosen, paths, profile, shipped=shipped, stdin=stdin, window=window) as run:
+    with run_hunt(chosen, paths, profile, shipped=shipped, stdin=stdin, window=window,
+                  timeout=timeout) as run:
         if nothing_read(run.stats):
             click.echo(nothing_read_line(run.stats, paths), err=True)
             return scan_exit_code(run.stats)
