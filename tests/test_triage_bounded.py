@@ -157,3 +157,62 @@ def test_many_findings_keep_memory_flat_and_equal_the_plain_answer() -> None:
     for p, (risk, peak) in want.items():
         assert abs(got[p]["risk_24h"] - risk) < 1e-6 and abs(got[p]["peak_24h"] - peak) < 1e-6
         assert got[p]["findings"] == 40_000
+
+
+# -- timeline: one busy principal, peak memory flat, rows equal to plain Python ----------------
+
+BUSY = "arn:aws:iam::111122223333:user/busy"
+
+
+def busy_trail(path: Any, n: int) -> Any:
+    """n events of BUSY (every 10th delivered twice, one StopLogging among them) and as many of
+    another user, one JSON line each, times out of order."""
+    from tests.hostile_inputs import stop_logging
+
+    with open(path, "w") as fh:
+        for i in range(n):
+            for who in (BUSY, "arn:aws:iam::111122223333:user/other"):
+                rec = stop_logging(i) if (i == n // 2 and who == BUSY) else {
+                    "eventVersion": "1.08", "eventSource": "s3.amazonaws.com",
+                    "eventName": "GetObject", "awsRegion": "us-east-1",
+                    "sourceIPAddress": "192.0.2.7", "userAgent": "aws-cli/2",
+                    "recipientAccountId": "111122223333"}
+                rec["userIdentity"] = {"type": "IAMUser", "arn": who, "accountId": "111122223333"}
+                rec["eventID"] = f"{who[-5:]}-{i:08d}"
+                rec["eventTime"] = f"2026-05-04T{(i * 7919) % 24:02d}:{i % 60:02d}:{(i // 60) % 60:02d}Z"
+                rec["padding"] = "x" * 2000  # kept in each event's raw record
+                line = json.dumps(rec) + "\n"
+                fh.write(line * (2 if i % 10 == 0 else 1))
+    return path
+
+
+def _timeline(path: Any) -> tuple[list[dict[str, Any]], int]:
+    from tests.hostile_inputs import run_measured
+
+    run = run_measured(["timeline", "--principal", BUSY, "--format", "jsonl", "-q",
+                        str(path)], env={"TRAILHOUND_SPILL_AFTER": "200"})
+    assert run.returncode == 0, run.stderr
+    return [json.loads(line) for line in run.stdout.splitlines()], run.peak_rss
+
+
+def test_timeline_of_a_busy_principal_keeps_memory_flat(tmp_path: Any) -> None:
+    pytest.importorskip("psutil", reason="psutil is not installed (pip install -e '.[test]')")
+    _, small = _timeline(busy_trail(tmp_path / "small.jsonl", 2_000))
+    rows, large = _timeline(busy_trail(tmp_path / "large.jsonl", 30_000))
+    # 15x the events (each with 2 KB of raw record): before this change the events and rows
+    # were all held, 134 MB more at 30,000 than at 2,000 (measured; 6 MB now).
+    assert large - small < 40 * 2**20, (small >> 20, large >> 20)
+    # the oracle: the principal's records from the file, one per eventID, in time order
+    raw: dict[str, dict[str, Any]] = {}
+    with open(tmp_path / "large.jsonl") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            if rec["userIdentity"]["arn"] == BUSY:
+                raw.setdefault(rec["eventID"], rec)
+    assert sorted(r["eventID"] for r in rows) == sorted(raw)
+    times = [r["time"] for r in rows]
+    assert times == sorted(times)
+    copies = {r["eventID"]: r["records"] for r in rows}
+    assert all(copies[k] == (2 if int(k[-8:]) % 10 == 0 else 1) for k in copies)
+    marked = [r["eventID"] for r in rows if r["suspicion_score"] is not None]
+    assert marked == [f"{BUSY[-5:]}-{15_000:08d}"]

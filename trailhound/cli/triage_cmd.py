@@ -4,6 +4,7 @@ engine (the logic is in triage/, the layout in report/triage.py)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -21,7 +22,7 @@ from trailhound.cli.app import (
     emit,
     finding_rows,
 )
-from trailhound.cli.exits import nothing_read
+from trailhound.cli.exits import EXIT_BROKEN_PIPE, nothing_read
 from trailhound.cli.options import format_opt as _format_opt
 from trailhound.cli.tuning_opts import allow_options, window_options
 from trailhound.profiles import get_profile
@@ -147,16 +148,23 @@ def timeline(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
         spark_conf, allowlist, default_filters, window,
     )
-    findings = list(rows)  # the whole scan: its summary is complete after this
-    if nothing_read(stats):  # nothing to look for a principal in: say so as detect does
-        sys.exit(emit(timeline_writer(fmt), [], stats, paths, profile, quiet))
-    found = build_timeline(
-        paths, get_profile(profile), principal, findings, around=around, window_ns=span,
-        within=window,
-    )
-    marked = sum(1 for r in found.rows if r["suspicion_score"] is not None)
-    note = (
-        f"  timeline of {for_terminal(principal)}: {found.events} events, "
-        f"{len(found.rows)} shown, {marked} of them findings"
-    )
-    sys.exit(emit(timeline_writer(fmt), found.rows, stats, paths, profile, quiet, [note]))
+    with build_timeline(
+        paths, get_profile(profile), principal, rows, around=around, window_ns=span,
+        within=window, before_events=lambda: nothing_read(stats),
+    ) as found:  # the finding rows are read (kept on disk) first: the summary is complete then
+        if found is None:  # nothing to look for a principal in: say so as detect does
+            sys.exit(emit(timeline_writer(fmt), [], stats, paths, profile, quiet))
+        shown = marked = 0
+
+        def counted(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            nonlocal shown, marked
+            for r in rows:
+                shown += 1
+                marked += r["suspicion_score"] is not None
+                yield r
+
+        code = emit(timeline_writer(fmt), counted(found.rows), stats, paths, profile, quiet)
+    if not quiet and code != EXIT_BROKEN_PIPE:  # after the summary, as emit's notes come
+        click.echo(f"  timeline of {for_terminal(principal)}: {found.events} events, "
+                   f"{shown} shown, {marked} of them findings", err=True)
+    sys.exit(code)
