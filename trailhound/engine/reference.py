@@ -404,6 +404,13 @@ def compile_rule(rule: Rule) -> Callable[[dict[str, Any]], bool]:
     return lambda raw: pred(_Ctx(raw))
 
 
+def compile_filter(f: Filter) -> Callable[[Event], bool]:
+    """The filter's condition as a predicate over an event: False when the filter removes it
+    (for what has no rules to filter, e.g. hunts applying allowlists to events)."""
+    pred = _filter_pred(f)
+    return lambda event: pred(_Ctx(event.raw, event))
+
+
 # ---------------------------------------------------------------------------------------------
 # Engine
 

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import duckdb
 
 from trailhound.errors import RuleError, TrailhoundError, UsageError
+from trailhound.hunts.allow import EventAllowlist
 from trailhound.hunts.registry import Hunt
 from trailhound.hunts.store import Store, load_events, open_store
 from trailhound.model import Event
@@ -160,6 +161,7 @@ def run_hunt(
     stdin: BinaryIO | None = None,
     window: TimeWindow | None = None,
     timeout: float | None = None,
+    allow: EventAllowlist | None = None,
 ) -> Iterator[HuntRun]:
     """Load every event under `paths` (inside `window` when given) and run `hunt`; the rows
     stream inside the block. `timeout`: seconds the query may take, in the dry run and again
@@ -170,6 +172,8 @@ def run_hunt(
         events = read_events(paths, profile, stats, stdin)
         if window is not None:
             events = _inside(events, window, stats)
+        if allow:  # --allow: allowlisted events never reach the table
+            events = allow.keep(events)
         load_events(store, events, stats)
         deadline = _Deadline(store.con, timeout, hunt)
         try:
