@@ -19,10 +19,12 @@ from trailhound.hunts.allow import EventAllowlist
 from trailhound.hunts.registry import Hunt
 from trailhound.hunts.store import Store, load_events, open_store
 from trailhound.model import Event
+from trailhound.normalize.times import output_time
 from trailhound.pipeline import ScanStats, read_events
 from trailhound.profiles import Profile
 from trailhound.tuning.window import TimeWindow
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 FETCH = 2048  # rows per fetch from DuckDB: results stream, they are never all in memory
 
 
@@ -97,13 +99,13 @@ def dry_run(store: Store, hunt: Hunt, *, shipped: bool, timeout: float | None = 
 
 
 def plain(value: Any) -> Any:
-    """A DuckDB result value as what JSON, CSV and the table print: times in ISO-8601 UTC
-    (`Z`, as `detect` prints them), lists and structs kept as lists and dicts."""
+    """A DuckDB result value as what JSON, CSV and the table print: times in the one output
+    format (normalize.times.output_time, as `detect` prints them: RFC 3339 UTC, milliseconds),
+    lists and structs kept as lists and dicts."""
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        text = value.strftime("%Y-%m-%dT%H:%M:%S")
-        return text + (f".{value.microsecond:06d}Z" if value.microsecond else "Z")
+        if value.tzinfo is None:  # DuckDB's TIMESTAMP: UTC without a zone
+            value = value.replace(tzinfo=dt.UTC)
+        return output_time((value - _EPOCH) // dt.timedelta(microseconds=1) * 1000)
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
