@@ -246,7 +246,7 @@ def main() -> None:
         rules = synthetic_rules(HERE / "data" / "rules-x25")
         add("trailhound detect --profile seed + 96 rules (25x the rules, fast)", best_of(detect_cmd("fast", "seed", data, rules), a.repeat), records)
     if "parallel" in only:
-        add("trailhound detect --profile seed (parallel engine, the default)", measure(detect_cmd("parallel", "seed", data, None)), records)
+        add("trailhound detect --profile seed (--strict, formerly parallel)", measure(detect_cmd("parallel", "seed", data, None)), records)
     if "reference" in only:
         add("trailhound detect --profile seed (reference engine)", measure(detect_cmd("reference", "seed", data, None)), records)
     if "jq" in only and shutil.which("jq") and shutil.which("gzip"):

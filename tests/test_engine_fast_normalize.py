@@ -4,7 +4,6 @@ whenever it answers, the Event and the issues are exactly normalize()'s."""
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from trailhound.normalize import normalize
 
 def _same(rec: RawRecord) -> bool:
     """Checks one record; returns whether the fast path answered."""
-    got = FN.cloudtrail_event(rec, force=True)
+    got = FN.cloudtrail_event(rec)
     if got is None:
         return False
     want = normalize(rec)
@@ -32,14 +31,9 @@ def _rec(data: dict[str, Any]) -> RawRecord:
     return RawRecord(data, Location("t.json", index=0, pointer="/Records/0"), "cloudtrail", "s3_records", {})
 
 
-def test_guard_matches_the_normalizer_sources() -> None:
-    if not FN.enabled:
-        warnings.warn(
-            "engine/fast_normalize.py is off: normalize/ changed since it was checked. If this "
-            "file's tests pass, set fast_normalize.VERIFIED to "
-            f"{FN.normalizer_digest()!r} to switch it back on.",
-            stacklevel=1,
-        )
+def test_on_with_the_builtin_normalizer() -> None:
+    """The differential tests below are what holds the fast normalizer: it is on by default."""
+    assert FN.enabled
 
 
 def test_plain_record() -> None:

@@ -1,7 +1,8 @@
-"""The `parallel` engine (the CLI's default) reports exactly what the reference engine reports:
-the same rows in the same order, and the same summary - records, events, skips, every input
-issue with its position and sample text - including the normalizer's issues about records no
-rule can match, which `fast` does not report. The oracle is scan() with the reference engine.
+"""The fast engine with `strict=True` (`--strict`; `--engine parallel` is its old name) reports
+exactly what the reference engine reports: the same rows in the same order, and the same
+summary - records, events, skips, every input issue with its position and sample text -
+including the normalizer's issues about records no rule can match, which the default (fast,
+not strict) does not report. The oracle is scan() with the reference engine.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 import pytest
 
 from tests.test_engine_fast import ruleset
-from trailhound.engine.fast import FastEngine, ParallelEngine
 from trailhound.pipeline import ScanResult, scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
@@ -35,7 +35,7 @@ def same(paths: list[str], profile_name: str, rules: str) -> ScanResult:
     p = get_profile(profile_name)
     rs = ruleset(rules)
     want = scan(paths, p, ruleset=rs, engine="reference")
-    got = scan(paths, p, ruleset=rs, engine="parallel")
+    got = scan(paths, p, ruleset=rs, engine="fast", strict=True)
     assert [row(f, p) for f in got.findings] == [row(f, p) for f in want.findings]
     assert _stats(got) == _stats(want)
     return got
@@ -88,13 +88,21 @@ def test_parallel_reports_what_reference_reports_on_bad_input(bad_tree: Path, pr
     assert kinds["truncated_gzip"] == 1 and kinds["bad_json"] == 1 and kinds["unknown_envelope"] == 1, kinds
 
 
-def test_fast_is_the_one_that_skips_them(bad_tree: Path) -> None:
-    """The difference the default avoids, shown on the same files (so the test above can fail)."""
+def test_the_default_is_the_one_that_skips_them(bad_tree: Path) -> None:
+    """The difference `strict` closes, shown on the same files (so the test above can fail);
+    `parallel` is strict under its old name."""
     p = get_profile("corrected")
     par = scan([str(bad_tree)], p, engine="parallel")
-    fast = scan([str(bad_tree)], p, engine="fast")
+    fast = scan([str(bad_tree)], p)
     assert [row(f, p) for f in fast.findings] == [row(f, p) for f in par.findings]
     assert fast.stats.errors["wrong_type"] < par.stats.errors["wrong_type"]
+    # everything but the normalizer's issues about records never decoded is the same
+    par.stats.errors.pop("wrong_type")
+    fast.stats.errors.pop("wrong_type")
+    par.stats.errors.pop("bad_time")
+    fast.stats.errors.pop("bad_time", None)
+    assert fast.stats.errors == par.stats.errors and fast.stats.skipped == par.stats.skipped
+    assert (fast.stats.records, fast.stats.events) == (par.stats.records, par.stats.events)
 
 
 @pytest.mark.parametrize(
@@ -106,26 +114,32 @@ def test_parallel_equals_reference_on_external_data(external: Path, profile_name
     assert got.findings and got.stats.error_count > 0  # permiso's label files are in there
 
 
-def test_cli_default_engine_is_parallel_and_prints_what_reference_prints(bad_tree: Path) -> None:
+def test_cli_strict_prints_what_reference_prints(bad_tree: Path) -> None:
     def run(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "trailhound", "detect", "--format", "jsonl", *extra, str(bad_tree)],
             capture_output=True, text=True, timeout=300, check=False,
         )
 
-    default, ref = run(), run("--engine", "reference")
-    assert default.returncode == ref.returncode == 3
-    assert default.stdout == ref.stdout and default.stderr == ref.stderr
-    assert "wrong_type" in default.stderr and default.stdout
+    default, strict, ref = run(), run("--strict"), run("--engine", "reference")
+    assert default.returncode == strict.returncode == ref.returncode == 3
+    assert strict.stdout == ref.stdout and strict.stderr == ref.stderr
+    assert "wrong_type" in strict.stderr and strict.stdout
+    # the default: the same findings; fewer normalizer issues (records never decoded)
+    assert default.stdout == ref.stdout and default.stderr != ref.stderr
 
 
 def test_engines_are_registered() -> None:
     from trailhound.cli.app import DEFAULT_ENGINE
-    from trailhound.engine import ENGINES
+    from trailhound.engine import ENGINES, make_engine
+    from trailhound.engine.fast import FastEngine
 
-    assert DEFAULT_ENGINE == "parallel"
-    assert ENGINES.get("parallel") is ParallelEngine and ENGINES.get("fast") is FastEngine
-    assert ParallelEngine().compile(ruleset("seed")).use_projection is False
+    assert DEFAULT_ENGINE == "fast"
+    assert {"reference", "fast", "parallel"} <= set(ENGINES)
+    assert isinstance(make_engine("fast"), FastEngine)
+    assert make_engine("fast").compile(ruleset("seed")).use_projection is True
+    assert make_engine("fast", strict=True).compile(ruleset("seed")).use_projection is False
+    assert make_engine("parallel").compile(ruleset("seed")).use_projection is False
 
 
 HANG_SCRIPT = """

@@ -26,7 +26,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from trailhound.engine import ENGINES
+from trailhound.engine import make_engine
 from trailhound.engine.base import Match
 from trailhound.engine.fields import compile_wildcard
 from trailhound.engine.reference import ReferenceEngine, compile_rule
@@ -425,7 +425,7 @@ def _run(ruleset: RuleSet, events: list[Event]) -> list[Match]:
 
 
 def test_registered() -> None:
-    assert ENGINES.get("reference") is ReferenceEngine
+    assert type(make_engine("reference")) is ReferenceEngine
     assert ReferenceEngine.NAME == "reference"
 
 

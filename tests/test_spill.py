@@ -20,9 +20,10 @@ from tests.conftest import require
 from tests.test_engine_fast import ruleset
 from trailhound import spill
 from trailhound.engine.base import Match
+from trailhound.engine.loop import spec_events
 from trailhound.engine.reference import ReferenceEngine
 from trailhound.model import Event, Location
-from trailhound.pipeline import ScanStats, _events, scan
+from trailhound.pipeline import ScanStats, scan
 from trailhound.profiles import get_profile
 from trailhound.report.columns import row
 from trailhound.rules.model import RuleSet
@@ -36,7 +37,7 @@ BUDGETS = (1, 2, 7, 100)
 def reference_matches(paths: list[str], profile_name: str, rs: RuleSet) -> list[Match]:
     eng = ReferenceEngine()
     specs, _ = discover(paths)
-    evs = _events(specs, ScanStats(), get_profile(profile_name), None, None)
+    evs = spec_events(specs, ScanStats(), get_profile(profile_name))
     return list(eng.run(eng.compile(rs), evs))
 
 

@@ -1,22 +1,24 @@
-"""One scan: sources -> normalize -> profile gate -> engine -> scoring. The CLI and the Python API
-both call `scan`; nothing here prints."""
+"""One scan: an engine (engine/base.Engine: it reads, normalizes and gates the inputs through
+the one reader loop, engine/loop.py, and matches) -> the tuning gate -> scoring. The CLI and
+the library (api.py) call `scan_stream` / `scan`; nothing here prints. The default engine is
+the CLI's (engine.DEFAULT_ENGINE)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from trailhound.engine import ENGINES
+from trailhound.engine import DEFAULT_ENGINE, make_engine
 from trailhound.engine.correlate import CorrelationStats
-from trailhound.model import Event, Issue, RawRecord
-from trailhound.normalize import normalize
+from trailhound.engine.loop import spec_events
+from trailhound.model import Event, Issue
 from trailhound.profiles import Profile
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding, iter_findings
-from trailhound.sources import InputSpec, discover, read_input
+from trailhound.sources import InputSpec, discover
 from trailhound.sources.limits import Limits
 from trailhound.tuning.stream import tuning_gate
 from trailhound.tuning.window import TimeWindow
@@ -63,9 +65,20 @@ class ScanStats:
         if len(names) <= SKIP_NAMES and path not in names:
             names.append(path)
 
-    def count_issues(self, kind: str, severity: str, n: int) -> None:
-        """`n` more issues of a kind whose samples were not kept (engine/fast_scan.py)."""
-        (self.errors if severity == "error" else self.skipped)[kind] += n
+    def merge(self, part: ScanStats) -> None:
+        """Add the counts of `part` (one file's, read in a worker process: engine/loop.py) as if
+        its issues had been added here one by one: samples and skipped files keep the first
+        ones in input order, so merging file by file gives what one tally would."""
+        self.files += part.files
+        self.records += part.records
+        self.events += part.events
+        self.not_admitted += part.not_admitted
+        self.errors.update(part.errors)
+        self.skipped.update(part.skipped)
+        self.samples.extend(part.samples[: max(0, SAMPLE_LIMIT - len(self.samples))])
+        for kind, paths in part.skipped_paths.items():
+            for path in paths:
+                self.name_skipped(kind, path)
 
 
 @dataclass
@@ -87,34 +100,6 @@ class ScanStream:
 Progress = Callable[[InputSpec], None]
 
 
-def _events(
-    specs: Sequence[InputSpec],
-    stats: ScanStats,
-    profile: Profile,
-    stdin: BinaryIO | None,
-    on_file: Progress | None,
-    limits: Limits | None = None,
-) -> Iterator[Event]:
-    for spec in specs:
-        stats.files += 1
-        for item in read_input(spec, stdin=stdin, limits=limits):
-            if isinstance(item, Issue):
-                stats.add_issue(item)
-                continue
-            assert isinstance(item, RawRecord)
-            stats.records += 1
-            event, issues = normalize(item)
-            for issue in issues:
-                stats.add_issue(issue)
-            if not profile.admits(event):
-                stats.not_admitted += 1
-                continue
-            stats.events += 1
-            yield event
-        if on_file is not None:
-            on_file(spec)
-
-
 def read_events(
     paths: Sequence[str], profile: Profile, stats: ScanStats, stdin: BinaryIO | None = None
 ) -> Iterator[Event]:
@@ -123,7 +108,7 @@ def read_events(
     specs, issues = discover(paths)
     for issue in issues:
         stats.add_issue(issue)
-    yield from _events(specs, stats, profile, stdin, None)
+    yield from spec_events(specs, stats, profile, stdin=stdin)
 
 
 def scan(
@@ -131,7 +116,9 @@ def scan(
     profile: Profile,
     *,
     ruleset: RuleSet | None = None,
-    engine: str = "reference",
+    engine: str = DEFAULT_ENGINE,
+    strict: bool = False,
+    engine_options: Mapping[str, Any] | None = None,
     min_score: float | None = None,
     stdin: BinaryIO | None = None,
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
@@ -141,9 +128,11 @@ def scan(
 ) -> ScanResult:
     """Run the profile's rules (or `ruleset`) over every record under `paths` ("-" = stdin);
     with `window`, only events inside it can be findings (tuning/window.py); `limits`: the
-    per-input caps (sources/limits.py; default: TRAILHOUND_* or built-in)."""
+    per-input caps (sources/limits.py; default: TRAILHOUND_* or built-in). `engine`: a name
+    in engine.ENGINES, built with `strict` and `engine_options` (engine/__init__.py)."""
     s = scan_stream(
-        paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin,
+        paths, profile, ruleset=ruleset, engine=engine, strict=strict,
+        engine_options=engine_options, min_score=min_score, stdin=stdin,
         on_start=on_start, on_file=on_file, window=window, limits=limits,
     )
     return ScanResult(list(s.findings), s.stats)
@@ -154,7 +143,9 @@ def scan_stream(
     profile: Profile,
     *,
     ruleset: RuleSet | None = None,
-    engine: str = "reference",
+    engine: str = DEFAULT_ENGINE,
+    strict: bool = False,
+    engine_options: Mapping[str, Any] | None = None,
     min_score: float | None = None,
     stdin: BinaryIO | None = None,
     on_start: Callable[[Sequence[InputSpec]], None] | None = None,
@@ -166,20 +157,14 @@ def scan_stream(
     (scoring.iter_findings), so memory does not grow with their number."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
-    eng = ENGINES.get(engine)()
+    eng = make_engine(engine, strict=strict, **(engine_options or {}))
     plan = eng.compile(rs)
     specs, issues = discover(paths)
     for issue in issues:
         stats.add_issue(issue)
     if on_start is not None:
         on_start(specs)
-    read_itself = getattr(eng, "scan", None)
-    if read_itself is not None:  # the engine reads the inputs itself (fast: in worker processes)
-        matches = read_itself(
-            plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits
-        )
-    else:
-        matches = eng.run(plan, _events(specs, stats, profile, stdin, on_file, limits))
+    matches = eng.scan(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
     matches = tuning_gate(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
         dedupe=profile.dedupe,

@@ -10,6 +10,8 @@ from typing import Any
 import click
 
 from trailhound import __version__
+from trailhound.api import user_ruleset
+from trailhound.cli.engine_opts import strict_opt
 from trailhound.cli.exits import (  # the EXIT_ names are imported from here by other commands
     EXIT_BROKEN_PIPE,
     EXIT_FATAL,  # noqa: F401
@@ -26,6 +28,7 @@ from trailhound.cli.params import FINITE_FLOAT
 from trailhound.cli.pipe import buffered_stdout, silence_stdout, write_stdout
 from trailhound.cli.summary import nothing_read_line, skipped_parts
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset, window_options
+from trailhound.engine import DEFAULT_ENGINE
 from trailhound.errors import TrailhoundError, UsageError
 from trailhound.pipeline import ScanStats, ScanStream, scan_stream
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
@@ -38,11 +41,6 @@ from trailhound.sources.files import missing_paths
 from trailhound.tuning.allowlist import Allowlist
 from trailhound.tuning.summary import print_tuning
 from trailhound.tuning.window import TimeWindow
-
-# The default is the fastest engine that reports everything the reference reports: `fast`
-# skips the normalizer's checks (wrong-typed fields) of records no rule can match, and bad
-# input must always be reported.
-DEFAULT_ENGINE = "parallel"
 
 EXIT_CODES_HELP = epilog()
 
@@ -99,17 +97,7 @@ def _checked_ruleset(
     default_filters: bool = True,
 ) -> tuple[RuleSet | None, int]:
     """`_ruleset`, and how many rules were refused (they make the exit code 3)."""
-    if not rule_paths and placeholders is None:
-        return None, 0
-    from trailhound.rules.check import check_paths, merge_rulesets, read_placeholders
-    from trailhound.rules.loader import load_pack
-
-    values = read_placeholders(placeholders) if placeholders is not None else None
-    checked = check_paths(rule_paths, values)
-    ruleset, duplicates = merge_rulesets(
-        load_pack(profile.pack, filters=default_filters), checked.ruleset
-    )
-    problems = [*checked.problems, *duplicates]
+    ruleset, problems = user_ruleset(profile, rule_paths, placeholders, default_filters)
     for problem in problems:
         _err(f"trailhound: rule skipped: {for_terminal(problem)}")
     return ruleset, len(problems)
@@ -123,6 +111,7 @@ def _run_scan(
     ruleset: RuleSet | None = None,
     engine: str = DEFAULT_ENGINE,
     window: TimeWindow | None = None,
+    strict: bool = False,
 ) -> ScanStream:
     profile = get_profile(profile_name)
     stdin = sys.stdin.buffer if "-" in paths else None
@@ -130,7 +119,7 @@ def _run_scan(
         return _primed(
             scan_stream(
                 paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin,
-                window=window,
+                window=window, strict=strict,
             )
         )
     from rich.console import Console
@@ -162,6 +151,7 @@ def _run_scan(
             on_start=on_start,
             on_file=on_file,
             window=window,
+            strict=strict,
         ))
 
 
@@ -187,6 +177,7 @@ def finding_rows(
     allowlist: Allowlist | None = None,
     default_filters: bool = True,
     window: TimeWindow | None = None,
+    strict: bool = False,
 ) -> tuple[Iterable[dict[str, Any]], ScanStats]:
     """The finding rows (report/columns.row) of any engine, in order, and the scan's summary
     (complete once the rows are consumed): what `detect` prints and triage builds on. A path
@@ -205,7 +196,7 @@ def finding_rows(
             paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf, window
         )
     else:
-        result = _run_scan(paths, profile, min_score, quiet, ruleset, engine, window)
+        result = _run_scan(paths, profile, min_score, quiet, ruleset, engine, window, strict)
         p = get_profile(profile)
         rows, stats = (row(f, p) for f in result.findings), result.stats
     stats.rules_refused = refused
@@ -226,11 +217,12 @@ def _detect(
     allowlist: Allowlist | None = None,
     default_filters: bool = True,
     window: TimeWindow | None = None,
+    strict: bool = False,
 ) -> int:
     writer = WRITERS.get(fmt)
     rows, stats = finding_rows(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
-        spark_conf, allowlist, default_filters, window,
+        spark_conf, allowlist, default_filters, window, strict,
     )
     return emit(writer, rows, stats, paths, profile, quiet)
 
@@ -286,12 +278,11 @@ _engine_opt = click.option(
     type=click.Choice(["parallel", "fast", "reference", "spark"]),
     default=DEFAULT_ENGINE,
     show_default=True,
-    help="parallel: files read in worker processes (one per core), each record checked only "
-    "against the rules it can match; same findings and same input issues as reference. "
-    "fast: parallel, and records no rule can match are not even decoded (4-5x faster again; "
-    "same findings, but wrong-typed fields of those records are not reported). reference: the "
-    "plain-Python, one-process oracle. spark: the same detection on Apache Spark "
-    "(pip install 'trailhound[spark]'; paths may be s3a://, abfss://, gs://, hdfs:// URIs).",
+    help="fast: files read in worker processes (one per core), each record checked only "
+    "against the rules it can match, and the records of CloudTrail S3 files that no rule can "
+    "match not even decoded (see --strict). parallel: fast --strict (its former name). "
+    "reference: the plain-Python, one-process oracle. spark: the same detection on Apache "
+    "Spark (pip install 'trailhound[spark]'; paths may be s3a://, abfss://, gs://, hdfs:// URIs).",
 )
 _spark_master_opt = click.option(
     "--spark-master",
@@ -333,6 +324,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @_rules_opt
 @_placeholders_opt
 @_engine_opt
+@strict_opt
 @_spark_master_opt
 @_spark_conf_opt
 @allow_options
@@ -347,6 +339,7 @@ def detect(
     rule_paths: tuple[str, ...],
     placeholders: str | None,
     engine: str,
+    strict: bool,
     spark_master: str,
     spark_conf: tuple[str, ...],
     allowlist: Allowlist,
@@ -362,7 +355,7 @@ def detect(
     sys.exit(
         _detect(
             paths, profile, fmt, min_score, quiet, rule_paths, placeholders, engine,
-            spark_master, spark_conf, allowlist, default_filters, window,
+            spark_master, spark_conf, allowlist, default_filters, window, strict,
         )
     )
 
@@ -374,6 +367,7 @@ def detect(
 @_quiet_opt
 @_rules_opt
 @_placeholders_opt
+@strict_opt
 @allow_options
 @window_options
 @limit_options
@@ -384,6 +378,7 @@ def demo(
     quiet: bool,
     rule_paths: tuple[str, ...],
     placeholders: str | None,
+    strict: bool,
     allowlist: Allowlist,
     default_filters: bool,
     window: TimeWindow | None,
@@ -394,7 +389,7 @@ def demo(
     sys.exit(
         _detect(
             [str(dataset_path())], profile, fmt, min_score, quiet, rule_paths, placeholders,
-            allowlist=allowlist, default_filters=default_filters, window=window,
+            allowlist=allowlist, default_filters=default_filters, window=window, strict=strict,
         )
     )
 

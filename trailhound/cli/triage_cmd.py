@@ -22,6 +22,7 @@ from trailhound.cli.app import (
     emit,
     finding_rows,
 )
+from trailhound.cli.engine_opts import strict_opt
 from trailhound.cli.exits import EXIT_BROKEN_PIPE, nothing_read
 from trailhound.cli.options import format_opt as _format_opt
 from trailhound.cli.tuning_opts import allow_options, window_options
@@ -53,7 +54,7 @@ def _detect_options(f: Any) -> Any:
     f = allow_options(window_options(f))  # innermost, as on detect
     for opt in reversed(
         (_profile_opt, _format_opt, _min_score_opt, _quiet_opt, _rules_opt, _placeholders_opt,
-         _engine_opt, _spark_master_opt, _spark_conf_opt)
+         _engine_opt, strict_opt, _spark_master_opt, _spark_conf_opt)
     ):
         f = opt(f)
     return f
@@ -71,6 +72,7 @@ def principals(
     rule_paths: tuple[str, ...],
     placeholders: str | None,
     engine: str,
+    strict: bool,
     spark_master: str,
     spark_conf: tuple[str, ...],
     allowlist: Allowlist,
@@ -86,7 +88,7 @@ def principals(
     """
     rows, stats = finding_rows(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
-        spark_conf, allowlist, default_filters, window,
+        spark_conf, allowlist, default_filters, window, strict,
     )
     ranked = rank_principals(rows)  # reads every row: the summary is complete after this
     risky = sum(1 for r in ranked if r["risky"])
@@ -130,6 +132,7 @@ def timeline(
     rule_paths: tuple[str, ...],
     placeholders: str | None,
     engine: str,
+    strict: bool,
     spark_master: str,
     spark_conf: tuple[str, ...],
     allowlist: Allowlist,
@@ -146,7 +149,7 @@ def timeline(
         raise click.UsageError("timeline reads its input twice (events, then findings): save stdin to a file first")
     rows, stats = finding_rows(
         paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
-        spark_conf, allowlist, default_filters, window,
+        spark_conf, allowlist, default_filters, window, strict,
     )
     with build_timeline(
         paths, get_profile(profile), principal, rows, around=around, window_ns=span,

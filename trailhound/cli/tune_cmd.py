@@ -9,6 +9,7 @@ import click
 
 from trailhound.cli.params import FINITE_FLOAT
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset, window_options
+from trailhound.engine import DEFAULT_ENGINE
 from trailhound.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from trailhound.tuning.allowlist import Allowlist
 from trailhound.tuning.tune import proposals_yaml, propose
@@ -31,7 +32,7 @@ Exit codes: 0 proposals written; 1 fatal error; 2 usage error (a bad option or
     help="Also run the Sigma rules in PATH (repeatable), as detect does.",
 )
 @click.option(
-    "--engine", type=click.Choice(["parallel", "fast", "reference"]), default="parallel",
+    "--engine", type=click.Choice(["parallel", "fast", "reference"]), default=DEFAULT_ENGINE,
     show_default=True, help="The local engine to scan with (see detect --help).",
 )
 @click.option("--min-score", type=FINITE_FLOAT, default=None, help="As detect: findings kept by score.")

@@ -16,11 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
-from trailhound.profiles import Profile
-from trailhound.report.escape import for_terminal
-from trailhound.rules.loader import load_pack
-from trailhound.rules.model import RuleSet
-from trailhound.tuning.allowlist import Allowlist, load_allowlists, with_allowlists
+from trailhound.api import tuned_ruleset  # (the library builds its rule set the same way)
+from trailhound.tuning.allowlist import load_allowlists
 from trailhound.tuning.window import TimeWindow
 
 __all__ = ["allow_options", "tuned_ruleset", "window_options"]
@@ -71,25 +68,3 @@ def window_options(f: C) -> C:
         "left out when a window is set.",
     )(wrapper)
     return wrapper  # type: ignore[return-value]
-
-
-def tuned_ruleset(
-    profile: Profile,
-    ruleset: RuleSet | None,
-    allowlist: Allowlist,
-    default_filters: bool,
-    echo: Callable[[str], None],
-) -> RuleSet | None:
-    """The rule set to scan with: `ruleset` (None: the profile's pack, loaded here only when
-    something changes it, without its filters when not `default_filters`) plus the allowlist's
-    filters. Expired entries are reported through `echo`, one line each, and not applied."""
-    for e in allowlist.expired:
-        echo(
-            f"trailhound: {for_terminal(e.label)}: expired on {e.expires}, not applied; "
-            "renew its `expires` or delete it"
-        )
-    if ruleset is None:
-        if not allowlist.entries and default_filters:
-            return None
-        ruleset = load_pack(profile.pack, filters=default_filters)
-    return with_allowlists(ruleset, allowlist)

@@ -1,13 +1,24 @@
-"""The engine contract: compile a RuleSet once, then stream events through it."""
+"""The engine contract: compile a RuleSet once, then scan inputs into Matches.
+
+Every engine (registered by name in engine/__init__.py, built by `make_engine`) implements
+`compile` and `scan`; pipeline.scan_stream calls them and nothing else. Scoring, correlation,
+the tuning gate and the output rows happen after the engine, once, for every engine.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from trailhound.model import Event
 from trailhound.rules.model import Filter, Rule, RuleSet
+
+if TYPE_CHECKING:  # (pipeline imports the engines: names only, no cycle at run time)
+    from trailhound.pipeline import ScanStats
+    from trailhound.profiles import Profile
+    from trailhound.sources import InputSpec
+    from trailhound.sources.limits import Limits
 
 
 @dataclass(slots=True)
@@ -24,10 +35,23 @@ class Match:
 
 
 class Engine(Protocol):
-    NAME: ClassVar[str]
+    NAME: str
 
     def compile(self, ruleset: RuleSet) -> Any:
         """Turn rules into whatever this engine runs. Raises EngineError on what it can't run."""
 
-    def run(self, plan: Any, events: Iterable[Event]) -> Iterator[Match]:
-        """Yield one Match per event with at least one matched or suppressed rule, in input order."""
+    def scan(
+        self,
+        plan: Any,
+        specs: Sequence[InputSpec],
+        stats: ScanStats,
+        profile: Profile,
+        *,
+        stdin: BinaryIO | None = None,
+        on_file: Callable[[InputSpec], None] | None = None,
+        limits: Limits | None = None,
+    ) -> Iterator[Match]:
+        """Read `specs` (in order; "-" reads `stdin`) and yield one Match per event with at least
+        one matched or suppressed rule, in input order. Fills `stats` (files, records, events,
+        not_admitted, issues) as engine/loop.py's reader loop does; `on_file(spec)` after each
+        input; `limits`: the per-input caps (sources/limits.py)."""

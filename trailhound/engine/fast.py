@@ -1,31 +1,27 @@
 """The fast engine: the reference engine's semantics, evaluated only where a rule can match.
 
-Two ways in:
-
-* `run(plan, events)` (the Engine protocol): for each event, the prefilter (fast_prefilter.py)
-  names the rules whose anchors hold on the event's raw record; only those (plus rules with no
-  anchor) are evaluated, with the reference engine's own compiled predicates and filters, in
-  RuleSet order. So the Matches are the reference's, and 25x more rules cost only what their
-  anchor lookups cost.
-* `scan(plan, specs, stats, profile, ...)`: reads the inputs itself (fast_scan.py), in worker
-  processes, one file at a time each, and skips decoding, normalizing and evaluating the records
-  no rule can match. It yields the Matches `run` would yield on the events of `pipeline.py`'s
-  reader loop, in the same order, and fills the same counters - less the Matches of only
-  "silent" rules (context rules no correlation references and no filter applies to: scoring
-  never makes a finding of them alone), whose records it does not even decode. Findings are
-  the same; only `Finding.order`, which numbers the matches, counts fewer (same order).
-
-What `scan` does not reproduce: issues that the normalizer would raise on a record no rule can
-match (a wrong-typed or unreadable field of a record that is never decoded in full). Everything
-else - findings, suppressions, source issues (gzip, charset, JSON, envelopes), record and event
-counts - is identical; files that are not plain CloudTrail S3 documents go through the readers.
+* `scan(plan, specs, stats, profile, ...)` (engine/base.Engine): reads the inputs itself
+  (fast_scan.py), in worker processes, one file at a time each, through the one reader loop
+  (engine/loop.py). For each event the prefilter (fast_prefilter.py) names the rules whose
+  anchors hold on the event's raw record; only those (plus rules with no anchor) are
+  evaluated, with the reference engine's own compiled predicates and filters, in RuleSet
+  order. So the Matches are the reference's, and 25x more rules cost only what their anchor
+  lookups cost. Matches of only "silent" rules (context rules no correlation references and
+  no filter applies to: scoring never makes a finding of them alone) are not yielded.
+  Findings are the same; only `Finding.order`, which numbers the matches, counts fewer.
+* Unless `strict`, plain CloudTrail S3 files take a shortcut (fast_scan.py): the records no
+  rule can match are counted but never decoded in full, so the issues the normalizer would
+  raise on them (a wrong-typed or unreadable field) are not reported. Everything else -
+  findings, suppressions, source issues (gzip, charset, JSON, envelopes), record and event
+  counts - is identical, held by the differential tests (tests/test_engine_fast*.py).
+* `run(plan, events)`: the same evaluation over events already read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from trailhound.engine.base import Match
 from trailhound.engine.fast_prefilter import ALL, Prefilter
@@ -34,7 +30,13 @@ from trailhound.model import Event
 from trailhound.rules.model import Rule, RuleSet
 from trailhound.spill import location_tuple, scalars_of, unpack_event
 
-__all__ = ["FastEngine", "FastPlan", "ParallelEngine"]
+if TYPE_CHECKING:
+    from trailhound.pipeline import ScanStats
+    from trailhound.profiles import Profile
+    from trailhound.sources import InputSpec
+    from trailhound.sources.limits import Limits
+
+__all__ = ["FastEngine", "FastPlan"]
 
 # (rule index, compiled rule) in RuleSet order
 _Gate = tuple[tuple[int, _CompiledRule], ...]
@@ -143,19 +145,21 @@ class FastPlan:
 
 
 class FastEngine:
+    """See the module docstring. `strict`: decode and normalize every record (no S3 shortcut),
+    so every input issue the reference engine reports is reported (the CLI's `--strict`)."""
+
     NAME = "fast"
 
-    def __init__(self, jobs: int | None = None, use_projection: bool = True) -> None:
+    def __init__(self, jobs: int | None = None, strict: bool = False) -> None:
         self.jobs = jobs
-        self.use_projection = use_projection
+        self.strict = strict
 
     def compile(self, ruleset: RuleSet) -> FastPlan:
         ref = ReferenceEngine().compile(ruleset)  # same refusals, same predicates
-        return FastPlan(
-            ruleset, ref, Prefilter(ruleset.rules), self.jobs, self.use_projection
-        )
+        return FastPlan(ruleset, ref, Prefilter(ruleset.rules), self.jobs, not self.strict)
 
     def run(self, plan: FastPlan, events: Iterable[Event]) -> Iterator[Match]:
+        """The Matches of `events` (already read): the prefilter + reference predicates alone."""
         for event in events:
             m = plan.evaluate(event)
             if m is not None:
@@ -164,29 +168,15 @@ class FastEngine:
     def scan(
         self,
         plan: FastPlan,
-        specs: Sequence[Any],
-        stats: Any,
-        profile: Any,
+        specs: Sequence[InputSpec],
+        stats: ScanStats,
+        profile: Profile,
         *,
-        stdin: Any = None,
-        on_file: Callable[[Any], None] | None = None,
-        limits: Any = None,
+        stdin: BinaryIO | None = None,
+        on_file: Callable[[InputSpec], None] | None = None,
+        limits: Limits | None = None,
     ) -> Iterator[Match]:
-        """Read `specs` (sources.InputSpec) and yield the Matches, updating `stats` (a
-        scan.ScanStats) exactly as pipeline.py's reader loop does. See fast_scan.py."""
-        from trailhound.engine.fast_scan import scan_specs
+        """engine/base.Engine.scan, in worker processes (fast_scan.py)."""
+        from trailhound.engine.file_scan import scan_specs
 
         return scan_specs(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
-
-
-class ParallelEngine(FastEngine):
-    """The fast engine without its S3 shortcut: files read in worker processes, every record
-    decoded and normalized by the readers and normalizers pipeline.py uses, each record checked
-    only against the rules its anchors allow. Same findings and the same input issues as the
-    reference engine (wrong-typed fields of records no rule can match included), about 5x
-    faster on 2 cores; the CLI's default. `fast` skips decoding the records no rule can match."""
-
-    NAME = "parallel"
-
-    def __init__(self, jobs: int | None = None) -> None:
-        super().__init__(jobs, use_projection=False)

@@ -1,19 +1,13 @@
-"""The fast engine's reader: files -> Matches, in worker processes, decoding only what can match.
+"""The fast engine's S3 shortcut: a plain CloudTrail `{"Records": [...]}` document, decoding
+only the records some rule may match. The one fragile module (ctypes buffer addresses,
+`exec`-built selector code): everything else about reading files is in file_scan.py, which
+calls `s3_file` here only when the plan is not strict. Its correctness is held by the
+differential tests (tests/test_engine_fast_scan.py: the readers + reference engine as oracle).
 
-One file at a time per worker (forked processes under supervision: workers.py), results merged
-in input order, so the Match stream is the one pipeline.py's reader loop + the reference engine
-produce, in the same order. A file whose worker dies or gets stuck is an input error.
+`s3_file(plan, profile, data, name)`:
 
-Per file (`scan_bytes`):
-
-1. Load (sources.inputs.load: ISA-L for one small member, else streamed zlib under the caps of
-   sources.limits). An input larger than Limits.stream_threshold is streamed through the
-   readers (sources.stream) in bounded memory. Any gzip problem, a BOM, UTF-16, invalid UTF-8,
-   or a document that is not `{"Records": [...]}` of plain CloudTrail records: the file goes
-   through the readers (sources.reader.read_loaded) exactly as pipeline.py would read it, and every
-   record is normalized and evaluated (the rules still dispatched by anchors).
-2. The S3 fast path. msgspec decodes the document into a PROJECTION of each record
-   (`CloudTrailProjection`): only the fields the anchors of the CloudTrail rules read, plus
+1. msgspec decodes the document into a PROJECTION of each record (`CloudTrailProjection`):
+   only the fields the anchors of the CloudTrail rules read, plus
    - `eventName` / `eventSource` as required strings and every envelope trigger key
      (`Records`, `detail-type`, `_raw`, ...) as a key that must be absent: a record that
      passes is certainly a CloudTrail record that unwraps to itself (envelopes.unwrap, then
@@ -24,56 +18,44 @@ Per file (`scan_bytes`):
    msgspec validates the whole document (syntax, escapes, nesting); UTF-8 is checked before.
    Its values equal orjson's except integers beyond 64 bits, which the anchors treat as
    unknown (the record is decoded in full).
-3. Each record's projection goes through the prefilter (fast_prefilter.py). Records no rule
-   can match are counted (records, events) and dropped; the others are cut out of the buffer,
-   decoded by orjson (the readers' parser), unwrapped with the readers' own Ctx (same Location),
-   normalized, gated by the profile and evaluated by the reference predicates of their
-   candidate rules only.
+2. Each record's projection goes through the prefilter (fast_prefilter.py). Records no rule
+   can match are counted (records, events) and dropped - the one thing the reference does
+   that this does not: the normalizer's issues on those records (a wrong-typed field) are not
+   raised (the README says so; `--strict` turns this shortcut off). The others are cut out of
+   the buffer, decoded by orjson (the readers' parser), unwrapped with the readers' own Ctx
+   (same Location) and go through the one reader loop (file_scan.evaluate_items).
 
-Memory per worker: one small file (decompressed) and its projections, or one record-sized unit
-of a large one; a file's issues past KEEP_ISSUES are counted, not kept.
+Returns None (the file goes through the readers) for a BOM, UTF-16, invalid UTF-8, or any
+document that is not `{"Records": [...]}` of plain CloudTrail records.
+
+`scan_bytes`, `FileResult` and `scan_specs` are re-exported from file_scan.py (the Spark
+executors call `scan_bytes`).
 """
 
 from __future__ import annotations
 
 import ctypes
-import gc
-import importlib
-import io
-import multiprocessing
 import operator
-import os
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
 from trailhound.engine import fields as F
-from trailhound.engine.base import Match
-from trailhound.engine.fast_normalize import cloudtrail_event
 from trailhound.engine.fast_prefilter import ALL, PathIndex
-from trailhound.engine.workers import Failure, supervised
-from trailhound.model import Issue, Location, RawRecord
-from trailhound.normalize import normalize
-from trailhound.pipeline import SAMPLE_LIMIT
+from trailhound.engine.file_scan import FileResult, evaluate_items, scan_bytes, scan_specs
+from trailhound.model import Location, RawRecord
 from trailhound.profiles import Profile
 from trailhound.sources.charset import UTF8_BOM
 from trailhound.sources.classify import CLASSIFIERS, _cloudtrail
 from trailhound.sources.envelopes import ENVELOPES, Ctx, unwrap
-from trailhound.sources.files import STDIN, display_name, read_raw
-from trailhound.sources.gzipio import is_gzip
-from trailhound.sources.inputs import Streamed, Whole, load
-from trailhound.sources.limits import Limits
-from trailhound.sources.reader import read_loaded
 
 try:  # the S3 fast path needs msgspec; without it every file goes through the readers
     import msgspec
 except ImportError:  # pragma: no cover - depends on the environment
     msgspec = None  # type: ignore[assignment]
 
-__all__ = ["CloudTrailProjection", "FileResult", "scan_bytes", "scan_specs"]
+__all__ = ["CloudTrailProjection", "FileResult", "projection", "s3_file", "scan_bytes", "scan_specs"]
 
 CLOUDTRAIL = ("aws", "cloudtrail")
 _WS = b" \t\r\n"
@@ -81,7 +63,6 @@ _FIRST_KEY = b'{"eventVersion":'
 # digits -> "0", anything else -> "."; a run of 19 zeros is an integer that may exceed 64 bits
 _DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))
 _LONG_RUN = b"0" * 19
-KEEP_ISSUES = 1000  # issues of one file kept in full; past that counted (FileResult.add_issue)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,51 +113,6 @@ _addr = _make_addr()
 
 # ---------------------------------------------------------------------------------------------
 # The projection
-
-
-# sha256 (first 16 hex digits) of the reader functions whose behaviour on a plain
-# `{"Records": [...]}` document the fast path reproduces (see `readers_digest`). When they
-# change, the fast path switches itself off until tests/test_engine_fast_scan.py has been run
-# against the new code and VERIFIED updated (the tests say so).
-VERIFIED = "cc71107e018df82e"
-
-
-def _mirrored() -> list[Any]:
-    from trailhound.sources import envelopes, framing, reader, stream
-
-    cls = importlib.import_module("trailhound.sources.classify")  # (the package re-exports a function of that name)
-    return [
-        reader.read_bytes,
-        reader.read_loaded,
-        reader._read_text,
-        framing.frames,
-        stream.frame_items,
-        envelopes.unwrap,
-        envelopes._record,
-        envelopes._elements,
-        envelopes.element_items,
-        envelopes._container,
-        envelopes.Ctx,
-        cls._cloudtrail,
-        Profile.admits,  # records never decoded are admitted: they carry no meta
-    ]
-
-
-def readers_digest() -> str:
-    import hashlib
-    import inspect
-
-    h = hashlib.sha256()
-    for obj in _mirrored():
-        h.update(inspect.getsource(obj).encode())
-    return h.hexdigest()[:16]
-
-
-def _readers_unchanged() -> bool:
-    try:
-        return readers_digest() == VERIFIED
-    except (OSError, TypeError):  # pragma: no cover - no sources (frozen app)
-        return False
 
 
 def _envelope_triggers() -> tuple[str, ...] | None:
@@ -526,95 +462,10 @@ class CloudTrailProjection:
 # One file
 
 
-@dataclass
-class FileResult:
-    """What one input contributed, in the order pipeline.py's reader loop would have seen it."""
-
-    records: int = 0
-    events: int = 0
-    not_admitted: int = 0
-    issues: list[Issue] = field(default_factory=list)
-    matches: list[Any] = field(default_factory=list)  # fast.WireMatch
-    mode: str = "reader"  # "s3" (fast path), "reader", or "stream" (a large input, streamed)
-    decoded: int = 0  # records decoded in full (fast path)
-    # issues past KEEP_ISSUES, counted only: (kind, severity) -> count
-    more_issues: Counter[tuple[str, str]] = field(default_factory=Counter)
-    _errors: int = 0  # error issues kept in full
-
-    def add_issue(self, issue: Issue) -> None:
-        """Keep the issue, or past KEEP_ISSUES only count it: a file of a million bad records
-        must not become a million Issues in the worker and on the pipe. The first SAMPLE_LIMIT
-        errors are always kept (the scan's samples)."""
-        error = issue.severity == "error"
-        if len(self.issues) < KEEP_ISSUES or (error and self._errors < SAMPLE_LIMIT):
-            self.issues.append(issue)
-            self._errors += error
-        else:
-            self.more_issues[(issue.kind, issue.severity)] += 1
-
-
-def _process(
-    plan: Any,
-    profile: Any,
-    items: Any,
-    res: FileResult,
-    candidates: Any = None,
-    seg: bytes | None = None,
-    value: Any = None,
-) -> None:
-    """pipeline.py's reader loop + engine over items (RawRecord | Issue); `value` is what `seg`
-    decodes to (events whose raw record it is travel as those bytes)."""
-    for item in items:
-        if isinstance(item, Issue):
-            res.add_issue(item)
-            continue
-        assert isinstance(item, RawRecord)
-        res.records += 1
-        got = cloudtrail_event(item)
-        event, issues = got if got is not None else normalize(item)
-        for issue in issues:
-            res.add_issue(issue)
-        if not profile.admits(event):
-            res.not_admitted += 1
-            continue
-        res.events += 1
-        m = plan.evaluate(event, candidates)
-        if m is not None and not plan.is_silent(m):
-            res.matches.append(plan.to_wire(m, seg, value))
-
-
-def _via_readers(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,
-                 limits: Limits) -> FileResult:
-    res = FileResult(mode="reader" if isinstance(got, Whole) else "stream")
-    _process(plan, profile, read_loaded(got, name, explicit, limits), res)
-    return res
-
-
-def scan_bytes(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool,
-               limits: Limits | None = None) -> FileResult:
-    """Everything one input's bytes contribute (see the module docstring)."""
-    limits = limits or Limits()
-    return scan_loaded(plan, profile, load(io.BytesIO(raw), limits, len(raw)), name, explicit,
-                       limits)
-
-
-def scan_loaded(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,
-                limits: Limits) -> FileResult:
-    """`scan_bytes` of a loaded input: a large (streamed) one, a cut or corrupt gzip stream,
-    or gzip inside gzip goes through the readers; a whole plain document may take the S3 path."""
-    if isinstance(got, Whole) and got.problem is None and not (got.gzip and is_gzip(got.data)):
-        res = _fast_s3(plan, profile, got.data, name)
-        if res is not None:
-            return res
-    return _via_readers(plan, profile, got, name, explicit, limits)
-
-
 def projection(plan: Any) -> CloudTrailProjection | None:
-    """The plan's CloudTrail projection, built once; None when the fast path is off (no
-    msgspec, FastEngine(use_projection=False), or readers changed: see VERIFIED)."""
+    """The plan's CloudTrail projection, built once; None when the S3 shortcut is off (no
+    msgspec, a strict plan, or registries that are not what it assumes)."""
     if not plan.use_projection or msgspec is None:
-        return None
-    if not _READERS_OK:
         return None
     proj = plan._projection
     if proj is None:
@@ -627,7 +478,8 @@ def projection(plan: Any) -> CloudTrailProjection | None:
     return proj or None
 
 
-def _fast_s3(plan: Any, profile: Any, data: bytes, name: str) -> FileResult | None:
+def s3_file(plan: Any, profile: Any, data: bytes, name: str) -> FileResult | None:
+    """What `data` (a whole plain document) contributes, or None: the readers must read it."""
     proj = projection(plan)
     if proj is None or type(profile).admits is not Profile.admits:
         return None
@@ -668,7 +520,7 @@ def _fast_s3(plan: Any, profile: Any, data: bytes, name: str) -> FileResult | No
             checked = True
         parsed.append((i, value, cand))
     skipped = len(recs) - len(selected)
-    res.records = res.events = skipped  # certified CloudTrail records no rule can match
+    res.stats.records = res.stats.events = skipped  # certified CloudTrail records no rule can match
     for i, value, cand in parsed:
         if cand is ALL:  # not certainly a plain CloudTrail record: the readers' unwrap decides
             ctx = Ctx(name, None, None, f"/Records/{i}", i, "s3_records", depth=2)
@@ -676,146 +528,5 @@ def _fast_s3(plan: Any, profile: Any, data: bytes, name: str) -> FileResult | No
             cand = None
         else:  # what unwrap yields for it (no envelope key; classify: cloudtrail)
             items = (RawRecord(value, Location(name, None, None, i, f"/Records/{i}"), "cloudtrail", "s3_records", {}),)
-        _process(plan, profile, items, res, cand, segs[i], value)
+        evaluate_items(plan, profile, items, res, cand, segs[i], value)
     return res
-
-
-# ---------------------------------------------------------------------------------------------
-# Many files
-
-
-def _scan_spec(plan: Any, profile: Any, spec: Any, stdin_bytes: bytes | None,
-               limits: Limits) -> FileResult:
-    name = display_name(spec)
-    try:
-        if spec.path == STDIN:
-            raw = stdin_bytes or b""
-            return scan_bytes(plan, profile, raw, name, spec.explicit, limits)
-        with open(spec.path, "rb") as fh:
-            return scan_loaded(plan, profile, load(fh, limits, spec.size), name, spec.explicit,
-                               limits)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        return FileResult(issues=[Issue(Location(name), "unreadable", f"cannot read: {reason}", "error")])
-
-
-_READERS_OK = _readers_unchanged()
-_STATE: tuple[Any, Any, Limits] | None = None  # (plan, profile, limits), inherited by forked workers
-
-
-def _start_worker() -> None:
-    # Per-file objects (decoded records, events) form no reference cycles: collect rarely.
-    gc.set_threshold(100_000, 50, 1000)
-    gc.enable()  # (the parent pauses its own collector while it merges)
-
-
-def _work(task: tuple[Any, bytes | None]) -> FileResult:
-    assert _STATE is not None
-    plan, profile, limits = _STATE
-    spec, stdin_bytes = task
-    return _scan_spec(plan, profile, spec, stdin_bytes, limits)
-
-
-def _failed(task: tuple[Any, bytes | None], why: Failure) -> FileResult:
-    """A file whose worker died or was stopped (workers.py): an input error, counted."""
-    return FileResult(issues=[Issue(Location(display_name(task[0])), why.kind, why.message, "error")])
-
-
-def default_jobs() -> int:
-    env = os.environ.get("TRAILHOUND_JOBS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return os.cpu_count() or 1
-
-
-def scan_specs(
-    plan: Any,
-    specs: Sequence[Any],
-    stats: Any,
-    profile: Any,
-    *,
-    stdin: Any = None,
-    on_file: Callable[[Any], None] | None = None,
-    jobs: int | None = None,
-    limits: Limits | None = None,
-) -> Iterator[Match]:
-    """Matches of every input, in input order, updating `stats` like pipeline.py's reader loop."""
-    jobs = jobs or plan.jobs or default_jobs()
-    limits = limits or Limits()
-    stdin_bytes: bytes | None = None
-    stdin_problem: Issue | None = None
-    if any(s.path == STDIN for s in specs):
-        try:
-            stdin_bytes = read_raw(next(s for s in specs if s.path == STDIN), stdin)
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            stdin_problem = Issue(Location("<stdin>"), "unreadable", f"cannot read: {reason}", "error")
-    tasks = [(s, stdin_bytes if s.path == STDIN else None) for s in specs]
-    projection(plan)  # build the msgspec types once, before forking
-
-    def results() -> Iterator[FileResult]:
-        global _STATE
-        if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            for spec, b in tasks:
-                if spec.path == STDIN and stdin_problem is not None:
-                    yield FileResult(issues=[stdin_problem])
-                else:
-                    yield _scan_spec(plan, profile, spec, b, limits)
-            return
-        _STATE = (plan, profile, limits)
-        # Objects that exist now (modules, rules, the plan) are never garbage: keep the workers'
-        # collector off them (it would walk them again and again, and copy their pages).
-        gc.freeze()
-        runs = supervised(
-            tasks, _work, _failed, jobs=jobs, init=_start_worker,
-            sizes=[len(b) if b is not None else spec.size for spec, b in tasks],
-            names=lambda task: display_name(task[0]),
-        )
-        try:
-            for (spec, _), res in zip(tasks, runs):
-                if spec.path == STDIN and stdin_problem is not None:
-                    res = FileResult(issues=[stdin_problem])
-                yield res
-        finally:
-            runs.close()  # stops the workers now (also on an error or an abandoned scan)
-            gc.unfreeze()
-            _STATE = None
-
-    # The main process keeps every match it yields (scoring holds the findings until the end):
-    # hundreds of thousands of dicts the cyclic collector would walk again and again, although
-    # decoded JSON and the events built on it form no cycles. Paused while scanning (as the
-    # readers pause it to decode a big document), restored after.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield from _merge(plan, specs, stats, results(), on_file)
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _merge(plan: Any, specs: Sequence[Any], stats: Any, results: Iterator[FileResult],
-           on_file: Callable[[Any], None] | None) -> Iterator[Match]:
-    try:
-        yield from _merge_results(plan, specs, stats, results, on_file)
-    finally:
-        close = getattr(results, "close", None)
-        if close is not None:  # stops the pool (see results())
-            close()
-
-
-def _merge_results(plan: Any, specs: Sequence[Any], stats: Any, results: Iterator[FileResult],
-                   on_file: Callable[[Any], None] | None) -> Iterator[Match]:
-    for spec, res in zip(specs, results):
-        stats.files += 1
-        for issue in res.issues:
-            stats.add_issue(issue)
-        for (kind, severity), n in res.more_issues.items():
-            stats.count_issues(kind, severity, n)
-        stats.records += res.records
-        stats.events += res.events
-        stats.not_admitted += res.not_admitted
-        for w in res.matches:
-            yield plan.from_wire(w)
-        if on_file is not None:
-            on_file(spec)

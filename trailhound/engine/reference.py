@@ -66,6 +66,7 @@ from sigma.types import (
 
 from trailhound.engine import fields as F
 from trailhound.engine.base import Match
+from trailhound.engine.loop import InProcess
 from trailhound.engine.sigma_regex import RegexRefused, compile_search, sigma_flags
 from trailhound.errors import EngineError
 from trailhound.model import Event
@@ -461,7 +462,7 @@ def match_event(event: Event, rules: Iterable[_CompiledRule]) -> Match | None:
     return None
 
 
-class ReferenceEngine:
+class ReferenceEngine(InProcess):  # scan: the one reader loop, in this process
     NAME = "reference"
 
     def compile(self, ruleset: RuleSet) -> Plan:

@@ -33,7 +33,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
@@ -337,7 +337,7 @@ class _Supervisor(Generic[T, R]):
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def run(self) -> Iterator[R]:
+    def run(self) -> Generator[R, None, None]:
         n = len(self.tasks)
         nxt = 0
         try:
@@ -480,7 +480,8 @@ class _Supervisor(Generic[T, R]):
     def _reap(self, w: _Worker) -> int | None:
         w.proc.join(5)
         _LIVE.discard(w.proc)
-        return w.proc.exitcode
+        code: int | None = w.proc.exitcode
+        return code
 
     def _fail(self, i: int, why: Failure) -> None:
         self.failures_in_a_row += 1
@@ -521,7 +522,7 @@ def supervised(
     limits: WorkerLimits | None = None,
     init: Callable[[], None] | None = None,
     chunk: int | None = None,
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """`work(task)` for every task, in `jobs` forked worker processes, results in task order.
     A task whose worker died or was stopped yields `on_failure(task, Failure)` instead (see the
     module docstring). `sizes[i]`: task i's input bytes (the time bound grows with them);

@@ -64,7 +64,7 @@ def reference(
     window: TimeWindow | None = None,
 ) -> tuple[list[dict[str, Any]], ScanStats]:
     p = get_profile(profile)
-    res = scan(paths, p, ruleset=ruleset, min_score=min_score, window=window)
+    res = scan(paths, p, ruleset=ruleset, min_score=min_score, window=window, engine="reference")
     return [row(f, p) for f in res.findings], res.stats
 
 

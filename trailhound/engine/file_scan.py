@@ -1,0 +1,237 @@
+"""The fast engine's reading: files -> Matches, in worker processes, in input order.
+
+One file at a time per worker (forked processes under supervision: workers.py), results merged
+in input order, so the Match stream is the one the reference engine yields on the same inputs,
+in the same order. A file whose worker dies or gets stuck is an input error.
+
+Per file (`scan_bytes`, `scan_loaded`: also the Spark executors' entry point):
+
+1. Load (sources.inputs.load: ISA-L for one small member, else streamed zlib under the caps of
+   sources.limits). An input larger than Limits.stream_threshold is streamed through the
+   readers (sources.stream) in bounded memory.
+2. Unless the plan is strict, a whole plain CloudTrail S3 document may take the S3 shortcut
+   (fast_scan.py: decodes only the records some rule may match). Anything else - gzip
+   problems, a BOM, UTF-16, invalid UTF-8, other shapes - goes through the readers
+   (sources.reader.read_loaded) exactly as the reference engine reads it.
+3. Every record read goes through the one reader loop (engine/loop.py) and is evaluated by the
+   reference predicates of the rules its anchors allow (FastPlan.evaluate).
+
+What a file contributed is a `FileResult`: its counts (a ScanStats of its own, merged into the
+scan's by ScanStats.merge) and its matches as wire tuples (FastPlan.to_wire; decoded by
+FastPlan.from_wire). Memory per worker: one small file and its matches, or one record of a
+large one plus its matches (batched per file).
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import multiprocessing
+import os
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from trailhound.engine.base import Match
+from trailhound.engine.fast_normalize import normalize_fast
+from trailhound.engine.loop import events
+from trailhound.engine.workers import Failure, supervised
+from trailhound.model import Issue, Location
+from trailhound.pipeline import ScanStats
+from trailhound.profiles import Profile
+from trailhound.sources import InputSpec
+from trailhound.sources.envelopes import Item
+from trailhound.sources.files import STDIN, STDIN_NAME, display_name, read_raw
+from trailhound.sources.gzipio import is_gzip
+from trailhound.sources.inputs import Streamed, Whole, load
+from trailhound.sources.limits import Limits
+from trailhound.sources.reader import read_loaded
+
+__all__ = ["FileResult", "scan_bytes", "scan_loaded", "scan_specs"]
+
+
+@dataclass
+class FileResult:
+    """What one input contributed: its counts and its matches (FastPlan wire tuples)."""
+
+    stats: ScanStats = field(default_factory=lambda: ScanStats(files=1))
+    matches: list[Any] = field(default_factory=list)  # fast.WireMatch
+    mode: str = "reader"  # "s3" (the S3 shortcut), "reader", or "stream" (a large input)
+    decoded: int = 0  # records decoded in full (S3 shortcut)
+
+    @property
+    def records(self) -> int:
+        return self.stats.records
+
+    @property
+    def events(self) -> int:
+        return self.stats.events
+
+    @property
+    def not_admitted(self) -> int:
+        return self.stats.not_admitted
+
+
+def evaluate_items(plan: Any, profile: Profile, items: Iterable[Item], res: FileResult,
+                   candidates: Any = None, seg: bytes | None = None, value: Any = None) -> None:
+    """The reader loop over `items`, each event evaluated (`candidates`: the rules to evaluate,
+    None: ask the prefilter) and its Match kept as a wire tuple (`seg`: the raw bytes `value`
+    was decoded from; events whose raw record it is travel as those bytes)."""
+    for event in events(items, res.stats, profile, normalize_fast):
+        m = plan.evaluate(event, candidates)
+        if m is not None and not plan.is_silent(m):
+            res.matches.append(plan.to_wire(m, seg, value))
+
+
+def scan_bytes(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool,
+               limits: Limits | None = None) -> FileResult:
+    """Everything one input's bytes contribute (see the module docstring)."""
+    limits = limits or Limits()
+    return scan_loaded(plan, profile, load(io.BytesIO(raw), limits, len(raw)), name, explicit,
+                       limits)
+
+
+def scan_loaded(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,
+                limits: Limits) -> FileResult:
+    """`scan_bytes` of a loaded input: a large (streamed) one, a cut or corrupt gzip stream,
+    or gzip inside gzip goes through the readers; a whole plain document may take the S3 path."""
+    if (plan.use_projection and isinstance(got, Whole) and got.problem is None
+            and not (got.gzip and is_gzip(got.data))):
+        from trailhound.engine.fast_scan import s3_file  # (the fragile part: only when used)
+
+        res = s3_file(plan, profile, got.data, name)
+        if res is not None:
+            return res
+    res = FileResult(mode="reader" if isinstance(got, Whole) else "stream")
+    evaluate_items(plan, profile, read_loaded(got, name, explicit, limits), res)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Many files
+
+
+def _unreadable(name: str, exc: OSError) -> FileResult:
+    res = FileResult()
+    reason = exc.strerror or type(exc).__name__
+    res.stats.add_issue(Issue(Location(name), "unreadable", f"cannot read: {reason}", "error"))
+    return res
+
+
+def _scan_spec(plan: Any, profile: Any, spec: InputSpec, stdin_bytes: bytes | None,
+               limits: Limits) -> FileResult:
+    name = display_name(spec)
+    try:
+        if spec.path == STDIN:
+            return scan_bytes(plan, profile, stdin_bytes or b"", name, spec.explicit, limits)
+        with open(spec.path, "rb") as fh:
+            return scan_loaded(plan, profile, load(fh, limits, spec.size), name, spec.explicit,
+                               limits)
+    except OSError as exc:
+        return _unreadable(name, exc)
+
+
+_STATE: tuple[Any, Any, Limits] | None = None  # (plan, profile, limits), inherited by forked workers
+
+
+def _start_worker() -> None:
+    # Per-file objects (decoded records, events) form no reference cycles: collect rarely.
+    gc.set_threshold(100_000, 50, 1000)
+    gc.enable()  # (the parent pauses its own collector while it merges)
+
+
+def _work(task: tuple[InputSpec, bytes | None]) -> FileResult:
+    assert _STATE is not None
+    plan, profile, limits = _STATE
+    spec, stdin_bytes = task
+    return _scan_spec(plan, profile, spec, stdin_bytes, limits)
+
+
+def _failed(task: tuple[InputSpec, bytes | None], why: Failure) -> FileResult:
+    """A file whose worker died or was stopped (workers.py): an input error, counted."""
+    res = FileResult()
+    res.stats.add_issue(Issue(Location(display_name(task[0])), why.kind, why.message, "error"))
+    return res
+
+
+def default_jobs() -> int:
+    env = os.environ.get("TRAILHOUND_JOBS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return os.cpu_count() or 1
+
+
+def scan_specs(
+    plan: Any,
+    specs: Sequence[InputSpec],
+    stats: ScanStats,
+    profile: Profile,
+    *,
+    stdin: BinaryIO | None = None,
+    on_file: Callable[[InputSpec], None] | None = None,
+    jobs: int | None = None,
+    limits: Limits | None = None,
+) -> Iterator[Match]:
+    """Matches of every input, in input order, the counts merged into `stats`."""
+    jobs = jobs or plan.jobs or default_jobs()
+    limits = limits or Limits()
+    stdin_bytes: bytes | None = None
+    stdin_problem: OSError | None = None
+    if any(s.path == STDIN for s in specs):
+        try:
+            stdin_bytes = read_raw(next(s for s in specs if s.path == STDIN), stdin)
+        except OSError as exc:
+            stdin_problem = exc
+    tasks = [(s, stdin_bytes if s.path == STDIN else None) for s in specs]
+    if plan.use_projection:
+        from trailhound.engine.fast_scan import projection
+
+        projection(plan)  # build the msgspec types once, before forking
+
+    def results() -> Generator[FileResult, None, None]:
+        global _STATE
+        if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            for spec, b in tasks:
+                if spec.path == STDIN and stdin_problem is not None:
+                    yield _unreadable(STDIN_NAME, stdin_problem)
+                else:
+                    yield _scan_spec(plan, profile, spec, b, limits)
+            return
+        _STATE = (plan, profile, limits)
+        # Objects that exist now (modules, rules, the plan) are never garbage: keep the workers'
+        # collector off them (it would walk them again and again, and copy their pages).
+        gc.freeze()
+        runs = supervised(
+            tasks, _work, _failed, jobs=jobs, init=_start_worker,
+            sizes=[len(b) if b is not None else spec.size for spec, b in tasks],
+            names=lambda task: display_name(task[0]),
+        )
+        try:
+            for (spec, _), res in zip(tasks, runs):
+                if spec.path == STDIN and stdin_problem is not None:
+                    res = _unreadable(STDIN_NAME, stdin_problem)
+                yield res
+        finally:
+            runs.close()  # stops the workers now (also on an error or an abandoned scan)
+            gc.unfreeze()
+            _STATE = None
+
+    # The main process keeps every match it yields (scoring holds the findings until the end):
+    # hundreds of thousands of dicts the cyclic collector would walk again and again, although
+    # decoded JSON and the events built on it form no cycles. Paused while scanning (as the
+    # readers pause it to decode a big document), restored after.
+    paused = gc.isenabled()
+    gc.disable()
+    runs = results()
+    try:
+        for spec, res in zip(specs, runs):
+            stats.merge(res.stats)
+            for w in res.matches:
+                yield plan.from_wire(w)
+            if on_file is not None:
+                on_file(spec)
+    finally:
+        runs.close()  # stops the pool (see results())
+        if paused:
+            gc.enable()
+

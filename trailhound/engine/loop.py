@@ -1,0 +1,100 @@
+"""The one reader loop: records (with their positions) -> events -> admitted -> counted.
+
+Every local engine reads through `events`: the reference engine in-process (`InProcess.scan`),
+the fast engine's workers (fast_scan.py: on the records the S3 path decodes and on every file
+the readers read), `pipeline.read_events` (timeline, hunts: events without rules), and the
+Spark executors through `fast_scan.scan_bytes`. Counts go into a `Tally`: the scan's own
+`pipeline.ScanStats` in-process, or one ScanStats per file in a worker, merged into the scan's
+by `ScanStats.merge` (the one way per-file counts join a scan).
+
+Nothing here holds more than one record: a huge streamed file stays in bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, BinaryIO, Protocol
+
+from trailhound.engine.base import Match
+from trailhound.model import Event, Issue, RawRecord
+from trailhound.normalize import normalize
+from trailhound.profiles import Profile
+from trailhound.sources import InputSpec, read_input
+from trailhound.sources.envelopes import Item
+from trailhound.sources.limits import Limits
+
+Normalizer = Callable[[RawRecord], tuple[Event, list[Issue]]]
+
+
+class Tally(Protocol):
+    """What the loop counts into (pipeline.ScanStats has this shape)."""
+
+    files: int
+    records: int
+    events: int
+    not_admitted: int
+
+    def add_issue(self, issue: Issue) -> None: ...
+
+
+def events(
+    items: Iterable[Item], tally: Tally, profile: Profile, normalizer: Normalizer = normalize
+) -> Iterator[Event]:
+    """The events of `items` (one input's RawRecord | Issue, in file order) that `profile`
+    admits, counting records, events, issues and events not admitted into `tally`.
+    `normalizer`: normalize.normalize, or one that returns exactly what it returns (the fast
+    engine's, engine/fast_normalize.py)."""
+    for item in items:
+        if isinstance(item, Issue):
+            tally.add_issue(item)
+            continue
+        assert isinstance(item, RawRecord)
+        tally.records += 1
+        event, issues = normalizer(item)
+        for issue in issues:
+            tally.add_issue(issue)
+        if not profile.admits(event):
+            tally.not_admitted += 1
+            continue
+        tally.events += 1
+        yield event
+
+
+def spec_events(
+    specs: Sequence[InputSpec],
+    tally: Tally,
+    profile: Profile,
+    *,
+    stdin: BinaryIO | None = None,
+    on_file: Callable[[InputSpec], None] | None = None,
+    limits: Limits | None = None,
+) -> Iterator[Event]:
+    """`events` of every input in order, read in this process by sources.read_input."""
+    for spec in specs:
+        tally.files += 1
+        yield from events(read_input(spec, stdin=stdin, limits=limits), tally, profile)
+        if on_file is not None:
+            on_file(spec)
+
+
+class InProcess:
+    """`scan` for an engine that evaluates events in this process with `run(plan, events)`
+    (the reference engine): the one reader loop feeding `run`."""
+
+    def run(self, plan: Any, events: Iterable[Event]) -> Iterator[Match]:
+        raise NotImplementedError
+
+    def scan(
+        self,
+        plan: Any,
+        specs: Sequence[InputSpec],
+        stats: Tally,
+        profile: Profile,
+        *,
+        stdin: BinaryIO | None = None,
+        on_file: Callable[[InputSpec], None] | None = None,
+        limits: Limits | None = None,
+    ) -> Iterator[Match]:
+        return self.run(
+            plan, spec_events(specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
+        )
