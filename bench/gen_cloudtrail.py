@@ -1,6 +1,6 @@
 """Deterministic generator of realistic CloudTrail in the S3 delivery layout, at any size.
 
-    python bench/gen_cloudtrail.py OUT_DIR --records 1000000 [--seed 1] [--jobs 2]
+    python bench/gen_cloudtrail.py OUT_DIR --records 1000000 [--seed 1] [--jobs 2] [--assumed-roles 0.8]
 
 Writes OUT_DIR/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/
 <account>_CloudTrail_<region>_YYYYMMDDTHHMMZ_<16 chars>.json.gz, each a gzip'd minified
@@ -19,6 +19,12 @@ invictus-ir dataset in ../shared/data/external, the largest real trail at hand):
   AttachUserPolicy, CreateAccessKey, RunInstances, CreateFunction20150331, StopLogging, ...;
   and AssumeRole by people, ~1.2 %;
 * about 1.45 KB of JSON per record (user agents, request and response elements, TLS details).
+
+`--assumed-roles F` makes a fraction F of all calls (AssumeRole and service calls included) by
+assumed roles instead, the way an organisation that works through SSO and roles looks: every
+person an AWSReservedSSO_* session, every workload an instance or task role, all with
+`sessionContext.sessionIssuer` of type Role (log-formats.md, userIdentity types). Without it the
+output is byte-identical to the default mix (the option draws nothing from the RNG).
 """
 
 from __future__ import annotations
@@ -124,10 +130,11 @@ ERRORS = [
 class Gen:
     """Builds the records of one file from its own RNG."""
 
-    def __init__(self, rng: random.Random, account: str, region: str) -> None:
+    def __init__(self, rng: random.Random, account: str, region: str, assumed_roles: float | None = None) -> None:
         self.r = rng
         self.account = account
         self.region = region
+        self.assumed_roles = assumed_roles  # None: the default mix (pick_identity)
 
     def s(self, alphabet: str, n: int) -> str:
         return "".join(self.r.choices(alphabet, k=n))
@@ -328,7 +335,7 @@ class Gen:
         r = self.r
         t = when.strftime("%Y-%m-%dT%H:%M:%SZ")
         source, name, read_only = pick_event(r)
-        kind = pick_identity(r, source, name)
+        kind = pick_identity(r, source, name, self.assumed_roles)
         ident, ip, ua = self.identity(kind, t)
         req, resp = self.params(source, name)
         rec: Json = {
@@ -430,7 +437,9 @@ def pick_event(r: random.Random) -> tuple[str, str, bool]:
     return e[0], e[1], e[2]
 
 
-def pick_identity(r: random.Random, source: str, name: str) -> str:
+def pick_identity(r: random.Random, source: str, name: str, assumed_roles: float | None = None) -> str:
+    if assumed_roles is not None and r.random() < assumed_roles:
+        return "AssumedRole"
     if name == "AssumeRole":
         return "AWSService" if r.random() < 0.85 else "IAMUser"
     if source == "kms.amazonaws.com" and r.random() < 0.6:
@@ -476,10 +485,10 @@ def file_name(seed: int, number: int, account: str, region: str, minute: int) ->
     return Path(trail_key(account, region, t, rand))
 
 
-def build_file(args: tuple[Path, int, tuple[int, str, str, int, int]]) -> tuple[int, int]:
-    out, seed, (number, account, region, minute, n) = args
+def build_file(args: tuple[Path, int, tuple[int, str, str, int, int], float | None]) -> tuple[int, int]:
+    out, seed, (number, account, region, minute, n), assumed_roles = args
     rng = random.Random(f"file:{seed}:{number}")
-    g = Gen(rng, account, region)
+    g = Gen(rng, account, region, assumed_roles)
     t0 = START + timedelta(minutes=minute)
     times = sorted(rng.randrange(300_000) for _ in range(n))
     records = [g.record(t0 + timedelta(milliseconds=ms)) for ms in times]
@@ -512,11 +521,13 @@ def digests(out: Path, files: list[tuple[int, str, str, int, int]], seed: int) -
 
 
 def generate(out: Path, records: int, seed: int = 1, jobs: int = 2,
-             progress: Callable[[str], None] | None = None) -> tuple[int, int, int]:
-    """Write the data set; returns (files, JSON bytes, gzip bytes)."""
+             progress: Callable[[str], None] | None = None,
+             assumed_roles: float | None = None) -> tuple[int, int, int]:
+    """Write the data set; returns (files, JSON bytes, gzip bytes). `assumed_roles`: the fraction
+    of calls made by assumed roles (None: the default mix)."""
     files = plan(records, seed)
     raw = gz = 0
-    work = [(out, seed, f) for f in files]
+    work = [(out, seed, f, assumed_roles) for f in files]
     if jobs > 1:
         with Pool(jobs) as pool:
             for a, b in pool.imap_unordered(build_file, work, chunksize=4):
@@ -531,14 +542,23 @@ def generate(out: Path, records: int, seed: int = 1, jobs: int = 2,
     return len(files), raw, gz
 
 
+def _fraction(text: str) -> float:
+    x = float(text)
+    if not 0 <= x <= 1:
+        raise argparse.ArgumentTypeError(f"{text}: a fraction between 0 and 1")
+    return x
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out", type=Path)
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--assumed-roles", type=_fraction, default=None, metavar="F",
+                    help="fraction (0-1) of calls made by assumed roles, as in an SSO/role organisation")
     a = ap.parse_args(argv)
-    files, raw, gz = generate(a.out, a.records, a.seed, a.jobs)
+    files, raw, gz = generate(a.out, a.records, a.seed, a.jobs, assumed_roles=a.assumed_roles)
     print(f"{a.records} records in {files} files: {raw / 1e6:.0f} MB JSON, {gz / 1e6:.0f} MB gzip "
           f"({raw / a.records:.0f} B/record)", file=sys.stderr)
 

@@ -228,3 +228,36 @@ def test_in_process_entry_point_uses_the_same_codes(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as ex:
         main(["detect", "-q", str(tmp_path / "logs")])
     assert ex.value.code == 4
+
+
+CORRECTED = REPO / "trailhound" / "rules" / "packs" / "corrected"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("detect", "--help"),
+        ("rules", "list"),
+        ("rules", "check", str(CORRECTED)),
+        ("hunt", "list"),
+        ("hunt", "show", "access_key_for_other_user"),
+        ("explain", "c7f65315-b613-58c3-91fe-58f6bcb02b60"),
+        ("tune", "-q", "TRAIL"),
+        ("principals", "-q", "TRAIL"),
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_every_command_exits_141_when_its_reader_is_gone(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Not only detect: any command whose reader closed before it wrote (`... | head` when head
+    has already left) stops quietly with 141, not click's exit 1 for EPIPE."""
+    trail = jsonl(tmp_path / "t.jsonl", [ct("CreateUser", n=i, eventID=f"id-{i}") for i in range(3)])
+    argv = [str(trail) if a == "TRAIL" else a for a in args]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trailhound", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the interpreter has even started: its first write fails
+    err = proc.stderr.read()
+    assert proc.wait(timeout=180) == 141, err
+    assert b"Traceback" not in err

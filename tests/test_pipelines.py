@@ -747,7 +747,7 @@ def test_placeholders_from_argument_and_from_context(tmp_path: Path) -> None:
     assert pred({**rec, "Caller": "mallory@example.com"})
     # without values the placeholder stays, and the engine refuses the rule
     ruleset, _ = load_paths([path])
-    with pytest.raises(Exception, match="placeholder %Admins%"):
+    with pytest.raises(Exception, match="placeholder: %Admins% has no value"):
         compile_rule(ruleset.rules[0])
     # the explicit argument form
     pipeline = default_pipeline(placeholders={"Admins": ["a"]})

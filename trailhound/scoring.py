@@ -18,19 +18,16 @@ import operator
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
+
+import orjson
 
 from trailhound.engine.base import Match
 from trailhound.engine.correlate import CorrelationStats, Correlator, Hit
 from trailhound.errors import SpillError
 from trailhound.model import Event
 from trailhound.rules.model import Correlation, Filter, Rule
-from trailhound.spill import COPIES as COPIES_AT
-from trailhound.spill import ORDER, Codec, Compact, Runs, scalar_index, spill_budget
-from trailhound.spill import SCALARS as SCALARS_AT
-from trailhound.spill import SCORE as SCORE_AT
-
-_EVENT_ID, _STATUS, _TIME_NS = map(scalar_index, ("event_id", "status", "time_ns"))
+from trailhound.spill import Codec, Payloads, Runs, spill_budget
 
 # The Event fields that name an operation (collapse_key's inputs, in _collapse_key's order).
 COLLAPSE_FIELDS = (
@@ -38,7 +35,6 @@ COLLAPSE_FIELDS = (
     "src_ip", "time_ns",
 )
 _collapse_inputs = operator.attrgetter(*COLLAPSE_FIELDS)
-_c_collapse_inputs = operator.itemgetter(*map(scalar_index, COLLAPSE_FIELDS))
 # Azure: the records of one write lie minutes (a long deployment: hours) apart; one
 # correlationId reused years later is another operation. The span is a UTC day, as a key
 # (every engine, the spill path and Spark group on the same key without a second pass): an
@@ -64,7 +60,11 @@ class Finding:
     hits: list[Hit] = field(default_factory=list)  # correlation hits the event is part of
 
     def flag(self, signal: str) -> int:
-        return int(any(r.signal == signal for r in self.rules if not r.context))
+        return int(signal in self.signals())
+
+    def signals(self) -> set[str | None]:
+        """The seed signals (SIGNALS) its counted detection rules raise."""
+        return {r.signal for r in self.rules if not r.context}
 
 
 def _total(rules: Iterable[Signal]) -> float:
@@ -148,12 +148,11 @@ def keep_score(score: float, min_score: float | None) -> bool:
 
 def sort_key(f: Finding) -> tuple[object, ...]:
     """Highest score first; ties by event time (unknown last), then event id (missing last),
-    then input order, so the output is the same on every run."""
-    return _sort_key(f.score, f.event.time_ns, f.event.event_id, f.order)
-
-
-def _sort_key(score: float, t: int | None, eid: str | None, order: int) -> tuple[object, ...]:
-    return (-score, t is None, t or 0, eid is None, eid or "", order)
+    then input order, so the output is the same on every run. The one sort definition: the
+    in-memory path sorts by it, the spilled path stores it with each final finding (spark/score.py
+    spells the same order in Spark SQL)."""
+    t, eid = f.event.time_ns, f.event.event_id
+    return (-f.score, t is None, t or 0, eid is None, eid or "", f.order)
 
 
 def collapse_key(e: Event) -> tuple[object, ...] | None:
@@ -193,11 +192,7 @@ def _collapse_key(
 
 def _rank(f: Finding) -> tuple[int, int]:
     # The record that says how it ended wins (Succeeded/Failed over Started/Accepted).
-    return _rank_of(f.event.status, f.order)
-
-
-def _rank_of(status: str | None, order: int) -> tuple[int, int]:
-    return (0 if status in ("success", "failure") else 1, order)
+    return (0 if f.event.status in ("success", "failure") else 1, f.order)
 
 
 def collapse(findings: list[Finding]) -> list[Finding]:
@@ -323,33 +318,17 @@ def _in_memory(
 # -- the same, spilled (see spill.py) -------------------------------------------------------
 
 
-def _c_collapse_key(c: Compact) -> tuple[object, ...] | None:
-    return _collapse_key(*_c_collapse_inputs(c[SCALARS_AT]))
-
-
-def _c_group_key(c: Compact) -> tuple[object, ...]:
-    # collapse keys hold None: compare (is None, value) pairs (the second tag keeps the two key
-    # shapes apart, so a text is never compared with a number); then the rank picks the winner
-    key = _c_collapse_key(c) or ()
-    s = c[SCALARS_AT]
-    return (
-        tuple((x is None, "" if x is None else x) for x in key), _rank_of(s[_STATUS], c[ORDER])
-    )
-
-
-def _c_sort_key(c: Compact) -> tuple[object, ...]:
-    s = c[SCALARS_AT]
-    return _sort_key(c[SCORE_AT], s[_TIME_NS], s[_EVENT_ID], c[ORDER])
-
-
 class _Spill:
     """The findings past the budget, routed as soon as they are scored.
 
     Only records the correlator keeps can get hits (and so a new score and rules): those are
     held as objects until the hits are known, as the correlator holds their matches anyway.
-    Every other finding is final at once: kept by `min_score` and sorted on disk (final), or,
-    with `dedupe` and a collapse key, first sorted by key and rank (groups) so that each
-    operation's winner - the first of its key, as collapse() picks it - can count the copies.
+    Every other finding is final at once. Its compact form is written once (spill.Payloads) and
+    only a small entry naming it is sorted, by the keys of the in-memory path computed from the
+    Finding itself (sort_key, collapse_key, _rank: one definition each, so the two paths cannot
+    drift): kept by `min_score` into `final`, sorted by sort_key; or, with `dedupe` and a
+    collapse key, first into `groups`, sorted by key and rank, so that each operation's winner -
+    the first of its key, as collapse() picks it - can count the copies.
     """
 
     def __init__(self, budget: int, dedupe: bool, min_score: float | None) -> None:
@@ -361,22 +340,34 @@ class _Spill:
         self.dedupe = dedupe
         self.min_score = min_score
         self.held: list[Finding] = []
-        self.groups = Runs(_c_group_key, budget, self.folder.name)
-        self.final = Runs(_c_sort_key, budget, self.folder.name)
+        self.payloads = Payloads(self.folder.name)
+        # entries are tuples whose natural order is the wanted one (compared in C, no key
+        # function); their last item says where the finding's compact form is
+        self.groups = Runs(None, budget, self.folder.name)  # (key JSON, rank, sort key, copies, at)
+        self.final = Runs(None, budget, self.folder.name)  # (sort key, copies, at)
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.payloads.close()
         self.folder.cleanup()
 
     def add(self, f: Finding, may_hit: bool) -> None:
         if may_hit:
             self.held.append(f)
-        elif self.dedupe and collapse_key(f.event) is not None:
-            self.groups.add(self.codec.encode(f))
-        elif keep(f, self.min_score):
-            self.final.add(self.codec.encode(f))
+            return
+        key = collapse_key(f.event) if self.dedupe else None
+        kept = keep(f, self.min_score)
+        # a finding below min_score is never read back: as a group's winner it hides its
+        # copies, as a copy it only counts
+        at = self.payloads.put(self.codec.encode(f)) if kept else None
+        if key is not None:
+            # JSON text: equal keys give equal bytes, and bytes compare whatever the key holds
+            # (None next to text)
+            self.groups.add((orjson.dumps(key), _rank(f), sort_key(f), f.copies, at))
+        elif kept:
+            self.final.add((sort_key(f), f.copies, at))
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
         held = {f.order: f for f in self.held}
@@ -390,19 +381,20 @@ class _Spill:
         for f in held.values():
             self.add(f, False)
         held.clear()
-        final, codec = self.final, self.codec
+        final = self.final
         # sorted by key, then rank: the first of each key wins and counts the others' copies
-        winner: Compact | None = None
-        winner_key: tuple[object, ...] | None = None
-        for c in self.groups:
-            k = _c_collapse_key(c)
-            if winner is not None and k == winner_key:
-                winner[COPIES_AT] += c[COPIES_AT]
+        winner: list[Any] | None = None
+        for key, _, skey, copies, at in self.groups:
+            if winner is not None and key == winner[0]:
+                winner[2] += copies
                 continue
-            if winner is not None and keep_score(winner[SCORE_AT], self.min_score):
-                final.add(winner)
-            winner, winner_key = c, k
-        if winner is not None and keep_score(winner[SCORE_AT], self.min_score):
-            final.add(winner)
-        for c in final:
-            yield codec.decode(c, Finding)
+            if winner is not None and winner[3] is not None:
+                final.add(tuple(winner[1:]))
+            winner = [key, skey, copies, at]
+        if winner is not None and winner[3] is not None:
+            final.add(tuple(winner[1:]))
+        codec, payloads = self.codec, self.payloads
+        for _, copies, at in final:
+            f = codec.decode(payloads.get(at), Finding)
+            f.copies = copies
+            yield f

@@ -4,10 +4,11 @@ Scoring must see every finding before it can write the first one (highest score 
 of one operation collapsed), so a scan of months of logs would otherwise hold hundreds of
 thousands of findings - each an Event with its decoded raw record, 6-8 KB - in memory. Past a
 budget (`SPILL_AFTER` findings) scoring.py moves them here instead: each finding becomes a
-compact tuple (the raw record as JSON bytes, rules and hits as indices), and `Runs` sorts them
-with a classic external merge sort (sorted runs of at most `budget` items pickled to a
-temporary directory, then `heapq.merge`). Memory stays a budget's worth whatever the input
-size; the temporary files go when the scan ends.
+compact tuple (the raw record as JSON bytes, rules and hits as indices), written once to
+`Payloads`, and `Runs` sorts small entries naming them with a classic external merge sort
+(sorted runs of at most `budget` items pickled to a temporary directory, then `heapq.merge`).
+Memory stays a budget's worth whatever the input size; the temporary files go when the scan
+ends.
 
 Nothing here decides what a finding is: scoring.py does, with the same functions on both
 paths, and the tests check that spilling changes nothing (same findings, same order).
@@ -29,7 +30,7 @@ import orjson
 from trailhound.errors import SpillError
 from trailhound.model import Event, Location
 
-__all__ = ["SPILL_AFTER", "Codec", "Compact", "Runs", "Shelf", "location_tuple", "pack_event", "scalar_index", "spill_budget", "unpack_event"]
+__all__ = ["SPILL_AFTER", "Codec", "Compact", "Payloads", "Runs", "Shelf", "location_tuple", "pack_event", "spill_budget", "unpack_event"]
 
 # Findings kept as objects before scoring spills (6-8 KB each, raw record decoded), and items
 # per sorted run (2-4 KB each). Measured on 1M-10M generated records: larger budgets only cost
@@ -38,10 +39,10 @@ SPILL_AFTER = 5_000
 # Runs merged at once; past this many, they are first merged into one (file handles, buffers).
 MAX_RUNS = 64
 _BUFFER = 1 << 16
+_PAYLOAD_BUFFER = 1 << 20
 
 _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
 _SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"))
-_AT = {n: i for i, n in enumerate(_SCALARS)}
 scalars_of = operator.attrgetter(*_SCALARS)  # an Event's scalar fields, in one C call
 
 # A compact finding (a list: scoring updates score, copies, rules and hits in place):
@@ -54,11 +55,6 @@ def spill_budget() -> int:
     """SPILL_AFTER, or TRAILHOUND_SPILL_AFTER (a positive integer) when set."""
     env = os.environ.get("TRAILHOUND_SPILL_AFTER", "")
     return int(env) if env.isdigit() and int(env) > 0 else SPILL_AFTER
-
-
-def scalar_index(name: str) -> int:
-    """Where an Event field (not raw, location or meta) sits in a compact finding's scalars."""
-    return _AT[name]
 
 
 def _pack_raw(raw: Any) -> Any:
@@ -150,15 +146,55 @@ class Codec:
         )
 
 
+class Payloads:
+    """Objects written once and read back once, in any order: each is pickled and appended to
+    one temporary file under `folder`, and `put` returns where (offset, size). Sorting then
+    moves only the small (key, where) entries, not the objects (a finding's compact form is
+    1-2 KB; its entry 100 bytes), and a finding that is never output is never read."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        try:
+            # lives as long as the spill folder; unnamed, so never left behind
+            # (a large buffer: the default 8 KB costs a system call every few findings)
+            self._fh = tempfile.TemporaryFile(prefix="payloads-", dir=folder, buffering=_PAYLOAD_BUFFER)  # noqa: SIM115
+        except OSError as exc:
+            raise SpillError(folder, exc) from exc
+        self._end = 0
+        self._dirty = False
+
+    def put(self, obj: Any) -> tuple[int, int]:
+        data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+        try:
+            self._fh.write(data)
+        except OSError as exc:  # disk full: say where and what to do
+            raise SpillError(self.folder, exc) from exc
+        at = (self._end, len(data))
+        self._end += len(data)
+        self._dirty = True
+        return at
+
+    def get(self, at: tuple[int, int]) -> Any:
+        if self._dirty:  # the buffered writes must reach the file before it is read
+            self._fh.flush()
+            self._dirty = False
+        offset, size = at
+        return pickle.loads(os.pread(self._fh.fileno(), size, offset))
+
+    def close(self) -> None:
+        self._fh.close()
+
+
 class Runs:
-    """An external merge sort: `add` items, then iterate them sorted by `key`.
+    """An external merge sort: `add` items, then iterate them sorted by `key` (None: by the
+    items themselves).
 
     At most `budget` items are held at once; each full batch is sorted and pickled to a file of
     its own (a run) under `folder`. Iterating merges the runs and the last batch (heapq.merge,
     which keeps equal keys in the order they were added). Iterate once.
     """
 
-    def __init__(self, key: Callable[[Any], Any], budget: int, folder: str) -> None:
+    def __init__(self, key: Callable[[Any], Any] | None, budget: int, folder: str) -> None:
         self.key = key
         self.budget = max(1, budget)
         self.folder = folder

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 import sys
 from collections.abc import Iterable, Sequence
@@ -11,7 +13,6 @@ import click
 
 from trailhound import __version__
 from trailhound.api import user_ruleset
-from trailhound.cli.engine_opts import strict_opt
 from trailhound.cli.exits import (  # the EXIT_ names are imported from here by other commands
     EXIT_BROKEN_PIPE,
     EXIT_FATAL,  # noqa: F401
@@ -22,25 +23,21 @@ from trailhound.cli.exits import (  # the EXIT_ names are imported from here by 
     nothing_read,
     scan_exit_code,
 )
-from trailhound.cli.limits_opt import limit_options
-from trailhound.cli.options import format_opt as _format_opt
-from trailhound.cli.params import FINITE_FLOAT
-from trailhound.cli.pipe import buffered_stdout, silence_stdout, write_stdout
+from trailhound.cli.options import format_opt
+from trailhound.cli.pipe import PipeGroup, buffered_stdout, silence_stdout, write_stdout
+from trailhound.cli.scan_options import DEFAULT_ENGINE, ScanOptions, scan_options  # noqa: F401
 from trailhound.cli.summary import nothing_read_line, skipped_parts
-from trailhound.cli.tuning_opts import allow_options, tuned_ruleset, window_options
-from trailhound.engine import DEFAULT_ENGINE
+from trailhound.cli.tuning_opts import tuned_ruleset
 from trailhound.errors import TrailhoundError, UsageError
 from trailhound.pipeline import ScanStats, ScanStream, scan_stream
-from trailhound.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
+from trailhound.profiles import Profile
 from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
 from trailhound.report.writers import WRITERS
 from trailhound.rules.model import RuleSet
 from trailhound.sources.classify import UNDERSTOOD
 from trailhound.sources.files import missing_paths
-from trailhound.tuning.allowlist import Allowlist
 from trailhound.tuning.summary import print_tuning
-from trailhound.tuning.window import TimeWindow
 
 EXIT_CODES_HELP = epilog()
 
@@ -103,25 +100,15 @@ def _checked_ruleset(
     return ruleset, len(problems)
 
 
-def _run_scan(
-    paths: Sequence[str],
-    profile_name: str,
-    min_score: float | None,
-    quiet: bool,
-    ruleset: RuleSet | None = None,
-    engine: str = DEFAULT_ENGINE,
-    window: TimeWindow | None = None,
-    strict: bool = False,
-) -> ScanStream:
-    profile = get_profile(profile_name)
-    stdin = sys.stdin.buffer if "-" in paths else None
-    if quiet or not sys.stderr.isatty():
-        return _primed(
-            scan_stream(
-                paths, profile, ruleset=ruleset, engine=engine, min_score=min_score, stdin=stdin,
-                window=window, strict=strict,
-            )
-        )
+def _run_scan(opts: ScanOptions, ruleset: RuleSet | None) -> ScanStream:
+    stdin = sys.stdin.buffer if "-" in opts.paths else None
+    scan = functools.partial(
+        scan_stream, opts.paths, opts.profile, ruleset=ruleset, engine=opts.engine,
+        strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
+        stdin=stdin, window=opts.window, limits=opts.limits,
+    )
+    if opts.quiet or not sys.stderr.isatty():
+        return _primed(scan())
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -141,18 +128,7 @@ def _run_scan(
         def on_file(spec: Any) -> None:
             bar.advance(task, spec.size or 0)
 
-        return _primed(scan_stream(
-            paths,
-            profile,
-            ruleset=ruleset,
-            engine=engine,
-            min_score=min_score,
-            stdin=stdin,
-            on_start=on_start,
-            on_file=on_file,
-            window=window,
-            strict=strict,
-        ))
+        return _primed(scan(on_start=on_start, on_file=on_file))
 
 
 def _primed(s: ScanStream) -> ScanStream:
@@ -164,148 +140,67 @@ def _primed(s: ScanStream) -> ScanStream:
     return s
 
 
-def finding_rows(
-    paths: Sequence[str],
-    profile: str,
-    min_score: float | None,
-    quiet: bool,
-    rule_paths: Sequence[str] = (),
-    placeholders: str | None = None,
-    engine: str = DEFAULT_ENGINE,
-    spark_master: str = "local[*]",
-    spark_conf: Sequence[str] = (),
-    allowlist: Allowlist | None = None,
-    default_filters: bool = True,
-    window: TimeWindow | None = None,
-    strict: bool = False,
-) -> tuple[Iterable[dict[str, Any]], ScanStats]:
-    """The finding rows (report/columns.row) of any engine, in order, and the scan's summary
-    (complete once the rows are consumed): what `detect` prints and triage builds on. A path
-    that does not exist is a usage error, before anything is read."""
-    missing = missing_paths(paths)
+def scan_ruleset(opts: ScanOptions) -> tuple[RuleSet | None, int]:
+    """The rule set `opts` asks for (None: the profile's pack as shipped) and how many rules
+    were refused. A path that does not exist is a usage error, before anything is read."""
+    missing = missing_paths(opts.paths)
     if missing:  # a typo must not look like a scan of nothing
         raise UsageError(f"{missing[0]}: no such file or folder; check the path")
-    ruleset, refused = _checked_ruleset(get_profile(profile), rule_paths, placeholders, default_filters)
-    ruleset = tuned_ruleset(
-        get_profile(profile), ruleset, allowlist or Allowlist(), default_filters, _err
+    ruleset, refused = _checked_ruleset(
+        opts.profile, opts.rule_paths, opts.placeholders, opts.default_filters
     )
-    if engine == "spark":
+    ruleset = tuned_ruleset(opts.profile, ruleset, opts.allowlist, opts.default_filters, _err)
+    return ruleset, refused
+
+
+def finding_rows(opts: ScanOptions) -> tuple[Iterable[dict[str, Any]], ScanStats]:
+    """The finding rows (report/columns.row) of any engine, in order, and the scan's summary
+    (complete once the rows are consumed): what `detect` prints and triage builds on."""
+    ruleset, refused = scan_ruleset(opts)
+    rows: Iterable[dict[str, Any]]
+    if opts.engine == "spark":
         from trailhound.spark.api import run_cli
 
+        eo = opts.engine_options
         rows, stats = run_cli(
-            paths, get_profile(profile), ruleset, min_score, spark_master, spark_conf, window
+            opts.paths, opts.profile, ruleset, opts.min_score, eo["spark_master"],
+            eo["spark_conf"], opts.window,
         )
     else:
-        result = _run_scan(paths, profile, min_score, quiet, ruleset, engine, window, strict)
-        p = get_profile(profile)
-        rows, stats = (row(f, p) for f in result.findings), result.stats
+        result = _run_scan(opts, ruleset)
+        rows, stats = (row(f, opts.profile) for f in result.findings), result.stats
     stats.rules_refused = refused
     return rows, stats
 
 
-def _detect(
-    paths: Sequence[str],
-    profile: str,
-    fmt: str,
-    min_score: float | None,
-    quiet: bool,
-    rule_paths: Sequence[str] = (),
-    placeholders: str | None = None,
-    engine: str = DEFAULT_ENGINE,
-    spark_master: str = "local[*]",
-    spark_conf: Sequence[str] = (),
-    allowlist: Allowlist | None = None,
-    default_filters: bool = True,
-    window: TimeWindow | None = None,
-    strict: bool = False,
-) -> int:
+def _detect(opts: ScanOptions, fmt: str) -> int:
     writer = WRITERS.get(fmt)
-    rows, stats = finding_rows(
-        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
-        spark_conf, allowlist, default_filters, window, strict,
-    )
-    return emit(writer, rows, stats, paths, profile, quiet)
+    rows, stats = finding_rows(opts)
+    return emit(writer, rows, stats, opts)
 
 
 def emit(
     writer: Any,
     rows: Iterable[Any],
     stats: ScanStats,
-    paths: Sequence[str],
-    profile: str,
-    quiet: bool,
+    opts: ScanOptions,
     notes: Sequence[str] = (),
 ) -> int:
     """Write a scan's rows (any view of them) to stdout, then its summary and `notes` on
     stderr; the exit code. The one way from a scan to the terminal, for detect and triage."""
     if nothing_read(stats):
-        _err(nothing_read_line(stats, paths))  # even with --quiet: it is why the exit code is 4
+        _err(nothing_read_line(stats, opts.paths))  # even with --quiet: why the exit code is 4
         return scan_exit_code(stats)
     if not write_stdout(writer, rows):
         return EXIT_BROKEN_PIPE
-    if not quiet:
-        print_summary(stats, profile)
+    if not opts.quiet:
+        print_summary(stats, opts.profile.name)
         for note in notes:
             _err(note)
     return scan_exit_code(stats)
 
 
-_profile_opt = click.option(
-    "--profile",
-    type=click.Choice(sorted(PROFILES)),
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    help="seed: the catalog query as written (bug-compatible); corrected: its defects fixed.",
-)
-_min_score_opt = click.option(
-    "--min-score",
-    type=FINITE_FLOAT,
-    default=None,
-    help="Keep findings scoring at least N (default: score > 0; 0 keeps every flagged event).",
-)
-_quiet_opt = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary on stderr.")
-_rules_opt = click.option(
-    "--rules",
-    "rule_paths",
-    multiple=True,
-    metavar="PATH",
-    help="Also run the Sigma rules in PATH (a .yml file or a folder; repeatable) with the "
-    "profile's pack. A rule that does not load or compile is reported on stderr and skipped "
-    "(`trailhound rules check PATH` says why for every file).",
-)
-_engine_opt = click.option(
-    "--engine",
-    type=click.Choice(["parallel", "fast", "reference", "spark"]),
-    default=DEFAULT_ENGINE,
-    show_default=True,
-    help="fast: files read in worker processes (one per core), each record checked only "
-    "against the rules it can match, and the records of CloudTrail S3 files that no rule can "
-    "match not even decoded (see --strict). parallel: fast --strict (its former name). "
-    "reference: the plain-Python, one-process oracle. spark: the same detection on Apache "
-    "Spark (pip install 'trailhound[spark]'; paths may be s3a://, abfss://, gs://, hdfs:// URIs).",
-)
-_spark_master_opt = click.option(
-    "--spark-master",
-    default="local[*]",
-    show_default=True,
-    help="Spark master URL for --engine spark.",
-)
-_spark_conf_opt = click.option(
-    "--spark-conf",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Spark configuration for --engine spark (repeatable).",
-)
-_placeholders_opt = click.option(
-    "--placeholders",
-    metavar="FILE",
-    default=None,
-    help="YAML/JSON map of placeholder name -> list of values, filling the |expand "
-    "placeholders of --rules rules.",
-)
-
-
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PipeGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trailhound")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.pass_context
@@ -316,82 +211,26 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.argument("paths", nargs=-1, required=True)
-@_profile_opt
-@_format_opt
-@_min_score_opt
-@_quiet_opt
-@_rules_opt
-@_placeholders_opt
-@_engine_opt
-@strict_opt
-@_spark_master_opt
-@_spark_conf_opt
-@allow_options
-@window_options
-@limit_options
-def detect(
-    paths: tuple[str, ...],
-    profile: str,
-    fmt: str,
-    min_score: float | None,
-    quiet: bool,
-    rule_paths: tuple[str, ...],
-    placeholders: str | None,
-    engine: str,
-    strict: bool,
-    spark_master: str,
-    spark_conf: tuple[str, ...],
-    allowlist: Allowlist,
-    default_filters: bool,
-    window: TimeWindow | None,
-) -> None:
+@format_opt
+@scan_options()
+def detect(fmt: str, opts: ScanOptions) -> None:
     """Score suspicious cloud API calls in PATHS (files, folders, or - for stdin).
 
     Formats are recognised by content: CloudTrail S3 files, JSON lines, EventBridge, CloudWatch
     Logs subscriptions, lookup-events output; Azure Activity (all shapes); Entra ID audit; GCP
     audit LogEntries; gzip or plain.
     """
-    sys.exit(
-        _detect(
-            paths, profile, fmt, min_score, quiet, rule_paths, placeholders, engine,
-            spark_master, spark_conf, allowlist, default_filters, window, strict,
-        )
-    )
+    sys.exit(_detect(opts, fmt))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@_profile_opt
-@_format_opt
-@_min_score_opt
-@_quiet_opt
-@_rules_opt
-@_placeholders_opt
-@strict_opt
-@allow_options
-@window_options
-@limit_options
-def demo(
-    profile: str,
-    fmt: str,
-    min_score: float | None,
-    quiet: bool,
-    rule_paths: tuple[str, ...],
-    placeholders: str | None,
-    strict: bool,
-    allowlist: Allowlist,
-    default_filters: bool,
-    window: TimeWindow | None,
-) -> None:
+@format_opt
+@scan_options(paths=False)
+def demo(fmt: str, opts: ScanOptions) -> None:
     """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP, M365; attacks and noise)."""
     from trailhound.demo import dataset_path
 
-    sys.exit(
-        _detect(
-            [str(dataset_path())], profile, fmt, min_score, quiet, rule_paths, placeholders,
-            allowlist=allowlist, default_filters=default_filters, window=window, strict=strict,
-        )
-    )
+    sys.exit(_detect(dataclasses.replace(opts, paths=(str(dataset_path()),)), fmt))
 
 
 from trailhound.cli.rules_cmd import rules
@@ -425,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _err(f"trailhound: error: {for_terminal(e)}")
         sys.exit(e.exit_code)
     except BrokenPipeError:
-        # a safety net: detect handles its reader leaving (write_stdout), and click turns a
-        # broken pipe inside any other command into exit 1 itself
+        # a safety net: detect handles its reader leaving (write_stdout), and PipeGroup any
+        # other command's
         silence_stdout()
         sys.exit(EXIT_BROKEN_PIPE)

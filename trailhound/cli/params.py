@@ -7,7 +7,7 @@ import math
 import click
 
 
-class FiniteFloat(click.ParamType):
+class FiniteFloat(click.ParamType[float]):
     """A float that is a number: click's FLOAT takes `nan` and `inf`, and `--min-score nan`
     would then silently keep nothing (every comparison with NaN is false)."""
 

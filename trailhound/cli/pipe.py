@@ -6,7 +6,11 @@ import io
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
+
+import click
+
+from trailhound.cli.exits import EXIT_BROKEN_PIPE
 
 
 def write_stdout(writer: Callable[[Iterable[Any], TextIO], None], rows: Iterable[Any]) -> bool:
@@ -46,3 +50,27 @@ def buffered_stdout() -> None:
     sys.stdout = io.TextIOWrapper(
         io.BufferedWriter(raw), encoding=out.encoding, errors=out.errors, line_buffering=out.isatty()
     )
+
+
+class PipeGroup(click.Group):
+    """The command group: whatever a command writes (its help included), a reader that leaves
+    early (`trailhound rules list | head`) ends it quietly with EXIT_BROKEN_PIPE, as `detect`
+    does (write_stdout), instead of click's own exit 1 for EPIPE. One place, so every command
+    and every future one follows it."""
+
+    def make_context(self, *args: Any, **kw: Any) -> click.Context:  # `trailhound --help`
+        try:
+            return super().make_context(*args, **kw)
+        except BrokenPipeError:
+            _left_early()
+
+    def invoke(self, ctx: click.Context) -> Any:  # every command and its own --help
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _left_early()
+
+
+def _left_early() -> NoReturn:
+    silence_stdout()
+    sys.exit(EXIT_BROKEN_PIPE)

@@ -6,12 +6,13 @@ import sys
 
 import click
 
-from trailhound.profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from trailhound.cli.choices import PROFILE_CHOICE
+from trailhound.profiles import DEFAULT_PROFILE, get_profile
 from trailhound.report.escape import for_terminal
 
 _profile_opt = click.option(
     "--profile",
-    type=click.Choice(sorted(PROFILES)),
+    type=PROFILE_CHOICE,
     default=DEFAULT_PROFILE,
     show_default=True,
     help="Whose pack to list (when no PATH is given).",

@@ -9,30 +9,15 @@ from typing import Any
 
 import click
 
-from trailhound.cli.app import (
-    EXIT_CODES_HELP,
-    _engine_opt,
-    _min_score_opt,
-    _placeholders_opt,
-    _profile_opt,
-    _quiet_opt,
-    _rules_opt,
-    _spark_conf_opt,
-    _spark_master_opt,
-    emit,
-    finding_rows,
-)
-from trailhound.cli.engine_opts import strict_opt
-from trailhound.cli.exits import EXIT_BROKEN_PIPE, nothing_read
-from trailhound.cli.options import format_opt as _format_opt
-from trailhound.cli.tuning_opts import allow_options, window_options
-from trailhound.profiles import get_profile
+from trailhound.cli.app import emit, finding_rows
+from trailhound.cli.exits import EXIT_BROKEN_PIPE, epilog, nothing_read
+from trailhound.cli.options import format_opt
+from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.report.escape import for_terminal
 from trailhound.report.triage import principal_writer, timeline_writer
 from trailhound.triage.principals import rank_principals
 from trailhound.triage.timeline import build_timeline
-from trailhound.tuning.allowlist import Allowlist
-from trailhound.tuning.window import TimeWindow, parse_duration
+from trailhound.tuning.window import parse_duration
 
 
 class Duration(click.ParamType[int]):
@@ -49,36 +34,10 @@ class Duration(click.ParamType[int]):
         return span
 
 
-def _detect_options(f: Any) -> Any:
-    """The detect options every triage view takes (the same click option objects as detect)."""
-    f = allow_options(window_options(f))  # innermost, as on detect
-    for opt in reversed(
-        (_profile_opt, _format_opt, _min_score_opt, _quiet_opt, _rules_opt, _placeholders_opt,
-         _engine_opt, strict_opt, _spark_master_opt, _spark_conf_opt)
-    ):
-        f = opt(f)
-    return f
-
-
-@click.command(epilog=EXIT_CODES_HELP)
-@click.argument("paths", nargs=-1, required=True)
-@_detect_options
-def principals(
-    paths: tuple[str, ...],
-    profile: str,
-    fmt: str,
-    min_score: float | None,
-    quiet: bool,
-    rule_paths: tuple[str, ...],
-    placeholders: str | None,
-    engine: str,
-    strict: bool,
-    spark_master: str,
-    spark_conf: tuple[str, ...],
-    allowlist: Allowlist,
-    default_filters: bool,
-    window: TimeWindow | None,
-) -> None:
+@click.command(epilog=epilog())
+@format_opt
+@scan_options()
+def principals(fmt: str, opts: ScanOptions) -> None:
     """Rank the principals of the findings in PATHS by risk, highest first.
 
     One row per principal (AWS ARN, Azure caller, Entra initiator, GCP principalEmail, M365
@@ -86,18 +45,16 @@ def principals(
     source IPs, user agents, accounts, access keys, the highest score in any 24 h window, and a
     `risky` flag with its reason (thresholds: README "Triage").
     """
-    rows, stats = finding_rows(
-        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
-        spark_conf, allowlist, default_filters, window, strict,
-    )
+    rows, stats = finding_rows(opts)
     ranked = rank_principals(rows)  # reads every row: the summary is complete after this
     risky = sum(1 for r in ranked if r["risky"])
     note = f"  {len(ranked)} principals, {risky} risky"
-    sys.exit(emit(principal_writer(fmt), ranked, stats, paths, profile, quiet, [note]))
+    sys.exit(emit(principal_writer(fmt), ranked, stats, opts, [note]))
 
 
-@click.command(epilog=EXIT_CODES_HELP)
-@click.argument("paths", nargs=-1, required=True)
+@click.command(epilog=epilog())
+@format_opt
+@scan_options()
 @click.option(
     "--principal",
     required=True,
@@ -119,44 +76,22 @@ def principals(
     show_default=True,
     help="With --around: how far before and after (30m, 1h, 2d).",
 )
-@_detect_options
-def timeline(
-    paths: tuple[str, ...],
-    principal: str,
-    around: str | None,
-    span: int,
-    profile: str,
-    fmt: str,
-    min_score: float | None,
-    quiet: bool,
-    rule_paths: tuple[str, ...],
-    placeholders: str | None,
-    engine: str,
-    strict: bool,
-    spark_master: str,
-    spark_conf: tuple[str, ...],
-    allowlist: Allowlist,
-    default_filters: bool,
-    window: TimeWindow | None,
-) -> None:
+def timeline(principal: str, around: str | None, span: int, fmt: str, opts: ScanOptions) -> None:
     """Every event of one principal in PATHS, in time order, findings marked with their score
     and signals: what else did they do?
 
     The events are read by trailhound itself, from local paths (not stdin: the input is read
     twice, for the events and for the findings); the findings come from --engine.
     """
-    if "-" in paths:
+    if "-" in opts.paths:
         raise click.UsageError("timeline reads its input twice (events, then findings): save stdin to a file first")
-    rows, stats = finding_rows(
-        paths, profile, min_score, quiet, rule_paths, placeholders, engine, spark_master,
-        spark_conf, allowlist, default_filters, window, strict,
-    )
+    rows, stats = finding_rows(opts)
     with build_timeline(
-        paths, get_profile(profile), principal, rows, around=around, window_ns=span,
-        within=window, before_events=lambda: nothing_read(stats),
+        opts.paths, opts.profile, principal, rows, around=around, window_ns=span,
+        within=opts.window, before_events=lambda: nothing_read(stats),
     ) as found:  # the finding rows are read (kept on disk) first: the summary is complete then
         if found is None:  # nothing to look for a principal in: say so as detect does
-            sys.exit(emit(timeline_writer(fmt), [], stats, paths, profile, quiet))
+            sys.exit(emit(timeline_writer(fmt), [], stats, opts))
         shown = marked = 0
 
         def counted(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -166,8 +101,8 @@ def timeline(
                 marked += r["suspicion_score"] is not None
                 yield r
 
-        code = emit(timeline_writer(fmt), counted(found.rows), stats, paths, profile, quiet)
-    if not quiet and code != EXIT_BROKEN_PIPE:  # after the summary, as emit's notes come
+        code = emit(timeline_writer(fmt), counted(found.rows), stats, opts)
+    if not opts.quiet and code != EXIT_BROKEN_PIPE:  # after the summary, as emit's notes come
         click.echo(f"  timeline of {for_terminal(principal)}: {found.events} events, "
                    f"{shown} shown, {marked} of them findings", err=True)
     sys.exit(code)

@@ -1,4 +1,5 @@
-"""Click option bundles for tuning, one decorator each, for every command that reads logs:
+"""Click option bundles for tuning, one decorator each (cli/scan_options.py puts both on every
+scan command; `hunt` takes the window alone):
 
     @allow_options    --allow FILE (repeatable), --no-default-filters
                       -> the command receives `allowlist: Allowlist`, `default_filters: bool`

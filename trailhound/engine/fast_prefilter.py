@@ -1,22 +1,24 @@
 """Rule anchors: which records can a rule possibly match, decided without evaluating it.
 
-For every rule, `rule_anchor` derives from its pySigma condition tree (the same tree the
-reference engine compiles) a NECESSARY condition: a set of atoms, one of which holds on every
-record the rule matches. An atom tests one mapped field path:
+For every rule, `rule_anchor` derives from its intermediate form (ir.py, the tree compiler.py
+builds and the reference engine evaluates) a NECESSARY condition: a set of atoms, one of which
+holds on every record the rule matches. An atom tests one mapped field path:
 
 * eq / prefix / suffix / contains: some leaf text (fields.text_of) equals / starts with / ends
-  with / contains a literal, case-insensitively unless `cased` (ASCII literals only; the case
-  rule is the reference's: ASCII lower() when the text is ASCII, otherwise the atom is taken as
-  true, which is conservative);
-* test: some leaf passes the reference engine's own leaf test (regex, number, bool, cidr, ...);
+  with / contains a literal (an ir.Text of kind exact / startswith / endswith / contains),
+  case-insensitively unless `cased` (ASCII literals only; the case rule is the reference's:
+  ASCII lower() when the text is ASCII, otherwise the atom is taken as true, which is
+  conservative);
+* test: some leaf passes the reference engine's own leaf test (reference.leaf_test: regex,
+  number, bool, cidr, other wildcards...);
 * exists: the field has at least one hit.
 
 Derivation (polarity-aware, i.e. on the negation normal form of the condition):
 `A and B` needs the best of anchor(A), anchor(B) (either is necessary); `A or B` needs
 anchor(A) | anchor(B) (None, "always", if either is None); `not` flips the polarity; a positive
-field item gives its atom; `not field: null` and `not field|exists: false` give `exists`;
-everything else (keywords, `null`, negated values, placeholders) gives None. A rule whose anchor
-is None ("unanchored") is evaluated on every record of its log source.
+field test gives its atom; `not field: null` and `not field|exists: false` give `exists`;
+everything else (keywords, `null`, other negated tests, normalized `trailhound.*` fields) gives
+None. A rule whose anchor is None ("unanchored") is evaluated on every record of its log source.
 
 `Prefilter` indexes the atoms of all rules by path, so the cost per record depends on the
 number of distinct anchor paths, not on the number of rules: `candidates(raw)` returns the
@@ -33,36 +35,22 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sigma.conditions import (
-    ConditionAND,
-    ConditionFieldEqualsValueExpression,
-    ConditionNOT,
-    ConditionOR,
-)
-from sigma.types import (
-    Placeholder,
-    SigmaCasedString,
-    SigmaExists,
-    SigmaExpansion,
-    SigmaFieldReference,
-    SigmaNull,
-    SigmaString,
-    SpecialChars,
-)
-
 from trailhound.engine import fields as F
-from trailhound.engine import reference as R
+from trailhound.engine import ir
+from trailhound.engine.compiler import rule_tree
+from trailhound.engine.reference import leaf_test
+from trailhound.errors import EngineError
 from trailhound.rules.model import Rule
 
-__all__ = ["ALL", "Atom", "Prefilter", "rule_anchor"]
-
-_MULTI = SpecialChars.WILDCARD_MULTI
+__all__ = ["ALL", "Atom", "Prefilter", "anchor_of", "rule_anchor"]
 
 # Atom kinds, cheapest (most selective) first.
 EQ, PREFIX, SUFFIX, CONTAINS, TEST, EXISTS = "eq", "prefix", "suffix", "contains", "test", "exists"
 _KIND_COST = {EQ: 1, PREFIX: 2, SUFFIX: 2, CONTAINS: 3, TEST: 4, EXISTS: 6}
 # eventName / operationName literals pick out few records; eventSource ones many.
 _PATH_FACTOR = {"eventName": 1.0, "eventSource": 3.0}
+# ir.Text shapes an atom can look up without running the wildcard
+_TEXT_KIND = {"exact": EQ, "startswith": PREFIX, "endswith": SUFFIX, "contains": CONTAINS}
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,17 +79,16 @@ Anchor = tuple[Atom, ...]
 
 def rule_anchor(rule: Rule) -> Anchor | None:
     """A necessary condition for `rule` to match a record, or None (no cheap one exists)."""
-    conditions = getattr(rule.sigma.detection, "parsed_condition", None) or []
-    out: list[Atom] = []
-    for cond in conditions:
-        try:
-            got = _anchor(cond.parsed, True)
-        except Exception:  # noqa: BLE001 - anything unusual: evaluate the rule everywhere
-            return None
-        if got is None:
-            return None
-        out.extend(got)
-    return tuple(out) if out else None
+    try:
+        tree = rule_tree(rule)
+    except EngineError:  # refused: the engine's compile reports it
+        return None
+    return anchor_of(tree)
+
+
+def anchor_of(tree: ir.Node) -> Anchor | None:
+    """A necessary condition for an intermediate-form tree to hold on a record, or None."""
+    return _anchor(tree, True)
 
 
 def _cost(anchor: Anchor) -> tuple[float, int]:
@@ -122,78 +109,57 @@ def _union(options: Iterable[Anchor | None]) -> Anchor | None:
     return tuple(out) or None
 
 
-def _anchor(node: Any, positive: bool) -> Anchor | None:
-    if isinstance(node, ConditionAND):
+def _anchor(node: ir.Node, positive: bool) -> Anchor | None:
+    if isinstance(node, ir.And):
         parts = [_anchor(a, positive) for a in node.args]
         return _best(parts) if positive else _union(parts)
-    if isinstance(node, ConditionOR):
+    if isinstance(node, ir.Or):
         parts = [_anchor(a, positive) for a in node.args]
         return _union(parts) if positive else _best(parts)
-    if isinstance(node, ConditionNOT):
-        if len(node.args) != 1:
-            return None
-        return _anchor(node.args[0], not positive)
-    if isinstance(node, ConditionFieldEqualsValueExpression):
-        if F.event_attr(node.field) is not None:
+    if isinstance(node, ir.Not):
+        return _anchor(node.arg, not positive)
+    if isinstance(node, ir.FieldTest):
+        if node.attr is not None:
             return None  # a normalized field: not in the raw record the anchors read
-        if positive:
-            return _field_atoms(node.field, node.value)
-        return _negated_field_atoms(node.field, node.value)
-    return None  # keywords (ConditionValueExpression) and anything unknown
+        return _field_atoms(node) if positive else _negated_field_atoms(node)
+    return None  # keywords
 
 
-def _negated_field_atoms(field_name: str, value: Any) -> Anchor | None:
+def _negated_field_atoms(node: ir.FieldTest) -> Anchor | None:
     """Atoms necessary for `not (field == value)`."""
-    if isinstance(value, SigmaNull):  # not null: the field is present (and not null)
-        return (Atom(field_name, EXISTS),)
-    if isinstance(value, SigmaExists) and not value.exists:
-        return (Atom(field_name, EXISTS),)
-    if isinstance(value, SigmaExpansion):  # not (a or b) = not a and not b
-        return _best(_negated_field_atoms(field_name, v) for v in value.values)
+    m = node.matcher
+    if isinstance(m, ir.Null) or (isinstance(m, ir.Exists) and not m.want):
+        return (Atom(node.field, EXISTS),)  # the field is present
     return None
 
 
-def _field_atoms(field_name: str, value: Any) -> Anchor | None:
-    if isinstance(value, SigmaExpansion):
-        return _union(_field_atoms(field_name, v) for v in value.values)
-    if isinstance(value, SigmaExists):
-        return (Atom(field_name, EXISTS),) if value.exists else None
-    if isinstance(value, SigmaNull):
+def _field_atoms(node: ir.FieldTest) -> Anchor | None:
+    m = node.matcher
+    if isinstance(m, ir.Exists):
+        return (Atom(node.field, EXISTS),) if m.want else None
+    if isinstance(m, ir.Null):
         return None  # true when the field is missing
-    if isinstance(value, SigmaFieldReference):
-        return (Atom(field_name, EXISTS),)  # needs a text leaf in the field
-    if isinstance(value, SigmaString):
-        if any(isinstance(p, Placeholder) for p in value.s):
-            return None
-        atom = _string_atom(field_name, list(value.s), isinstance(value, SigmaCasedString))
+    if isinstance(m, ir.FieldRef):
+        return (Atom(node.field, EXISTS),)  # needs a text leaf in the field
+    if isinstance(m, ir.Text):
+        atom = _text_atom(node.field, m)
         if atom is not None:
             return (atom,)
-    try:
-        test = R._leaf_test(value, field_name, "prefilter")
-    except Exception:  # noqa: BLE001 - the reference refuses it too (or cannot test a leaf)
-        return None
-    return (Atom(field_name, TEST, test=test),)
+    test = leaf_test(m)
+    return None if test is None else (Atom(node.field, TEST, test=test),)
 
 
-def _string_atom(field_name: str, parts: list[Any], cased: bool) -> Atom | None:
+def _text_atom(field_name: str, m: ir.Text) -> Atom | None:
     """eq / prefix / suffix / contains for the shapes X, X*, *X, *X* (X plain text)."""
-    norm = F._normalize(parts)  # the same canonical form the reference compiles
-    plain = [p for p in norm if isinstance(p, str)]
-    specials = [p for p in norm if not isinstance(p, str)]
-    if len(plain) > 1 or any(p is not _MULTI for p in specials):
+    kind = _TEXT_KIND.get(m.kind)
+    if kind is None:
         return None
-    text = plain[0] if plain else ""
-    if not cased and not text.isascii():
-        return None  # case folding beyond ASCII: leave it to the reference leaf test
-    if not cased:
+    text = m.literal
+    if not m.cased:
+        if not text.isascii():
+            return None  # case folding beyond ASCII: leave it to the reference leaf test
         text = text.lower()
-    if not norm:
-        return Atom(field_name, EQ, "", cased)
-    if not plain:
-        return None  # `*` alone: any text
-    lead, trail = norm[0] is _MULTI, norm[-1] is _MULTI
-    kind = CONTAINS if lead and trail else SUFFIX if lead else PREFIX if trail else EQ
-    return Atom(field_name, kind, text, cased)
+    return Atom(field_name, kind, text, m.cased)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -147,6 +147,7 @@ __all__ = [
     "ip_of",
     "leaves",
     "lookup",
+    "normalize_parts",
     "number_of",
     "resolve",
     "string_leaves",
@@ -299,8 +300,9 @@ _MULTI = SpecialChars.WILDCARD_MULTI
 _SINGLE = SpecialChars.WILDCARD_SINGLE
 
 
-def _normalize(parts: Sequence[str | SpecialChars]) -> list[str | SpecialChars]:
-    """Merge adjacent plain parts, collapse runs of `*`, drop empty plain parts."""
+def normalize_parts(parts: Sequence[str | SpecialChars]) -> list[str | SpecialChars]:
+    """The canonical form of a Sigma string's parts: adjacent plain parts merged, runs of `*`
+    collapsed, empty plain parts dropped (what ir.Text keeps)."""
     out: list[str | SpecialChars] = []
     for p in parts:
         if isinstance(p, str):
@@ -313,6 +315,10 @@ def _normalize(parts: Sequence[str | SpecialChars]) -> list[str | SpecialChars]:
             continue
         out.append(p)
     return out
+
+
+# The old private name, still read by trailhound/spark/compile.py (which is being retired).
+_normalize = normalize_parts
 
 
 def _regex_source(parts: Sequence[str | SpecialChars]) -> str:
@@ -334,7 +340,7 @@ def compile_wildcard(parts: Sequence[str | SpecialChars], cased: bool) -> Callab
 
     Only `str` and SpecialChars parts are allowed (placeholders are refused by the caller).
     """
-    norm = _normalize(parts)
+    norm = normalize_parts(parts)
     flags = re.DOTALL | (0 if cased else re.IGNORECASE)
     rx = re.compile(_regex_source(norm), flags)
     full = rx.fullmatch

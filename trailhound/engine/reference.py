@@ -2,16 +2,11 @@
 
 What it does, precisely (value and field semantics are in fields.py, which is the contract):
 
-* `compile(ruleset)` turns every rule's `sigma.detection.parsed_condition[i].parsed` tree (the
-  tree pySigma builds after field mapping: identifiers, `1 of` / `all of` selectors and
-  modifiers already resolved into ConditionAND / ConditionOR / ConditionNOT,
-  ConditionFieldEqualsValueExpression and ConditionValueExpression) into nested Python
-  closures, compiling every string pattern once. A rule matches when ANY of its conditions is
-  true (a condition list is OR-linked, rules spec, Condition).
-* Each Filter is compiled once from its SigmaGlobalFilter: one `SigmaCondition` per condition
-  string over the filter's OWN detections, as pySigma's `SigmaFilter.apply_on_rule` does (it
-  rewrites a rule condition `C` into `(C) and (F)` with the filter's identifiers renamed, so
-  the filter condition `F` says what must hold for a match to survive).
+* `compile(ruleset)` takes every rule's and filter's intermediate form (ir.py, built by
+  compiler.py from pySigma's parsed rule: the one place pySigma's condition tree is read) and
+  turns it into nested Python closures, compiling every string pattern once. A rule matches
+  when its tree is true (a condition list is one `Or`, rules spec, Condition).
+* Each Filter's tree says what must hold for a match to survive (compiler.filter_tree).
 * `run(plan, events)`: for each event, only rules with `rule.applies_to(event.logsource)` are
   evaluated (memoised per log source). For each matching rule, every Filter with
   `f.applies_to(rule)` (RuleSet order) is evaluated on the same event; each filter whose
@@ -19,13 +14,11 @@ What it does, precisely (value and field semantics are in fields.py, which is th
   suppressed by several filters, one pair each); if none is false the rule goes to
   `Match.rules`. A Match is yielded only for events with at least one matched or suppressed
   rule, in input order, rules in RuleSet order.
-* Refused at compile time with `EngineError("rule <id> (<path>): cannot evaluate: <reason>")`
-  (or `filter <id> ...`): unexpanded placeholders (`|expand` with nothing filled in),
-  SigmaQueryExpression, timestamp-part modifiers on a field outside fields.TIMESTAMP_FIELDS,
-  `|re` patterns RE2 cannot run in linear time (sigma_regex.py: lookaround, backreferences...),
-  keyword (field-less) values other than strings / regexes / numbers, any SigmaType or
-  condition node this module does not know, conditions pySigma cannot parse, and conditions
-  that reduce to nothing (every detection item dropped by a pipeline).
+* Refused at compile time: whatever compiler.py refuses, as its `Refused` (an EngineError:
+  `rule <id> (<path>): cannot evaluate: <kind>: <reason>`, or `filter <id> ...`).
+
+`leaf_test(matcher)` is the one meaning of a leaf-level matcher in Python; the prefilter's
+`test` atoms reuse it.
 """
 
 from __future__ import annotations
@@ -35,44 +28,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sigma.conditions import (
-    ConditionAND,
-    ConditionFieldEqualsValueExpression,
-    ConditionNOT,
-    ConditionOR,
-    ConditionValueExpression,
-    SigmaCondition,
-)
-from sigma.exceptions import SigmaError
-from sigma.types import (
-    CompareOperators,
-    Placeholder,
-    SigmaBool,
-    SigmaCasedString,
-    SigmaCIDRExpression,
-    SigmaCompareExpression,
-    SigmaExists,
-    SigmaExpansion,
-    SigmaFieldReference,
-    SigmaNull,
-    SigmaNumber,
-    SigmaQueryExpression,
-    SigmaRegularExpression,
-    SigmaString,
-    SigmaTimestampPart,
-    SigmaType,
-    TimestampPart,
-)
+from sigma.types import SigmaType
 
+from trailhound.engine import compiler as C
 from trailhound.engine import fields as F
+from trailhound.engine import ir
 from trailhound.engine.base import Match
 from trailhound.engine.loop import InProcess
-from trailhound.engine.sigma_regex import RegexRefused, compile_search, sigma_flags
-from trailhound.errors import EngineError
 from trailhound.model import Event
 from trailhound.rules.model import Filter, Rule, RuleSet
 
-__all__ = ["Plan", "ReferenceEngine", "compile_rule"]
+__all__ = ["Plan", "ReferenceEngine", "compile_rule", "leaf_test", "predicate"]
 
 
 class _Ctx:
@@ -106,108 +72,56 @@ Pred = Callable[[_Ctx], bool]
 LeafTest = Callable[[Any], bool]
 
 
-class _Refuse(Exception):
-    """A construct this engine does not evaluate; becomes an EngineError naming the rule."""
-
-
 # ---------------------------------------------------------------------------------------------
 # Values
 
-
-def _string_parts(s: SigmaString, where: str) -> list[Any]:
-    for p in s.s:
-        if isinstance(p, Placeholder):
-            raise _Refuse(
-                f"{where}: placeholder %{p.name}% was not expanded "
-                "(|expand needs a processing pipeline that fills it in)"
-            )
-    return list(s.s)
-
-
-def _regex(value: SigmaRegularExpression, where: str) -> Callable[[str], bool]:
-    """`re.search(...) is not None` for the value, run on RE2 in linear time (sigma_regex.py:
-    a rule regex must not stall a scan on hostile text)."""
-    if value.regexp.contains_placeholder():
-        names = [p.name for p in value.regexp.s if isinstance(p, Placeholder)]
-        raise _Refuse(f"{where}: placeholder %{names[0]}% in regular expression was not expanded")
-    pattern = str(value.regexp)
-    try:
-        return compile_search(pattern, sigma_flags(value))
-    except RegexRefused as e:
-        raise _Refuse(f"{where}: regular expression `{pattern}`: {e}") from None
-
-
-_COMPARE: dict[CompareOperators, Callable[[Any, Any], bool]] = {
-    CompareOperators.LT: operator.lt,
-    CompareOperators.LTE: operator.le,
-    CompareOperators.GT: operator.gt,
-    CompareOperators.GTE: operator.ge,
-    CompareOperators.NEQ: operator.ne,
-}
-
-_TS_PART = {
-    TimestampPart.MINUTE: "minute",
-    TimestampPart.HOUR: "hour",
-    TimestampPart.DAY: "day",
-    TimestampPart.WEEK: "week",
-    TimestampPart.MONTH: "month",
-    TimestampPart.YEAR: "year",
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "neq": operator.ne,
 }
 
 
-def _timestamp_leaf(
-    tp: SigmaTimestampPart, field_name: str, test: Callable[[int], bool], where: str
-) -> LeafTest:
-    part = _TS_PART.get(tp.timestamp_part)
-    if part is None:
-        raise _Refuse(f"{where}: unsupported timestamp part {tp.timestamp_part}")
-    if field_name not in F.TIMESTAMP_FIELDS:
-        raise _Refuse(
-            f"{where}: |{part} needs a timestamp field; {field_name!r} is not one of "
-            f"{', '.join(sorted(F.TIMESTAMP_FIELDS))}"
-        )
-
-    def leaf(v: Any) -> bool:
-        parts = F.timestamp_parts(v)
-        return parts is not None and test(parts[part])
-
-    return leaf
-
-
-def _leaf_test(value: SigmaType, field_name: str, where: str) -> LeafTest:
-    """A test of ONE leaf against a value (types whose meaning depends on the leaf only)."""
-    # Order matters: SigmaCasedString < SigmaString, SigmaTimestampPart < SigmaNumber.
-    if isinstance(value, SigmaString):
-        match = F.compile_wildcard(
-            _string_parts(value, where), cased=isinstance(value, SigmaCasedString)
-        )
+def leaf_test(m: ir.Matcher) -> LeafTest | None:
+    """A test of ONE leaf against a matcher; None for the matchers that look at the whole field
+    (Exists, Null, FieldRef)."""
+    if isinstance(m, ir.Text):
+        match = F.compile_wildcard(m.parts, cased=m.cased)
 
         def string_leaf(v: Any) -> bool:
             t = F.text_of(v)
             return t is not None and match(t)
 
         return string_leaf
-    if isinstance(value, SigmaRegularExpression):
-        search = _regex(value, where)
+    if isinstance(m, ir.Regex):
+        search = m.search
 
         def regex_leaf(v: Any) -> bool:
             t = F.text_of(v)
             return t is not None and search(t)
 
         return regex_leaf
-    if isinstance(value, SigmaTimestampPart):
-        n = value.number
-        return _timestamp_leaf(value, field_name, lambda p: p == n, where)
-    if isinstance(value, SigmaNumber):
-        n = value.number
+    if isinstance(m, ir.TimePart):
+        part, op, at = m.part, _COMPARE[m.op], m.value
+
+        def time_leaf(v: Any) -> bool:
+            parts = F.timestamp_parts(v)
+            return parts is not None and op(parts[part], at)
+
+        return time_leaf
+    if isinstance(m, ir.Number):
+        n = m.value
 
         def number_leaf(v: Any) -> bool:
             x = F.number_of(v)
             return x is not None and x == n
 
         return number_leaf
-    if isinstance(value, SigmaBool):
-        b = value.boolean
+    if isinstance(m, ir.Bool):
+        b = m.value
         word = "true" if b else "false"
 
         def bool_leaf(v: Any) -> bool:
@@ -216,23 +130,16 @@ def _leaf_test(value: SigmaType, field_name: str, where: str) -> LeafTest:
             return isinstance(v, str) and v.lower() == word
 
         return bool_leaf
-    if isinstance(value, SigmaCompareExpression):
-        op = _COMPARE.get(value.op)
-        if op is None:
-            raise _Refuse(f"{where}: unsupported comparison {value.op}")
-        target = value.number
-        if isinstance(target, SigmaTimestampPart):
-            t = target.number
-            return _timestamp_leaf(target, field_name, lambda p: op(p, t), where)
-        n = target.number
+    if isinstance(m, ir.Compare):
+        cmp, target = _COMPARE[m.op], m.value
 
         def compare_leaf(v: Any) -> bool:
             x = F.number_of(v)
-            return x is not None and op(x, n)
+            return x is not None and cmp(x, target)
 
         return compare_leaf
-    if isinstance(value, SigmaCIDRExpression):
-        net = value.network
+    if isinstance(m, ir.Cidr):
+        net = m.network
 
         def cidr_leaf(v: Any) -> bool:
             if not isinstance(v, str):
@@ -241,29 +148,24 @@ def _leaf_test(value: SigmaType, field_name: str, where: str) -> LeafTest:
             return ip is not None and ip.version == net.version and ip in net
 
         return cidr_leaf
-    raise _Refuse(f"{where}: unsupported value type {type(value).__name__}")
+    return None
 
 
-def _field_pred(field_name: str, value: SigmaType, where: str) -> Pred:
-    where = f"{where}, field {field_name!r}"
-    path = F.compile_path(field_name)
-    if isinstance(value, SigmaQueryExpression):
-        raise _Refuse(f"{where}: query expressions ({value.expr!r}) are backend-specific")
-    if isinstance(value, SigmaExpansion):
-        return _any([_field_pred(field_name, v, where) for v in value.values])
-    if isinstance(value, SigmaExists):
-        want = bool(value.exists)
+def _field_test(node: ir.FieldTest) -> Pred:
+    field_name, path, m = node.field, node.path, node.matcher
+    if isinstance(m, ir.Exists):
+        want = m.want
         return lambda c: c.field(field_name, path)[0] is want
-    if isinstance(value, SigmaNull):
+    if isinstance(m, ir.Null):
 
         def null_pred(c: _Ctx) -> bool:
             present, ls = c.field(field_name, path)
             return not present or any(v is None for v in ls)
 
         return null_pred
-    if isinstance(value, SigmaFieldReference):
-        other, other_path = value.field, F.compile_path(value.field)
-        starts, ends = value.starts_with, value.ends_with
+    if isinstance(m, ir.FieldRef):
+        other, other_path = m.field, m.path
+        starts, ends = m.starts, m.ends
 
         def fieldref_pred(c: _Ctx) -> bool:
             mine = [t for t in map(F.text_of, c.field(field_name, path)[1]) if t is not None]
@@ -275,7 +177,8 @@ def _field_pred(field_name: str, value: SigmaType, where: str) -> Pred:
             )
 
         return fieldref_pred
-    test = _leaf_test(value, field_name, where)
+    test = leaf_test(m)
+    assert test is not None, m
 
     def leaf_pred(c: _Ctx) -> bool:
         for v in c.field(field_name, path)[1]:
@@ -286,19 +189,9 @@ def _field_pred(field_name: str, value: SigmaType, where: str) -> Pred:
     return leaf_pred
 
 
-def _keyword_pred(value: SigmaType, where: str) -> Pred:
-    where = f"{where}, keyword"
-    if isinstance(value, SigmaExpansion):
-        return _any([_keyword_pred(v, where) for v in value.values])
-    if isinstance(value, SigmaString):
-        parts = F.contains_pattern(_string_parts(value, where))
-        match = F.compile_wildcard(parts, cased=isinstance(value, SigmaCasedString))
-    elif isinstance(value, SigmaRegularExpression):
-        match = _regex(value, where)
-    elif isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):
-        match = F.compile_wildcard(F.contains_pattern([str(value.number)]), cased=True)
-    else:
-        raise _Refuse(f"{where}: {type(value).__name__} cannot be a keyword (field-less) value")
+def _keyword(node: ir.Keyword) -> Pred:
+    m = node.matcher
+    match = m.search if isinstance(m, ir.Regex) else F.compile_wildcard(m.parts, cased=m.cased)
 
     def keyword_pred(c: _Ctx) -> bool:
         for t in c.texts():
@@ -345,71 +238,55 @@ def _all(preds: list[Pred]) -> Pred:
     return all_pred
 
 
-def _tree(node: Any, where: str) -> Pred:
-    if isinstance(node, ConditionAND):
-        return _all([_tree(a, where) for a in node.args])
-    if isinstance(node, ConditionOR):
-        return _any([_tree(a, where) for a in node.args])
-    if isinstance(node, ConditionNOT):
-        if len(node.args) != 1:
-            raise _Refuse(f"{where}: 'not' with {len(node.args)} operands")
-        inner = _tree(node.args[0], where)
+def predicate(node: ir.Node) -> Pred:
+    """The Python predicate of an intermediate-form tree."""
+    if isinstance(node, ir.And):
+        return _all([predicate(a) for a in node.args])
+    if isinstance(node, ir.Or):
+        return _any([predicate(a) for a in node.args])
+    if isinstance(node, ir.Not):
+        inner = predicate(node.arg)
         return lambda c: not inner(c)
-    if isinstance(node, ConditionFieldEqualsValueExpression):
-        return _field_pred(node.field, node.value, where)
-    if isinstance(node, ConditionValueExpression):
-        return _keyword_pred(node.value, where)
-    if node is None:
-        raise _Refuse(f"{where}: the condition is empty (every detection item was dropped)")
-    raise _Refuse(f"{where}: unsupported condition element {type(node).__name__}")
-
-
-def _conditions(conditions: Iterable[SigmaCondition]) -> Pred:
-    preds = []
-    for cond in conditions:
-        where = f"condition {cond.condition!r}"
-        try:
-            tree = cond.parsed
-        except SigmaError as e:
-            raise _Refuse(f"{where}: {e}") from None
-        preds.append(_tree(tree, where))
-    if not preds:
-        raise _Refuse("no condition")
-    return _any(preds)
-
-
-def _rule_pred(rule: Rule) -> Pred:
-    try:
-        conditions = getattr(rule.sigma.detection, "parsed_condition", None)
-        if not conditions:
-            raise _Refuse("the rule has no detection condition")
-        return _conditions(conditions)
-    except _Refuse as e:
-        raise EngineError(f"rule {rule.id} ({rule.path}): cannot evaluate: {e}") from None
-
-
-def _filter_pred(f: Filter) -> Pred:
-    glob = f.sigma.filter
-    try:
-        return _conditions(SigmaCondition(c, glob, glob.source) for c in glob.condition)
-    except _Refuse as e:
-        raise EngineError(f"filter {f.id} ({f.path}): cannot evaluate: {e}") from None
+    if isinstance(node, ir.FieldTest):
+        return _field_test(node)
+    return _keyword(node)
 
 
 def compile_rule(rule: Rule) -> Callable[[dict[str, Any]], bool]:
     """The rule's detection as a predicate over `Event.raw` (no log-source gating, no filters).
 
-    Raises EngineError, like `ReferenceEngine.compile`, for what it cannot evaluate.
+    Raises EngineError (compiler.Refused), like `ReferenceEngine.compile`, for what it cannot
+    evaluate.
     """
-    pred = _rule_pred(rule)
+    pred = predicate(C.rule_tree(rule))
     return lambda raw: pred(_Ctx(raw))
 
 
 def compile_filter(f: Filter) -> Callable[[Event], bool]:
     """The filter's condition as a predicate over an event: False when the filter removes it
     (for what has no rules to filter, e.g. hunts applying allowlists to events)."""
-    pred = _filter_pred(f)
+    pred = predicate(C.filter_tree(f))
     return lambda event: pred(_Ctx(event.raw, event))
+
+
+# Predicates straight from one pySigma value: kept for trailhound/spark/read.py, which builds
+# its executor-side tests this way until the Spark engine runs the local per-file scan.
+_Refuse = C._Refuse
+
+
+def _field_pred(field_name: str, value: SigmaType, where: str) -> Pred:
+    return predicate(C.field_node(field_name, value, where))
+
+
+def _keyword_pred(value: SigmaType, where: str) -> Pred:
+    return predicate(C.keyword_node(value, where))
+
+
+def _leaf_test(value: SigmaType, field_name: str, where: str) -> LeafTest:
+    test = leaf_test(C.matcher(value, field_name, where))
+    if test is None:
+        raise _Refuse(f"{where}: {type(value).__name__} is not a leaf test")
+    return test
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,10 +343,10 @@ class ReferenceEngine(InProcess):  # scan: the one reader loop, in this process
     NAME = "reference"
 
     def compile(self, ruleset: RuleSet) -> Plan:
-        filter_preds = [(f, _filter_pred(f)) for f in ruleset.filters]
+        filter_preds = [(f, predicate(C.filter_tree(f))) for f in ruleset.filters]
         compiled = []
         for rule in ruleset.rules:
-            pred = _rule_pred(rule)
+            pred = predicate(C.rule_tree(rule))
             applicable = tuple((f, p) for f, p in filter_preds if f.applies_to(rule))
             compiled.append(_CompiledRule(rule, pred, applicable))
         return Plan(tuple(compiled))

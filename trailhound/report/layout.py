@@ -4,6 +4,10 @@ that is left. A cell wider than its slot is cut with "…" (the full value is in
 record never takes more lines than its layout has: that is what keeps a table readable at 80
 columns. A continuation line whose cells are all empty is left out.
 
+`write_table` is the one table writer: findings (report/writers.py), principals and timelines
+(report/triage.py) bring their hand-made layouts, rows of any columns (hunts, report/rows.py) a
+layout fitted to their first rows by `auto_layout`.
+
 Written here rather than with rich.Table: rich folds cells onto as many lines as they need (the
 1,556-line demo table of issue #11) and takes about 0.5 ms a row; this takes ~10 us. Widths are
 terminal cells (wide characters count two), measured with rich.cells as rich measures them.
@@ -11,9 +15,10 @@ terminal cells (wide characters count two), measured with rich.cells as rich mea
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -34,6 +39,7 @@ class Slot:
 
 
 Line = tuple[Slot, ...]
+Record = tuple[Mapping[str, str], str | None]  # (escaped cells, style of the first slot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +81,7 @@ def _render_line(line: Line, widths: Sequence[int], cells: Mapping[str, str]) ->
 
 
 def render(
-    records: Iterable[tuple[Mapping[str, str], str | None]],
+    records: Iterable[Record],
     layout: Layout,
     width: int,
     colour: bool,
@@ -107,3 +113,51 @@ def write_lines(lines: Iterable[str], out: TextIO) -> None:
             chunk.clear()
     if chunk:
         out.write("\n".join(chunk) + "\n")
+
+
+def write_table(
+    records: Iterable[Record],
+    layouts: Sequence[Layout] | Callable[[Sequence[Record], int], Layout],
+    out: TextIO,
+    empty: str,
+) -> None:
+    """Records laid out for the output's width (a terminal's own, a pipe's `COLUMNS`), coloured
+    on a terminal; `empty` (e.g. "no findings") when there is none. `layouts`: the layouts to
+    choose from, or a function making one from the first SAMPLE records and the width."""
+    it = iter(records)
+    head = list(itertools.islice(it, SAMPLE))
+    if not head:
+        out.write(empty + "\n")
+        return
+    width = output_width(out)
+    layout = layouts(head, width) if callable(layouts) else choose(layouts, width)
+    write_lines(render(itertools.chain(head, it), layout, width, out.isatty()), out)
+
+
+SAMPLE = 200  # records that size an auto_layout's columns (the rest are cut to fit, as ever)
+MAX_AUTO = 40  # widest column of an auto_layout that does not fit on one line
+
+
+def auto_layout(keys: Sequence[str], sample: Sequence[Record], width: int) -> Layout:
+    """A layout for rows of any columns (`keys`, in order): each column as wide as its header
+    and sampled cells need; all on one line when they fit `width`, else each at most MAX_AUTO
+    wide and wrapped onto as many lines as it takes, continuation lines indented by INDENT.
+    The last slot of each line takes the rest of the line."""
+    need = {
+        k: max([cell_len(k), *(cell_len(cells.get(k, "")) for cells, _ in sample)]) for k in keys
+    }
+    if sum(need.values()) + len(GAP) * (len(keys) - 1) > width:
+        need = {k: min(n, MAX_AUTO) for k, n in need.items()}
+    lines: list[list[Slot]] = [[]]
+    used = -len(GAP)
+    for k in keys:
+        has_column = any(s.key for s in lines[-1])
+        if has_column and used + len(GAP) + need[k] > width:
+            lines.append([Slot("", "", INDENT)])
+            used = INDENT
+        lines[-1].append(Slot(k, k, need[k]))
+        used += len(GAP) + need[k]
+    return Layout(0, tuple((*line[:-1], Slot(line[-1].key, line[-1].header)) for line in lines))
+
+
+INDENT = 2  # continuation lines of an auto_layout start after it (and a GAP)

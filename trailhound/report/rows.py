@@ -1,23 +1,20 @@
-"""Rows of any shape (hunt results) -> JSON lines, CSV or a terminal table, escaped for each sink
-exactly as findings are (writers.py): the cells are log text, attacker-controlled."""
+"""Rows of any shape (hunt results, the triage views) -> the output formats, escaped for each
+sink exactly as findings are (writers.py): the cells are log text, attacker-controlled."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
 import orjson
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from trailhound.report.escape import for_terminal
-from trailhound.report.writers import write_csv, write_jsonl
+from trailhound.report.layout import auto_layout, write_table
+from trailhound.report.writers import WRITERS, write_csv
 
 Row = dict[str, Any]
-# rows drawn in a table; rich takes ~0.5 ms a row, and a longer table is read with jq or a
-# spreadsheet anyway (--format jsonl / csv)
-RICH_MAX_ROWS = 1000
+RowWriter = Callable[[Iterable[Row], TextIO], None]
 
 
 def _text(v: Any) -> str:
@@ -31,29 +28,25 @@ def _text(v: Any) -> str:
 
 
 def write_rows_table(columns: Sequence[str], rows: Iterable[Row], out: TextIO) -> None:
-    """Every cell made terminal-safe (for_terminal) and given to rich as plain Text: no markup
-    parsed, no control character printed. Past RICH_MAX_ROWS the rest is counted, not drawn."""
-    tty = out.isatty()
-    table = Table(header_style="bold", expand=False)
-    for c in columns:
-        table.add_column(for_terminal(c), overflow="fold")
-    n = 0
-    for r in rows:
-        n += 1
-        if n <= RICH_MAX_ROWS:
-            table.add_row(*(Text(for_terminal(_text(r[c]))) for c in columns))
-    if n == 0:
-        out.write("no rows\n")
-        return
-    Console(file=out, highlight=False, soft_wrap=False, width=None if tty else 220).print(table)
-    if n > RICH_MAX_ROWS:
-        out.write(f"... and {n - RICH_MAX_ROWS} more rows: --format jsonl or csv lists them all\n")
+    """Every row, each cell made terminal-safe (for_terminal), in columns sized to the first
+    rows and wrapped to the output's width (layout.auto_layout); cut cells end with "…"."""
+    keys = [for_terminal(c) for c in columns]  # a user's SQL names the columns
+    records = (
+        ({k: for_terminal(_text(r[c])) for k, c in zip(keys, columns)}, None) for r in rows
+    )
+    write_table(records, functools.partial(auto_layout, keys), out, "no rows")
+
+
+def view_writer(fmt: str, columns: Sequence[str], table: RowWriter) -> RowWriter:
+    """The writer of one view (principals, a timeline, a hunt's rows) for `--format`: the view
+    draws its own `table` and names its CSV `columns`; any other registered format (jsonl, a
+    plugin's) writes the rows as they are."""
+    if fmt == "table":
+        return table
+    if fmt == "csv":
+        return functools.partial(write_csv, columns=columns)
+    return WRITERS.get(fmt)
 
 
 def write_rows(fmt: str, columns: Sequence[str], rows: Iterable[Row], out: TextIO) -> None:
-    if fmt == "jsonl":
-        write_jsonl(rows, out)
-    elif fmt == "csv":
-        write_csv(rows, out, columns)
-    else:
-        write_rows_table(columns, rows, out)
+    view_writer(fmt, columns, functools.partial(write_rows_table, columns))(rows, out)

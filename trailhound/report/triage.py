@@ -4,15 +4,15 @@ whole, the table shortens (report/layout.py)."""
 
 from __future__ import annotations
 
-import functools
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from trailhound.report.escape import for_terminal
-from trailhound.report.layout import Layout, Slot, choose, output_width, render, write_lines
+from trailhound.report.layout import Layout, Slot, output_width, write_table
 from trailhound.report.names import short_principal, short_time
-from trailhound.report.writers import score_style, signals_text, write_csv, write_jsonl
+from trailhound.report.rows import view_writer
+from trailhound.report.writers import score_style, signals_text
 from trailhound.triage.principals import (
     PRINCIPAL_COLUMNS,
     RISK_24H_THRESHOLD,
@@ -22,7 +22,7 @@ from trailhound.triage.principals import (
 from trailhound.triage.timeline import TIMELINE_COLUMNS
 
 Row = dict[str, Any]
-TableWriter = Callable[[Sequence[Row], TextIO], None]
+TableWriter = Callable[[Iterable[Row], TextIO], None]
 
 _S = Slot
 
@@ -85,14 +85,12 @@ def principal_cells(r: Row) -> dict[str, str]:
     })
 
 
-def write_principal_table(rows: Sequence[Row], out: TextIO) -> None:
-    if not rows:
-        out.write("no findings, no principals\n")
-        return
-    width = output_width(out)
-    records = ((principal_cells(r), "bold red" if r["risky"] else None) for r in rows)
-    write_lines(render(records, choose(PRINCIPAL_LAYOUTS, width), width, out.isatty()), out)
-    out.write(textwrap.fill(RISKY_RULE, width) + "\n")
+def write_principal_table(rows: Iterable[Row], out: TextIO) -> None:
+    drawn = list(rows)  # one row per principal: few, and the rule below needs to know
+    records = ((principal_cells(r), "bold red" if r["risky"] else None) for r in drawn)
+    write_table(records, PRINCIPAL_LAYOUTS, out, "no findings, no principals")
+    if drawn:
+        out.write(textwrap.fill(RISKY_RULE, output_width(out)) + "\n")
 
 
 # -- timeline ----------------------------------------------------------------------------------
@@ -127,32 +125,17 @@ def timeline_cells(r: Row) -> dict[str, str]:
     })
 
 
-def write_timeline_table(rows: Sequence[Row], out: TextIO) -> None:
-    if not rows:
-        out.write("no events\n")
-        return
-    width = output_width(out)
+def write_timeline_table(rows: Iterable[Row], out: TextIO) -> None:
     records = (
         (timeline_cells(r), score_style(r["suspicion_score"]) if r["suspicion_score"] is not None else None)
         for r in rows
     )
-    write_lines(render(records, choose(TIMELINE_LAYOUTS, width), width, out.isatty()), out)
-
-
-def triage_writer(fmt: str, columns: Sequence[str], table: TableWriter) -> TableWriter:
-    """The writer of one triage view for `--format` (table, jsonl, csv)."""
-    if fmt == "table":
-        return table
-    if fmt == "jsonl":
-        return write_jsonl
-    if fmt == "csv":
-        return functools.partial(write_csv, columns=columns)
-    raise ValueError(fmt)  # click's Choice has refused anything else
+    write_table(records, TIMELINE_LAYOUTS, out, "no events")
 
 
 def principal_writer(fmt: str) -> TableWriter:
-    return triage_writer(fmt, PRINCIPAL_COLUMNS, write_principal_table)
+    return view_writer(fmt, PRINCIPAL_COLUMNS, write_principal_table)
 
 
 def timeline_writer(fmt: str) -> TableWriter:
-    return triage_writer(fmt, TIMELINE_COLUMNS, write_timeline_table)
+    return view_writer(fmt, TIMELINE_COLUMNS, write_timeline_table)

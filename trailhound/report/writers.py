@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
@@ -12,7 +11,8 @@ import orjson
 from trailhound.registry import Registry
 from trailhound.report.columns import COLUMNS, SEED_COLUMNS
 from trailhound.report.escape import for_csv, for_terminal
-from trailhound.report.layout import Layout, Slot, choose, output_width, render, write_lines
+from trailhound.report.layout import Layout, Slot
+from trailhound.report.layout import write_table as write_records
 from trailhound.report.names import short_principal, short_time
 
 Row = dict[str, Any]
@@ -105,13 +105,7 @@ def write_table(rows: Iterable[Row], out: TextIO) -> None:
     """Human table, laid out for the output's width (report/layout.py): a terminal's own, a
     pipe's `COLUMNS`. Every cell is escaped text (report/escape.py)."""
     records = ((finding_cells(r), score_style(r["suspicion_score"])) for r in rows)
-    first = next(records, None)
-    if first is None:
-        out.write("no findings\n")
-        return
-    width = output_width(out)
-    lines = render(itertools.chain((first,), records), choose(FINDING_LAYOUTS, width), width, out.isatty())
-    write_lines(lines, out)
+    write_records(records, FINDING_LAYOUTS, out, "no findings")
 
 
 WRITERS: Registry[Writer] = Registry("output format")

@@ -1,11 +1,12 @@
 """Which rules under some paths trailhound can run, and why not the others.
 
 `check_paths` loads every rule file with the loader (collect-errors: a broken rule never stops
-the others), then compiles each loaded rule and filter ALONE with the reference engine, so that
-what the engine refuses (unfilled `|expand` placeholders, the old `| count()` aggregation
-syntax, unsupported modifiers...) is reported per rule instead of failing a whole scan. The
-result keeps one `FileCheck` per rule file (what `trailhound rules check` prints) and the
-`RuleSet` of everything that loaded and compiled (what `detect --rules` adds to the pack).
+the others), then compiles each loaded rule and filter ALONE with the rule compiler
+(engine/compiler.py, which every engine compiles from), so that what it refuses (unfilled
+`|expand` placeholders, the old `| count()` aggregation syntax, unsupported modifiers...) is
+reported per rule instead of failing a whole scan. The result keeps one `FileCheck` per rule
+file (what `trailhound rules check` prints) and the `RuleSet` of everything that loaded and
+compiled (what `detect --rules` adds to the pack).
 
 Refusal reasons start with a category word:
   placeholder  an `|expand` placeholder has no value (give it one with --placeholders FILE);
@@ -13,7 +14,7 @@ Refusal reasons start with a category word:
                a correlation rule);
   regex        a `|re` pattern RE2 cannot run in linear time (lookaround, backreference...;
                engine/sigma_regex.py says what and why);
-  engine       another construct the reference engine does not evaluate;
+  engine       another construct the rule compiler refuses;
   load         the loader's own reason (not YAML, pySigma rejects the rule, duplicate id,
                unresolvable correlation...), as the loader words it.
 Notes on rules that did load: a rule for a log source trailhound reads no records of never
@@ -32,12 +33,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from sigma.rule import SigmaDetection, SigmaDetectionItem
-from sigma.types import Placeholder, SigmaRegularExpression, SigmaString
+from sigma.types import SigmaRegularExpression
 
-from trailhound.engine.reference import ReferenceEngine, compile_rule
+from trailhound.engine.compiler import Refused, detection_items, filter_tree, rule_tree
 from trailhound.engine.sigma_regex import regex_problem
-from trailhound.errors import EngineError, UsageError
+from trailhound.errors import UsageError
 from trailhound.model import LOGSOURCES
 from trailhound.rules.loader import RuleProblem, iter_rule_files, load_paths
 from trailhound.rules.model import Filter, Rule, RuleSet
@@ -181,10 +181,9 @@ def check_paths(
                 notes[r.path or "?"].append(n)
     kept_filters = []
     for flt in filters:
-        try:
-            ReferenceEngine().compile(RuleSet((), (flt,)))
-        except EngineError as e:
-            refused.setdefault(flt.path or "?", []).append(Refusal("engine", _short(e, flt.path)))
+        why = _refusal(flt)
+        if why is not None:
+            refused.setdefault(flt.path or "?", []).append(why)
             continue
         kept_filters.append(flt)
         loaded[flt.path or "?"] += 1
@@ -260,52 +259,22 @@ def _mapped(flt: Filter) -> Filter:
     return flt
 
 
-def _refusal(rule: Rule) -> Refusal | None:
-    names = sorted({p for p in _placeholders(rule)})
-    if names:
-        listed = ", ".join(f"%{n}%" for n in names)
-        return Refusal(
-            "placeholder",
-            f"{listed} {'has' if len(names) == 1 else 'have'} no value (|expand); "
-            "give values with --placeholders FILE",
-        )
-    piped = [c for c in rule.sigma.detection.condition if "|" in c]
-    if piped:
-        return Refusal(
-            "aggregation",
-            f"condition {piped[0]!r} uses the pipe syntax Sigma 2 replaced with correlation "
-            "rules; rewrite it as a correlation",
-        )
-    for value in _regexes(rule):
-        why, _ = regex_problem(value)
-        if why is not None:
-            return Refusal("regex", f"`{value.regexp}`: {why}")
+def _refusal(subject: Rule | Filter) -> Refusal | None:
+    """What the rule compiler refuses in a rule or filter (engine/compiler.py: the one place
+    that decides), as this module's Refusal."""
     try:
-        compile_rule(rule)
-    except EngineError as e:
-        return Refusal("engine", _short(e, rule.path))
+        if isinstance(subject, Rule):
+            rule_tree(subject)
+        else:
+            filter_tree(subject)
+    except Refused as e:
+        return Refusal(e.kind, " ".join(e.reason.split()))
     return None
-
-
-def _short(e: EngineError, path: str | None) -> str:
-    """The engine's message without its `rule <id> (<path>): ` lead (the line names the file)."""
-    text = " ".join(str(e).split())
-    lead, sep, rest = text.partition(f"({path}): ")
-    return rest if sep and lead.startswith(("rule ", "filter ")) else text
-
-
-def _placeholders(rule: Rule) -> Iterable[str]:
-    for det in rule.sigma.detection.detections.values():
-        for item in _items(det):
-            for v in item.value:
-                s = v.regexp if isinstance(v, SigmaRegularExpression) else v
-                if isinstance(s, SigmaString):
-                    yield from (p.name for p in s.s if isinstance(p, Placeholder))
 
 
 def _regexes(rule: Rule) -> Iterable[SigmaRegularExpression]:
     for det in rule.sigma.detection.detections.values():
-        for item in _items(det):
+        for item in detection_items(det):
             yield from (v for v in item.value if isinstance(v, SigmaRegularExpression))
 
 
@@ -317,14 +286,6 @@ def _regex_notes(rule: Rule) -> list[str]:
             if line not in out:
                 out.append(line)
     return out
-
-
-def _items(d: SigmaDetection | SigmaDetectionItem) -> Iterable[SigmaDetectionItem]:
-    if isinstance(d, SigmaDetectionItem):
-        yield d
-    else:
-        for x in d.detection_items:
-            yield from _items(x)
 
 
 def _notes(rule: Rule) -> list[str]:
@@ -341,7 +302,7 @@ def _notes(rule: Rule) -> list[str]:
     if unmapped:
         seen: set[str] = set()
         for det in rule.sigma.detection.detections.values():
-            for item in _items(det):
+            for item in detection_items(det):
                 hit = unmapped.get((item.field or "").casefold())
                 if hit and hit[0] not in seen:
                     seen.add(hit[0])

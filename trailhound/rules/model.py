@@ -26,8 +26,8 @@ class Rule:
     """A detection rule ready for an engine.
 
     `sigma` is the pySigma rule *after* the log-source processing pipeline (field mapping) was
-    applied: engines compile `sigma.detection.parsed_condition` and look the mapped field names
-    up in `Event.raw`. Filters are not folded into `sigma`; they are separate `Filter`s so that
+    applied: engine/compiler.py turns it into the intermediate form every engine runs, and the
+    mapped field names are looked up in `Event.raw`. Filters are not folded into `sigma`; they are separate `Filter`s so that
     what each one removed can be reported.
     """
 

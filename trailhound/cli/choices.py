@@ -1,0 +1,41 @@
+"""click choices read from the registries at the moment they are shown or checked, so an engine,
+output format or profile registered anywhere (a plugin, a test's toy one) is offered by every
+command, listed in `--help` and accepted, without a hand-written list to keep in step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import click
+
+from trailhound.engine import ENGINES
+from trailhound.profiles import PROFILES
+from trailhound.report.writers import WRITERS
+
+
+class RegistryChoice(click.Choice):  # type: ignore[type-arg]
+    """A `click.Choice` whose choices are `names()` at each use, not a copy taken at import."""
+
+    def __init__(self, names: Callable[[], Iterable[str]]) -> None:
+        self._names = names
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> Sequence[Any]:
+        return tuple(sorted(self._names()))
+
+    @choices.setter
+    def choices(self, _value: Sequence[Any]) -> None:  # click's __init__ assigns it; ignored
+        pass
+
+
+def engine_names() -> list[str]:
+    # spark runs through its own CLI path until it is registered in ENGINES (issue #10, the
+    # spark engineer's part); the set drops the duplicate once it is
+    return sorted({*ENGINES.names(), "spark"})
+
+
+ENGINE_CHOICE = RegistryChoice(engine_names)
+FORMAT_CHOICE = RegistryChoice(WRITERS.names)
+PROFILE_CHOICE = RegistryChoice(lambda: PROFILES)
