@@ -33,6 +33,12 @@ def iso(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def shown(t: dt.datetime) -> str:
+    """A time as trailhound prints it: RFC 3339 UTC, milliseconds (truncated)."""
+    t = t.astimezone(dt.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{t.microsecond // 1000:03d}Z"
+
+
 def parse(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
@@ -194,7 +200,7 @@ def oracle_recon_without_tampering(records: list[Rec]) -> set[tuple[Any, ...]]:
         inside = [r for r, t in zip(rs, times) if start <= t <= start + dt.timedelta(minutes=10)]
         ops = tuple(sorted({r["eventName"] for r in inside}))
         end = max(parse(r["eventTime"]) for r in inside)
-        out.add((p, iso(start), iso(end), n, ops))
+        out.add((p, shown(start), shown(end), n, ops))
     return out
 
 
@@ -212,7 +218,7 @@ def oracle_recon_then_tampering(records: list[Rec]) -> set[tuple[Any, ...]]:
         if before:
             status = "failure" if t.get("errorCode") else "success"
             ops = tuple(sorted({r["eventName"] for r in before}))
-            out.add((p, iso(when), t["eventName"], status, len(before), ops))
+            out.add((p, shown(when), t["eventName"], status, len(before), ops))
     return out
 
 
@@ -232,7 +238,7 @@ def oracle_new_source(records: list[Rec]) -> set[tuple[Any, ...]]:
                     seen[r[field]].append(parse(r["eventTime"]))
             for value, times in seen.items():
                 if min(times) > first + dt.timedelta(hours=1):
-                    out.add((p, kind, value, iso(min(times)), iso(max(times)), len(times)))
+                    out.add((p, kind, value, shown(min(times)), shown(max(times)), len(times)))
     return out
 
 
@@ -245,7 +251,7 @@ def oracle_access_key_for_other_user(records: list[Rec]) -> set[tuple[Any, ...]]
         if target is None or target == r["userIdentity"].get("userName"):
             continue
         key = ((r.get("responseElements") or {}).get("accessKey") or {}).get("accessKeyId")
-        out.add((iso(parse(r["eventTime"])), arn(r), target, key, r.get("errorCode")))
+        out.add((shown(parse(r["eventTime"])), arn(r), target, key, r.get("errorCode")))
     return out
 
 
@@ -293,7 +299,7 @@ def oracle_failed_then_succeeded(calls: list[tuple[str, str, dt.datetime, str, s
             ]
             if fails:
                 codes = tuple(sorted({c for _, c in fails if c is not None}))
-                out.add((p, op, len(fails), iso(min(t for t, _ in fails)), iso(s_t), codes))
+                out.add((p, op, len(fails), shown(min(t for t, _ in fails)), shown(s_t), codes))
     return out
 
 
@@ -316,5 +322,5 @@ def oracle_enumeration_bursts(records: list[Rec]) -> set[tuple[Any, ...]]:
                 best = (len(inside), i, distinct)
         if best is not None:
             n, i, distinct = best
-            out.add((p, iso(times[i]), n, distinct))
+            out.add((p, shown(times[i]), n, distinct))
     return out

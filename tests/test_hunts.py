@@ -26,6 +26,7 @@ from tests.hunt_fixtures import (
     parse,
     role,
     root,
+    shown,
     user,
     write_jsonl,
     write_trail,
@@ -340,7 +341,7 @@ def test_azure_role_assignment_broad_scope(tmp_path: Path) -> None:
         scope = rid[: rid.index("/providers/microsoft.authorization/roleassignments/")]
         if level(scope):
             who = r["identity"]["claims"]["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"]
-            expected.add((r["time"], who, level(scope), scope,
+            expected.add((shown(parse(r["time"])), who, level(scope), scope,
                           "success" if r["resultType"] == "Success" else "failure"))
     assert got == expected
     assert {e[2] for e in expected} == {"subscription", "management_group"}
@@ -404,11 +405,12 @@ def test_gcp_owner_editor_granted(tmp_path: Path) -> None:
         if deltas:
             for d in deltas:
                 if d["action"] == "ADD" and d["role"] in ("roles/owner", "roles/editor"):
-                    expected.add((r["timestamp"], who, d["role"], d["member"], "delta"))
+                    expected.add((shown(parse(r["timestamp"])), who, d["role"], d["member"], "delta"))
         else:
             for b in pp["request"]["policy"]["bindings"]:
                 if b["role"] in ("roles/owner", "roles/editor"):
-                    expected |= {(r["timestamp"], who, b["role"], m, "request") for m in b["members"]}
+                    expected |= {(shown(parse(r["timestamp"])), who, b["role"], m, "request")
+                                 for m in b["members"]}
     assert got == expected
     assert len(expected) == 4
 
@@ -431,7 +433,7 @@ def test_console_login_without_mfa(tmp_path: Path) -> None:
     rows = hunt_rows("console_login_without_mfa", write_trail(tmp_path / "t.json", recs))
     got = {(r["time"], r["principal"], r["result"]) for r in rows}
     expected = {
-        (r["eventTime"], r["userIdentity"]["arn"], r["responseElements"]["ConsoleLogin"])
+        (shown(parse(r["eventTime"])), r["userIdentity"]["arn"], r["responseElements"]["ConsoleLogin"])
         for r in recs
         if r["userIdentity"]["type"] in ("IAMUser", "Root")
         and r["additionalEventData"]["MFAUsed"] == "No"

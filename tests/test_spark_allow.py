@@ -51,9 +51,7 @@ allow:
 
 @pytest.fixture(scope="module")
 def spark() -> Any:
-    session = make_session()
-    yield session
-    session.stop()
+    return make_session()  # shared by every Spark test module (getOrCreate), stopped at exit
 
 
 def _compare(

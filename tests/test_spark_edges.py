@@ -24,7 +24,7 @@ from trailhound.errors import EngineError, UsageError
 from trailhound.profiles import get_profile
 from trailhound.rules.loader import load_paths
 from trailhound.rules.model import RuleSet
-from trailhound.spark.api import detect_dataframe, read_events, run_cli, write_findings
+from trailhound.spark.api import detect_dataframe, write_findings
 from trailhound.spark.testing import first_difference, make_session, reference, require_spark
 
 require_spark()  # skips the module, saying why, without PySpark or Java
@@ -32,15 +32,13 @@ require_spark()  # skips the module, saying why, without PySpark or Java
 
 @pytest.fixture(scope="module")
 def spark() -> Any:
-    session = make_session()
-    yield session
-    session.stop()
+    return make_session()  # shared by every Spark test module (getOrCreate), stopped at exit
 
 
 def spark_rows(
     spark: Any, inputs: Any, rs: RuleSet | None, profile: str, **kw: Any
 ) -> tuple[list[dict[str, Any]], Any]:
-    res = detect_dataframe(spark, inputs, rs, profile, keep_raw=False, **kw)
+    res = detect_dataframe(spark, inputs, rs, profile, keep_raw=False, strict=True, **kw)
     try:
         return list(res.rows()), res.summary
     finally:
@@ -687,14 +685,6 @@ def test_uri_inputs_are_listed_by_spark(spark: Any, edge_files: Path, edge_rules
     assert all(r["origin"].startswith("file:") for r in got)
 
 
-def test_read_events_keeps_raw(spark: Any, edge_files: Path) -> None:
-    ev = read_events(spark, [str(edge_files / "a b é.json")], "corrected")
-    rows = ev.orderBy("order").collect()
-    assert len(rows) == 27
-    assert json.loads(rows[0]["raw"]) == edge_records()[0]
-    assert rows[0]["operation"] == "StopLogging" and rows[0]["principal"].endswith("alice")
-
-
 def test_findings_written_by_executors(
     spark: Any, edge_files: Path, edge_rules: RuleSet, tmp_path: Path
 ) -> None:
@@ -705,7 +695,7 @@ def test_findings_written_by_executors(
     want, _ = reference([str(edge_files)], "corrected", edge_rules, 0)
     res = detect_dataframe(spark, [str(edge_files)], edge_rules, "corrected", min_score=0)
     try:
-        write_findings(res.findings, str(tmp_path / "jsonl"), "jsonl", ruleset=edge_rules)
+        write_findings(res.findings, str(tmp_path / "jsonl"), "jsonl")
         write_findings(res.findings, str(tmp_path / "pq"), "parquet")
     finally:
         res.unpersist()
@@ -720,22 +710,25 @@ def test_findings_written_by_executors(
     assert "raw" in back.columns and back.columns[: len(want[0])] == list(want[0])
 
 
-def test_run_cli_bridge(edge_files: Path, edge_rules: RuleSet, spark: Any) -> None:
-    rows, stats = run_cli(
-        [str(edge_files)],
-        "corrected",
-        edge_rules,
-        None,
-        "local[2]",
-        ["spark.sql.shuffle.partitions=4"],
-    )
-    want, want_stats = reference([str(edge_files)], "corrected", edge_rules)
-    assert rows == want
-    assert stats == want_stats
+def test_pipeline_scan_with_the_spark_engine(edge_files: Path, edge_rules: RuleSet, spark: Any) -> None:
+    """`pipeline.scan(engine="spark")` (the CLI's path: engine by name, shared scoring and
+    rows), stdin included (read by the driver, scanned by an executor)."""
+    import io
+
+    from trailhound.pipeline import scan
+    from trailhound.report.columns import row
+
+    p = get_profile("corrected")
+    for paths in ([str(edge_files)], [str(edge_files / "bad.jsonl"), "-"]):
+        stdin = (edge_files / "a b é.json").read_bytes()
+        want = scan(paths, p, ruleset=edge_rules, engine="reference", stdin=io.BytesIO(stdin))
+        got = scan(paths, p, ruleset=edge_rules, engine="spark", strict=True,
+                   stdin=io.BytesIO(stdin))
+        assert [row(f, p) for f in got.findings] == [row(f, p) for f in want.findings]
+        assert got.stats == want.stats and got.stats.records
     with pytest.raises(UsageError):
-        run_cli(["-"], "corrected", edge_rules, None, "local[2]", [])
-    with pytest.raises(UsageError):
-        run_cli([str(edge_files)], "corrected", edge_rules, None, "local[2]", ["no-equals-sign"])
+        scan([str(edge_files)], p, ruleset=edge_rules, engine="spark",
+             engine_options={"spark_conf": ["no-equals-sign"]})
 
 
 def test_unsupported_rules_are_refused_like_the_reference(tmp_path: Path, spark: Any) -> None:

@@ -21,7 +21,13 @@ from trailhound.rules.check import merge_rulesets
 from trailhound.rules.loader import load_pack, load_paths
 from trailhound.rules.model import RuleSet
 from trailhound.spark.api import detect_dataframe
-from trailhound.spark.testing import first_difference, make_session, reference, require_spark
+from trailhound.spark.testing import (
+    first_difference,
+    make_session,
+    reference,
+    require_spark,
+    run_cli,
+)
 
 require_spark()  # skips the module, saying why, without PySpark or Java
 
@@ -30,9 +36,7 @@ SIGMA_AWS = ("sigmahq-sigma", "rules", "cloud", "aws", "cloudtrail")
 
 @pytest.fixture(scope="module")
 def spark() -> Any:
-    session = make_session()
-    yield session
-    session.stop()
+    return make_session()  # shared by every Spark test module (getOrCreate), stopped at exit
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +59,9 @@ def _compare(
     spark: Any, paths: list[str], profile: str, rs: RuleSet | None, min_score: float | None = None
 ) -> list[dict[str, Any]]:
     want, want_stats = reference(paths, profile, rs, min_score)
-    res = detect_dataframe(spark, paths, rs, profile, min_score=min_score, keep_raw=False)
+    res = detect_dataframe(
+        spark, paths, rs, profile, min_score=min_score, keep_raw=False, strict=True
+    )
     try:
         got = list(res.rows())
         stats = res.summary
@@ -107,19 +113,13 @@ def test_demo_dataset_parity(spark: Any, profile: str) -> None:
     _compare(spark, [str(dataset_path())], profile, None)
 
 
-def test_cli_engine_spark_equals_reference(tmp_path: Path) -> None:
-    """`detect --engine spark` through the real CLI: the same JSONL as the reference engine."""
-    import subprocess
-    import sys
-
-    require_spark()
+def test_cli_engine_spark_equals_reference(spark: Any) -> None:
+    """`detect --engine spark` through the CLI (in this process: the module's session): the
+    same JSONL as the reference engine."""
     demo = str(dataset_path())
-    base = [sys.executable, "-m", "trailhound", "detect", "--format", "jsonl", "-q", demo]
-    ref = subprocess.run([*base, "--engine", "reference"], capture_output=True, text=True, timeout=300, check=False)
-    spk = subprocess.run(
-        [*base, "--engine", "spark", "--spark-master", "local[2]", "--spark-conf", "spark.ui.enabled=false"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )
-    assert ref.returncode == 0 and spk.returncode == 0, spk.stderr[-2000:]
-    assert len(ref.stdout.splitlines()) > 20
-    assert spk.stdout == ref.stdout
+    base = ["detect", "--format", "jsonl", "-q", demo]
+    ref = run_cli([*base, "--engine", "reference"])
+    spk = run_cli([*base, "--engine", "spark", "--spark-master", "local[2]"])
+    assert ref[0] == 0 and spk[0] == 0
+    assert len(ref[1].splitlines()) > 20
+    assert spk[1] == ref[1]

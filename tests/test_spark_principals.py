@@ -4,8 +4,6 @@ reference engine, on the demo and on the invictus-ir trail, and through the real
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,13 @@ import pytest
 
 from trailhound.demo import dataset_path
 from trailhound.spark.api import detect_dataframe
-from trailhound.spark.testing import first_difference, make_session, reference, require_spark
+from trailhound.spark.testing import (
+    first_difference,
+    make_session,
+    reference,
+    require_spark,
+    run_cli,
+)
 from trailhound.triage.principals import rank_principals
 
 require_spark()
@@ -21,9 +25,7 @@ require_spark()
 
 @pytest.fixture(scope="module")
 def spark() -> Any:
-    session = make_session()
-    yield session
-    session.stop()
+    return make_session()  # shared by every Spark test module (getOrCreate), stopped at exit
 
 
 def _both(spark: Any, paths: list[str], profile: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -48,12 +50,10 @@ def test_invictus_principals_parity(spark: Any, external: Path) -> None:
     assert got == want and got[0]["risky"]
 
 
-def test_cli_principals_engine_spark_equals_reference() -> None:
-    base = [sys.executable, "-m", "trailhound", "principals", "--format", "jsonl", "-q", str(dataset_path())]
-    ref = subprocess.run(base, capture_output=True, text=True, timeout=300, check=False)
-    spk = subprocess.run(
-        [*base, "--engine", "spark", "--spark-master", "local[2]"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )
-    assert ref.returncode == 0 and spk.returncode == 0, spk.stderr[-2000:]
-    assert spk.stdout == ref.stdout and ref.stdout.count("\n") > 5
+def test_cli_principals_engine_spark_equals_reference(spark: Any) -> None:
+    """`principals --engine spark` through the CLI (in this process: the module's session)."""
+    base = ["principals", "--format", "jsonl", "-q", str(dataset_path())]
+    ref = run_cli(base)
+    spk = run_cli([*base, "--engine", "spark", "--spark-master", "local[2]"])
+    assert ref[0] == 0 and spk[0] == 0
+    assert spk[1] == ref[1] and ref[1].count("\n") > 5

@@ -159,7 +159,7 @@ def scan_stream(
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
     plan = eng.compile(rs)
-    specs, issues = discover(paths)
+    specs, issues = getattr(eng, "discover", discover)(paths)  # Spark lists URIs itself
     for issue in issues:
         stats.add_issue(issue)
     if on_start is not None:

@@ -158,17 +158,8 @@ def finding_rows(opts: ScanOptions) -> tuple[Iterable[dict[str, Any]], ScanStats
     (complete once the rows are consumed): what `detect` prints and triage builds on."""
     ruleset, refused = scan_ruleset(opts)
     rows: Iterable[dict[str, Any]]
-    if opts.engine == "spark":
-        from trailhound.spark.api import run_cli
-
-        eo = opts.engine_options
-        rows, stats = run_cli(
-            opts.paths, opts.profile, ruleset, opts.min_score, eo["spark_master"],
-            eo["spark_conf"], opts.window,
-        )
-    else:
-        result = _run_scan(opts, ruleset)
-        rows, stats = (row(f, opts.profile) for f in result.findings), result.stats
+    result = _run_scan(opts, ruleset)
+    rows, stats = (row(f, opts.profile) for f in result.findings), result.stats
     stats.rules_refused = refused
     return rows, stats
 

@@ -30,12 +30,6 @@ class RegistryChoice(click.Choice):  # type: ignore[type-arg]
         pass
 
 
-def engine_names() -> list[str]:
-    # spark runs through its own CLI path until it is registered in ENGINES (issue #10, the
-    # spark engineer's part); the set drops the duplicate once it is
-    return sorted({*ENGINES.names(), "spark"})
-
-
-ENGINE_CHOICE = RegistryChoice(engine_names)
+ENGINE_CHOICE = RegistryChoice(ENGINES.names)
 FORMAT_CHOICE = RegistryChoice(WRITERS.names)
 PROFILE_CHOICE = RegistryChoice(lambda: PROFILES)

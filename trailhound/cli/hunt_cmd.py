@@ -48,11 +48,27 @@ DuckDB refuses (one line: the file and DuckDB's reason).
     default=None,
     help="Run the DuckDB SQL in FILE instead of a shipped hunt; every ARG is then a PATH.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the query after SECONDS (its check before the logs are read, and its run "
+    "after): exit 1 with one line; the rows printed before are incomplete. Default: no limit.",
+)
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="FILE",
+    help="Allowlist file (YAML, or CSV when named .csv; repeatable), as for detect: the events "
+    "an entry matches are left out of the hunt. Entries naming `rules` do not apply here.",
+)
 @format_opt
 @window_options
 @click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
 def hunt(
-    args: tuple[str, ...], hunt_sql: str | None, fmt: str, window: TimeWindow | None, quiet: bool
+    args: tuple[str, ...], hunt_sql: str | None, timeout: float | None, allow: tuple[str, ...],
+    fmt: str, window: TimeWindow | None, quiet: bool,
 ) -> None:
     """Run a hunting query over the events in PATHS (files, folders, or - for stdin)."""
     from trailhound.hunts.registry import hunts, read_user_hunt
@@ -73,7 +89,7 @@ def hunt(
         chosen, paths, shipped = hunts().get(args[0]), args[1:], True
     if not paths:
         raise UsageError(f"hunt {chosen.name}: give one or more PATHS to read (or - for stdin)")
-    sys.exit(_run(chosen, paths, shipped, fmt, quiet, window))
+    sys.exit(_run(chosen, paths, shipped, fmt, quiet, window, timeout, allow))
 
 
 def _list() -> None:
@@ -93,24 +109,35 @@ def _run(
     fmt: str,
     quiet: bool,
     window: TimeWindow | None,
+    timeout: float | None = None,
+    allow: tuple[str, ...] = (),
 ) -> int:
     # the exit-code policy of `detect` (cli/exits.py): a missing path is a usage error, nothing
     # readable is 4, bad input 3, a reader that left early 141
-    from trailhound.cli.app import print_summary
+    from trailhound.cli.app import _err, print_summary
     from trailhound.cli.exits import EXIT_BROKEN_PIPE, nothing_read, scan_exit_code
     from trailhound.cli.pipe import write_stdout
     from trailhound.cli.summary import nothing_read_line
+    from trailhound.cli.tuning_opts import tuned_ruleset
+    from trailhound.hunts.allow import EventAllowlist, for_events
     from trailhound.hunts.run import run_hunt
     from trailhound.profiles import DEFAULT_PROFILE, get_profile
     from trailhound.report.rows import write_rows
+    from trailhound.rules.model import RuleSet
     from trailhound.sources.files import missing_paths
+    from trailhound.tuning.allowlist import load_allowlists
 
     missing = missing_paths(paths)
     if missing:
         raise UsageError(f"{missing[0]}: no such file or folder; check the path")
     stdin = sys.stdin.buffer if "-" in paths else None
     profile = get_profile(DEFAULT_PROFILE)
-    with run_hunt(chosen, paths, profile, shipped=shipped, stdin=stdin, window=window) as run:
+    # --allow: a bad file is one line, exit 2, before any log is read; expired entries said
+    applied, skipped = for_events(load_allowlists(allow))
+    filters = tuned_ruleset(profile, RuleSet(rules=()), applied, True, _err)
+    allowed = EventAllowlist(filters or RuleSet(rules=()), skipped)
+    with run_hunt(chosen, paths, profile, shipped=shipped, stdin=stdin, window=window,
+                  timeout=timeout, allow=allowed) as run:
         if nothing_read(run.stats):
             click.echo(nothing_read_line(run.stats, paths), err=True)
             return scan_exit_code(run.stats)
@@ -120,6 +147,8 @@ def _run(
     if not quiet:
         click.echo(f"trailhound: hunt {for_terminal(chosen.name)}: {run.stats.findings} rows", err=True)
         print_summary(run.stats, DEFAULT_PROFILE)
+        for note in allowed.notes():
+            click.echo(note, err=True)
     return scan_exit_code(run.stats)
 
 

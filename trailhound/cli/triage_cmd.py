@@ -4,12 +4,13 @@ engine (the logic is in triage/, the layout in report/triage.py)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from trailhound.cli.app import emit, finding_rows
-from trailhound.cli.exits import epilog, nothing_read
+from trailhound.cli.exits import EXIT_BROKEN_PIPE, epilog, nothing_read
 from trailhound.cli.options import format_opt
 from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.report.escape import for_terminal
@@ -85,16 +86,23 @@ def timeline(principal: str, around: str | None, span: int, fmt: str, opts: Scan
     if "-" in opts.paths:
         raise click.UsageError("timeline reads its input twice (events, then findings): save stdin to a file first")
     rows, stats = finding_rows(opts)
-    findings = list(rows)  # the whole scan: its summary is complete after this
-    if nothing_read(stats):  # nothing to look for a principal in: say so as detect does
-        sys.exit(emit(timeline_writer(fmt), [], stats, opts))
-    found = build_timeline(
-        opts.paths, opts.profile, principal, findings, around=around, window_ns=span,
-        within=opts.window,
-    )
-    marked = sum(1 for r in found.rows if r["suspicion_score"] is not None)
-    note = (
-        f"  timeline of {for_terminal(principal)}: {found.events} events, "
-        f"{len(found.rows)} shown, {marked} of them findings"
-    )
-    sys.exit(emit(timeline_writer(fmt), found.rows, stats, opts, [note]))
+    with build_timeline(
+        opts.paths, opts.profile, principal, rows, around=around, window_ns=span,
+        within=opts.window, before_events=lambda: nothing_read(stats),
+    ) as found:  # the finding rows are read (kept on disk) first: the summary is complete then
+        if found is None:  # nothing to look for a principal in: say so as detect does
+            sys.exit(emit(timeline_writer(fmt), [], stats, opts))
+        shown = marked = 0
+
+        def counted(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            nonlocal shown, marked
+            for r in rows:
+                shown += 1
+                marked += r["suspicion_score"] is not None
+                yield r
+
+        code = emit(timeline_writer(fmt), counted(found.rows), stats, opts)
+    if not opts.quiet and code != EXIT_BROKEN_PIPE:  # after the summary, as emit's notes come
+        click.echo(f"  timeline of {for_terminal(principal)}: {found.events} events, "
+                   f"{shown} shown, {marked} of them findings", err=True)
+    sys.exit(code)

@@ -9,8 +9,6 @@ import click
 
 from trailhound.cli.exits import EXIT_BROKEN_PIPE, EXIT_INPUT_ERRORS, EXIT_OK
 from trailhound.cli.scan_options import ScanOptions, scan_options
-from trailhound.engine import ENGINES
-from trailhound.errors import UsageError
 from trailhound.tuning.tune import proposals_yaml, propose
 
 TUNE_EXIT_HELP = """\b
@@ -40,12 +38,6 @@ def tune(min_count: int, share: float, top: int, opts: ScanOptions) -> None:
     from trailhound.cli.app import _run_scan, print_summary, scan_ruleset
     from trailhound.cli.pipe import write_stdout
 
-    if opts.engine == "spark" and "spark" not in ENGINES:
-        # proposals are built from the findings' events, which the Spark path does not return
-        # until Spark is an engine of the registry (issue #10)
-        raise UsageError(
-            f"tune cannot run on spark yet; choose --engine {' / '.join(ENGINES.names())}"
-        )
     ruleset, refused = scan_ruleset(opts)
     result = _run_scan(opts, ruleset)
     proposals, count, total = propose(result.findings, min_count=min_count, share=share, top=top)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
+from trailhound.cli.choices import ENGINE_CHOICE, PROFILE_CHOICE
 from trailhound.cli.pipe import write_stdout
 from trailhound.cli.tuning_opts import allow_options, tuned_ruleset
 from trailhound.emulate.run import DEFAULT_SEED
-from trailhound.engine import ENGINES
 from trailhound.errors import RuleError
-from trailhound.profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from trailhound.profiles import DEFAULT_PROFILE, get_profile
 from trailhound.report.escape import for_terminal
 from trailhound.tuning.allowlist import Allowlist
 
@@ -22,6 +22,10 @@ from trailhound.tuning.allowlist import Allowlist
 def _err(msg: str) -> None:
     click.echo(msg, err=True)
 
+
+# validate writes its own coverage matrix (emulate/coverage.py), not finding rows: its formats
+# are not the WRITERS registry's
+FORMATS = ("table", "jsonl", "csv", "junit")
 
 VALIDATE_HELP = """\b
 Exit codes:
@@ -37,16 +41,16 @@ Exit codes:
 @click.option("--rules", "rule_paths", multiple=True, metavar="PATH",
               help="Validate the Sigma rules in PATH (file or folder; repeatable) instead of the "
               "profile's pack.")
-@click.option("--profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE,
+@click.option("--profile", type=PROFILE_CHOICE, default=DEFAULT_PROFILE,
               show_default=True, help="Whose pack (and output conventions) to validate.")
 @allow_options
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv", "junit"]),
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               default="table", show_default=True,
               help="The coverage matrix on stdout as a table, JSON lines or CSV, or JUnit XML "
               "for CI systems. FAIL lines and the summary go to stderr.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
               help="Seed of the emulated telemetry.")
-@click.option("--engine", type=click.Choice(ENGINES.names()), default="reference",
+@click.option("--engine", type=ENGINE_CHOICE, default="reference",
               show_default=True, help="Engine to validate (reference: the plain-Python oracle).")
 def validate(rule_paths: tuple[str, ...], profile: str, allowlist: Allowlist,
              default_filters: bool, fmt: str, seed: int, engine: str) -> None:

@@ -57,3 +57,14 @@ def _parallel(jobs: int | None = None, **_: Any) -> Engine:
 ENGINES.register("reference", _reference)
 ENGINES.register("fast", _fast)
 ENGINES.register("parallel", _parallel)
+
+
+def _spark(
+    strict: bool = False, spark_master: str | None = None, spark_conf: Any = None, **options: Any
+) -> Engine:
+    from trailhound.spark.engine import SparkEngine  # pyspark is imported when it runs
+
+    return SparkEngine(spark_master or "local[*]", spark_conf, strict=strict, **options)
+
+
+ENGINES.register("spark", _spark)

@@ -262,6 +262,13 @@ def compile_rule(rule: Rule) -> Callable[[dict[str, Any]], bool]:
     return lambda raw: pred(_Ctx(raw))
 
 
+def compile_filter(f: Filter) -> Callable[[Event], bool]:
+    """The filter's condition as a predicate over an event: False when the filter removes it
+    (for what has no rules to filter, e.g. hunts applying allowlists to events)."""
+    pred = predicate(C.filter_tree(f))
+    return lambda event: pred(_Ctx(event.raw, event))
+
+
 # Predicates straight from one pySigma value: kept for trailhound/spark/read.py, which builds
 # its executor-side tests this way until the Spark engine runs the local per-file scan.
 _Refuse = C._Refuse

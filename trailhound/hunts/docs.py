@@ -34,7 +34,7 @@ the file and DuckDB's reason), 3 some input was bad (reported on stderr, the res
 
 _WHAT = {
     "ts": "event time, UTC (use it for windows: `ts - INTERVAL 1 HOUR`)",
-    "time": "event time as logged, ISO-8601 text",
+    "time": "event time as `detect` prints it: RFC 3339 UTC with milliseconds (`2024-11-30T08:43:17.000Z`)",
     "source": "`cloudtrail`, `azure_activity`, `entra_audit`, `entra_signin`, `gcp_audit`, `m365_audit`",
     "provider": "`aws`, `azure`, `gcp`, `m365`",
     "operation": "eventName / operationName / methodName / activity",

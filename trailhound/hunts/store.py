@@ -25,6 +25,7 @@ import orjson
 from trailhound.errors import TrailhoundError
 from trailhound.hunts.registry import sql_dir
 from trailhound.model import Event, Issue
+from trailhound.normalize.times import output_time
 from trailhound.pipeline import ScanStats
 
 BATCH = 50_000
@@ -32,8 +33,9 @@ DEFAULT_MEMORY = "256MB"  # DuckDB's ceiling for a hunt; past it, it spills to T
 MAX_LINE = 8 * 1024 * 1024  # bytes of one event's JSON line (CloudTrail caps a record at 256 KB)
 
 # Column name -> DuckDB type, in table order. `ts` is the event time as a UTC TIMESTAMP
-# (microseconds: what DuckDB's interval arithmetic works on); `time` the ISO text as printed
-# by `detect`; `origin` the file and position the record came from.
+# (microseconds: what DuckDB's interval arithmetic works on); `time` the text `detect` prints
+# (normalize.times.output_time: RFC 3339 UTC, milliseconds, whatever the log wrote); `origin`
+# the file and position the record came from.
 COLUMNS: dict[str, str] = {
     "ts": "TIMESTAMP",
     "time": "VARCHAR",
@@ -61,7 +63,7 @@ def _wire(e: Event) -> dict[str, Any]:
     return {
         # epoch microseconds: DuckDB reads them straight into the TIMESTAMP column via make_timestamp
         "ts": None if e.time_ns is None else e.time_ns // 1000,
-        "time": e.time,
+        "time": output_time(e.time_ns),  # the one output format (detect, timeline, principals)
         "source": e.source,
         "provider": e.provider,
         "operation": e.operation,

@@ -57,6 +57,7 @@ _IN_STRING = re.compile(rb'["\\]')
 _SCALAR_END = re.compile(rb"[,\]}\s]")
 _OPEN = b"{["
 _NEXT_VALUE = re.compile(rb"\n[{\[]")
+BATCH = 1 << 20  # bytes of array elements decoded at once (see _Reader._batch)
 
 
 def frame_items(item: Frame | FrameError, path: str) -> Iterator[Item]:
@@ -289,6 +290,7 @@ class _Reader:
         self.cut = cut  # True once the input has ended because its gzip stream was cut
         self.utf8 = _Utf8()
         self.only: Ctx | None = None  # the document context while reading the first value
+        self._careful_until = 0  # text offset before which `_batch` is not tried again
 
     def error(self, message: str, at: int | None = None, kind: str = "bad_json",
               pointer: str | None = None, index: int | None = None) -> Issue:
@@ -403,6 +405,8 @@ class _Reader:
         Leaves b.pos after it, unless _FAILED."""
         b = self.b
         got = _span(b, self.limit)
+        if type(got) is not tuple and got != _BIG and not (got == _CUT and self.cut()):
+            got = self._stdlib_span() or got
         if type(got) is tuple:
             start, end = got
             try:
@@ -440,6 +444,53 @@ class _Reader:
         done = (f"; the {i} element{'s' if i != 1 else ''} before it were read, the rest of "
                 "this value was skipped")
         return self._value(join_pointer(pointer, i), i, "array element", done)
+
+    def _batch(self) -> list[Any] | None:
+        """The array elements from b.pos up to the last `},` of the next BATCH bytes, decoded by
+        one orjson call, b.pos left after them; None when that cannot be done (then `_element`
+        reads one element the careful way).
+
+        Why: one msgspec + one orjson call per element costs more than the records' own
+        decoding for tiny records (1.7x the whole-buffer path on 1M of them). The cut is safe
+        without tokenizing: `[` + text + `]` decodes only when the parser stands between two
+        elements of this array at the cut, i.e. the text is exactly whole elements; a `},`
+        inside a string or a nested value leaves the wrapped text unclosed, so it fails and
+        the careful path takes over up to that cut (a failure costs one parse, once)."""
+        b = self.b
+        size = min(BATCH, self.limit)  # every element of a batch is within the record limit
+        if b.base + b.pos < self._careful_until:
+            return None
+        if len(b.buf) - b.pos < size and not b.eof:
+            b.more()
+        pos = b.pos
+        cut = b.buf.rfind(b"},", pos, pos + size)
+        if cut < 0:
+            return None
+        try:
+            values = orjson.loads(b"[" + b.buf[pos : cut + 1] + b"]")
+        except orjson.JSONDecodeError:
+            # Invalid UTF-8, big integers, lone surrogates, a bad element, or a cut that is not
+            # between elements: `_element` reads these (and reports what is wrong) as before.
+            self._careful_until = b.base + cut + 1
+            return None
+        b.pos = cut + 1
+        return values  # type: ignore[no-any-return]
+
+    def _stdlib_span(self) -> tuple[int, int] | None:
+        """Where the value at b.pos ends when the stdlib decoder (the whole-buffer path's
+        fallback) reads it although msgspec does not: lone surrogate escapes such as
+        "\\ud800", which msgspec calls malformed (or truncated at the end of the input)."""
+        b = self.b
+        raw = b.buf[b.pos : b.pos + self.limit + 1]
+        text = raw.decode("utf-8", "replace")
+        try:
+            _, end = DECODER.raw_decode(text)
+        except (ValueError, RecursionError):
+            return None
+        size = len(text[:end].encode("utf-8"))
+        if raw[:size].decode("utf-8", "replace") != text[:end] or size > self.limit:
+            return None  # invalid UTF-8 before the end: the careful error path reports it
+        return b.pos, b.pos + size
 
     def _explain(self, bad: _Bad) -> tuple[int, str]:
         """Where and why the value at b.pos is bad, in the stdlib decoder's words (those of the
@@ -491,14 +542,20 @@ class _Reader:
             if i == 0 and b.peek() == 0x5D:  # ]
                 b.pos += 1
                 return True  # type: ignore[return-value]
-            value, issue = self._element(pointer, i)
-            if issue is not None:
-                yield issue
-            if value is _FAILED:
-                return False  # type: ignore[return-value]
-            if value is not _SKIPPED:
-                yield from emit(value, i)
-            i += 1
+            batch = self._batch()
+            if batch is not None:
+                for value in batch:
+                    yield from emit(value, i)
+                    i += 1
+            else:
+                value, issue = self._element(pointer, i)
+                if issue is not None:
+                    yield issue
+                if value is _FAILED:
+                    return False  # type: ignore[return-value]
+                if value is not _SKIPPED:
+                    yield from emit(value, i)
+                i += 1
             if not b.skip_ws():
                 return (yield from self._ended(pointer, i))
             c = b.peek()

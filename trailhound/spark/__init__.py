@@ -1,37 +1,32 @@
-"""The Apache Spark engine: the same detection when the logs outgrow one machine.
+"""The Apache Spark engine: the same per-file scan as the local engines, on Spark executors.
 
     pip install 'trailhound[spark]'          # PySpark; Spark needs Java 17+
+
+    trailhound detect --engine spark [--spark-master M] [--spark-conf k=v] PATH|URI...
+    trailhound.pipeline.scan(paths, profile, engine="spark")
 
     from trailhound.spark import detect_dataframe, write_findings
     result = detect_dataframe(spark, ["s3a://bucket/AWSLogs/"], profile="corrected")
     write_findings(result.findings, "s3a://bucket/findings/", "parquet")
     result.summary            # a trailhound.pipeline.ScanStats: files, records, issues, ...
 
-What runs where (nothing but counts, samples of issues and the file listing of local paths ever
-reaches the driver):
+* engine.py   SparkEngine (registered as "spark"): the fast engine's plan; the executors
+              compile the same plan and run engine/file_scan's per-file scan; matches and per-file
+              counters come back and are merged in input order by the local engines' merge.
+* listing.py  the inputs: sources.discover for local paths, Hadoop's listing for URIs.
+* api.py      detect_dataframe / write_findings: findings as a DataFrame of the CLI's rows.
+* session.py  SparkSession for the CLI, the executors' Python, shipping trailhound's code.
 
-* read.py      Spark reads the files (``binaryFile``: any URI Spark can read); executors run
-               trailhound's own readers and normalizers on every file's bytes (so envelopes,
-               positions and bad-input issues are the CLI's, byte for byte) and extract, per
-               field a rule reads, the leaf values the rules compare (engine/fields.py lookup).
-* compile.py   the rules' pySigma condition trees -> Spark Column expressions over those
-               arrays (``exists``, ``like``, ``startswith``, ...); the few leaf tests Spark SQL
-               cannot evaluate with Python's exact semantics (``|re``, ``|cidr``, ``|fieldref``,
-               timestamp parts, case folding of non-ASCII text, integers beyond 2**53) are
-               evaluated by the executors with the reference engine's own code, as atoms.
-* correlate.py Sigma correlation rules with Spark windows: group-by + time-ordered range frames.
-* score.py     scores, correlation weights, one finding per operation, sort: Spark SQL.
-* api.py       the public entry points and the CLI bridge (`run_cli`).
-
-Importing this package does not import PySpark; the entry points do, and say how to install
-it when it is missing.
+Scoring, correlation, tuning and the row are pipeline.py's, on the driver, as for every engine.
+Importing this package does not import PySpark; running the engine does, and says how to
+install it when it is missing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["SparkResult", "detect_dataframe", "read_events", "run_cli", "write_findings"]
+__all__ = ["SparkResult", "detect_dataframe", "write_findings"]
 
 
 def __getattr__(name: str) -> Any:

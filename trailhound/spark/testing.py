@@ -76,12 +76,25 @@ def on_spark(
     from trailhound.spark.api import detect_dataframe
 
     res = detect_dataframe(
-        spark, paths, ruleset, profile, min_score=min_score, keep_raw=False, window=window
+        spark, paths, ruleset, profile, min_score=min_score, keep_raw=False, window=window,
+        strict=True,  # the reference reports every input issue
     )
     try:
         return list(res.rows()), res.summary
     finally:
         res.unpersist()
+
+
+def run_cli(args: list[str]) -> tuple[int, str]:
+    """`trailhound ARGS` in this process (click's runner): (exit code, stdout). With
+    `--engine spark`, the CLI's session is this process's active one (getOrCreate), so no
+    second JVM starts."""
+    from click.testing import CliRunner
+
+    from trailhound.cli.app import cli
+
+    res = CliRunner().invoke(cli, args, catch_exceptions=False)
+    return res.exit_code, res.stdout
 
 
 def first_difference(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> str:

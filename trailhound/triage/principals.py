@@ -26,12 +26,15 @@ Ranking: risky first, then `risk_24h`, tactics, rules, `score`, findings, first 
 
 from __future__ import annotations
 
+import operator
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from trailhound.normalize.times import parse_time
+from trailhound.spill import Runs, spill_budget
 from trailhound.triage.tactics import in_order, rule_tactics
 
 RISK_24H_THRESHOLD = 6
@@ -66,21 +69,44 @@ PRINCIPAL_COLUMNS = (
 
 
 @dataclass
-class _Hit:
-    """What one finding row brings to its principal's windows."""
-
-    time_ns: int | None
-    score: float
-    weights: dict[str, float]  # rule id -> weight, every counted rule (context ones included)
-
-
-@dataclass
 class _Acc:
-    hits: list[_Hit] = field(default_factory=list)
-    times: list[tuple[int, str]] = field(default_factory=list)
+    """What a principal's rows add up to, in memory independent of how many rows there are
+    (the per-finding hits go to disk: `_Hits`)."""
+
+    findings: int = 0
+    score: float = 0.0
+    first: tuple[int, str] | None = None  # (time ns, time as written) of the earliest finding
+    last: tuple[int, str] | None = None
     rules: dict[str, set[str]] = field(default_factory=dict)  # detection rule id -> tactics
     sets: dict[str, Counter[str]] = field(default_factory=dict)
 
+
+# A hit: what one finding row brings to its principal's 24 h windows, as a tuple that sorts
+# by principal, then untimed before timed, then time:
+# (principal key, timed, time ns, score, ((rule id, weight), ...)) - every counted rule,
+# context ones included.
+_Hit = tuple[tuple[bool, str], bool, int, float, tuple[tuple[str, float], ...]]
+_KEY = operator.itemgetter(0, 1, 2)
+HITS_PER_RUN = 10  # hits kept in memory per finding that scoring keeps (a hit is ~10x smaller)
+
+
+def _pkey(principal: str | None) -> tuple[bool, str]:
+    return (principal is None, principal or "")
+
+
+class _Hits:
+    """Every hit, twice, through external merge sorts (spill.Runs): one copy is where each
+    window ends (the arrivals), the other where it starts (the departures), so the sliding
+    windows need no list of the findings inside them. Memory: two runs' worth of hits."""
+
+    def __init__(self, folder: str) -> None:
+        budget = spill_budget() * HITS_PER_RUN
+        self.arrivals = Runs(_KEY, budget, folder)
+        self.departures = Runs(_KEY, budget, folder)
+
+    def add(self, hit: _Hit) -> None:
+        self.arrivals.add(hit)
+        self.departures.add(hit)
 
 _SETS = {
     "providers": "provider",
@@ -103,58 +129,78 @@ def _time_ns(text: str | None) -> int | None:
     return parse_time(text)[1]
 
 
-def _add(acc: _Acc, r: Row) -> None:
+def _add(acc: _Acc, hits: _Hits, principal: str | None, r: Row) -> None:
     t = _time_ns(r["time"])
     weights: dict[str, float] = {}
     for s in r["signals"]:
         weights[s["rule_id"]] = float(s["weight"])
         if not s["context"]:
             acc.rules.setdefault(s["rule_id"], set()).update(rule_tactics(s["tags"]))
-    acc.hits.append(_Hit(t, float(r["suspicion_score"]), weights))
+    score = float(r["suspicion_score"])
+    acc.findings += 1
+    acc.score += score
+    hits.add((_pkey(principal), t is not None, t or 0, score, tuple(weights.items())))
     if t is not None:
-        acc.times.append((t, r["time"]))
+        at = (t, r["time"])
+        acc.first = at if acc.first is None else min(acc.first, at)
+        acc.last = at if acc.last is None else max(acc.last, at)
     for name, col in _SETS.items():
         v = r.get(col)
         if v is not None:
             acc.sets.setdefault(name, Counter())[v] += 1
 
 
-def _windows(hits: Sequence[_Hit]) -> tuple[float, float]:
-    """(risk_24h, peak_24h) over sliding 24 h windows: the best sum of distinct rule weights,
-    and the best sum of finding scores. The windows are the 24 hours up to each finding,
-    (t - 24 h, t], as Splunk's `streamstats time_window=24h` counts. Findings without a time
-    form one window of their own (nothing says how far apart they are)."""
-    timed = sorted((h for h in hits if h.time_ns is not None), key=lambda h: h.time_ns or 0)
-    untimed = [h for h in hits if h.time_ns is None]
-    best_risk = best_peak = float("-inf")
-    if untimed:
-        best_risk = sum({k: w for h in untimed for k, w in h.weights.items()}.values())
-        best_peak = sum(h.score for h in untimed)
-    counts: Counter[str] = Counter()
-    weight: dict[str, float] = {}
-    risk = peak = 0.0
-    start = 0
-    for j, h in enumerate(timed):
-        assert h.time_ns is not None
-        while h.time_ns - (timed[start].time_ns or 0) >= WINDOW_NS:
-            old = timed[start]
-            peak -= old.score
-            for k in old.weights:
-                counts[k] -= 1
+def _windows(arrivals: Iterator[_Hit], departures: Iterator[_Hit]
+             ) -> Iterator[tuple[tuple[bool, str], float, float]]:
+    """(principal key, risk_24h, peak_24h) per principal, from the two sorted copies of every
+    hit: the best sum of distinct rule weights and the best sum of finding scores over sliding
+    24 h windows. The windows are the 24 hours up to each finding, (t - 24 h, t], as Splunk's
+    `streamstats time_window=24h` counts. Findings without a time form one window of their own
+    (nothing says how far apart they are)."""
+    nxt = next(arrivals, None)
+    dep = next(departures, None)  # the oldest hit still inside the window, once one is
+    while nxt is not None:
+        key = nxt[0]
+        best_risk = best_peak = float("-inf")
+        untimed: dict[str, float] = {}
+        n_untimed = 0
+        untimed_peak = 0.0
+        while nxt is not None and nxt[0] == key and not nxt[1]:
+            untimed.update(nxt[4])
+            untimed_peak += nxt[3]
+            n_untimed += 1
+            nxt = next(arrivals, None)
+            dep = next(departures, None)  # never part of a timed window
+        if n_untimed:
+            best_risk, best_peak = sum(untimed.values()), untimed_peak
+        counts: Counter[str] = Counter()
+        weight: dict[str, float] = {}
+        risk = peak = 0.0
+        inside = 0  # hits of this principal arrived and not yet departed
+        while nxt is not None and nxt[0] == key:
+            h, nxt = nxt, next(arrivals, None)
+            while inside and dep is not None and h[2] - dep[2] >= WINDOW_NS:
+                inside -= 1
+                peak -= dep[3]
+                for k, _ in dep[4]:
+                    counts[k] -= 1
+                    if counts[k] == 0:
+                        risk -= weight.pop(k)
+                        del counts[k]
+                dep = next(departures, None)
+            inside += 1
+            peak += h[3]
+            for k, w in h[4]:
                 if counts[k] == 0:
-                    risk -= weight.pop(k)
-                    del counts[k]
-            start += 1
-        peak += h.score
-        for k, w in h.weights.items():
-            if counts[k] == 0:
-                weight[k] = w
-                risk += w
-            counts[k] += 1
-        if j + 1 < len(timed) and timed[j + 1].time_ns == h.time_ns:
-            continue  # a window holds every finding of its last instant: add them all first
-        best_risk, best_peak = max(best_risk, risk), max(best_peak, peak)
-    return best_risk, best_peak
+                    weight[k] = w
+                    risk += w
+                counts[k] += 1
+            if nxt is not None and nxt[0] == key and nxt[2] == h[2]:
+                continue  # a window holds every finding of its last instant: add them all first
+            best_risk, best_peak = max(best_risk, risk), max(best_peak, peak)
+        for _ in range(inside):  # the departures catch up with the arrivals
+            dep = next(departures, None)
+        yield key, best_risk, best_peak
 
 
 def _reason(risk_24h: float, tactics: Sequence[str], rules: int) -> str:
@@ -166,11 +212,9 @@ def _reason(risk_24h: float, tactics: Sequence[str], rules: int) -> str:
     return "; ".join(parts)
 
 
-def _principal_row(principal: str | None, acc: _Acc) -> Row:
-    risk, peak = _windows(acc.hits)
+def _principal_row(principal: str | None, acc: _Acc, risk: float, peak: float) -> Row:
     tactics = in_order(t for ts in acc.rules.values() for t in ts)
     reason = _reason(risk, tactics, len(acc.rules))
-    times = sorted(acc.times)
     out: Row = {
         "rank": 0,
         "principal": principal,
@@ -178,12 +222,12 @@ def _principal_row(principal: str | None, acc: _Acc) -> Row:
         "reason": reason,
         "risk_24h": _number(risk),
         "peak_24h": _number(peak),
-        "score": _number(sum(h.score for h in acc.hits)),
-        "findings": len(acc.hits),
+        "score": _number(acc.score),
+        "findings": acc.findings,
         "rules": len(acc.rules),
         "tactics": tactics,
-        "first_seen": times[0][1] if times else None,
-        "last_seen": times[-1][1] if times else None,
+        "first_seen": acc.first[1] if acc.first else None,
+        "last_seen": acc.last[1] if acc.last else None,
     }
     for name in _SETS:
         counted = acc.sets.get(name, Counter())
@@ -214,13 +258,19 @@ def rank_principals(rows: Iterable[Row]) -> list[Row]:
     initiator, GCP principalEmail, M365 UserId; None when the record names nobody), highest risk
     first, `rank` numbered from 1. Columns: PRINCIPAL_COLUMNS."""
     accs: dict[str | None, _Acc] = {}
-    for r in rows:
-        principal = r["userArn"]
-        acc = accs.get(principal)
-        if acc is None:
-            acc = accs[principal] = _Acc()
-        _add(acc, r)
-    ranked = sorted((_principal_row(p, a) for p, a in accs.items()), key=_rank_key)
+    with tempfile.TemporaryDirectory(prefix="trailhound-principals-") as folder:
+        hits = _Hits(folder)
+        for r in rows:
+            principal = r["userArn"]
+            acc = accs.get(principal)
+            if acc is None:
+                acc = accs[principal] = _Acc()
+            _add(acc, hits, principal, r)
+        best = {key: (risk, peak) for key, risk, peak in
+                _windows(iter(hits.arrivals), iter(hits.departures))}
+    ranked = sorted(
+        (_principal_row(p, a, *best[_pkey(p)]) for p, a in accs.items()), key=_rank_key
+    )
     for i, r in enumerate(ranked, 1):
         r["rank"] = i
     return ranked
