@@ -126,15 +126,20 @@ class Run:
     seconds: float
 
 
-def run_measured(args: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> Run:
-    """`python -m trailhound ARGS`, sampling the RSS of its process tree every 20 ms."""
+def run_measured(args: list[str], env: dict[str, str] | None = None, timeout: float = 600,
+                 stdin: Path | None = None) -> Run:
+    """`python -m trailhound ARGS`, sampling the RSS of its process tree every 20 ms; `stdin`:
+    a file given as the process's standard input."""
     import psutil  # the `test` extra; callers skip without it
 
     full_env = {**os.environ, **(env or {})}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, (
+        open(stdin, "rb") if stdin is not None else open(os.devnull, "rb")
+    ) as given:
         start = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "trailhound", *args], stdout=out, stderr=err, env=full_env
+            [sys.executable, "-m", "trailhound", *args], stdin=given, stdout=out, stderr=err,
+            env=full_env,
         )
         peak = 0
         try:

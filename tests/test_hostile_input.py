@@ -53,13 +53,15 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def detect(engine: str, *paths: Path, env: dict[str, str] | None = None) -> H.Run:
+def detect(engine: str, *paths: Path | str, env: dict[str, str] | None = None,
+           stdin: Path | None = None) -> H.Run:
     _psutil()
     return H.run_measured(
         ["detect", "--engine", engine, "--format", "jsonl", "--profile", "seed",
          *map(str, paths)],
         env={**CAPS, **(env or {})},
         timeout=300,
+        stdin=stdin,
     )
 
 
@@ -145,6 +147,21 @@ def test_large_json_lines_file_streams(files: Path, baseline: dict[str, int], en
     check(run, 0, extra=[("StopLogging", H.stop_logging(41)["eventID"])])
     lines = sum(1 for _ in big.open("rb"))
     assert f"2 files, {lines + 2} records" in run.stderr, run.stderr
+    bounded(run, baseline, engine)
+
+
+@pytest.mark.parametrize("engine", ["parallel", "fast"])
+def test_large_stdin_streams_beside_files(files: Path, baseline: dict[str, int], engine: str) -> None:
+    """`-` among files: the worker engines once read all of stdin into memory before scanning
+    (128 MiB here, over the margin); now the main process streams it when its turn comes, and
+    the files around it are read by the workers as before."""
+    big = files / "big-stdin.jsonl"
+    if not big.exists():
+        H.big_jsonl(big, 128 * MiB)
+    run = detect(engine, files / "clean.json", "-", files / "control.json", stdin=big)
+    check(run, 0, extra=[("StopLogging", H.stop_logging(41)["eventID"])])
+    lines = sum(1 for _ in big.open("rb"))
+    assert f"3 files, {lines + 4002} records" in run.stderr, run.stderr
     bounded(run, baseline, engine)
 
 

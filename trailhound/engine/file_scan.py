@@ -41,9 +41,9 @@ from trailhound.pipeline import ScanStats
 from trailhound.profiles import Profile
 from trailhound.sources import InputSpec
 from trailhound.sources.envelopes import Item
-from trailhound.sources.files import STDIN, STDIN_NAME, display_name, read_raw
+from trailhound.sources.files import STDIN, display_name
 from trailhound.sources.gzipio import is_gzip
-from trailhound.sources.inputs import Streamed, Whole, load
+from trailhound.sources.inputs import Streamed, Whole, load, open_input
 from trailhound.sources.limits import Limits
 from trailhound.sources.reader import read_loaded
 
@@ -118,13 +118,12 @@ def _unreadable(name: str, exc: OSError) -> FileResult:
     return res
 
 
-def _scan_spec(plan: Any, profile: Any, spec: InputSpec, stdin_bytes: bytes | None,
+def _scan_spec(plan: Any, profile: Any, spec: InputSpec, stdin: BinaryIO | None,
                limits: Limits) -> FileResult:
+    """One input, read as a stream (`stdin`: the stream "-" names; None: sys.stdin)."""
     name = display_name(spec)
     try:
-        if spec.path == STDIN:
-            return scan_bytes(plan, profile, stdin_bytes or b"", name, spec.explicit, limits)
-        with open(spec.path, "rb") as fh:
+        with open_input(spec, stdin) as fh:
             return scan_loaded(plan, profile, load(fh, limits, spec.size), name, spec.explicit,
                                limits)
     except OSError as exc:
@@ -140,17 +139,16 @@ def _start_worker() -> None:
     gc.enable()  # (the parent pauses its own collector while it merges)
 
 
-def _work(task: tuple[InputSpec, bytes | None]) -> FileResult:
+def _work(spec: InputSpec) -> FileResult:
     assert _STATE is not None
     plan, profile, limits = _STATE
-    spec, stdin_bytes = task
-    return _scan_spec(plan, profile, spec, stdin_bytes, limits)
+    return _scan_spec(plan, profile, spec, None, limits)
 
 
-def _failed(task: tuple[InputSpec, bytes | None], why: Failure) -> FileResult:
+def _failed(spec: InputSpec, why: Failure) -> FileResult:
     """A file whose worker died or was stopped (workers.py): an input error, counted."""
     res = FileResult()
-    res.stats.add_issue(Issue(Location(display_name(task[0])), why.kind, why.message, "error"))
+    res.stats.add_issue(Issue(Location(display_name(spec)), why.kind, why.message, "error"))
     return res
 
 
@@ -172,45 +170,37 @@ def scan_specs(
     jobs: int | None = None,
     limits: Limits | None = None,
 ) -> Iterator[Match]:
-    """Matches of every input, in input order, the counts merged into `stats`."""
+    """Matches of every input, in input order, the counts merged into `stats`. Files are read
+    by worker processes; stdin ("-") by this process, as a stream, when its turn comes (a pipe
+    cannot be handed to a worker, and reading it whole first would hold all of it in memory)."""
     jobs = jobs or plan.jobs or default_jobs()
     limits = limits or Limits()
-    stdin_bytes: bytes | None = None
-    stdin_problem: OSError | None = None
-    if any(s.path == STDIN for s in specs):
-        try:
-            stdin_bytes = read_raw(next(s for s in specs if s.path == STDIN), stdin)
-        except OSError as exc:
-            stdin_problem = exc
-    tasks = [(s, stdin_bytes if s.path == STDIN else None) for s in specs]
     if plan.use_projection:
         from trailhound.engine.fast_scan import projection
 
         projection(plan)  # build the msgspec types once, before forking
+    files = [s for s in specs if s.path != STDIN]
 
     def results() -> Generator[FileResult, None, None]:
         global _STATE
-        if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            for spec, b in tasks:
-                if spec.path == STDIN and stdin_problem is not None:
-                    yield _unreadable(STDIN_NAME, stdin_problem)
-                else:
-                    yield _scan_spec(plan, profile, spec, b, limits)
+        if jobs <= 1 or len(files) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            for spec in specs:
+                yield _scan_spec(plan, profile, spec, stdin, limits)
             return
         _STATE = (plan, profile, limits)
         # Objects that exist now (modules, rules, the plan) are never garbage: keep the workers'
         # collector off them (it would walk them again and again, and copy their pages).
         gc.freeze()
         runs = supervised(
-            tasks, _work, _failed, jobs=jobs, init=_start_worker,
-            sizes=[len(b) if b is not None else spec.size for spec, b in tasks],
-            names=lambda task: display_name(task[0]),
+            files, _work, _failed, jobs=jobs, init=_start_worker,
+            sizes=[spec.size for spec in files], names=display_name,
         )
         try:
-            for (spec, _), res in zip(tasks, runs):
-                if spec.path == STDIN and stdin_problem is not None:
-                    res = _unreadable(STDIN_NAME, stdin_problem)
-                yield res
+            for spec in specs:
+                if spec.path == STDIN:
+                    yield _scan_spec(plan, profile, spec, stdin, limits)
+                else:
+                    yield next(runs)
         finally:
             runs.close()  # stops the workers now (also on an error or an abandoned scan)
             gc.unfreeze()
