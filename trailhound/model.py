@@ -133,7 +133,8 @@ class Event:
 
 # Event's own slot for `raw` (a member descriptor): LazyEvent's `raw` property stores the decoded
 # record there, so a decoded LazyEvent costs no more to read than an Event.
-_RAW_SLOT = Event.raw
+# mypy sees `raw` as a dataclass field (a dict), not the member descriptor that slots=True makes it.
+_RAW_SLOT: Any = Event.raw  # type: ignore[misc]
 PENDING: Any = object()  # a LazyEvent's `raw` not decoded yet
 
 
@@ -151,7 +152,7 @@ class LazyEvent(Event):
         self.json = json
         Event.__init__(self, *args, **kwargs)
 
-    @property  # type: ignore[override]
+    @property
     def raw(self) -> dict[str, Any]:
         value = _RAW_SLOT.__get__(self, LazyEvent)
         if value is PENDING:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from functools import cache
 
 # Opcodes of Python's regex parser (see sigma_regex.py for why the private parser).
-from re import _constants as K
+from re import _constants as K  # type: ignore[attr-defined]  # private: typeshed has no stub
 from typing import Any
 
 __all__ = ["MAX_CP", "NOTHING", "Ranges", "char_set", "re2_class"]

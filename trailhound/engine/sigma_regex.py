@@ -39,8 +39,9 @@ from functools import lru_cache
 
 # Python's own regex parser: private, but it is the reader pySigma's validation (and `re`)
 # used, so the tree is exactly what `re` would run. Present under these names since 3.11.
-from re import _constants as K
-from re import _parser as P
+# (typeshed has no stubs for these private modules, hence the ignores)
+from re import _constants as K  # type: ignore[attr-defined]
+from re import _parser as P  # type: ignore[attr-defined]
 from typing import Any
 
 import re2
@@ -249,11 +250,12 @@ def compile_search(pattern: str, flags: int = 0) -> Callable[[str], bool]:
 
     def search(text: str) -> bool:
         if empty is not None and not text:
-            return empty.Match(unanchored, b"", 0, 0)[0][0] >= 0
+            # re2 is untyped (see pyproject), so its result is Any; no bool() in this hot path
+            return empty.Match(unanchored, b"", 0, 0)[0][0] >= 0  # type: ignore[no-any-return]
         # surrogatepass: readers never produce lone surrogates (orjson rejects them), but a
         # str that has one must not crash a scan; it simply matches no character class.
         data = text.encode("utf-8", "surrogatepass")
-        return match(unanchored, data, 0, len(data))[0][0] >= 0
+        return match(unanchored, data, 0, len(data))[0][0] >= 0  # type: ignore[no-any-return]
 
     return search
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from trailhound.jsonutil import json_type
 from trailhound.model import LOGSOURCES, Event, Issue, RawRecord
@@ -201,7 +201,7 @@ class Fields:
                 return False, None
             return text != "", text  # "" counts as not set: try the next candidate
 
-        return self.scan(paths, convert, root, prefix)
+        return cast("str | None", self.scan(paths, convert, root, prefix))
 
     def named_value(self, *paths: Path) -> str | None:
         """Azure-style value: a string, or an object ``{"value": ..., "localizedValue": ...}``."""
@@ -220,7 +220,7 @@ class Fields:
             self.wrong_type(path, value, 'string or object with "value"')
             return False, None
 
-        return self.scan(paths, convert)
+        return cast("str | None", self.scan(paths, convert))
 
     def obj(
         self, *paths: Path, root: Any = _ABSENT, prefix: str = ""
@@ -231,11 +231,12 @@ class Fields:
             got = self._as_object(value, path)
             return (got is not None), (path, got)
 
-        return self.scan(paths, convert, root, prefix)
+        return cast("tuple[str, dict[Any, Any]] | None", self.scan(paths, convert, root, prefix))
 
     def raw(self, *paths: Path, root: Any = _ABSENT, prefix: str = "") -> tuple[str, Any] | None:
         """First present value of any type: (path, value)."""
-        return self.scan(paths, lambda p, v: (True, (p, v)), root, prefix)
+        hit = self.scan(paths, lambda p, v: (True, (p, v)), root, prefix)
+        return cast("tuple[str, Any] | None", hit)
 
     def time(self, *paths: Path) -> tuple[str | None, int | None]:
         """First candidate that parses as a time. Unparseable text -> bad_time, then next one."""
@@ -297,7 +298,10 @@ class Fields:
         )
 
 
-def first(*values: Any) -> Any:
+_T = TypeVar("_T")
+
+
+def first(*values: _T | None) -> _T | None:
     """The first value that is not None and not the empty string."""
     for value in values:
         if value is not None and value != "":

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -511,16 +511,16 @@ class _Reader:
         near = self.b.buf[at : at + 24].decode("utf-8", "replace")
         return f" near {snippet(near, 40)}" if near.strip() else " at the end of the data"
 
-    def _whole(self, ctx: Ctx) -> Iterator[Item]:
+    def _whole(self, ctx: Ctx) -> Generator[Item, None, bool]:
         """A top-level value read whole (a scalar: its issue comes from unwrap)."""
         value, issue = self._value("", what="value")
         if issue is not None:
             yield issue
         if value is _FAILED:
-            return False  # type: ignore[return-value]
+            return False
         if value is not _SKIPPED:
             yield from unwrap(value, self._settled(ctx))
-        return True  # type: ignore[return-value]
+        return True
 
     def _top_element(self, ctx: Ctx) -> Callable[[Any, int], Iterator[Item]]:
         envelope = "json_array" if ctx.envelope in ("single", "jsonl") else ctx.envelope
@@ -531,7 +531,7 @@ class _Reader:
         return emit
 
     def _array(self, ctx: Ctx, pointer: str,
-               emit: Callable[[Any, int], Iterator[Item]]) -> Iterator[Item]:
+               emit: Callable[[Any, int], Iterator[Item]]) -> Generator[Item, None, bool]:
         """An array at b.pos, element by element; returns False when it could not be finished."""
         b = self.b
         b.pos += 1
@@ -541,7 +541,7 @@ class _Reader:
                 return (yield from self._ended(pointer, i))
             if i == 0 and b.peek() == 0x5D:  # ]
                 b.pos += 1
-                return True  # type: ignore[return-value]
+                return True
             batch = self._batch()
             if batch is not None:
                 for value in batch:
@@ -552,7 +552,7 @@ class _Reader:
                 if issue is not None:
                     yield issue
                 if value is _FAILED:
-                    return False  # type: ignore[return-value]
+                    return False
                 if value is not _SKIPPED:
                     yield from emit(value, i)
                 i += 1
@@ -563,25 +563,25 @@ class _Reader:
             if c == 0x2C:  # ,
                 continue
             if c == 0x5D:
-                return True  # type: ignore[return-value]
+                return True
             b.pos -= 1
             yield self.error(
                 f"bad JSON: Expecting ',' delimiter{self._near(b.pos)}; the {i} element"
                 f"{'s' if i != 1 else ''} before it were read, the rest of this value was skipped",
                 pointer=join_pointer(pointer, i), index=i,
             )
-            return False  # type: ignore[return-value]
+            return False
 
-    def _ended(self, pointer: str, i: int) -> Iterator[Item]:
+    def _ended(self, pointer: str, i: int) -> Generator[Item, None, bool]:
         if not self.cut():
             yield self.error(
                 f"bad JSON: the input ends inside the array at {pointer or '/'}; the {i} "
                 f"element{'s' if i != 1 else ''} before it were read",
                 pointer=join_pointer(pointer, i), index=i,
             )
-        return False  # type: ignore[return-value]
+        return False
 
-    def _object(self, ctx: Ctx) -> Iterator[Item]:
+    def _object(self, ctx: Ctx) -> Generator[Item, None, bool]:
         """A top-level object member by member; a container envelope's array streamed."""
         b = self.b
         b.pos += 1
@@ -598,18 +598,18 @@ class _Reader:
             if c != 0x22:
                 yield self.error("bad JSON: Expecting property name enclosed in double quotes"
                                  f"{self._near(b.pos)}; the rest of this value was skipped")
-                return False  # type: ignore[return-value]
+                return False
             key, issue = self._value("", what="member name")
             if issue is not None:
                 yield issue
             if not isinstance(key, str):
-                return False  # type: ignore[return-value]
+                return False
             if not b.skip_ws():
                 return (yield from self._ended_object())
             if b.peek() != 0x3A:  # :
                 yield self.error(f"bad JSON: Expecting ':' delimiter{self._near(b.pos)}; the "
                                  "rest of this value was skipped", pointer=join_pointer("", key))
-                return False  # type: ignore[return-value]
+                return False
             b.pos += 1
             if not b.skip_ws():
                 return (yield from self._ended_object())
@@ -629,14 +629,14 @@ class _Reader:
 
                 ok = yield from self._array(ctx, base, emit)
                 if not ok:
-                    return False  # type: ignore[return-value]
+                    return False
             else:
                 start = b.base + b.pos
                 value, issue = self._value(join_pointer("", key), what="member")
                 if issue is not None:
                     yield issue
                 if value is _FAILED:
-                    return False  # type: ignore[return-value]
+                    return False
                 size += b.base + b.pos - start
                 if value is not _SKIPPED and size <= self.limit:
                     head[key] = value
@@ -651,14 +651,14 @@ class _Reader:
             b.pos -= 1
             yield self.error(f"bad JSON: Expecting ',' delimiter{self._near(b.pos)}; the rest "
                              "of this value was skipped")
-            return False  # type: ignore[return-value]
+            return False
         if streamed:
-            return True  # type: ignore[return-value]
+            return True
         if size > self.limit:
             yield self.error(too_large("object", self.limit), kind="too_large")
-            return True  # type: ignore[return-value]
+            return True
         yield from unwrap(head, self._settled(ctx))
-        return True  # type: ignore[return-value]
+        return True
 
     def _settled(self, ctx: Ctx) -> Ctx:
         """`ctx`, or the document's context when this first value is the only one."""
@@ -666,11 +666,11 @@ class _Reader:
             return self.only
         return ctx
 
-    def _ended_object(self) -> Iterator[Item]:
+    def _ended_object(self) -> Generator[Item, None, bool]:
         if not self.cut():
             yield self.error("bad JSON: the input ends inside the object; the rest of this value "
                              "was skipped")
-        return False  # type: ignore[return-value]
+        return False
 
 
 _SKIPPED = object()  # a value over the record limit, skipped (its issue already yielded)

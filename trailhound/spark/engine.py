@@ -30,7 +30,7 @@ URI inputs are read in one Spark job and held until merged in order.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -263,10 +263,10 @@ def _read_remote(
     return list(df.rdd.mapPartitions(lambda rows: _scan_uris(blob, wanted, rows)).collect())
 
 
-def _waves(sc: Any, rdd: Any, per_wave: int) -> Iterator[Any]:
+def _waves(sc: Any, rdd: Any, per_wave: int) -> Generator[Any, None, None]:
     """The elements of `rdd`, partition by partition, in order, computed `per_wave` partitions
     per Spark job with the next job already running while a wave is consumed. Closing the
-    iterator cancels the running job."""
+    iterator cancels the running job (hence Generator: callers close it)."""
     n = rdd.getNumPartitions()
     batches = [list(range(i, min(i + per_wave, n))) for i in range(0, n, max(per_wave, 1))]
     group = f"trailhound-{uuid.uuid4().hex}"
@@ -306,7 +306,7 @@ def _state(blob: Any) -> tuple[Any, Any, Limits]:
         ruleset, strict, profile, limits = blob.value
         plan = FastEngine(strict=strict).compile(ruleset)
         got = blob._trailhound_state = (plan, profile, limits)
-    return got  # type: ignore[no-any-return]
+    return got
 
 
 def _guarded(name: str, scan: Callable[..., Any], *args: Any) -> Any:
