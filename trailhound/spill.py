@@ -40,7 +40,10 @@ SPILL_AFTER = 5_000
 # Runs merged at once; past this many, they are first merged into one (file handles, buffers).
 MAX_RUNS = 64
 _BUFFER = 1 << 16
-_CHUNK = 256  # sorted items per pickle in a run: at most MAX_RUNS chunks are decoded at once
+# Sorted items per pickle in a run, at most: a merge holds one decoded chunk per run (up to
+# MAX_RUNS), so a chunk is also kept under _CHUNK_BYTES pickled (large items: fewer per chunk)
+_CHUNK = 256
+_CHUNK_BYTES = 32 << 10
 _PAYLOAD_BUFFER = 1 << 20
 
 _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
@@ -233,11 +236,13 @@ class Runs:
             # one Pickler for the whole run (or its Unpickler) would remember every object of
             # the run across dumps, keeping them all alive.
             dumps, proto, write = pickle.dumps, pickle.HIGHEST_PROTOCOL, fh.write
-            it = iter(items)
-            while chunk := list(islice(it, _CHUNK)):
+            it, n = iter(items), 8  # a small first chunk measures the items
+            while chunk := list(islice(it, n)):
                 data = dumps(chunk, proto)
                 write(len(data).to_bytes(8, "little"))
                 write(data)
+                # the next chunk's size from this one's bytes per item
+                n = max(1, min(_CHUNK, _CHUNK_BYTES * len(chunk) // max(1, len(data))))
         return path
 
     def __iter__(self) -> Iterator[Any]:
