@@ -169,6 +169,8 @@ _AA_CALLER_IP = [
     "CallerIpAddress",
 ]
 _AA_CORRELATION = ["correlationId", "correlation_id", "CorrelationId"]
+_AA_UPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
+_AA_OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 
 AZURE_ACTIVITY_FIELDS: dict[str, list[str]] = {
     "operationName": _AA_OPERATION,
@@ -188,7 +190,9 @@ AZURE_ACTIVITY_FIELDS: dict[str, list[str]] = {
     "resourceGroupName": _AA_RESOURCE_GROUP,
     "subscriptionId": _AA_SUBSCRIPTION,
     "callerIpAddress": _AA_CALLER_IP,
-    "caller": ["caller", "Caller"],
+    # the diagnostic export has no `caller`: its token claims name the caller (UPN, else the
+    # object id of a service principal), as the normalizer reads them
+    "caller": ["caller", "Caller", f"identity.claims.{_AA_UPN}", f"identity.claims.{_AA_OID}"],
     "correlationId": _AA_CORRELATION,
     "properties.message": ["properties.message", "Properties_d.message"],
 }
