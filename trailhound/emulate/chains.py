@@ -27,6 +27,8 @@ RECON_THEN_TAMPER = "aws_cloudtrail_recon_then_tamper"
 IAM_RECON_THEN_CHANGE = "aws_iam_recon_then_change"
 # page test 2 (roleAssignments/read) before the custom role and the Owner assignment
 ROLE_RECON_THEN_GRANT = "azure_role_recon_then_grant"
+# page test 2's other signal, the Azure CLI sign-in, ahead of the same sequence
+CLI_SIGNIN_RECON_THEN_GRANT = "azure_cli_signin_recon_then_grant"
 
 
 def _minutes(t0: datetime, m: float) -> datetime:
@@ -89,7 +91,7 @@ SCENARIOS = (
         summary="Azure CLI sign-in, role assignments listed, a custom '*' role, then Owner for a "
         "backdoor user",
         techniques=("T1078.004", "T1069.003", "T1098", "T1098.003", "T1059.009"),
-        expects=("iam_change", "priv_esc", ROLE_RECON_THEN_GRANT),
+        expects=("iam_change", "priv_esc", ROLE_RECON_THEN_GRANT, CLI_SIGNIN_RECON_THEN_GRANT),
         build=_azure_role_escalation,
     ),
     Scenario(

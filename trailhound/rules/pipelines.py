@@ -37,7 +37,8 @@ deliberately left alone, with the reason, and `trailhound rules check` prints th
   az CLI, SDK snake_case and Sentinel `AzureActivity`. `properties.message` is a real member of
   Activity diagnostic records (it repeats the operation name) and stays as written (plus the
   Sentinel dynamic column). The diagnostic export has no resource-provider field, so a rule
-  testing `ResourceProviderValue` only matches REST / SDK / Sentinel records.
+  testing `ResourceProviderValue` only matches REST / SDK / Sentinel records. The diagnostic
+  export has no `caller` either: `caller` also reads its token claims (UPN, else object id).
 * azure/auditlogs (Entra ID audit): `properties.message` does not exist in the audit schema
   (log-formats §6 pitfall 24). SigmaHQ took those rules from Microsoft's security-operations
   guide, whose "Activity: Add member to role" is the activity display name, so
