@@ -5,7 +5,8 @@ appear from literals, arithmetic, `num()` and `count`, and a field no parse fill
 Documented semantics followed here (docs/sumo.md cites the pages):
 - `=` and `in` compare strings exactly, case-sensitively; when one side is a number and the
   other reads as one, they compare as numbers (`where status_code >= 400`).
-- `<` `>` `<=` `>=` compare as numbers when both sides read as numbers, else as text.
+- `<` `>` `<=` `>=` compare as numbers when both sides read as numbers, as text when both are
+  text; a number against text that is not one is false.
 - any test on null is false (null never equals, matches, or is in anything); `!` negates that.
 - arithmetic reads both sides as numbers; anything else (text, null) gives null.
 - `matches "pat*tern"`: the whole value against a pattern whose only wildcard is `*`;
@@ -100,6 +101,8 @@ def less(a: Value, b: Value) -> bool | None:
     na, nb = number(a), number(b)
     if na is not None and nb is not None:
         return na < nb
+    if _is_num(a) or _is_num(b):  # a number against text that is none: no order
+        return None
     ta, tb = text(a), text(b)
     assert ta is not None and tb is not None
     return ta < tb
