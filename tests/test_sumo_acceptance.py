@@ -51,7 +51,7 @@ def repaired_query() -> str:
 
 
 def epoch_ms(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
 def detect_rows(paths: list[str]) -> list[dict[str, Any]]:

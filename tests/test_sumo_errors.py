@@ -70,9 +70,11 @@ def test_cli_bad_query_is_one_line_exit_2_nothing_on_stdout(tmp_path: Path) -> N
     proc = trailhound("sumo", str(q), str(logs))
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
-        f"trailhound: error: {q}:3:3: dedup: operator 'dedup' is outside the subset trailhound "
-        "runs (json, where, fields, sort, order, count, timeslice, limit, EXPR as NAME, eval "
-        "(alias), table (alias))"
+        (
+            f"trailhound: error: {q}:3:3: dedup: operator 'dedup' is outside the subset "
+            "trailhound runs (json, where, fields, sort, order, count, timeslice, limit, EXPR "
+            "as NAME, eval (alias), table (alias))"
+        )
     ]
     assert "Traceback" not in proc.stderr
 

@@ -4,7 +4,7 @@ cited in docs/sumo.md). Expected values are written from the documentation, by h
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -332,7 +332,7 @@ def test_raw_files_get_their_sources_category_and_event_time(tmp_path: Path) -> 
     raw.write_text(json.dumps({"Records": [_ct("A", "2024-01-02T03:04:05Z")]}))
     rows = list(run_query("_sourceCategory=aws/cloudtrail | fields _messageTime, _sourceCategory",
                           [str(raw)]))
-    when = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp() * 1000
+    when = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp() * 1000
     assert rows == [{"_messageTime": int(when), "_sourceCategory": "aws/cloudtrail"}]
     assert list(run_query("_sourceCategory=azure/activity", [str(raw)])) == []
     # an export keeps the _messageTime it was exported with
@@ -341,7 +341,7 @@ def test_raw_files_get_their_sources_category_and_event_time(tmp_path: Path) -> 
 
 
 def test_every_builtin_source_has_a_category() -> None:
-    import trailhound.logsources as logsources
+    from trailhound import logsources
 
     assert set(CATEGORIES) == {s.name for s in logsources.SOURCES.values()}
     assert len(set(CATEGORIES.values())) == len(CATEGORIES)
