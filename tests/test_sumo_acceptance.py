@@ -142,3 +142,25 @@ def test_cli_other_formats_carry_the_same_rows(tmp_path: Path, fmt: str) -> None
         assert len(lines) - 1 == len(detect_rows([str(dataset_path())]))
     else:
         assert "suspicion_score" in proc.stdout and "StopLogging" in proc.stdout
+
+
+def test_page_query_equals_detect_seed_on_a_sumo_export(external: Path, tmp_path: Path) -> None:
+    """Records exported from Sumo keep their `_sourceCategory`: the page's scope line and the
+    seed profile both take `aws/cloudtrail` and leave `prod/aws/cloudtrail` out (defect 13)."""
+    export = tmp_path / "export.jsonl"
+    lines = []
+    for i, f in enumerate(cloudtrail_files(external)[:40]):
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        records = doc["Records"] if isinstance(doc, dict) else doc
+        cat = "prod/aws/cloudtrail" if i % 3 == 0 else "aws/cloudtrail"
+        for r in records:
+            when = epoch_ms(r["eventTime"])
+            lines.append(json.dumps({"_messageTime": when, "_sourceCategory": cat,
+                                     "_raw": json.dumps(r)}))
+    export.write_text("\n".join(lines))
+    want = detect_rows([str(export)])
+    assert len(want) > 10
+    assert_same_by_score(list(run_query(page_query(), [str(export)], name="page")), want)
+    everything = page_query().splitlines()
+    everything[0] = "*"
+    assert len(list(run_query("\n".join(everything), [str(export)]))) > len(want)

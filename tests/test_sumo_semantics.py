@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trailhound.sumo import CATEGORIES, SumoQueryError, prepare, run_query
 
@@ -345,3 +347,38 @@ def test_every_builtin_source_has_a_category() -> None:
 
     assert set(CATEGORIES) == {s.name for s in logsources.SOURCES.values()}
     assert len(set(CATEGORIES.values())) == len(CATEGORIES)
+
+
+# --- properties against plain Python ----------------------------------------------------------
+
+def _wildcard_oracle(pattern: str, s: str) -> bool:
+    """Whole-string match where `*` is any run of characters: plain dynamic programming."""
+    ok = [True] + [False] * len(s)  # ok[j]: pattern[:i] matches s[:j]
+    for c in pattern:
+        if c == "*":
+            ok = [any(ok[: j + 1]) for j in range(len(s) + 1)]
+        else:
+            ok = [False] + [ok[j] and s[j] == c for j in range(len(s))]
+    return ok[len(s)]
+
+
+_ALPHABET = "ab*.^$[](){}+?|\\/\"é\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(_ALPHABET, max_size=8), st.text(_ALPHABET.replace("*", ""), max_size=10))
+def test_matches_wildcard_equals_plain_python(pattern: str, value: str) -> None:
+    q = prepare('* | json "v" as v | where v matches "' + pattern.replace("\\", "\\\\")
+                .replace('"', '\\"') + '" | fields v')
+    got = list(q.rows([msg({"v": value})]))
+    assert (got == [{"v": value}]) == _wildcard_oracle(pattern, value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["A", "a", "B", "10", "10.0", " A"]), max_size=4),
+       st.sampled_from(["A", "a", "10", "x"]))
+def test_in_equals_exact_text_membership(listed: list[str], value: str) -> None:
+    values = ", ".join(json.dumps(v) for v in listed) or '"zz"'
+    q = prepare(f'* | json "v" as v | where v in ({values}) | fields v')
+    got = list(q.rows([msg({"v": value})]))
+    assert (got != []) == (value in listed)
