@@ -382,3 +382,10 @@ def test_in_equals_exact_text_membership(listed: list[str], value: str) -> None:
     q = prepare(f'* | json "v" as v | where v in ({values}) | fields v')
     got = list(q.rows([msg({"v": value})]))
     assert (got != []) == (value in listed)
+
+
+def test_comments_and_layout() -> None:
+    q = ("// the scope\n_sourceCategory=aws/cloudtrail // trailing\n"
+         '| json "eventName" as e /* a block\n comment */ nodrop\n'
+         "// a whole line\n| where e = \"A\" | fields e")
+    assert run(q, [{"eventName": "A"}, {"eventName": "B"}]) == [{"e": "A"}]

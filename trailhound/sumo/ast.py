@@ -84,6 +84,7 @@ Scope = ScopeTerm | ScopeBool
 @dataclass(frozen=True)
 class Json:
     source: str  # the field parsed (`field=`; default _raw)
+    source_pos: int
     paths: tuple[tuple[str | int, ...], ...]
     names: tuple[str, ...]
     nodrop: bool
@@ -108,12 +109,14 @@ class Fields:
     names: tuple[str, ...]
     exclude: bool
     pos: int
+    at: tuple[int, ...]  # where each name is written
 
 
 @dataclass(frozen=True)
 class Sort:
     keys: tuple[tuple[str, bool], ...]  # (field, descending)
     pos: int
+    at: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class Count:
     name: str
     by: tuple[str, ...]
     pos: int
+    at: tuple[int, ...]
 
 
 @dataclass(frozen=True)

@@ -208,13 +208,14 @@ class _Parser(_Base):
 
     def json(self) -> Json:
         start = self.take()
-        source = "_raw"
+        source, source_pos = "_raw", start.pos
         if self.peek().is_word("auto"):
             raise self.error(self.peek(), "`json auto` is outside the subset; name the keys: "
                              'json field=_raw "key" as name')
         if self.peek().is_word("field"):
             self.take()
             self.expect_op("=")
+            source_pos = self.peek().pos
             source = self.field_name()
         keys: list[Token] = []
         while True:
@@ -244,7 +245,7 @@ class _Parser(_Base):
         if len(names) != len(keys):
             raise self.error(start, f"{len(keys)} keys but {len(names)} names after `as`; give one name per key")
         paths = tuple(self.json_path(k) for k in keys)
-        return Json(source, paths, tuple(names), nodrop, start.pos)
+        return Json(source, source_pos, paths, tuple(names), nodrop, start.pos)
 
     def json_path(self, k: Token) -> tuple[str | int, ...]:
         """`a.b[0]['c.d']` (a leading `$.` allowed) -> ("a", "b", 0, "c.d")."""
@@ -287,29 +288,33 @@ class _Parser(_Base):
         if self.peek().is_op("-"):
             self.take()
             exclude = True
+        at = [self.peek().pos]
         names = [self.field_name()]
         while self.peek().is_op(","):
             self.take()
+            at.append(self.peek().pos)
             names.append(self.field_name())
         if len({n.lower() for n in names}) != len(names):
             raise self.error(start, "a field is named twice; name each once")
-        return Fields(tuple(names), exclude, start.pos)
+        return Fields(tuple(names), exclude, start.pos, tuple(at))
 
     def sort(self) -> Sort:
         start = self.take()
         if self.peek().is_word("by"):
             self.take()
         keys: list[tuple[str, bool]] = []
+        at: list[int] = []
         while True:
             desc = True  # Sumo's default order is descending
             if self.peek().is_op("+", "-"):
                 desc = self.take().value == "-"
+            at.append(self.peek().pos)
             name = self.field_name()
             if self.peek().is_word("asc", "desc"):
                 desc = self.take().value.lower() == "desc"
             keys.append((name, desc))
             if not self.peek().is_op(","):
-                return Sort(tuple(keys), start.pos)
+                return Sort(tuple(keys), start.pos, tuple(at))
             self.take()
 
     def count(self) -> Count:
@@ -319,14 +324,17 @@ class _Parser(_Base):
             self.take()
             name = self.field_name()
         by: list[str] = []
+        at: list[int] = []
         if self.peek().is_word("by") or self.peek().kind == "ident":
             if self.peek().is_word("by"):
                 self.take()
+            at.append(self.peek().pos)
             by.append(self.field_name())
             while self.peek().is_op(","):
                 self.take()
+                at.append(self.peek().pos)
                 by.append(self.field_name())
-        return Count(name, tuple(by), start.pos)
+        return Count(name, tuple(by), start.pos, tuple(at))
 
     def timeslice(self) -> Timeslice:
         start = self.take()

@@ -129,7 +129,7 @@ class _Builder:
     def stage(self, op: Any) -> ops.Stage:
         if isinstance(op, Json):
             self.op_name = "json"
-            source = self.resolve(op.source, op.pos)
+            source = self.resolve(op.source, op.source_pos)
             keys = [self.define(n) for n in op.names]
             return ops.json(source, op.paths, keys, op.nodrop)
         if isinstance(op, Where):
@@ -143,10 +143,11 @@ class _Builder:
             return self.fields(op)
         if isinstance(op, Sort):
             self.op_name = "sort"
-            return ops.sort([(self.resolve(k, op.pos), desc) for k, desc in op.keys])
+            order = [(self.resolve(k, at), desc) for (k, desc), at in zip(op.keys, op.at)]
+            return ops.sort(order)
         if isinstance(op, Count):
             self.op_name = "count"
-            by = [self.resolve(b, op.pos) for b in op.by]
+            by = [self.resolve(b, at) for b, at in zip(op.by, op.at)]
             self.known = {b.lower(): b for b in by}
             self.created = list(by)
             self.columns = list(by)
@@ -161,7 +162,7 @@ class _Builder:
 
     def fields(self, op: Fields) -> ops.Stage:
         self.op_name = "fields"
-        names = [self.resolve(n, op.pos) for n in op.names]
+        names = [self.resolve(n, at) for n, at in zip(op.names, op.at)]
         if op.exclude:
             self.known = {k: v for k, v in self.known.items() if v not in names}
             self.created = [c for c in self.created if c not in names]
