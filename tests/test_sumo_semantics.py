@@ -200,6 +200,8 @@ def test_fields_order_and_denylist() -> None:
     assert list(run('* | json "a", "b", "c" as a, b, c | fields c, a', raws)[0]) == ["c", "a"]
     assert list(run('* | json "a", "b", "c" as a, b, c | fields - b', raws)[0]) == [
         "_messageTime", "a", "c", "_sourceCategory", "_sourceName", "_raw"]
+    assert list(run('* | json "a" as a | fields - _raw, _sourceName', raws)[0]) == [
+        "_messageTime", "a", "_sourceCategory"]
     # the message itself is its JSON text
     assert run('* | fields _raw', raws) == [{"_raw": '{"a":"1","b":"2","c":"3"}'}]
 

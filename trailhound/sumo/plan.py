@@ -123,7 +123,8 @@ class _Builder:
             keep.update(f for j, f in self.reads if j > i and f.startswith("_"))
         if self.columns is None:
             users = sorted(self.created, key=str.lower)
-            self.columns = ["_messageTime", *users, "_sourceCategory", "_sourceName", "_raw"]
+            default = ["_messageTime", *users, "_sourceCategory", "_sourceName", "_raw"]
+            self.columns = [c for c in default if c.lower() in self.known]  # `fields - _raw`
         return Plan(self.q, _scope(self.q.scope), stages, self.columns, list(self.q.warnings))
 
     def stage(self, op: Any) -> ops.Stage:
