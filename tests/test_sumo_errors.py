@@ -118,3 +118,21 @@ def test_cli_escapes_for_each_sink(tmp_path: Path) -> None:
     assert "\x1b" not in table and "\\x1b[31m" in table
     jsonl = trailhound("sumo", str(q), str(logs), "--format", "jsonl", "--quiet").stdout
     assert json.loads(jsonl) == {"ua": hostile}  # JSON is exact
+
+
+def test_cli_reads_stdin_and_offers_every_registered_format(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from trailhound.cli.app import cli
+    from trailhound.report.writers import WRITERS
+
+    q = tmp_path / "q.sumo"
+    q.write_text('_sourceCategory=aws/cloudtrail | json "eventName" as e | fields e')
+    proc = subprocess.run(
+        [sys.executable, "-m", "trailhound", "sumo", str(q), "-", "--format", "jsonl", "-q"],
+        input=json.dumps(_ct("A", "x")) + "\n", capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stdout == '{"e":"A"}\n', proc.stderr
+    help_text = CliRunner().invoke(cli, ["sumo", "--help"], terminal_width=200).output
+    assert f"--format [{'|'.join(WRITERS.names())}]" in help_text
