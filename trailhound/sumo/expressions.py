@@ -47,10 +47,18 @@ def compile_expr(e: Expr, resolve: Resolve, refuse: Refuse) -> Fn:
         subject = compile_expr(e.subject, resolve, refuse)
         values = [compile_expr(v, resolve, refuse) for v in e.values]
         negated = e.negated
+        # a list of string literals (the usual `in`): text is in it exactly when it is one of
+        # them, which is what `equals` says for two texts; one set lookup instead of N calls
+        texts = None
+        if all(isinstance(v, Lit) and isinstance(v.value, str) for v in e.values):
+            texts = frozenset(v.value for v in e.values if isinstance(v, Lit))
 
         def within(row: Row) -> bool:
             s = subject(row)
-            found = s is not None and any(equals(s, v(row)) for v in values)
+            if texts is not None and isinstance(s, str):
+                found = s in texts
+            else:
+                found = s is not None and any(equals(s, v(row)) for v in values)
             return (not found) if negated else found
 
         return within
