@@ -117,7 +117,9 @@ Matcher = Callable[[str], bool]
 
 
 def _anchored(source: str) -> Matcher:
-    """`source` (RE2 syntax) matched against the whole text, in linear time."""
+    """`source` (RE2 syntax) matched against the whole text, in linear time. Compiled by the
+    rules' own RE2 path (sigma_regex._program: its options, cache and refusal messages), so
+    every regex trailhound runs is compiled one way."""
     prog = _program(source).Match
     both = _anchor_both()
 
