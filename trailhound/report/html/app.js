@@ -53,6 +53,19 @@
     return d;
   }
   function list(values) { return values && values.length ? values.join(", ") : "\u2014"; }
+  // Long values (user agents, ARNs) one per line, the first few shown, the rest on request.
+  function values(vs, few) {
+    if (!vs || !vs.length) return "\u2014";
+    var ul = el("ul", { className: "values" }, vs.slice(0, few).map(function (v) { return el("li", { text: v }); }));
+    if (vs.length > few) {
+      var more = button("(" + (vs.length - few) + " more)", function () {
+        more.remove();
+        vs.slice(few).forEach(function (v) { ul.appendChild(el("li", { text: v })); });
+      });
+      ul.appendChild(el("li", null, more));
+    }
+    return ul;
+  }
 
   // Minimal markdown for the rule guides: headings, bullet / numbered lists, code blocks,
   // paragraphs and `code` spans, each built as DOM nodes around text.
@@ -146,8 +159,8 @@
         ["findings", show(p.findings)], ["rules", show(p.rules)],
         ["tactics", list(p.tactics)], ["first seen", show(p.first_seen)],
         ["last seen", show(p.last_seen)], ["events in input", show(p.events)],
-        ["accounts", list(p.accounts)], ["source IPs", list(p.source_ips)],
-        ["user agents", list(p.user_agents)], ["access keys", list(p.access_keys)],
+        ["accounts", list(p.accounts)], ["source IPs", values(p.source_ips, 5)],
+        ["user agents", values(p.user_agents, 3)], ["access keys", values(p.access_keys, 3)],
       ]),
       plot,
       el("p", null, button("Show its findings", function () {

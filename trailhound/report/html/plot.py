@@ -71,7 +71,7 @@ def timeline_svg(events: Sequence[int], dots: Sequence[Dot]) -> str:
                 h = max(1.5, c / peak * BAND)
                 out.append(f'<rect class="ev" x="{x0 + i * w:.1f}" y="{axis_y - h:.1f}" '
                            f'width="{max(1.0, w - 0.5):.1f}" height="{h:.1f}" fill="#b0bec5"/>')
-        out.append(_text(x0 - 4, axis_y - BAND / 2 + 4, _num(peak), "end", 10))
+        out.append(_text(x0 - 4, axis_y - BAND / 2 + 4, f"{peak} ev", "end", 10))
     # score axis and grid
     out.append(f'<line x1="{x0}" y1="{TOP}" x2="{x0}" y2="{axis_y}" stroke="#999"/>')
     out.append(f'<line x1="{x0}" y1="{axis_y}" x2="{x1}" y2="{axis_y}" stroke="#999"/>')
