@@ -40,14 +40,14 @@ PER_FILE = 1000
 START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def _record(i: int, name: str, source: str) -> dict[str, object]:
-    user = f"u{i % USERS:04d}"
+def _record(i: int, who: int, name: str, source: str) -> dict[str, object]:
+    user = f"u{who % USERS:04d}"
     t = START + timedelta(seconds=(i * 7919) % (3 * 86400))
     return {
         "eventVersion": "1.08",
-        "userIdentity": {"type": "IAMUser", "principalId": f"AIDA{i % USERS:012d}",
+        "userIdentity": {"type": "IAMUser", "principalId": f"AIDA{who % USERS:012d}",
                          "arn": f"arn:aws:iam::111122223333:user/{user}",
-                         "accountId": "111122223333", "accessKeyId": f"AKIA{i % USERS:016d}",
+                         "accountId": "111122223333", "accessKeyId": f"AKIA{who % USERS:016d}",
                          "userName": user},
         "eventTime": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "eventSource": source,
@@ -70,8 +70,8 @@ def generate(folder: Path, findings: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     records = []
     for i in range(findings):
-        records.append(_record(2 * i, *CALLS[i % len(CALLS)]))
-        records.append(_record(2 * i + 1, "Decrypt", "kms.amazonaws.com"))
+        records.append(_record(2 * i, i, *CALLS[i % len(CALLS)]))
+        records.append(_record(2 * i + 1, i, "Decrypt", "kms.amazonaws.com"))
     for n in range(0, len(records), PER_FILE):
         path = folder / f"111122223333_CloudTrail_us-east-1_{n // PER_FILE:05d}.json.gz"
         path.write_bytes(gzip.compress(orjson.dumps({"Records": records[n:n + PER_FILE]}), 1))
@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=HERE / "data" / "report")
     ap.add_argument("--keep", type=Path, default=None, help="write the report here (kept)")
     a = ap.parse_args()
-    data = a.data / f"{a.findings}"
+    data = a.data / f"v2-{a.findings}"
     if not data.is_dir():
         generate(data, a.findings)
     out = a.keep or (a.data / f"report-{a.findings}.html")

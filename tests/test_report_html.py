@@ -180,3 +180,28 @@ def test_exit_codes_and_no_page_when_nothing_was_read(tmp_path: Path) -> None:
     assert any("input errors" in line for line in summary)
     assert any(f"{bad}:2 " in line and "bad JSON" in line for line in summary)
     assert "Traceback" not in partly.stderr
+
+
+def test_detect_options_reach_the_report(tmp_path: Path) -> None:
+    """--allow and --since/--until, as detect takes them: the allowlisted principal's findings
+    and the findings outside the window are not in the page, and the summary says why."""
+    records = [
+        ct("StopLogging", "cloudtrail.amazonaws.com", 1, eventID="keep",
+           userIdentity={"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/eve"}),
+        ct("StopLogging", "cloudtrail.amazonaws.com", 2, eventID="allowed",
+           userIdentity={"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/ops"}),
+        ct("StopLogging", "cloudtrail.amazonaws.com", eventID="too-late",
+           eventTime="2026-03-15T10:00:00Z"),
+    ]
+    src = jsonl(tmp_path / "ct.jsonl", records)
+    allow = tmp_path / "allow.yml"
+    allow.write_text("allow:\n  - principal: arn:aws:iam::111122223333:user/ops\n"
+                     "    reason: the logging owners\n", encoding="utf-8")
+    out = tmp_path / "r.html"
+    got = report(out, "--allow", str(allow), "--until", "2026-03-14T23:59:59Z", str(src))
+    assert got.returncode == 0, got.stderr
+    data = Page(out.read_text(encoding="utf-8")).json_block("data")
+    assert [finding(data, i)["eventID"] for i in range(len(data["findings"]))] == ["keep"]
+    summary = "\n".join(data["summary"])
+    assert "the logging owners" in summary and "1 finding removed" in summary
+    assert "time window" in summary and "1 matched event outside it" in summary
