@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -168,6 +169,13 @@ def test_exit_codes_and_no_page_when_nothing_was_read(tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     missing = report(out, str(tmp_path / "nope"))
     assert missing.returncode == 2 and "no such file" in missing.stderr and not out.exists()
+    nowhere = report(tmp_path / "no-folder" / "r.html", DEMO)
+    assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+    (tmp_path / "ro").mkdir(mode=0o500)
+    if os.geteuid() != 0:  # root writes anywhere
+        denied = report(tmp_path / "ro" / "r.html", DEMO)
+        assert denied.returncode == 1 and "cannot write the report" in denied.stderr
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "readme.txt").write_text("hello\n")
     nothing = report(out, str(tmp_path / "notes"))

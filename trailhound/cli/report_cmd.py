@@ -8,15 +8,16 @@ from __future__ import annotations
 import sys
 import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from trailhound import __version__
-from trailhound.cli.app import print_summary, scan_findings
 from trailhound.cli.exits import epilog, nothing_read, scan_exit_code
 from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.cli.summary import nothing_read_line, summary_lines
+from trailhound.errors import TrailhoundError, UsageError
 from trailhound.report.escape import for_terminal
 from trailhound.report.html import write_report
 from trailhound.report.html.collect import FINDING_FIELDS, collect
@@ -51,6 +52,11 @@ def report(output: str, findings_only: bool, opts: ScanOptions) -> None:
     principals ranked by risk (as `trailhound principals`) with a timeline plot each, the
     findings (searchable, sortable, paged) with the signals behind each score and the raw
     record, and each rule's playbook and hunts (as `trailhound explain`)."""
+    from trailhound.cli.app import print_summary, scan_findings  # app imports this module
+
+    folder_of = Path(output).resolve().parent
+    if not folder_of.is_dir():  # say so before the scan, not after it
+        raise UsageError(f"{output}: the folder {folder_of} does not exist; create it or pick another -o")
     notes = []
     if "-" in opts.paths and not findings_only:
         findings_only = True
@@ -89,7 +95,12 @@ def report(output: str, findings_only: bool, opts: ScanOptions) -> None:
             "principals": got.principals,
             "rules": rule_entries(got.rules, got.rule_counts, opts.profile, opts.rule_paths),
         }
-        write_report(output, head, got.findings, got.raw, got.count)
+        try:
+            write_report(output, head, got.findings, got.raw, got.count)
+        except OSError as e:  # disk full, permission denied: one line, the scan's work is lost
+            raise TrailhoundError(
+                f"{output}: cannot write the report ({e.strerror or e}); free space or pick another -o"
+            ) from e
     if not opts.quiet:
         print_summary(stats, opts.profile.name)
         for note in notes:
