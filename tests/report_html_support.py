@@ -5,7 +5,6 @@ Playwright (missing: skip outside CI, fail in CI, per conftest.require)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -76,12 +75,11 @@ def browser() -> Iterator[Any]:
     except ImportError:
         sync_playwright = None
     require(sync_playwright is not None, "playwright is not installed (pip install '.[test]')")
-    require(CHROMIUM.is_file() or shutil.which("chromium"),
+    require(CHROMIUM.is_file(),
             f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does it in CI)")
     assert sync_playwright is not None
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM if CHROMIUM.is_file() else shutil.which("chromium")),
-                              headless=True)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         yield b
         b.close()
 
