@@ -219,6 +219,9 @@ for _command in (tune, principals, timeline, hunt, explain, sources):
 from trailhound.cli.report_cmd import report  # issue 12: the HTML report
 
 cli.add_command(report)
+from trailhound.cli.sumo_cmd import sumo  # issue 14: the local Sumo Logic search runner
+
+cli.add_command(sumo)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
