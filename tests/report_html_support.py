@@ -67,9 +67,11 @@ def finding(data: dict[str, Any], i: int) -> dict[str, Any]:
     return dict(zip(data["meta"]["fields"], data["findings"][i], strict=True))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium through Playwright (Playwright's own download is not used)."""
+    """Headless Debian Chromium through Playwright (Playwright's own download is not used).
+    Per module: each test module imports this fixture, and two Playwright instances cannot be
+    alive at once, so one module's must be closed before the next one starts."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
