@@ -1,0 +1,120 @@
+"""One incremental run ("cycle"): the inputs not read before -> the one scan corridor
+(pipeline.scan_stream) -> the alerts not emitted before -> one commit (state.commit_cycle).
+
+Correlation across cycles (the design chosen, the simplest that is exact): every match a
+correlation rule consumes (one of its referenced rules matched) is kept in the state while it is
+younger than the longest correlation window plus LATENESS, counted back from the newest such
+event seen; the next cycle feeds those matches to scoring and correlation ahead of the new ones.
+A window that opens in one cycle and closes in the next is then seen whole, and its hit raises
+the correlation's alert on every event of it (the earlier ones included: identity.py). What it
+cannot do: correlate with an event that arrives more than LATENESS after newer ones have pushed
+its window out (CloudTrail delivers within about 15 minutes), and `lt` / `lte` conditions ("fewer
+than N in the window") are judged on what has arrived so far.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import orjson
+
+from trailhound.engine.base import Match
+from trailhound.pipeline import ScanStats, scan_stream
+from trailhound.report.columns import row
+from trailhound.rules.loader import load_pack
+from trailhound.rules.model import RuleSet
+from trailhound.sources import InputSpec
+from trailhound.watch.identity import alert_id
+from trailhound.watch.state import Alert, FileId, State
+
+if TYPE_CHECKING:  # the CLI's one scan request (names only: no import of the CLI at run time)
+    from trailhound.cli.scan_options import ScanOptions
+
+# How late (behind the newest correlation event seen) an event may arrive and still join a
+# window of events from earlier cycles.
+LATENESS_NS = 3600 * 1_000_000_000
+
+
+@dataclass
+class CycleResult:
+    stats: ScanStats
+    files: int  # inputs read this cycle (new or changed)
+    new_alerts: int
+
+
+class Detector:
+    """The rule set and scan settings of a watch/detect --state run, ready to run cycles."""
+
+    def __init__(self, opts: ScanOptions, ruleset: RuleSet | None) -> None:
+        self.opts = opts
+        self.ruleset = ruleset if ruleset is not None else load_pack(opts.profile.pack)
+        self.rules = {r.id: r for r in self.ruleset.rules}
+        self.referenced = {r.id for c in self.ruleset.correlations for r in c.rules}
+        self.keep_ns = max((c.timespan_ns for c in self.ruleset.correlations), default=0)
+        self.keep_ns += LATENESS_NS
+
+    def run(self, state: State) -> CycleResult:
+        opts = self.opts
+        done: list[FileId] = []
+        # kept matches of earlier cycles (bounded by the window), then this cycle's
+        previous = list(state.carried(self.rules)) if self.referenced else []
+        consumed: list[Match] = []
+
+        def select(specs: list[InputSpec]) -> list[InputSpec]:
+            new = []
+            for spec in specs:
+                fid = _file_id(spec)
+                if state.is_new(fid):
+                    new.append(spec)
+                    done.append(fid)
+            return new
+
+        def carry(matches: Iterator[Match]) -> Iterator[Match]:
+            try:
+                yield from previous  # consumed again: see the module's doc
+                for m in matches:
+                    if self._consumed(m):
+                        consumed.append(m)
+                    yield m
+            finally:
+                close = getattr(matches, "close", None)
+                if close is not None:  # stops an engine's worker processes early
+                    close()
+
+        s = scan_stream(
+            opts.paths, opts.profile, ruleset=self.ruleset, engine=opts.engine,
+            strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
+            window=opts.window, limits=opts.limits, select=select,
+            carry=carry if self.referenced else None,
+        )
+        alerts: list[Alert] = []
+        dedupe = opts.profile.dedupe
+        for f in s.findings:
+            r = row(f, opts.profile)
+            for signal in f.rules:
+                aid = alert_id(f.event, signal.id, dedupe)
+                body = orjson.dumps({"alert_id": aid, "rule_id": signal.id, **r})
+                alerts.append(Alert(aid, body))
+        new = state.commit_cycle(done, alerts, self._young([*previous, *consumed]))
+        return CycleResult(s.stats, len(done), new)
+
+    def _consumed(self, m: Match) -> bool:
+        return m.event.time_ns is not None and any(r.id in self.referenced for r in m.rules)
+
+    def _young(self, matches: list[Match]) -> list[Match]:
+        """The matches a later cycle's correlation may still need."""
+        if not matches:
+            return []
+        newest = max(m.event.time_ns or 0 for m in matches)
+        return [m for m in matches if (m.event.time_ns or 0) >= newest - self.keep_ns]
+
+
+def _file_id(spec: InputSpec) -> FileId:
+    try:
+        st = os.stat(spec.path)
+    except OSError:  # gone or unreadable: the scan reports it; a later file there is new
+        return FileId(spec.path, None, None)
+    return FileId(spec.path, st.st_size, st.st_mtime_ns)
