@@ -33,9 +33,10 @@ from trailhound.rules.model import Rule
 from trailhound.spill import pack_event, unpack_event
 
 SCHEMA_VERSION = "1"
-# Test hook (tests/test_watch_crash.py): seconds to sleep inside the commit's transaction, so
-# that a SIGKILL lands there.
+# Test hook (tests/test_watch_crash.py): seconds to sleep inside the commit's transaction, and
+# a file created as the sleep starts, so that a SIGKILL is known to land there.
 COMMIT_DELAY_ENV = "TRAILHOUND_WATCH_COMMIT_DELAY"
+COMMIT_MARK_ENV = "TRAILHOUND_WATCH_COMMIT_MARK"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -197,10 +198,17 @@ class State:
             )
             delay = os.environ.get(COMMIT_DELAY_ENV)
             if delay:
-                time.sleep(float(delay))
+                _in_commit(float(delay))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
         return new
+
+
+def _in_commit(delay: float) -> None:
+    mark = os.environ.get(COMMIT_MARK_ENV)
+    if mark:
+        open(mark, "w").close()
+    time.sleep(delay)
