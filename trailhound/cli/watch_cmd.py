@@ -20,8 +20,9 @@ from trailhound.tuning.window import parse_duration
 from trailhound.watch.cycle import CycleResult, Detector
 from trailhound.watch.sinks import AlertFile, AlertStream
 from trailhound.watch.state import State
+from trailhound.watch.webhook import Webhook, check_url
 
-Sink = AlertFile | AlertStream
+Sink = AlertFile | AlertStream | Webhook
 
 
 def _err(msg: str) -> None:
@@ -79,12 +80,18 @@ def detect_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
     "(at least once: each line carries its alert_id).",
 )
 @click.option(
+    "--webhook", metavar="URL", default=None,
+    help="Also POST each alert as JSON to URL (Idempotency-Key header: the alert id); alerts "
+    "the target did not take stay pending in the state and are sent when it is back.",
+)
+@click.option(
     "--cycles", type=click.IntRange(min=0), default=0,
     help="Stop after N cycles (0: run until interrupted).",
 )
 @scan_options()
 def watch(
-    state_path: str, interval: str, output: str, cycles: int, opts: ScanOptions
+    state_path: str, interval: str, output: str, webhook: str | None, cycles: int,
+    opts: ScanOptions,
 ) -> None:
     """Detect continuously in PATHS: every interval, read only new or changed files, carry
     correlation windows across cycles, and emit each alert (one rule on one event) once."""
@@ -92,6 +99,8 @@ def watch(
     if pause is None:
         raise UsageError(f"--interval {interval!r}: write a duration: 30s, 5m, 1h")
     _check_paths(opts.paths)
+    if webhook is not None:
+        check_url(webhook)  # before anything is read
     ruleset, refused = scan_ruleset(opts)
     detector = Detector(opts, ruleset)
     code = EXIT_OK
@@ -100,6 +109,8 @@ def watch(
             AlertStream(sys.stdout, write_jsonl, state) if output == STDIN
             else AlertFile(output, state)
         ]
+        if webhook is not None:
+            sinks.append(Webhook(webhook, state, _err))
         for sink in sinks:
             sink.flush()  # what a killed run committed but did not write
         n = 0
