@@ -43,6 +43,10 @@ def discover(paths: Sequence[str]) -> tuple[list[InputSpec], list[Issue]]:
 
 
 def discover_one(path: str, seen: set[object]) -> tuple[list[InputSpec], list[Issue]]:
+    if path.startswith("s3://"):  # issue 15: the S3 lister (boto3, imported on use)
+        from trailhound.sources import s3
+
+        return s3.discover(path)
     if path == STDIN:
         if STDIN in seen:
             return [], []

@@ -26,7 +26,8 @@ from trailhound.pipeline import ScanStats, scan_stream
 from trailhound.report.columns import row
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
-from trailhound.sources import InputSpec
+from trailhound.sources import InputSpec, s3
+from trailhound.sources.s3 import is_s3
 from trailhound.watch.identity import alert_id
 from trailhound.watch.state import Alert, FileId, State
 
@@ -113,6 +114,9 @@ class Detector:
 
 
 def _file_id(spec: InputSpec) -> FileId:
+    if is_s3(spec.path):  # key + size + ETag (and last-modified), as listed
+        size, mtime_ns, etag = s3.LISTED.get(spec.path, (None, None, None))
+        return FileId(spec.path, size, mtime_ns, etag)
     try:
         st = os.stat(spec.path)
     except OSError:  # gone or unreadable: the scan reports it; a later file there is new
