@@ -17,12 +17,13 @@ from trailhound.errors import UsageError
 from trailhound.report.writers import WRITERS, write_jsonl
 from trailhound.sources.files import STDIN
 from trailhound.tuning.window import parse_duration
+from trailhound.watch.cef import Syslog, parse_target
 from trailhound.watch.cycle import CycleResult, Detector
 from trailhound.watch.sinks import AlertFile, AlertStream
 from trailhound.watch.state import State
 from trailhound.watch.webhook import Webhook, check_url
 
-Sink = AlertFile | AlertStream | Webhook
+Sink = AlertFile | AlertStream | Webhook | Syslog
 
 
 def _err(msg: str) -> None:
@@ -85,13 +86,17 @@ def detect_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
     "the target did not take stay pending in the state and are sent when it is back.",
 )
 @click.option(
+    "--syslog", metavar="HOST:PORT", default=None,
+    help="Also send each alert as CEF over syslog (TCP, RFC 5424, octet counting) to a SIEM.",
+)
+@click.option(
     "--cycles", type=click.IntRange(min=0), default=0,
     help="Stop after N cycles (0: run until interrupted).",
 )
 @scan_options()
 def watch(
-    state_path: str, interval: str, output: str, webhook: str | None, cycles: int,
-    opts: ScanOptions,
+    state_path: str, interval: str, output: str, webhook: str | None, syslog: str | None,
+    cycles: int, opts: ScanOptions,
 ) -> None:
     """Detect continuously in PATHS: every interval, read only new or changed files, carry
     correlation windows across cycles, and emit each alert (one rule on one event) once."""
@@ -99,8 +104,10 @@ def watch(
     if pause is None:
         raise UsageError(f"--interval {interval!r}: write a duration: 30s, 5m, 1h")
     _check_paths(opts.paths)
-    if webhook is not None:
-        check_url(webhook)  # before anything is read
+    if webhook is not None:  # before anything is read
+        check_url(webhook)
+    if syslog is not None:
+        parse_target(syslog)
     ruleset, refused = scan_ruleset(opts)
     detector = Detector(opts, ruleset)
     code = EXIT_OK
@@ -111,6 +118,8 @@ def watch(
         ]
         if webhook is not None:
             sinks.append(Webhook(webhook, state, _err))
+        if syslog is not None:
+            sinks.append(Syslog(syslog, state, _err))
         for sink in sinks:
             sink.flush()  # what a killed run committed but did not write
         n = 0
