@@ -103,3 +103,15 @@ def test_output_file_long_lines_span_read_blocks(tmp_path: Path) -> None:
     AlertFile(str(out), state).flush()
     assert out.read_bytes() == whole
     assert [json.loads(x)["i"] for x in whole.splitlines()] == [0, 1, 2]
+
+
+def test_state_and_output_inside_the_watched_folder_are_not_read(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    drop_batch(logs, 0, Planted())
+    with pytest.raises(SystemExit) as e:
+        main(["watch", "--state", str(logs / "s.db"), "--output", str(logs / "out.jsonl"),
+              "--cycles", "2", "--interval", "0s", "--engine", "reference", "-q", str(logs)])
+    assert e.value.code == 0  # nothing unreadable: the database and the alerts were not inputs
+    assert [json.loads(x)["eventID"] for x in (logs / "out.jsonl").read_text().splitlines()] == [
+        "iam-0000"
+    ]

@@ -56,7 +56,7 @@ def detect_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
     watch/sinks.py; the cron-job form of `watch`)."""
     _check_paths(opts.paths)
     ruleset, refused = scan_ruleset(opts)
-    detector = Detector(opts, ruleset)
+    detector = Detector(opts, ruleset, [state_path])
     with closing(State(state_path)) as state:
         sink = AlertStream(sys.stdout, WRITERS.get(fmt), state)
         sink.flush()  # what a killed run committed but did not write
@@ -109,7 +109,7 @@ def watch(
     if syslog is not None:
         parse_target(syslog)
     ruleset, refused = scan_ruleset(opts)
-    detector = Detector(opts, ruleset)
+    detector = Detector(opts, ruleset, [state_path] + ([output] if output != STDIN else []))
     code = EXIT_OK
     with closing(State(state_path)) as state:
         sinks: list[Sink] = [

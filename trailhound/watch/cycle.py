@@ -15,7 +15,7 @@ than N in the window") are judged on what has arrived so far.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,8 +49,13 @@ class CycleResult:
 class Detector:
     """The rule set and scan settings of a watch/detect --state run, ready to run cycles."""
 
-    def __init__(self, opts: ScanOptions, ruleset: RuleSet | None) -> None:
+    def __init__(
+        self, opts: ScanOptions, ruleset: RuleSet | None, own_files: Sequence[str] = ()
+    ) -> None:
         self.opts = opts
+        # the state database and output file, if they sit under a watched folder: never inputs
+        self.own = {os.path.abspath(p) for p in own_files}
+        self.own |= {p + suffix for p in self.own for suffix in ("-wal", "-shm", "-journal")}
         self.ruleset = ruleset if ruleset is not None else load_pack(opts.profile.pack)
         self.rules = {r.id: r for r in self.ruleset.rules}
         self.referenced = {r.id for c in self.ruleset.correlations for r in c.rules}
@@ -67,6 +72,8 @@ class Detector:
         def select(specs: list[InputSpec]) -> list[InputSpec]:
             new = []
             for spec in specs:
+                if os.path.abspath(spec.path) in self.own:
+                    continue
                 fid = _file_id(spec)
                 if state.is_new(fid):
                     new.append(spec)
