@@ -6,11 +6,13 @@
 The folder is filled (small CloudTrail S3-layout files, tests/watch_fixtures' records) and read
 by untimed catch-up cycles up to each checkpoint (1%, 10%, 30%, 100% of --files); at each, one
 steady cycle is timed: --batch new files dropped, then one `Detector.run` (discovery of the
-whole folder, the state lookup per file, the scan of the new ones, the commit). Printed: the
-files seen, the cycle's wall time and its Python allocation peak (tracemalloc), each also as a
+whole folder, the state lookup per file, the scan of the new ones, the commit), then another
+batch's cycle under tracemalloc for its allocation peak. Printed: the files seen, the timed
+cycle's wall time and the other's Python allocation peak, each also as a
 ratio to the first checkpoint's, from the same run; and, apart, the time of listing the folder
-alone (sources.discover: walking it, one stat per file), which grows with the folder whatever
-the state holds. In-process (no interpreter start-up); run on an idle machine.
+alone (sources.discover: walking it, one stat per file), as the cycle does: with --lookback
+(default 2d) only the recent date folders; with `--lookback none` the whole folder, which then
+grows with it whatever the state holds. In-process (no interpreter start-up); run on an idle machine.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,16 +33,21 @@ sys.path.insert(0, str(REPO))
 from tests.watch_fixtures import ACCOUNT, T0, record
 from trailhound.cli.scan_options import ScanOptions
 from trailhound.profiles import get_profile
-from trailhound.sources import discover
-from trailhound.watch.cycle import Detector
+from trailhound.sources import datepath, discover
+from trailhound.tuning.window import parse_duration
+from trailhound.watch.cycle import NEWEST_DAY, Detector
 from trailhound.watch.state import State
+
+PER_DAY = 1000
 
 
 def fill(root: Path, start: int, stop: int) -> None:
-    """Files start..stop-1: one per minute of CloudTrail, 1,000 per day folder."""
+    """Files start..stop-1: one per minute of CloudTrail, PER_DAY per date folder
+    (CloudTrail/REGION/YYYY/MM/DD/, as S3 holds them)."""
     for n in range(start, stop):
         t = T0 + timedelta(minutes=n)
-        folder = root / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / f"{n // 1000:05d}"
+        day = (T0 + timedelta(days=n // PER_DAY)).strftime("%Y/%m/%d")
+        folder = root / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / day
         folder.mkdir(parents=True, exist_ok=True)
         recs = [
             record("ListBuckets", "ops", t, f"r-{n}", "s3.amazonaws.com"),
@@ -52,19 +59,30 @@ def fill(root: Path, start: int, stop: int) -> None:
             json.dump({"Records": recs}, f)
 
 
+def walk_before(state: State, lookback: int | None) -> datepath.Day | None:
+    newest = state.get_meta(NEWEST_DAY)
+    if lookback is None or not newest:
+        return None
+    y, m, d = map(int, newest.split("-"))
+    return datepath.day_of(int(datetime(y, m, d, tzinfo=UTC).timestamp()) * 10**9 - lookback)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--engine", default="fast")
+    ap.add_argument("--lookback", default="2d",
+                    help="watch --lookback (date folders older are not listed); 'none' lists all")
     args = ap.parse_args()
+    lookback = None if args.lookback == "none" else parse_duration(args.lookback)
     points = sorted({max(args.batch, int(args.files * f)) for f in (0.01, 0.1, 0.3, 1.0)})
     with tempfile.TemporaryDirectory(prefix="trailhound-watch-bench-") as tmp:
         root = Path(tmp) / "logs"
         root.mkdir()
         state = State(str(Path(tmp) / "state.db"))
         opts = ScanOptions(paths=(str(root),), profile=get_profile("corrected"), engine=args.engine)
-        detector = Detector(opts, None)
+        detector = Detector(opts, None, lookback_ns=lookback)
         made = 0
         first: tuple[float, float, float] | None = None
         print(f"{'files seen':>10} {'cycle s':>8} {'x first':>8} {'peak MB':>8} {'x first':>8} "
@@ -74,15 +92,20 @@ def main() -> None:
             detector.run(state)
             fill(root, point - args.batch, point)
             made = point
-            tracemalloc.start()
             t = time.perf_counter()
-            result = detector.run(state)
+            result = detector.run(state)  # timed without tracemalloc (it slows allocation)
             wall = time.perf_counter() - t
+            assert result.files == args.batch, result.files
+            fill(root, made, made + args.batch)  # one more batch, for the memory peak
+            made += args.batch
+            tracemalloc.start()
+            detector.run(state)
             peak = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.stop()
-            assert result.files == args.batch, result.files
             t = time.perf_counter()
-            discover(opts.paths)
+            datepath.WALK_BEFORE = walk_before(state, lookback)
+            discover(opts.paths)  # as the cycle lists it
+            datepath.WALK_BEFORE = None
             listing = time.perf_counter() - t
             rest = max(wall - listing, 1e-9)
             first = first or (wall, peak, rest)

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.watch_fixtures import CORRELATION, Planted, drop_batch
+from tests.watch_fixtures import ACCOUNT, CORRELATION, T0, Planted, drop_batch, record
 from trailhound.cli.app import cli, main
+from trailhound.sources import datepath
+from trailhound.sources.datepath import before, date_of
 from trailhound.watch.sinks import AlertFile
 from trailhound.watch.state import Alert, State
 
@@ -115,3 +117,32 @@ def test_state_and_output_inside_the_watched_folder_are_not_read(tmp_path: Path)
     assert [json.loads(x)["eventID"] for x in (logs / "out.jsonl").read_text().splitlines()] == [
         "iam-0000"
     ]
+
+
+def test_datepath_before() -> None:
+    base = "/x/AWSLogs/111122223333/CloudTrail/us-east-1"
+    day = (2026, 3, 14)
+    assert before(f"{base}/2026/03/13", day) and before(f"{base}/2025", day)
+    assert before(f"{base}/2026/02", day) and not before(f"{base}/2026/03", day)
+    assert not before(f"{base}/2026/03/14", day) and not before(f"{base}/2026/03/15/", day)
+    assert not before(base, day) and not before("/x/logs/2020/01/01", day)  # not the layout
+    assert date_of(f"{base}/2026/03/13/f.json.gz") == (2026, 3, 13)
+
+
+def test_watch_lookback_skips_old_date_folders(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    drop_batch(logs, 0, Planted())  # 2026/03/14
+    base = logs / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1"
+    argv = ["watch", "--state", str(tmp_path / "s.db"), "--output", str(tmp_path / "o.jsonl"),
+            "--cycles", "1", "--lookback", "2d", "--engine", "reference", "-q", str(logs)]
+    with pytest.raises(SystemExit):
+        main(argv)
+    for day, eid in (("2026/03/10", "old-1"), ("2026/03/13", "recent-1")):
+        (base / day).mkdir(parents=True)
+        (base / day / "f.json").write_text(json.dumps({"Records": [
+            record("CreateUser", "x", T0, eid, "iam.amazonaws.com")]}))
+    with pytest.raises(SystemExit):
+        main(argv)
+    ids = {json.loads(x)["eventID"] for x in (tmp_path / "o.jsonl").read_text().splitlines()}
+    assert ids == {"iam-0000", "recent-1"}  # 03/10 is before 03/14 - 2 days: not even walked
+    assert datepath.WALK_BEFORE is None  # the pruning was for the cycle only

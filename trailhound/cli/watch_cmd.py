@@ -90,26 +90,35 @@ def detect_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
     help="Also send each alert as CEF over syslog (TCP, RFC 5424, octet counting) to a SIEM.",
 )
 @click.option(
+    "--lookback", metavar="DURATION", default=None,
+    help="Skip CloudTrail date folders (.../CloudTrail/REGION/YYYY/MM/DD/) older than DURATION "
+    "before the newest one read (e.g. 2d): each cycle's listing stays small as days pass.",
+)
+@click.option(
     "--cycles", type=click.IntRange(min=0), default=0,
     help="Stop after N cycles (0: run until interrupted).",
 )
 @scan_options()
 def watch(
     state_path: str, interval: str, output: str, webhook: str | None, syslog: str | None,
-    cycles: int, opts: ScanOptions,
+    lookback: str | None, cycles: int, opts: ScanOptions,
 ) -> None:
     """Detect continuously in PATHS: every interval, read only new or changed files, carry
     correlation windows across cycles, and emit each alert (one rule on one event) once."""
     pause = parse_duration(interval)
     if pause is None:
         raise UsageError(f"--interval {interval!r}: write a duration: 30s, 5m, 1h")
+    back = None if lookback is None else parse_duration(lookback)
+    if lookback is not None and back is None:
+        raise UsageError(f"--lookback {lookback!r}: write a duration: 2d, 36h")
     _check_paths(opts.paths)
     if webhook is not None:  # before anything is read
         check_url(webhook)
     if syslog is not None:
         parse_target(syslog)
     ruleset, refused = scan_ruleset(opts)
-    detector = Detector(opts, ruleset, [state_path] + ([output] if output != STDIN else []))
+    own = [state_path] + ([output] if output != STDIN else [])
+    detector = Detector(opts, ruleset, own, lookback_ns=back)
     code = EXIT_OK
     with closing(State(state_path)) as state:
         sinks: list[Sink] = [

@@ -8,10 +8,9 @@ TRAILHOUND_S3_ENDPOINT (set by `--s3-endpoint URL`: MinIO, moto, a VPC endpoint)
 own (AWS_ENDPOINT_URL_S3...). boto3 is optional: `pip install 'trailhound[s3]'`.
 
 `--since` prunes the listing by the CloudTrail key layout
-(`AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/...`): a date folder entirely before the
-day of `since` is not listed (a file is filed under the UTC day it was delivered, after every
-event in it, so such a folder holds no event at or after `since`). Other keys are all listed;
-the window itself is applied to events as for files.
+(`AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/...`, sources/datepath.py): a date folder
+entirely before the day of `since` holds no event at or after it, and is not listed. Other keys
+are all listed; the window itself is applied to events as for files.
 """
 
 from __future__ import annotations
@@ -19,11 +18,11 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from trailhound.errors import UsageError
 from trailhound.model import Issue, Location
+from trailhound.sources.datepath import Day, before, day_of
 from trailhound.sources.files import InputSpec
 
 SCHEME = "s3://"
@@ -85,11 +84,8 @@ def discover(uri: str) -> tuple[list[InputSpec], list[Issue]]:
     return specs, []
 
 
-def _since_parts() -> tuple[int, int, int] | None:
-    if SINCE_NS is None:
-        return None
-    d = datetime.fromtimestamp(SINCE_NS / 1e9, UTC)
-    return (d.year, d.month, d.day)
+def _since_parts() -> Day | None:
+    return None if SINCE_NS is None else day_of(SINCE_NS)
 
 
 def _list(
@@ -106,24 +102,11 @@ def _list(
         entries.extend((p["Prefix"], None) for p in page.get("CommonPrefixes", ()))
     for key, obj in sorted(entries, key=lambda e: e[0]):
         if obj is None:
-            if since is None or not _before(key, since):
+            if since is None or not before(key, since):
                 yield from _list(client, bucket, key, since)
             continue
         mtime = int(obj["LastModified"].timestamp() * 1e9)
         yield key, int(obj["Size"]), mtime, str(obj.get("ETag", ""))
-
-
-def _before(folder: str, since: tuple[int, int, int]) -> bool:
-    """True when `folder` is a CloudTrail date folder (YYYY/, YYYY/MM/ or YYYY/MM/DD/ after
-    CloudTrail/REGION/) wholly before the day `since`."""
-    parts = folder.rstrip("/").split("/")
-    if "CloudTrail" not in parts:
-        return False
-    date = parts[parts.index("CloudTrail") + 2:]
-    if not date or len(date) > 3 or not all(p.isdigit() for p in date):
-        return False
-    nums = tuple(int(p) for p in date)
-    return nums < since[: len(nums)]
 
 
 def open_object(path: str) -> BinaryIO:

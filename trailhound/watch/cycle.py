@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import orjson
@@ -26,7 +27,8 @@ from trailhound.pipeline import ScanStats, scan_stream
 from trailhound.report.columns import row
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
-from trailhound.sources import InputSpec, s3
+from trailhound.sources import InputSpec, datepath, s3
+from trailhound.sources.datepath import Day, date_of, day_of
 from trailhound.sources.s3 import is_s3
 from trailhound.watch.identity import alert_id
 from trailhound.watch.state import Alert, FileId, State
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # the CLI's one scan request (names only: no import of the CL
 # How late (behind the newest correlation event seen) an event may arrive and still join a
 # window of events from earlier cycles.
 LATENESS_NS = 3600 * 1_000_000_000
+NEWEST_DAY = "newest_day"  # state meta: the newest CloudTrail date folder read (--lookback)
 
 
 @dataclass
@@ -50,9 +53,11 @@ class Detector:
     """The rule set and scan settings of a watch/detect --state run, ready to run cycles."""
 
     def __init__(
-        self, opts: ScanOptions, ruleset: RuleSet | None, own_files: Sequence[str] = ()
+        self, opts: ScanOptions, ruleset: RuleSet | None, own_files: Sequence[str] = (),
+        lookback_ns: int | None = None,
     ) -> None:
         self.opts = opts
+        self.lookback_ns = lookback_ns
         # the state database and output file, if they sit under a watched folder: never inputs
         self.own = {os.path.abspath(p) for p in own_files}
         self.own |= {p + suffix for p in self.own for suffix in ("-wal", "-shm", "-journal")}
@@ -63,11 +68,21 @@ class Detector:
         self.keep_ns += LATENESS_NS
 
     def run(self, state: State) -> CycleResult:
+        # the listing's pruning is process-wide (sources/datepath.py, s3.py): set for this cycle
+        # only, so that a library caller's next scan walks everything again
+        saved = datepath.WALK_BEFORE, s3.SINCE_NS
+        try:
+            return self._run(state)
+        finally:
+            datepath.WALK_BEFORE, s3.SINCE_NS = saved
+
+    def _run(self, state: State) -> CycleResult:
         opts = self.opts
         done: list[FileId] = []
         # kept matches of earlier cycles (bounded by the window), then this cycle's
         previous = list(state.carried(self.rules)) if self.referenced else []
         consumed: list[Match] = []
+        newest = self._prune(state)
 
         def select(specs: list[InputSpec]) -> list[InputSpec]:
             new = []
@@ -78,6 +93,9 @@ class Detector:
                 if state.is_new(fid):
                     new.append(spec)
                     done.append(fid)
+                    day = date_of(spec.path)
+                    if day is not None and (newest[0] is None or day > newest[0]):
+                        newest[0] = day
             return new
 
         def carry(matches: Iterator[Match]) -> Iterator[Match]:
@@ -106,8 +124,25 @@ class Detector:
                 aid = alert_id(f.event, signal.id, dedupe)
                 body = orjson.dumps({"alert_id": aid, "rule_id": signal.id, **r})
                 alerts.append(Alert(aid, body))
-        new = state.commit_cycle(done, alerts, self._young([*previous, *consumed]))
+        meta = {NEWEST_DAY: "-".join(map(str, newest[0]))} if newest[0] else {}
+        new = state.commit_cycle(done, alerts, self._young([*previous, *consumed]), meta)
         return CycleResult(s.stats, len(done), new)
+
+    def _prune(self, state: State) -> list[Day | None]:
+        """With a lookback: skip the CloudTrail date folders older than it, counted back from
+        the newest date folder read so far (not from the clock: replayed old logs work too);
+        both the folder walk and the S3 listing. Returns that newest day, to be updated."""
+        text = state.get_meta(NEWEST_DAY)
+        if not text:
+            return [None]
+        y, m, d = map(int, text.split("-"))
+        if self.lookback_ns is not None:
+            start = int(datetime(y, m, d, tzinfo=UTC).timestamp()) * 1_000_000_000
+            start -= self.lookback_ns
+            datepath.WALK_BEFORE = day_of(start)
+            since = self.opts.window.since_ns if self.opts.window else None
+            s3.SINCE_NS = start if since is None else max(start, since)
+        return [(y, m, d)]
 
     def _consumed(self, m: Match) -> bool:
         return m.event.time_ns is not None and any(r.id in self.referenced for r in m.rules)

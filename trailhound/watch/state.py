@@ -172,6 +172,7 @@ class State:
         files: Iterable[FileId],
         alerts: Sequence[Alert],
         carried: Iterable[Match],
+        meta: Mapping[str, str] | None = None,
     ) -> int:
         """Record the cycle's alerts (those not emitted before), the files it read and the
         matches to carry, in ONE transaction. Returns how many alerts were new."""
@@ -187,6 +188,9 @@ class State:
             db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, etag) VALUES (?, ?, ?, ?)",
                 ((f.path, f.size, f.mtime_ns, f.etag) for f in files),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (meta or {}).items()
             )
             db.execute("DELETE FROM carried")
             db.executemany(
