@@ -83,6 +83,7 @@ class Detector:
         previous = list(state.carried(self.rules)) if self.referenced else []
         consumed: list[Match] = []
         newest = self._prune(state)
+        s3.LISTED.clear()  # this cycle's listing only: memory does not grow with the history
 
         def select(specs: list[InputSpec]) -> list[InputSpec]:
             new = []
