@@ -146,3 +146,18 @@ def test_watch_lookback_skips_old_date_folders(tmp_path: Path) -> None:
     ids = {json.loads(x)["eventID"] for x in (tmp_path / "o.jsonl").read_text().splitlines()}
     assert ids == {"iam-0000", "recent-1"}  # 03/10 is before 03/14 - 2 days: not even walked
     assert datepath.WALK_BEFORE is None  # the pruning was for the cycle only
+
+
+def test_watch_to_stdout_resumes_from_its_cursor(tmp_path: Path) -> None:
+    logs, db = tmp_path / "logs", str(tmp_path / "s.db")
+    planted = Planted()
+    drop_batch(logs, 0, planted)
+    argv = ["watch", "--state", db, "--cycles", "1", "--engine", "reference", "-q", str(logs)]
+    first = CliRunner().invoke(cli, argv)
+    drop_batch(logs, 1, planted)
+    second = CliRunner().invoke(cli, argv)
+    rows = [json.loads(x) for x in (first.stdout + second.stdout).splitlines()]
+    assert (first.exit_code, second.exit_code) == (0, 0)
+    assert len({r["alert_id"] for r in rows}) == len(rows)  # nothing written twice
+    assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
+    assert ("recon-0000", CORRELATION) in {(r["eventID"], r["rule_id"]) for r in rows}
