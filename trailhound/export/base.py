@@ -15,3 +15,4 @@ class Target:
     name: str  # the `--to` value
     description: str  # one line for `--help`
     render: Callable[[ExportPack], str]  # the export text, ending with a newline
+    carries_correlations: bool = False  # else the correlation rules are reported as left out

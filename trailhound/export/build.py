@@ -63,7 +63,8 @@ def export_text(
     for s in pack.skipped:
         messages.append(f"{s.subject}: not exported to {target.name}: {s.reason}")
         incomplete = True
-    messages += [f"note: {n}" for n in pack.notes]
+    if not target.carries_correlations:
+        messages += [f"note: {n}" for n in pack.notes]
     if not pack.rules:
         from trailhound.errors import UsageError
 

@@ -101,7 +101,7 @@ def build(ruleset: RuleSet, name: str, rule_id: str | None = None) -> ExportPack
             skipped.append(Skipped(subject, f"{e.kind}: {e.reason}"))
         except NotExportable as e:
             skipped.append(Skipped(subject, str(e)))
-    return ExportPack(name, tuple(out), ruleset, tuple(skipped), tuple(notes))
+    return ExportPack(name, tuple(out), ruleset, tuple(skipped), tuple(notes), extra={"rule_id": rule_id})
 
 
 def _export_rule(rule: Rule, filters: Sequence[Filter], column: str) -> ExportRule:
