@@ -34,8 +34,10 @@ from trailhound.export.base import Target
 from trailhound.export.normalized import FALSE, TRUE, NotExportable, paths
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.profiles import PROFILES
-from trailhound.report.columns import _SEED_PATHS  # the paths the seed query extracts, once
-from trailhound.report.columns import SEED_COLUMNS
+from trailhound.report.columns import (
+    _SEED_PATHS,  # the paths the seed query extracts, once
+    SEED_COLUMNS,
+)
 
 __all__ = ["SEED_SCOPE", "TARGET", "render"]
 
