@@ -51,3 +51,20 @@ def test_spark_export_equals_detect(spark: Any, external: Path, profile: str, al
     df = spark.sql(TARGETS.get("spark-sql").render(build(ruleset, profile)))
     got = [tuple(r) for r in df.collect()]
     assert exported(got, df.columns) == want
+
+
+def test_spark_export_matches_modifiers_like_the_reference_engine(spark: Any) -> None:
+    """The modifier rules of tests/test_export_modifiers.py, in Spark SQL (Java regex, RLIKE,
+    get_json_object) this time."""
+    from tests.test_export_modifiers import EVENTS, detect_signals, flags, sql
+
+    files = spark.read.text(str(EVENTS), wholetext=True)
+    files.createOrReplaceTempView("files")
+    spark.sql(
+        "CREATE OR REPLACE TEMP VIEW cloudtrail AS SELECT explode("
+        "from_json(value, 'Records array<string>').Records) AS raw FROM files"
+    )
+    for name in NON_AWS:
+        spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST(NULL AS STRING) AS raw WHERE false")
+    df = spark.sql(sql("spark-sql"))
+    assert flags([tuple(r) for r in df.collect()], df.columns) == detect_signals()
