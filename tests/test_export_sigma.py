@@ -79,3 +79,17 @@ def test_sigma_export_round_trips_to_the_same_findings(external: Path, tmp_path:
     # the allowlist took findings away, so the round trip carried it
     untuned, _ = ruleset_for("corrected", [], [], None)
     assert len(want) < len(reference(paths, "corrected", untuned)[0])
+
+
+def test_sigma_export_of_sigmahq_rules_is_their_text(external: Path) -> None:
+    """Rules are written back as their authors wrote them (Sigma field names, author kept, as
+    the DRL asks), only trailhound's `tests:` left out; SigmaHQ rules have none."""
+    import yaml
+
+    from tests.test_export_golden import SIGMAHQ
+
+    files = [external / "sigmahq-sigma" / "rules" / "cloud" / p for p in SIGMAHQ]
+    ruleset, problems = ruleset_for(None, [str(f) for f in files], [], None)
+    assert problems == []
+    docs = list(yaml.safe_load_all(TARGETS.get("sigma").render(build(ruleset, "rules"))))
+    assert docs == [yaml.safe_load(f.read_text(encoding="utf-8")) for f in files]

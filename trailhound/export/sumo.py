@@ -69,7 +69,7 @@ class _Fields:
         name = self.names.get(path)
         if name is None:
             # Sumo keeps names starting with `_` for its metadata fields (_raw, _messageTime)
-            base = re.sub(r"[^A-Za-z0-9_]", "_", path).lstrip("_") or "field"
+            base = re.sub(r"[^A-Za-z0-9_]", "_", path.replace("@", "at_")).lstrip("_") or "field"
             if base[0].isdigit():
                 base = f"f{base}"
             name, n = base, 1
@@ -261,7 +261,9 @@ def render(pack: ExportPack) -> str:
     keep = "suspicion_score > 0"
     if any(w <= 0 for _, w in flags) or contexts:
         keep = f"({' or '.join(f'{n} = 1' for n, _ in flags)}) and {keep}"
-    columns = ["_messageTime" if c == "time" else c for c in SEED_COLUMNS]
+    # the seed query's columns (`_messageTime` for `time`), with this pack's signals
+    columns = ["_messageTime", *_SEED_PATHS, *pack.signals, "suspicion_score"]
+    assert pack.name != "seed" or columns == ["_messageTime" if c == "time" else c for c in SEED_COLUMNS]
     head = [
         f"// trailhound export --to sumo: pack {pack.name}, {len(pack.rules)} rule(s)",
         *(f"// {n}" for n in pack.notes),
