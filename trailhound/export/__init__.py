@@ -8,12 +8,12 @@ exported and what cannot be.
 
 from __future__ import annotations
 
-from trailhound.export import duckdb_sql, sigma_yaml, spark_sql, sumo
+from trailhound.export import duckdb_sql, esql, kql, sigma_yaml, spark_sql, splunk, sumo
 from trailhound.export.base import Target
 from trailhound.registry import Registry
 
 __all__ = ["TARGETS", "Target"]
 
 TARGETS: Registry[Target] = Registry("export target")
-for _module in (duckdb_sql, spark_sql, sigma_yaml, sumo):
+for _module in (duckdb_sql, spark_sql, sigma_yaml, sumo, splunk, kql, esql):
     TARGETS.register(_module.TARGET.name, _module.TARGET)

@@ -16,3 +16,5 @@ class Target:
     description: str  # one line for `--help`
     render: Callable[[ExportPack], str]  # the export text, ending with a newline
     carries_correlations: bool = False  # else the correlation rules are reported as left out
+    # what the target's schema cannot carry beyond pack.skipped, one line each (None: nothing)
+    left_out: Callable[[ExportPack], list[str]] | None = None

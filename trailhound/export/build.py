@@ -63,6 +63,10 @@ def export_text(
     for s in pack.skipped:
         messages.append(f"{s.subject}: not exported to {target.name}: {s.reason}")
         incomplete = True
+    if target.left_out is not None:
+        extra = target.left_out(pack)
+        messages += extra
+        incomplete = incomplete or bool(extra)
     if not target.carries_correlations:
         messages += [f"note: {n}" for n in pack.notes]
     if not pack.rules:

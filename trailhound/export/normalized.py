@@ -20,7 +20,7 @@ from __future__ import annotations
 from trailhound.engine import ir
 from trailhound.model import LOGSOURCES
 
-__all__ = ["PATHS", "expand", "paths", "provider"]
+__all__ = ["PATHS", "expand", "paths", "provider", "simplify"]
 
 _AZURE_OPERATION = ("operationName.value", "operationName", "operation_name.value", "OperationNameValue")
 
@@ -127,7 +127,7 @@ def expand(node: ir.Node, source: str) -> ir.Node:
     """`node` with every `trailhound.<attr>` test rewritten over raw fields of `source`, and
     simplified (constant branches removed). Raises NotExportable for an attribute this source's
     records do not carry in a raw field."""
-    return _simplify(_expand(node, source))
+    return simplify(_expand(node, source))
 
 
 def _expand(node: ir.Node, source: str) -> ir.Node:
@@ -169,9 +169,9 @@ def _constant_matches(m: ir.Matcher, value: str) -> bool:
     raise NotExportable(f"trailhound.provider tested with {m}")
 
 
-def _simplify(node: ir.Node) -> ir.Node:
+def simplify(node: ir.Node) -> ir.Node:
     if isinstance(node, ir.Not):
-        arg = _simplify(node.arg)
+        arg = simplify(node.arg)
         if arg == TRUE:
             return FALSE
         if arg == FALSE:
@@ -179,7 +179,7 @@ def _simplify(node: ir.Node) -> ir.Node:
         return ir.Not(arg)
     if isinstance(node, (ir.And, ir.Or)):
         unit, zero = (TRUE, FALSE) if isinstance(node, ir.And) else (FALSE, TRUE)
-        args = [a for a in (_simplify(x) for x in node.args) if a != unit]
+        args = [a for a in (simplify(x) for x in node.args) if a != unit]
         if zero in args:
             return zero
         if len(args) == 1:
