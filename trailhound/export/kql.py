@@ -25,6 +25,7 @@ import re
 from trailhound.engine import ir
 from trailhound.export.base import Target
 from trailhound.export.columnar import bind
+from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.sql import regex_pattern
@@ -157,28 +158,12 @@ def _paren(node: ir.Node) -> str:
 
 
 def _or_terms(args: tuple[ir.Node, ...]) -> list[str]:
-    groups: dict[tuple[str, bool], list[str]] = {}
-    order: list[tuple[str, bool] | ir.Node] = []
-    for a in args:
-        if isinstance(a, ir.FieldTest) and isinstance(a.matcher, ir.Text) and a.matcher.kind == "exact":
-            key = (a.field, a.matcher.cased)
-            if key not in groups:
-                groups[key] = []
-                order.append(key)
-            groups[key].append(a.matcher.literal)
-        else:
-            order.append(a)
     out = []
-    for item in order:
-        if not isinstance(item, tuple):
-            out.append(_paren(item))
-            continue
-        x, cased = item
-        values = list(dict.fromkeys(groups[item]))
-        if len(values) == 1:
-            out.append(_test(x, ir.Text((values[0],) if values[0] else (), cased)))
+    for t in gather(args):
+        if isinstance(t, ExactList):
+            out.append(f"{t.field} {'in' if t.cased else 'in~'} ({', '.join(_string(v) for v in t.values)})")
         else:
-            out.append(f"{x} {'in' if cased else 'in~'} ({', '.join(_string(v) for v in values)})")
+            out.append(_paren(t))
     return out
 
 

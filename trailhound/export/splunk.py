@@ -22,6 +22,7 @@ import re
 
 from trailhound.engine import ir
 from trailhound.export.base import Target
+from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.sql import regex_pattern
@@ -74,30 +75,14 @@ def _paren(node: ir.Node) -> str:
 
 
 def _or_terms(args: tuple[ir.Node, ...]) -> list[str]:
-    groups: dict[tuple[str, bool], list[str]] = {}
-    order: list[tuple[str, bool] | ir.Node] = []
-    for a in args:
-        if isinstance(a, ir.FieldTest) and isinstance(a.matcher, ir.Text) and a.matcher.kind == "exact":
-            key = (a.field, a.matcher.cased)
-            if key not in groups:
-                groups[key] = []
-                order.append(key)
-            groups[key].append(a.matcher.literal)
-        else:
-            order.append(a)
     out = []
-    for item in order:
-        if not isinstance(item, tuple):
-            out.append(_paren(item))
-            continue
-        path, cased = item
-        values = list(dict.fromkeys(groups[item]))
-        if len(values) == 1:
-            out.append(_test(field(path), ir.Text((values[0],) if values[0] else (), cased)))
-            continue
-        x = field(path) if cased else f"lower({field(path)})"
-        listed = ", ".join(_string(v if cased else v.lower()) for v in values)
-        out.append(f"(isnotnull({field(path)}) AND in({x}, {listed}))")
+    for t in gather(args):
+        if isinstance(t, ExactList):
+            x = field(t.field) if t.cased else f"lower({field(t.field)})"
+            listed = ", ".join(_string(v if t.cased else v.lower()) for v in t.values)
+            out.append(f"(isnotnull({field(t.field)}) AND in({x}, {listed}))")
+        else:
+            out.append(_paren(t))
     return out
 
 

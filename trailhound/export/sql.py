@@ -32,6 +32,7 @@ import re
 from collections.abc import Sequence
 
 from trailhound.engine import ir
+from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable, paths
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.scoring import keep_score
@@ -112,33 +113,14 @@ def _coalesce(expr: str) -> str:
 
 
 def _or_terms(args: Sequence[ir.Node], d: Dialect) -> list[str]:
-    """The OR-ed terms, the exact equally-cased text tests on one field merged into one
-    `IN (...)` (readability only: the same truth value)."""
-    groups: dict[tuple[str, bool], list[str]] = {}
-    order: list[tuple[str, bool] | ir.Node] = []
-    for a in args:
-        if isinstance(a, ir.FieldTest) and isinstance(a.matcher, ir.Text) and a.matcher.kind == "exact":
-            key = (a.field, a.matcher.cased)
-            if key not in groups:
-                groups[key] = []
-                order.append(key)
-            groups[key].append(a.matcher.literal)
+    out = []
+    for t in gather(args):
+        if isinstance(t, ExactList):
+            x = d.text(t.field) if t.cased else f"lower({d.text(t.field)})"
+            listed = ", ".join(d.string(v if t.cased else v.lower()) for v in t.values)
+            out.append(_coalesce(f"{x} IN ({listed})"))
         else:
-            order.append(a)
-    out: list[str] = []
-    for item in order:
-        if not isinstance(item, tuple):
-            out.append(_group(item, d))
-            continue
-        field_name, cased = item
-        values = list(dict.fromkeys(groups[item]))
-        if len(values) == 1:
-            text = ir.Text((values[0],) if values[0] else (), cased)
-            out.append(condition(ir.FieldTest(field_name, text), d))
-            continue
-        x = d.text(field_name) if cased else f"lower({d.text(field_name)})"
-        listed = ", ".join(d.string(v if cased else v.lower()) for v in values)
-        out.append(_coalesce(f"{x} IN ({listed})"))
+            out.append(_group(t, d))
     return out
 
 

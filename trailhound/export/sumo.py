@@ -31,6 +31,7 @@ import re
 
 from trailhound.engine import ir
 from trailhound.export.base import Target
+from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable, paths
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.profiles import PROFILES
@@ -118,30 +119,13 @@ def _paren(node: ir.Node, f: _Fields) -> str:
 
 
 def _or_terms(args: tuple[ir.Node, ...], f: _Fields) -> list[str]:
-    """OR-ed terms, exact equally-cased names on one field merged into one `in (...)`."""
-    groups: dict[tuple[str, bool], list[str]] = {}
-    order: list[tuple[str, bool] | ir.Node] = []
-    for a in args:
-        if isinstance(a, ir.FieldTest) and isinstance(a.matcher, ir.Text) and a.matcher.kind == "exact":
-            key = (a.field, a.matcher.cased)
-            if key not in groups:
-                groups[key] = []
-                order.append(key)
-            groups[key].append(a.matcher.literal)
-        else:
-            order.append(a)
     out = []
-    for item in order:
-        if not isinstance(item, tuple):
-            out.append(_paren(item, f))
-            continue
-        path, cased = item
-        values = list(dict.fromkeys(groups[item]))
-        if len(values) == 1:
-            out.append(_test(f(path), ir.Text((values[0],) if values[0] else (), cased), f))
-            continue
-        x = f(path) if cased else f"toLowerCase({f(path)})"
-        out.append(f"{x} in ({', '.join(_string(v if cased else v.lower()) for v in values)})")
+    for t in gather(args):
+        if isinstance(t, ExactList):
+            x = f(t.field) if t.cased else f"toLowerCase({f(t.field)})"
+            out.append(f"{x} in ({', '.join(_string(v if t.cased else v.lower()) for v in t.values)})")
+        else:
+            out.append(_paren(t, f))
     return out
 
 
