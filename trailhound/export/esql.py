@@ -29,6 +29,7 @@ from trailhound.export.base import Target
 from trailhound.export.columnar import bind
 from trailhound.export.normalized import FALSE, TRUE, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
+from trailhound.export.text import c_string, one_line
 
 __all__ = ["DATASETS", "FIELDS", "TARGET", "render"]
 
@@ -100,8 +101,6 @@ def resolve(source: str, path: str) -> str | None:
     return FIELDS.get(source, {}).get(path)
 
 
-def _string(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _name(f: str) -> str:
@@ -158,16 +157,16 @@ def _test(x: str, m: ir.Matcher) -> str:
     if isinstance(m, ir.Text):
         subject = x if m.cased else f"TO_LOWER({x})"
         if m.kind == "exact":
-            return f"{subject} == {_string(m.literal if m.cased else m.literal.lower())}"
-        return f"{subject} LIKE {_string(_like(m.parts, not m.cased))}"
+            return f"{subject} == {c_string(m.literal if m.cased else m.literal.lower())}"
+        return f"{subject} LIKE {c_string(_like(m.parts, not m.cased))}"
     if isinstance(m, ir.Number):
         return f"TO_DOUBLE({x}) == {m.value}"
     if isinstance(m, ir.Compare):
         return f"TO_DOUBLE({x}) {_OP[m.op]} {m.value}"
     if isinstance(m, ir.Bool):
-        return f"TO_LOWER(TO_STRING({x})) == {_string('true' if m.value else 'false')}"
+        return f"TO_LOWER(TO_STRING({x})) == {c_string('true' if m.value else 'false')}"
     if isinstance(m, ir.Cidr):
-        return f"CIDR_MATCH(TO_IP({x}), {_string(str(m.network))})"
+        return f"CIDR_MATCH(TO_IP({x}), {c_string(str(m.network))})"
     if isinstance(m, ir.FieldRef):
         a, b = f"TO_LOWER({x})", f"TO_LOWER({_name(m.field)})"
         if m.starts and m.ends:
@@ -227,7 +226,7 @@ def render(pack: ExportPack) -> str:
     flags = []
     for i, r in enumerate(pack.rules):
         legs = [
-            f"(data_stream.dataset == {_string(DATASETS[s])} AND ({text}))"
+            f"(data_stream.dataset == {c_string(DATASETS[s])} AND ({text}))"
             for s, rules in bound.items() if (text := rules[i][1]) is not None
         ]
         flags.append(f"{r.column} = CASE({' OR '.join(legs)}, 1, 0)" if legs else f"{r.column} = 0")
@@ -241,8 +240,8 @@ def render(pack: ExportPack) -> str:
     ]
     lines = [
         f"// trailhound export --to esql: pack {pack.name}, {len(pack.rules)} rule(s)",
-        *(f"// {n}" for n in pack.notes),
-        *(f"// {r.column}: {r.rule.id} {' '.join(r.rule.title.split())}" for r in pack.rules),
+        *(f"// {one_line(n)}" for n in pack.notes),
+        *(f"// {r.column}: {r.rule.id} {one_line(r.rule.title)}" for r in pack.rules),
         *(f"// {line}" for line in left_out(pack)),
         "FROM " + ", ".join(f"logs-{DATASETS[s]}-*" for s in pack.sources),
         *(f"| EVAL {f}" for f in flags),

@@ -29,6 +29,7 @@ from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.sql import regex_pattern
+from trailhound.export.text import c_string, one_line
 
 __all__ = ["TABLES", "TARGET", "render"]
 
@@ -99,7 +100,7 @@ _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _member(base: str, rest: list[str]) -> str:
-    return base + "".join(f".{k}" if _PLAIN.match(k) else f"[{_string(k)}]" for k in rest)
+    return base + "".join(f".{k}" if _PLAIN.match(k) else f"[{c_string(k)}]" for k in rest)
 
 
 def resolve(source: str, path: str) -> str | None:
@@ -128,8 +129,6 @@ def resolve(source: str, path: str) -> str | None:
     return None
 
 
-def _string(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _verbatim(s: str) -> str:
@@ -161,7 +160,7 @@ def _or_terms(args: tuple[ir.Node, ...]) -> list[str]:
     out = []
     for t in gather(args):
         if isinstance(t, ExactList):
-            out.append(f"{t.field} {'in' if t.cased else 'in~'} ({', '.join(_string(v) for v in t.values)})")
+            out.append(f"{t.field} {'in' if t.cased else 'in~'} ({', '.join(c_string(v) for v in t.values)})")
         else:
             out.append(_paren(t))
     return out
@@ -175,9 +174,9 @@ def _text(x: str, m: ir.Text) -> str:
     if kind == "any":
         return f"isnotempty({x})"
     if kind == "exact":
-        return f"{x} {'==' if m.cased else '=~'} {_string(m.literal)}"
+        return f"{x} {'==' if m.cased else '=~'} {c_string(m.literal)}"
     if kind in _KIND_OP:
-        return f"{x} {_KIND_OP[kind]}{'_cs' if m.cased else ''} {_string(m.literal)}"
+        return f"{x} {_KIND_OP[kind]}{'_cs' if m.cased else ''} {c_string(m.literal)}"
     body = "".join(".*" if p is ir._MULTI else "." if p is ir._SINGLE else re.escape(str(p)) for p in m.parts)
     return f"{x} matches regex {_verbatim(('(?s)' if m.cased else '(?is)') + '^' + body + '$')}"
 
@@ -195,14 +194,14 @@ def _test(x: str, m: ir.Matcher) -> str:
     if isinstance(m, ir.Compare):
         return f"todouble({x}) {_OP[m.op]} {m.value}"
     if isinstance(m, ir.Bool):
-        return f"tolower(tostring({x})) == {_string('true' if m.value else 'false')}"
+        return f"tolower(tostring({x})) == {c_string('true' if m.value else 'false')}"
     if isinstance(m, ir.Null):
         return f"isempty({x})"
     if isinstance(m, ir.Exists):
         return f"isnotempty({x})" if m.want else f"isempty({x})"
     if isinstance(m, ir.Cidr):
         fn = "ipv4_is_in_range" if m.network.version == 4 else "ipv6_is_in_range"
-        return f"{fn}({x}, {_string(str(m.network))})"
+        return f"{fn}({x}, {c_string(str(m.network))})"
     if isinstance(m, ir.FieldRef):
         a, b = f"tolower({x})", f"tolower({m.field})"
         if m.starts and m.ends:
@@ -260,8 +259,8 @@ def render(pack: ExportPack) -> str:
     ]
     lines = [
         f"// trailhound export --to kql: pack {pack.name}, {len(pack.rules)} rule(s)",
-        *(f"// {n}" for n in pack.notes),
-        *(f"// {r.column}: {r.rule.id} {' '.join(r.rule.title.split())}" for r in pack.rules),
+        *(f"// {one_line(n)}" for n in pack.notes),
+        *(f"// {r.column}: {r.rule.id} {one_line(r.rule.title)}" for r in pack.rules),
         *(f"// {d}" for d in dropped),
         body,
         *([f"| extend {', '.join(signals)}"] if signals else []),

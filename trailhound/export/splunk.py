@@ -26,6 +26,7 @@ from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.sql import regex_pattern
+from trailhound.export.text import c_string, one_line
 from trailhound.report.columns import _SEED_PATHS
 
 __all__ = ["SOURCETYPES", "TARGET", "render"]
@@ -42,8 +43,6 @@ SOURCETYPES: dict[str, tuple[str, str | None]] = {
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def _string(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def field(path: str) -> str:
@@ -64,7 +63,7 @@ def condition(node: ir.Node) -> str:
         return " OR ".join(_or_terms(node.args))
     if isinstance(node, ir.Keyword):
         m = node.matcher
-        return f"match(_raw, {_string(_wildcard_regex(m) if isinstance(m, ir.Text) else regex_pattern(m))})"
+        return f"match(_raw, {c_string(_wildcard_regex(m) if isinstance(m, ir.Text) else regex_pattern(m))})"
     return _test(field(node.field), node.matcher)
 
 
@@ -79,7 +78,7 @@ def _or_terms(args: tuple[ir.Node, ...]) -> list[str]:
     for t in gather(args):
         if isinstance(t, ExactList):
             x = field(t.field) if t.cased else f"lower({field(t.field)})"
-            listed = ", ".join(_string(v if t.cased else v.lower()) for v in t.values)
+            listed = ", ".join(c_string(v if t.cased else v.lower()) for v in t.values)
             out.append(f"(isnotnull({field(t.field)}) AND in({x}, {listed}))")
         else:
             out.append(_paren(t))
@@ -97,12 +96,12 @@ def _text(x: str, m: ir.Text) -> str:
     subject = x if m.cased else f"lower({x})"
     fold = (lambda s: s) if m.cased else str.lower
     if m.kind == "exact":
-        return f"{subject}={_string(fold(m.literal))}"
+        return f"{subject}={c_string(fold(m.literal))}"
     literal = [str(p) for p in m.parts if isinstance(p, str)]
     if any("%" in p or "_" in p for p in literal):
-        return f"match({x}, {_string('^' + _wildcard_regex(m) + '$')})"
+        return f"match({x}, {c_string('^' + _wildcard_regex(m) + '$')})"
     pattern = "".join("%" if p is ir._MULTI else "_" if p is ir._SINGLE else fold(str(p)) for p in m.parts)
-    return f"like({subject}, {_string(pattern)})"
+    return f"like({subject}, {c_string(pattern)})"
 
 
 _OP = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "neq": "!="}
@@ -124,19 +123,19 @@ def _value_test(x: str, m: ir.Matcher) -> str:
     if isinstance(m, ir.Text):
         return _text(x, m)
     if isinstance(m, ir.Regex):
-        return f"match({x}, {_string(regex_pattern(m))})"
+        return f"match({x}, {c_string(regex_pattern(m))})"
     if isinstance(m, ir.Number):
         return f"tonumber({x})={m.value}"
     if isinstance(m, ir.Compare):
         return f"tonumber({x}){_OP[m.op]}{m.value}"
     if isinstance(m, ir.Bool):
-        return f"lower({x})={_string('true' if m.value else 'false')}"
+        return f"lower({x})={c_string('true' if m.value else 'false')}"
     if isinstance(m, ir.Null):
         return f"isnull({x})"
     if isinstance(m, ir.Exists):
         return f"isnotnull({x})" if m.want else f"isnull({x})"
     if isinstance(m, ir.Cidr):
-        return f"cidrmatch({_string(str(m.network))}, {x})"
+        return f"cidrmatch({c_string(str(m.network))}, {x})"
     if isinstance(m, ir.FieldRef):
         a, b = f"lower({x})", f"lower({field(m.field)})"
         if m.starts and m.ends:
@@ -149,7 +148,7 @@ def _value_test(x: str, m: ir.Matcher) -> str:
 
 def _source_test(source: str) -> str:
     sourcetype, extra = SOURCETYPES[source]
-    test = f"sourcetype={_string(sourcetype)}"
+    test = f"sourcetype={c_string(sourcetype)}"
     return f"{test} AND {extra}" if extra else test
 
 
@@ -162,14 +161,19 @@ def _weighted(rules: list[ExportRule]) -> str:
     return " + ".join(r.column if r.weight == 1 else f"{r.column}*{r.weight}" for r in rules) or "0"
 
 
+def _spl_comment(text: str) -> str:
+    """Inside an SPL ``` comment: one line, and no ``` that would end it."""
+    return one_line(text).replace("```", "'''")
+
+
 def render(pack: ExportPack) -> str:
     detections, contexts = pack.detections(), pack.contexts()
     scope = sorted({SOURCETYPES[s][0] for s in pack.sources})
     lines = [
         f"``` trailhound export --to splunk: pack {pack.name}, {len(pack.rules)} rule(s) ```",
-        *(f"``` {n} ```" for n in pack.notes),
-        *(f"``` {r.column}: {r.rule.id} {' '.join(r.rule.title.split())} ```" for r in pack.rules),
-        "(" + " OR ".join(f"sourcetype={_string(s)}" for s in scope) + ")",
+        *(f"``` {_spl_comment(n)} ```" for n in pack.notes),
+        *(f"``` {r.column}: {r.rule.id} {_spl_comment(r.rule.title)} ```" for r in pack.rules),
+        "(" + " OR ".join(f"sourcetype={c_string(s)}" for s in scope) + ")",
     ]
     lines += [f"| eval {r.column}=if({_rule(r)}, 1, 0)" for r in pack.rules]
     for s in pack.signals:

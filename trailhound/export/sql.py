@@ -35,6 +35,7 @@ from trailhound.engine import ir
 from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable, paths
 from trailhound.export.pack import ExportPack, ExportRule
+from trailhound.export.text import one_line
 from trailhound.scoring import keep_score
 
 __all__ = ["OUTPUT_COLUMNS", "Dialect", "render"]
@@ -231,7 +232,7 @@ def _weighted(rules: Sequence[ExportRule]) -> str:
 
 
 def _comment(text: str) -> str:
-    return "-- " + " ".join(text.split()).replace("\n", " ")
+    return "-- " + one_line(text)
 
 
 def render(pack: ExportPack, d: Dialect) -> str:

@@ -34,6 +34,7 @@ from trailhound.export.base import Target
 from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable, paths
 from trailhound.export.pack import ExportPack, ExportRule
+from trailhound.export.text import c_string, one_line
 from trailhound.profiles import PROFILES
 from trailhound.report.columns import (
     _SEED_PATHS,  # the paths the seed query extracts, once
@@ -54,8 +55,6 @@ SEED_SCOPE = (
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def _string(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class _Fields:
@@ -81,7 +80,7 @@ class _Fields:
         return name
 
     def json_lines(self) -> list[str]:
-        return [f"| json field=_raw {_string(_json_path(p))} as {n} nodrop" for p, n in self.names.items()]
+        return [f"| json field=_raw {c_string(_json_path(p))} as {n} nodrop" for p, n in self.names.items()]
 
 
 def _json_path(path: str) -> str:
@@ -123,7 +122,7 @@ def _or_terms(args: tuple[ir.Node, ...], f: _Fields) -> list[str]:
     for t in gather(args):
         if isinstance(t, ExactList):
             x = f(t.field) if t.cased else f"toLowerCase({f(t.field)})"
-            out.append(f"{x} in ({', '.join(_string(v if t.cased else v.lower()) for v in t.values)})")
+            out.append(f"{x} in ({', '.join(c_string(v if t.cased else v.lower()) for v in t.values)})")
         else:
             out.append(_paren(t, f))
     return out
@@ -136,11 +135,11 @@ def _text(x: str, m: ir.Text) -> str:
     if kind == "any":
         return f"!isNull({x})"
     if kind == "exact":
-        return f"{subject} = {_string(fold(m.literal))}"
+        return f"{subject} = {c_string(fold(m.literal))}"
     literal = [p for p in m.parts if isinstance(p, str)]
     if ir._SINGLE not in m.parts and not any("*" in p for p in literal):
         pattern = "".join("*" if p is ir._MULTI else fold(str(p)) for p in m.parts)
-        return f"{subject} matches {_string(pattern)}"
+        return f"{subject} matches {c_string(pattern)}"
     # `?` or a literal `*`: Sumo's wildcard strings have neither, so say it as a regex
     rx = "".join(".*" if p is ir._MULTI else "." if p is ir._SINGLE else re.escape(str(p)) for p in m.parts)
     flags = "(?s)" if m.cased else "(?is)"
@@ -171,7 +170,7 @@ def _test(x: str, m: ir.Matcher, f: _Fields) -> str:
     if isinstance(m, ir.Compare):
         return f"(isNumeric({x}) and num({x}) {_OP[m.op]} {m.value})"
     if isinstance(m, ir.Bool):
-        return f"toLowerCase({x}) = {_string('true' if m.value else 'false')}"
+        return f"toLowerCase({x}) = {c_string('true' if m.value else 'false')}"
     if isinstance(m, ir.Null):
         return f"isNull({x})"
     if isinstance(m, ir.Exists):
@@ -179,7 +178,7 @@ def _test(x: str, m: ir.Matcher, f: _Fields) -> str:
     if isinstance(m, ir.Cidr):
         if m.network.version != 4:
             raise NotExportable(f"|cidr {m.network}: Sumo's compareCIDRPrefix is IPv4 only")
-        net = _string(str(m.network.network_address))
+        net = c_string(str(m.network.network_address))
         return f"(isValidIP({x}) and compareCIDRPrefix({net}, {x}, toInt({m.network.prefixlen})))"
     if isinstance(m, ir.FieldRef):
         a, b = f"toLowerCase({x})", f"toLowerCase({f(m.field)})"
@@ -250,8 +249,8 @@ def render(pack: ExportPack) -> str:
     assert pack.name != "seed" or columns == ["_messageTime" if c == "time" else c for c in SEED_COLUMNS]
     head = [
         f"// trailhound export --to sumo: pack {pack.name}, {len(pack.rules)} rule(s)",
-        *(f"// {n}" for n in pack.notes),
-        *(f"// {r.column}: {r.rule.id} {' '.join(r.rule.title.split())}" for r in pack.rules
+        *(f"// {one_line(n)}" for n in pack.notes),
+        *(f"// {r.column}: {r.rule.id} {one_line(r.rule.title)}" for r in pack.rules
           if id(r) not in flag),
     ]
     scope = " OR ".join(f"_sourceCategory={c}" for c in categories) if categories else "*"
