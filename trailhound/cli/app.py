@@ -244,6 +244,9 @@ for _command in (tune, principals, timeline, hunt, explain, sources):
 from trailhound.cli.export_cmd import export  # issue 14: exports to other query languages
 
 cli.add_command(export)
+from trailhound.cli.sumo_cmd import sumo  # issue 14: the local Sumo Logic search runner
+
+cli.add_command(sumo)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
