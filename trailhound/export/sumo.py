@@ -244,8 +244,10 @@ def render(pack: ExportPack) -> str:
     keep = "suspicion_score > 0"
     if any(w <= 0 for _, w in flags) or contexts:
         keep = f"({' or '.join(f'{n} = 1' for n, _ in flags)}) and {keep}"
-    # the seed query's columns (`_messageTime` for `time`), with this pack's signals
-    columns = ["_messageTime", *_SEED_PATHS, *pack.signals, "suspicion_score"]
+    # the seed query's columns (`_messageTime` for `time`), with this pack's signals; other packs
+    # also name the event (CloudTrail's eventID: the seed query keeps the page's columns)
+    event_id = [] if pack.name == "seed" else [f("eventID")]
+    columns = ["_messageTime", *_SEED_PATHS, *event_id, *pack.signals, "suspicion_score"]
     assert pack.name != "seed" or columns == ["_messageTime" if c == "time" else c for c in SEED_COLUMNS]
     head = [
         f"// trailhound export --to sumo: pack {pack.name}, {len(pack.rules)} rule(s)",

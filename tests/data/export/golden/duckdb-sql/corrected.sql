@@ -1,7 +1,7 @@
 -- trailhound export --to duckdb-sql: pack corrected, 23 rule(s)
 -- input: one relation per log source, column raw = the record's JSON text
--- 2 base rule(s) of correlations not exported: they only feed a correlation and never count on their own
--- correlation rules not exported (their events lack the correlation's weight): AWS CloudTrail recon followed by trail tampering (same principal, 30 minutes)
+-- 7 base rule(s) of correlations not exported: they only feed a correlation and never count on their own
+-- correlation rules not exported (their events lack the correlation's weight): AWS CloudTrail recon followed by trail tampering (same principal, 30 minutes), AWS IAM enumeration followed by an identity or permission change (same principal, 30 minutes), Azure role assignments enumerated, then a role granted or defined (same caller, 30 minutes), Azure CLI sign-in, then role assignments enumerated and a role granted (same user, 1 hour)
 -- r1: c7f65315-b613-58c3-91fe-58f6bcb02b60 AWS compute created or code replaced (weight 1, compute_create)
 -- r2: f81470b2-b473-5d37-a3c4-9c69f8516870 AWS call failed (context: lowers the score of flagged events) (weight -0.5, context)
 -- r3: e39dec0c-629d-5b13-9d4a-9048703ef508 AWS identity or access policy created or changed (weight 2, iam_change)
