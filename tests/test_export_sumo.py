@@ -9,7 +9,6 @@ exports over the external CloudTrail data, and they return detect's events and s
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 from typing import Any
 
