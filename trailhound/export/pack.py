@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from trailhound.engine import compiler, ir
-from trailhound.export.normalized import FALSE, NotExportable, expand
+from trailhound.export.normalized import FALSE, TRUE, NotExportable, expand, simplify
 from trailhound.model import LOGSOURCES
 from trailhound.rules.model import Filter, Rule, RuleSet
 from trailhound.scoring import SIGNALS
@@ -33,6 +33,9 @@ class ExportRule:
     column: str  # the rule's flag column in row-oriented targets: r1, r2, ... in RuleSet order
     trees: dict[str, ir.Node]  # log source name -> condition over raw fields (filters included)
     filters: tuple[Filter, ...]  # the filters folded into `trees` (for comments and Sigma)
+    # log source -> (the rule's own condition, (filter id, the filter's condition) ...): `trees`
+    # before the filters were AND-ed in, for targets that evaluate each filter once per record
+    parts: dict[str, tuple[ir.Node, tuple[tuple[str, ir.Node], ...]]] = field(default_factory=dict)
 
     @property
     def weight(self) -> float:
@@ -107,19 +110,23 @@ def build(ruleset: RuleSet, name: str, rule_id: str | None = None) -> ExportPack
 def _export_rule(rule: Rule, filters: Sequence[Filter], column: str) -> ExportRule:
     tree = compiler.rule_tree(rule)
     mine = tuple(f for f in filters if f.applies_to(rule))
-    parts = [tree, *(compiler.filter_tree(f) for f in mine)]
-    joined: ir.Node = parts[0] if len(parts) == 1 else ir.And(tuple(parts))
+    filter_trees = [(f.id, compiler.filter_tree(f)) for f in mine]
     trees: dict[str, ir.Node] = {}
+    parts: dict[str, tuple[ir.Node, tuple[tuple[str, ir.Node], ...]]] = {}
     for source, logsource in LOGSOURCES.items():
-        if rule.applies_to(logsource):
-            node = expand(joined, source)
-            if node != FALSE:
-                trees[source] = node
+        if not rule.applies_to(logsource):
+            continue
+        base = expand(tree, source)
+        kept = tuple((fid, node) for fid, ft in filter_trees if (node := expand(ft, source)) != TRUE)
+        node = simplify(ir.And((base, *(n for _, n in kept)))) if kept else base
+        if node != FALSE:
+            trees[source] = node
+            parts[source] = (base, kept)
     if not trees:
         raise NotExportable(
             f"its log source ({rule.product}/{rule.service}/{rule.category}) is none trailhound reads"
         )
-    return ExportRule(rule, column, trees, mine)
+    return ExportRule(rule, column, trees, mine, parts)
 
 
 def _pick(rules: Sequence[Rule], wanted: str) -> Rule:

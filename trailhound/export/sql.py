@@ -244,18 +244,37 @@ def render(pack: ExportPack, d: Dialect) -> str:
     for r in pack.rules:
         kind = "context" if r.rule.context else (r.rule.signal or "no signal")
         lines.append(_comment(f"{r.column}: {r.rule.id} {r.rule.title} (weight {r.weight}, {kind})"))
+    # each filter (shipped filters, --allow entries) is evaluated once per record, as a column
+    # f<N>, and every rule it applies to reads that column
+    filter_column = {f.id: f"f{i}" for i, f in enumerate(pack.ruleset.filters, 1)}
+    for f in pack.ruleset.filters:
+        lines.append(_comment(f"{filter_column[f.id]}: filter {f.id} {f.title}"))
     ctes = []
     for source in pack.sources:
+        relation = source
+        filter_nodes = {fid: node for r in pack.rules for fid, node in r.parts.get(source, (None, ()))[1]}
+        if filter_nodes:
+            fcols = [
+                f"    CASE WHEN {condition(node, d)} THEN 1 ELSE 0 END AS {filter_column[fid]}"
+                for fid, node in filter_nodes.items()
+            ]
+            ctes.append(f"{source}_filtered AS (\n  SELECT raw,\n" + ",\n".join(fcols) + f"\n  FROM {source}\n)")
+            relation = f"{source}_filtered"
         cols = [
             f"    {_coalesce_paths(source, 'time', d)} AS event_time",
             f"    {d.string(source)} AS source",
             *(f"    {_coalesce_paths(source, a, d)} AS {a}" for a in OUTPUT_COLUMNS),
         ]
         for r in pack.rules:
-            tree = r.trees.get(source)
-            flag = "0" if tree is None else f"CASE WHEN {condition(tree, d)} THEN 1 ELSE 0 END"
-            cols.append(f"    {flag} AS {r.column}")
-        ctes.append(f"{source}_flags AS (\n  SELECT\n" + ",\n".join(cols) + f"\n  FROM {source}\n)")
+            if source not in r.parts:
+                cols.append(f"    0 AS {r.column}")
+                continue
+            base, kept = r.parts[source]
+            tests = [condition(base, d) if base != TRUE else "true"]
+            tests += [f"{filter_column[fid]} = 1" for fid, _ in kept]
+            body = " AND ".join(f"({t})" if " OR " in t and len(tests) > 1 else t for t in tests)
+            cols.append(f"    CASE WHEN {body} THEN 1 ELSE 0 END AS {r.column}")
+        ctes.append(f"{source}_flags AS (\n  SELECT\n" + ",\n".join(cols) + f"\n  FROM {relation}\n)")
     union = "\n  UNION ALL ".join(f"SELECT * FROM {s}_flags" for s in pack.sources)
     ctes.append(f"flags AS (\n  {union}\n)")
     signal_cols = [

@@ -25,7 +25,13 @@
 -- r21: 9b12048b-6d6a-4653-a3da-3ae1d2735d13 Microsoft 365: user, group member, application or service principal credential added (weight 2, iam_change)
 -- r22: 944d20d5-3871-4b9a-a14a-43a41121e12a Microsoft 365: admin role granted, mailbox FullAccess / SendAs granted or app consent (weight 2, priv_esc)
 -- r23: 299c9ecb-79cd-4bec-8c45-f81905cb8281 Microsoft 365 audit logging, mailbox auditing, DLP or alert policy turned off (weight 3, security_disable)
-WITH cloudtrail_flags AS (
+-- f1: filter 71301478-8ca6-5a09-9bcf-886a3d57eb6c Allowlist: AWS services acting for themselves
+WITH cloudtrail_filtered AS (
+  SELECT raw,
+    CASE WHEN NOT coalesce(lower(get_json_object(raw, '$.userIdentity.type')) = 'awsservice', false) THEN 1 ELSE 0 END AS f1
+  FROM cloudtrail
+),
+cloudtrail_flags AS (
   SELECT
     coalesce(nullif(get_json_object(raw, '$.eventTime'), ''), nullif(get_json_object(raw, '$[\'@timestamp\']'), '')) AS event_time,
     'cloudtrail' AS source,
@@ -36,7 +42,7 @@ WITH cloudtrail_flags AS (
     CASE WHEN (coalesce(lower(get_json_object(raw, '$.eventSource')) = 'ec2.amazonaws.com', false) AND (coalesce(lower(get_json_object(raw, '$.eventName')) IN ('runinstances', 'createkeypair', 'importkeypair'), false))) OR (coalesce(lower(get_json_object(raw, '$.eventSource')) = 'lambda.amazonaws.com', false) AND (coalesce(lower(get_json_object(raw, '$.eventName')) IN ('createfunction', 'updatefunctioncode'), false) OR coalesce(lower(get_json_object(raw, '$.eventName')) LIKE 'createfunction20%' ESCAPE '!', false) OR coalesce(lower(get_json_object(raw, '$.eventName')) LIKE 'updatefunctioncode20%' ESCAPE '!', false))) THEN 1 ELSE 0 END AS r1,
     CASE WHEN coalesce((get_json_object(raw, '$.errorCode') IS NOT NULL), false) AND NOT (coalesce(lower(get_json_object(raw, '$.errorCode')) = '', false) OR coalesce(get_json_object(raw, '$.errorCode') IS NULL, false)) THEN 1 ELSE 0 END AS r2,
     CASE WHEN (coalesce(lower(get_json_object(raw, '$.eventSource')) = 'iam.amazonaws.com', false) AND (coalesce(lower(get_json_object(raw, '$.eventName')) IN ('createuser', 'createaccesskey', 'createrole', 'createloginprofile', 'creategroup', 'addusertogroup'), false))) OR (coalesce(lower(get_json_object(raw, '$.eventSource')) = 's3.amazonaws.com', false) AND (coalesce(lower(get_json_object(raw, '$.eventName')) IN ('putbucketpolicy', 'deletebucketpolicy'), false))) THEN 1 ELSE 0 END AS r3,
-    CASE WHEN ((coalesce(lower(get_json_object(raw, '$.eventSource')) = 'iam.amazonaws.com', false) AND (coalesce(lower(get_json_object(raw, '$.eventName')) IN ('attachuserpolicy', 'attachrolepolicy', 'attachgrouppolicy', 'putuserpolicy', 'putrolepolicy', 'putgrouppolicy'), false))) OR (coalesce(lower(get_json_object(raw, '$.eventSource')) = 'sts.amazonaws.com', false) AND (coalesce(lower(get_json_object(raw, '$.eventName')) IN ('assumerole', 'getsessiontoken'), false)))) AND NOT coalesce(lower(get_json_object(raw, '$.userIdentity.type')) = 'awsservice', false) THEN 1 ELSE 0 END AS r4,
+    CASE WHEN ((coalesce(lower(get_json_object(raw, '$.eventSource')) = 'iam.amazonaws.com', false) AND (coalesce(lower(get_json_object(raw, '$.eventName')) IN ('attachuserpolicy', 'attachrolepolicy', 'attachgrouppolicy', 'putuserpolicy', 'putrolepolicy', 'putgrouppolicy'), false))) OR (coalesce(lower(get_json_object(raw, '$.eventSource')) = 'sts.amazonaws.com', false) AND (coalesce(lower(get_json_object(raw, '$.eventName')) IN ('assumerole', 'getsessiontoken'), false)))) AND f1 = 1 THEN 1 ELSE 0 END AS r4,
     CASE WHEN (coalesce(lower(get_json_object(raw, '$.eventSource')) = 'cloudtrail.amazonaws.com', false) AND (coalesce(lower(get_json_object(raw, '$.eventName')) IN ('stoplogging', 'deletetrail', 'updatetrail', 'puteventselectors'), false))) OR ((coalesce(lower(get_json_object(raw, '$.eventSource')) = 'guardduty.amazonaws.com', false) AND coalesce(lower(get_json_object(raw, '$.eventName')) = 'deletedetector', false)) OR (coalesce(lower(get_json_object(raw, '$.eventSource')) = 'guardduty.amazonaws.com', false) AND coalesce(lower(get_json_object(raw, '$.eventName')) = 'updatedetector', false) AND coalesce(lower(get_json_object(raw, '$.requestParameters.enable')) = 'false', false))) THEN 1 ELSE 0 END AS r5,
     0 AS r6,
     0 AS r7,
@@ -56,7 +62,7 @@ WITH cloudtrail_flags AS (
     0 AS r21,
     0 AS r22,
     0 AS r23
-  FROM cloudtrail
+  FROM cloudtrail_filtered
 ),
 azure_activity_flags AS (
   SELECT
