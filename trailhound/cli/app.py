@@ -222,6 +222,9 @@ from trailhound.cli.triage_cmd import principals, timeline
 
 for _command in (tune, principals, timeline, hunt, explain, sources):
     cli.add_command(_command)
+from trailhound.cli.export_cmd import export  # issue 14: exports to other query languages
+
+cli.add_command(export)
 from trailhound.cli.report_cmd import report  # issue 12: the HTML report
 
 cli.add_command(report)
