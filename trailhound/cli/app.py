@@ -241,6 +241,9 @@ from trailhound.cli.triage_cmd import principals, timeline
 
 for _command in (tune, principals, timeline, hunt, explain, sources):
     cli.add_command(_command)
+from trailhound.cli.sumo_cmd import sumo  # issue 14: the local Sumo Logic search runner
+
+cli.add_command(sumo)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
