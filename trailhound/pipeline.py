@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ParamSpec
 
 from trailhound.engine import DEFAULT_ENGINE, make_engine
+from trailhound.engine.base import Match
 from trailhound.engine.correlate import CorrelationStats
 from trailhound.engine.loop import spec_events
 from trailhound.model import Event, Issue
@@ -129,9 +130,13 @@ def scan_stream(
     on_file: Progress | None = None,
     window: TimeWindow | None = None,
     limits: Limits | None = None,
+    select: Callable[[list[InputSpec]], list[InputSpec]] | None = None,
+    carry: Callable[[Iterator[Match]], Iterator[Match]] | None = None,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
-    (scoring.iter_findings), so memory does not grow with their number."""
+    (scoring.iter_findings), so memory does not grow with their number. Incremental runs
+    (watch/cycle.py): `select` keeps the inputs not read before, `carry` wraps the gated
+    matches (to keep those correlations need and feed the kept ones of earlier runs)."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
@@ -139,6 +144,8 @@ def scan_stream(
     specs, issues = eng.discover(paths)
     for issue in issues:
         stats.add_issue(issue)
+    if select is not None:
+        specs = select(specs)
     if on_start is not None:
         on_start(specs)
     matches = eng.scan(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
@@ -146,6 +153,8 @@ def scan_stream(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
         dedupe=profile.dedupe,
     )
+    if carry is not None:
+        matches = carry(matches)
     findings = iter_findings(
         matches,
         min_score,
