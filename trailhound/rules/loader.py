@@ -49,7 +49,7 @@ from trailhound.rules.model import (
 )
 from trailhound.rules.pipelines import default_pipeline, map_filter
 
-PACKS = ("seed", "corrected")
+PACKS = ("seed", "corrected", "related")
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,16 @@ def pack_dir(name: str) -> Path:
     return Path(str(resources.files("trailhound.rules") / "packs" / name))
 
 
+def pack_dirs(name: str) -> list[Path]:
+    """The folders of `name`: one pack, or several joined by `+` ("corrected+related"), loaded
+    together so a correlation may reference a rule of another pack of the combination."""
+    return [pack_dir(part) for part in name.split("+")]
+
+
 def load_pack(name: str, *, filters: bool = True) -> RuleSet:
-    """Load a shipped pack. Shipped packs must load cleanly: a problem is a bug, so it raises."""
-    ruleset, problems = load_paths([pack_dir(name)], filters=filters)
+    """Load a shipped pack (or a `+` combination of packs). Shipped packs must load cleanly: a
+    problem is a bug, so it raises."""
+    ruleset, problems = load_paths(pack_dirs(name), filters=filters)
     if problems:
         raise RuleError(f"shipped pack {name!r} is broken: {problems[0]}")
     return ruleset
