@@ -12,14 +12,20 @@ profile: exactly what `trailhound detect FILE` runs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 import trailhound
-from trailhound.profiles import DEFAULT_PROFILE
+from trailhound.cli.app import main
+from trailhound.profiles import DEFAULT_PROFILE, Profile, get_profile
+from trailhound.rules import coverage as cov
+from trailhound.rules.cases import _label as label
+from trailhound.rules.loader import load_pack, pack_dirs
+from trailhound.rules.model import RuleSet
 from trailhound.rules.stratus import STRATUS_ATTACK as EXPECTED
-from trailhound.rules.stratus import tag_matches
+from trailhound.rules.stratus import STRATUS_WITHOUT_LOGS, tag_matches
 from trailhound.scoring import Finding
 
 # Techniques the default profile does not raise with a matching tag, and why (at most 2).
@@ -33,12 +39,12 @@ def stratus_files(external: Path) -> list[Path]:
 
 
 def matching_rules(findings: list[Finding], expected: frozenset[str]) -> set[str]:
-    """Names (else titles) of the finding rules with a tag matching `expected`."""
+    """Labels (name or title, and id) of the finding rules with a tag matching `expected`."""
     out = set()
     for f in findings:
         for r in f.rules:
             if not r.context and any(tag_matches(t, expected) for t in r.tags):
-                out.add(getattr(r, "name", None) or r.title)
+                out.add(label(r))
     return out
 
 
@@ -69,3 +75,76 @@ def test_tag_match_is_not_vacuous() -> None:
     assert tag_matches("attack.t1098", frozenset({"t1098.001"}))
     assert not tag_matches("attack.execution", frozenset({"t1651"}))
     assert not tag_matches("attack.t1098.003", frozenset({"t1098.001"}))
+
+
+# ---------------------------------------------------------------------------------------------
+# `trailhound rules coverage` agrees with the logs: what it claims for each Stratus technique is
+# what the default scan above raised, and each claim disappears when its rules are removed.
+
+
+@pytest.fixture(scope="module")
+def claimed(external: Path) -> tuple[cov.Coverage, RuleSet, Profile]:
+    profile = get_profile(DEFAULT_PROFILE)
+    ruleset = load_pack(profile.pack)
+    stratus_dir = external / "stratus-red-team" / "detonation-logs"
+    return cov.coverage(ruleset, profile, pack_dirs(profile.pack), stratus_dir), ruleset, profile
+
+
+def test_coverage_claims_what_the_default_scan_raised(
+    claimed: tuple[cov.Coverage, RuleSet, Profile], hits: dict[str, set[str]]
+) -> None:
+    result, _, _ = claimed
+    per_log: dict[str, set[str]] = {}
+    for t in result.techniques.values():
+        for stratus_id, rules in t.stratus.items():
+            per_log.setdefault(stratus_id, set()).update(rules)
+    assert set(per_log) == {t for t, rules in hits.items() if rules}
+    for stratus_id, rules in per_log.items():
+        assert rules == hits[stratus_id], stratus_id
+    assert not set(per_log) & set(result.not_covered)
+
+
+def test_each_stratus_claim_fails_without_its_rules(
+    claimed: tuple[cov.Coverage, RuleSet, Profile], external: Path
+) -> None:
+    result, ruleset, profile = claimed
+    stratus_dir = external / "stratus-red-team" / "detonation-logs"
+    checked = 0
+    for t in result.techniques.values():
+        for stratus_id, rules in t.stratus.items():
+            kept = RuleSet(
+                tuple(r for r in ruleset.rules if label(r) not in rules),
+                ruleset.filters,
+                tuple(c for c in ruleset.correlations if label(c) not in rules),
+            )
+            log = stratus_dir / f"{stratus_id}.json"
+            again = cov.stratus_hits(kept, profile, log.parent, only=(stratus_id,))
+            assert t.technique not in again.get(stratus_id, {}), (t.technique, stratus_id, rules)
+            checked += 1
+    assert checked >= 35
+
+
+def test_coverage_command_lists_proofs_and_gaps(
+    external: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = _coverage_rows(["--stratus", str(external / "stratus-red-team" / "detonation-logs")], capsys)
+    by_tech = {r["technique"]: r for r in rows if r["technique"] != "-"}
+    assert "aws.exfiltration.ec2-share-ami" in by_tech["T1537"]["stratus_log"]
+    assert by_tech["T1537"]["status"] == "proven"
+    gaps = {r["stratus_log"] for r in rows if r["status"] == "not covered"}
+    assert gaps == set(STRATUS_WITHOUT_LOGS)
+    # the flagship alone does not cover the related pack's techniques, and says so
+    flagship = _coverage_rows(
+        ["--profile", "corrected", "--stratus", str(external / "stratus-red-team" / "detonation-logs")],
+        capsys,
+    )
+    assert "T1537" not in {r["technique"] for r in flagship}
+    flagship_gaps = {r["stratus_log"] for r in flagship if r["status"] == "not covered"}
+    assert "aws.exfiltration.ec2-share-ami" in flagship_gaps
+    assert "aws.defense-evasion.cloudtrail-stop" not in flagship_gaps
+
+
+def _coverage_rows(args: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, str]]:
+    main(["rules", "coverage", "--format", "jsonl", *args])  # returns: exit code 0
+    out = capsys.readouterr().out
+    return [json.loads(line) for line in out.splitlines()]

@@ -8,8 +8,9 @@ or a correlation; not a context rule, not a correlation's silent base rule) carr
   Stratus technique whose ATT&CK ids (rules/stratus.py) include the tag, scanned with the rule
   set, raises a finding from that rule. tests/test_stratus_related.py holds the default profile
   to it and checks that each claim goes away when its rules are removed.
-* emulated: a `trailhound emulate` attack scenario lists the technique and expects the rule's
-  signal (or the correlation's name); tests/test_emulate.py checks every expectation.
+* emulated: a `trailhound emulate` attack scenario that lists the technique, written and scanned
+  here, raises a finding from the rule (tests/test_emulate.py checks the scenarios' expected
+  signals).
 * rule test: the rule's own positive `tests:` case passes (rules/cases.py, run here).
 
 Not covered: the Stratus techniques no rule of the set is proven on, and the ones Stratus lists
@@ -18,7 +19,9 @@ with no detonation log at hand (rules/stratus.py).
 
 from __future__ import annotations
 
+import tempfile
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +75,7 @@ def coverage(
             if tech is not None:
                 techs.setdefault(tech, Technique(tech)).rules.add(label(item))
     _rule_tests(techs, items, pack_dirs)
-    _emulated(techs, items)
+    _emulated(techs, ruleset, profile)
     proven_stratus: set[str] = set()
     if stratus_dir is not None:
         for stratus_id, by_tech in stratus_hits(ruleset, profile, stratus_dir).items():
@@ -103,42 +106,60 @@ def _rule_tests(techs: dict[str, Technique], items: list[Item], pack_dirs: list[
                 techs[tech].rule_tests.setdefault(result.rule, result.case)
 
 
-def _emulated(techs: dict[str, Technique], items: list[Item]) -> None:
-    for name in SCENARIOS:
-        scenario = SCENARIOS.get(name)
-        if scenario.benign or not scenario.expects:
-            continue
-        for tech in (t.lower() for t in scenario.techniques):
-            rules = {
-                label(i) for i in items
-                if f"attack.{tech}" in i.tags
-                and (i.signal in scenario.expects or getattr(i, "name", None) in scenario.expects)
-            }
-            if rules and tech in techs:
-                techs[tech].emulated[scenario.name] = rules
+def _emulated(techs: dict[str, Technique], ruleset: RuleSet, profile: Profile) -> None:
+    """Write each attack scenario of `trailhound emulate` and scan it: a rule proves a technique
+    the scenario lists when it raises a finding there and carries the technique's tag."""
+    from trailhound.emulate.run import emulate
+
+    with tempfile.TemporaryDirectory(prefix="trailhound-coverage-") as work:
+        for name in SCENARIOS:
+            scenario = SCENARIOS.get(name)
+            if scenario.benign or not scenario.expects:
+                continue
+            wanted = {t.lower() for t in scenario.techniques}
+            out = Path(work) / name
+            files, _ = emulate(scenario, out)
+            for tech, rules in _tagged_rules(files, ruleset, profile, wanted, exact=True).items():
+                if tech in techs:
+                    techs[tech].emulated[name] = rules
+
+
+def _tagged_rules(
+    files: Iterable[Path], ruleset: RuleSet, profile: Profile, wanted: frozenset[str] | set[str],
+    *, exact: bool = False,
+) -> dict[str, set[str]]:
+    """ATT&CK technique -> the rules raising findings on `files` with a tag for one of
+    `wanted` (with `exact`, the technique itself; else also its parent, as tag_matches)."""
+    by_tech: dict[str, set[str]] = defaultdict(set)
+    for finding in scan_stream([str(f) for f in files], profile, ruleset=ruleset).findings:
+        for item in finding.rules:
+            if item.context:
+                continue
+            for tag in item.tags:
+                tech = technique_of(tag)
+                if tech is None:
+                    continue
+                if (tech in wanted) if exact else tag_matches(tag, wanted):
+                    by_tech[tech].add(label(item))
+    return dict(by_tech)
 
 
 def stratus_hits(
-    ruleset: RuleSet, profile: Profile, stratus_dir: Path
+    ruleset: RuleSet, profile: Profile, stratus_dir: Path, only: Iterable[str] | None = None
 ) -> dict[str, dict[str, set[str]]]:
     """Stratus id -> ATT&CK technique -> the rules whose findings on its detonation log carry
-    a tag matching the technique's ATT&CK ids (rules/stratus.py)."""
+    a tag matching the technique's ATT&CK ids (rules/stratus.py). `only`: these Stratus ids."""
     out: dict[str, dict[str, set[str]]] = {}
+    wanted = set(only) if only is not None else None
     for stratus_id, expected in STRATUS_ATTACK.items():
+        if wanted is not None and stratus_id not in wanted:
+            continue
         log = stratus_dir / f"{stratus_id}.json"
         if not log.is_file():
             continue
-        by_tech: dict[str, set[str]] = defaultdict(set)
-        for finding in scan_stream([str(log)], profile, ruleset=ruleset).findings:
-            for item in finding.rules:
-                if item.context:
-                    continue
-                for tag in item.tags:
-                    tech = technique_of(tag)
-                    if tech is not None and tag_matches(tag, expected):
-                        by_tech[tech].add(label(item))
+        by_tech = _tagged_rules([log], ruleset, profile, expected)
         if by_tech:
-            out[stratus_id] = dict(by_tech)
+            out[stratus_id] = by_tech
     return out
 
 
