@@ -47,6 +47,7 @@ from trailhound.rules.model import (
     Rule,
     RuleSet,
 )
+from trailhound.rules import first_seen
 from trailhound.rules.pipelines import default_pipeline, map_filter
 
 PACKS = ("seed", "corrected", "related")
@@ -139,7 +140,7 @@ def _to_rule(doc: dict[str, Any], path: Path, pipeline: Any) -> Rule:
         raise RuleError(f"context must be true or false, got {context!r}")
     if sr.id is None:
         raise RuleError("rule has no id (findings and filters refer to rules by id)")
-    return Rule(
+    rule = Rule(
         id=str(sr.id),
         title=sr.title,
         level=level,
@@ -155,6 +156,8 @@ def _to_rule(doc: dict[str, Any], path: Path, pipeline: Any) -> Rule:
         path=str(path),
         extra=attrs,
     )
+    first_seen.spec_of(rule)  # a malformed first_seen attribute refuses the rule at load time
+    return rule
 
 
 def _scoring_attrs(attrs: dict[str, Any], level: str | None) -> tuple[float, Any]:
