@@ -38,6 +38,7 @@ from sigma.filters import SigmaFilter
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from trailhound.errors import RuleError, UsageError
+from trailhound.rules import first_seen
 from trailhound.rules.model import (
     CORRELATION_TYPES,
     DEFAULT_WEIGHT,
@@ -47,7 +48,6 @@ from trailhound.rules.model import (
     Rule,
     RuleSet,
 )
-from trailhound.rules import first_seen
 from trailhound.rules.pipelines import default_pipeline, map_filter
 
 PACKS = ("seed", "corrected", "related")
