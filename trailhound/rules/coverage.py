@@ -13,8 +13,9 @@ or a correlation; not a context rule, not a correlation's silent base rule) carr
   signals).
 * rule test: the rule's own positive `tests:` case passes (rules/cases.py, run here).
 
-Not covered: the Stratus techniques no rule of the set is proven on, and the ones Stratus lists
-with no detonation log at hand (rules/stratus.py).
+Stratus techniques with no detonation log at hand (rules/stratus.py) are listed as "rule test
+only" when rules written for them are in the set (their positive cases pass), else as not
+covered, like the techniques whose log raises nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Coverage:
     techniques: dict[str, Technique]
     not_covered: dict[str, str]  # Stratus technique -> why
     stratus_run: bool
+    # Stratus techniques without a detonation log -> the rules written for them, proven only by
+    # their own positive test case
+    rule_test_only: dict[str, list[str]] = field(default_factory=dict)
 
 
 def raising(ruleset: RuleSet) -> list[Item]:
@@ -89,9 +93,21 @@ def coverage(
                 not_covered[stratus_id] = "no rule carries its ATT&CK technique"
         elif stratus_id not in proven_stratus:
             not_covered[stratus_id] = "its detonation log raises no finding with its ATT&CK tag"
-    for stratus_id in STRATUS_WITHOUT_LOGS:
-        not_covered[stratus_id] = "no detonation log or emulated scenario to prove a rule on"
-    return Coverage(dict(sorted(techs.items())), not_covered, stratus_dir is not None)
+    tested = {label(i): i.id for i in items}
+    proven_ids = {tested[r] for t in techs.values() for r in t.rule_tests}
+    rule_test_only: dict[str, list[str]] = {}
+    for stratus_id, rule_ids in STRATUS_WITHOUT_LOGS.items():
+        by = [lbl for lbl, rid in tested.items() if rid in rule_ids and rid in proven_ids]
+        if by:
+            rule_test_only[stratus_id] = sorted(by)
+        else:
+            not_covered[stratus_id] = (
+                "no detonation log to prove a rule on, and no rule written for it"
+                if not rule_ids else "its rules are not in this profile"
+            )
+    return Coverage(
+        dict(sorted(techs.items())), not_covered, stratus_dir is not None, rule_test_only
+    )
 
 
 def _rule_tests(techs: dict[str, Technique], items: list[Item], pack_dirs: list[Path]) -> None:
@@ -176,6 +192,11 @@ def rows(cov: Coverage) -> list[dict[str, str]]:
             t.technique.upper(), status, ", ".join(sorted(t.rules)), stratus,
             ", ".join(sorted(t.emulated)) or "-",
             "; ".join(f"{r}: {c}" for r, c in sorted(t.rule_tests.items())) or "-",
+        ), strict=True)))
+    for stratus_id, rules in cov.rule_test_only.items():
+        out.append(dict(zip(COLUMNS, (
+            "-", "rule test only", ", ".join(rules), stratus_id, "-",
+            "no detonation log: only the rules' own positive test cases prove it",
         ), strict=True)))
     for stratus_id, why in cov.not_covered.items():
         out.append(dict(zip(COLUMNS, ("-", "not covered", "-", stratus_id, "-", why), strict=True)))

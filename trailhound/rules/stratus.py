@@ -50,27 +50,34 @@ STRATUS_ATTACK: dict[str, frozenset[str]] = {
     }.items()
 }
 
-# Techniques Stratus Red Team lists with no detonation log here: nothing proves a rule on them.
-STRATUS_WITHOUT_LOGS: tuple[str, ...] = (
-    "aws.defense-evasion.cloudtrail-lifecycle-rule",
-    "aws.discovery.ec2-enumerate-from-instance",
-    "aws.discovery.ses-enumerate",
-    "aws.exfiltration.s3-backdoor-bucket-policy",
-    "aws.impact.s3-ransomware-batch-deletion",
-    "aws.impact.s3-ransomware-client-side-encryption",
-    "aws.impact.s3-ransomware-individual-deletion",
-    "azure.execution.vm-custom-script-extension",
-    "azure.execution.vm-run-command",
-    "azure.exfiltration.disk-export",
-    "gcp.exfiltration.share-compute-disk",
-    "gcp.exfiltration.share-compute-image",
-    "gcp.exfiltration.share-compute-snapshot",
-    "gcp.persistence.backdoor-service-account-policy",
-    "gcp.persistence.create-admin-service-account",
-    "gcp.persistence.create-service-account-key",
-    "gcp.persistence.invite-external-user",
-    "gcp.privilege-escalation.impersonate-service-accounts",
-)
+# Techniques Stratus Red Team lists with no detonation log here -> the rules (ids) written for
+# them. Only their own positive test case proves them (a "rule test only" claim); an empty tuple:
+# nothing detects the technique yet.
+AWS_IAM_CHANGE = "e39dec0c-629d-5b13-9d4a-9048703ef508"  # corrected: users, keys, bucket policies
+AZURE_COMPUTE_CREATE = "283c5e58-06e8-575a-bc2e-69d5b3d00f92"  # corrected: VM write, Run Command
+GCP_IAM_CHANGE = "cc90519c-50f1-5c8f-9bfb-a54b7989632f"  # corrected: service accounts and keys
+GCP_PRIV_ESC = "44938d75-848e-5b15-bff4-96a3d1f0bf99"  # corrected: SetIamPolicy, impersonation
+GCP_SHARED = "2b54dc24-a701-5fe3-ae5a-1709674ec290"  # related: gcp_audit_compute_resource_shared
+STRATUS_WITHOUT_LOGS: dict[str, tuple[str, ...]] = {
+    "aws.defense-evasion.cloudtrail-lifecycle-rule": (),
+    "aws.discovery.ec2-enumerate-from-instance": (),
+    "aws.discovery.ses-enumerate": (),
+    "aws.exfiltration.s3-backdoor-bucket-policy": (AWS_IAM_CHANGE,),
+    "aws.impact.s3-ransomware-batch-deletion": (),
+    "aws.impact.s3-ransomware-client-side-encryption": (),
+    "aws.impact.s3-ransomware-individual-deletion": (),
+    "azure.execution.vm-custom-script-extension": ("64513a2c-995b-519b-b99f-47d9a14e9814",),
+    "azure.execution.vm-run-command": (AZURE_COMPUTE_CREATE,),
+    "azure.exfiltration.disk-export": ("5ac003c7-63db-5e4a-bca2-0dd912f59bac",),
+    "gcp.exfiltration.share-compute-disk": (GCP_SHARED,),
+    "gcp.exfiltration.share-compute-image": (GCP_SHARED,),
+    "gcp.exfiltration.share-compute-snapshot": (GCP_SHARED,),
+    "gcp.persistence.backdoor-service-account-policy": (GCP_PRIV_ESC,),
+    "gcp.persistence.create-admin-service-account": (GCP_IAM_CHANGE, GCP_PRIV_ESC),
+    "gcp.persistence.create-service-account-key": (GCP_IAM_CHANGE,),
+    "gcp.persistence.invite-external-user": (GCP_PRIV_ESC,),
+    "gcp.privilege-escalation.impersonate-service-accounts": (GCP_PRIV_ESC,),
+}
 
 
 def technique_of(tag: str) -> str | None:
