@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from trailhound.engine import DEFAULT_ENGINE, make_engine
+from trailhound.engine.base import Match
 from trailhound.engine.correlate import CorrelationStats
 from trailhound.engine.loop import spec_events
 from trailhound.model import Event, Issue
@@ -153,9 +154,13 @@ def scan_stream(
     on_file: Progress | None = None,
     window: TimeWindow | None = None,
     limits: Limits | None = None,
+    select: Callable[[list[InputSpec]], list[InputSpec]] | None = None,
+    carry: Callable[[Iterator[Match]], Iterator[Match]] | None = None,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
-    (scoring.iter_findings), so memory does not grow with their number."""
+    (scoring.iter_findings), so memory does not grow with their number. Incremental runs
+    (watch/cycle.py): `select` keeps the inputs not read before, `carry` wraps the gated
+    matches (to keep those correlations need and feed the kept ones of earlier runs)."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
@@ -163,6 +168,8 @@ def scan_stream(
     specs, issues = getattr(eng, "discover", discover)(paths)  # Spark lists URIs itself
     for issue in issues:
         stats.add_issue(issue)
+    if select is not None:
+        specs = select(specs)
     if on_start is not None:
         on_start(specs)
     matches = eng.scan(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
@@ -171,6 +178,8 @@ def scan_stream(
         dedupe=profile.dedupe,
     )
     matches = first_seen_gate(matches, rs)  # rules/first_seen.py: new-value rules, after filters
+    if carry is not None:
+        matches = carry(matches)
     findings = iter_findings(
         matches,
         min_score,
