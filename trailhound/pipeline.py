@@ -18,6 +18,7 @@ from trailhound.engine.correlate import CorrelationStats
 from trailhound.engine.loop import spec_events
 from trailhound.model import Event, Issue
 from trailhound.profiles import Profile
+from trailhound.rules.first_seen import first_seen_gate
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding, iter_findings
@@ -153,6 +154,7 @@ def scan_stream(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
         dedupe=profile.dedupe,
     )
+    matches = first_seen_gate(matches, rs)  # rules/first_seen.py: new-value rules, after filters
     if carry is not None:
         matches = carry(matches)
     findings = iter_findings(
