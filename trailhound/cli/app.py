@@ -223,6 +223,9 @@ from trailhound.cli.validate_cmd import validate
 cli.add_command(emulate)
 cli.add_command(validate)
 rules.add_command(rules_test)
+from trailhound.cli.coverage_cmd import coverage  # issue 16
+
+rules.add_command(coverage)
 from trailhound.cli.explain_cmd import explain
 from trailhound.cli.hunt_cmd import hunt
 from trailhound.cli.sources_cmd import sources

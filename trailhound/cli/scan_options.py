@@ -69,7 +69,8 @@ _OPTIONS = (
         type=PROFILE_CHOICE,
         default=DEFAULT_PROFILE,
         show_default=True,
-        help="seed: the catalog query as written (bug-compatible); corrected: its defects fixed.",
+        help="seed: the catalog query as written (bug-compatible); corrected: its defects fixed; "
+        "full: corrected plus the related detections (rules/packs/related).",
     ),
     click.option(
         "--min-score",
