@@ -59,9 +59,6 @@ CLOUDTRAIL = Source(
         "managementEvent": True,
         "recipientAccountId": "210987654321",
         "eventCategory": "Management",
-        # ConsoleLogin's key (log-formats §1): here so the sample carries every field a shipped
-        # rule tests (the related pack's console login without MFA)
-        "additionalEventData": {"MFAUsed": "No"},
     },
 )
 
