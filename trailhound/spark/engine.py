@@ -31,7 +31,7 @@ core idled at every job's end). Spark's FIFO scheduler runs the earlier job's ta
 
 Memory on the driver is bounded by the pipeline, not by the inputs: the results of at most
 JOBS_IN_FLIGHT jobs (their matches, compact wire tuples, of at most MAX_PARTITION stored bytes
-of input per core each) wait to be merged in input order; no input's bytes pass through the
+and MAX_FILES inputs per core each) wait to be merged in input order; no input's bytes pass through the
 driver (stdin goes through a file).
 """
 
@@ -62,6 +62,7 @@ __all__ = ["SparkEngine"]
 PARTITIONS_PER_CORE = 16  # slices per core at most: a short tail (see the module docstring)
 MIN_PARTITION = 8 << 20  # bytes (as stored) a slice holds at least, past one per core
 MAX_PARTITION = 32 << 20  # bytes (as stored) a slice holds at most (driver memory: see above)
+MAX_FILES = 64  # inputs a slice holds at most (gzip can hide any size: bytes alone bound little)
 JOBS_IN_FLIGHT = 3  # Spark jobs submitted at once (each one slice per core)
 
 
@@ -263,7 +264,7 @@ def _jobs(spark: Any, blob: Any, tasks: list[Task]) -> Iterator[Job]:
         run = list(group)
         n = _slice_count(run, cores)
         if remote:
-            for chunk in _cut(run, -(-n // cores)):
+            for chunk in _cut(run, -(-n // cores), MAX_FILES * cores):
                 yield partial(_uri_job, spark, blob, chunk)
         else:
             slices = _cut(run, n)
@@ -289,22 +290,24 @@ def _run_partitions(sc: Any, rdd: Any, parts: list[int]) -> list[Any]:
 def _slice_count(tasks: list[Task], cores: int) -> int:
     """How many slices to cut `tasks` into: at least one per core, more (up to
     PARTITIONS_PER_CORE per core) when there is enough to read that a Spark task costs little
-    beside it, and enough that none holds more than MAX_PARTITION bytes (the driver holds a
-    few slices' matches at a time)."""
+    beside it, and enough that none holds more than MAX_PARTITION bytes or MAX_FILES inputs
+    (the driver holds a few slices' matches at a time)."""
     total = sum(max(t.size, 1) for t in tasks)
-    n = max(cores, min(cores * PARTITIONS_PER_CORE, total // MIN_PARTITION), -(-total // MAX_PARTITION))
+    n = max(cores, min(cores * PARTITIONS_PER_CORE, total // MIN_PARTITION),
+            -(-total // MAX_PARTITION), -(-len(tasks) // MAX_FILES))
     return max(1, min(len(tasks), n))
 
 
-def _cut(tasks: list[Task], n: int) -> list[list[Task]]:
-    """`tasks` in `n` contiguous slices of about equal bytes, in input order."""
+def _cut(tasks: list[Task], n: int, max_files: int = MAX_FILES) -> list[list[Task]]:
+    """`tasks` in n contiguous slices of about equal bytes (a task goes to the slice its first
+    byte falls in), in input order; a slice of more than `max_files` inputs is cut again."""
     total = sum(max(t.size, 1) for t in tasks)
     out: list[list[Task]] = [[] for _ in range(n)]
     done = 0
     for t in tasks:
         out[min(n - 1, done * n // total)].append(t)
         done += max(t.size, 1)
-    return [s for s in out if s]
+    return [s[k : k + max_files] for s in out for k in range(0, len(s), max_files)]
 
 
 def _uri_job(spark: Any, blob: Any, chunk: list[Task]) -> list[tuple[int, Any]]:

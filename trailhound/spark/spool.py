@@ -1,7 +1,7 @@
 """Bytes the driver hands to the executors through disk, in bounded memory.
 
     path = spool_stream(sys.stdin.buffer)      # stdin copied 1 MiB at a time to TMPDIR
-    paths = spool_lines(lines)                 # lines (findings) to files of about 64 MiB
+    paths = spool_lines(lines)                 # lines (findings) to files of about 16 MiB
     ref = ship(sc, path)                       # what an executor needs to find it
     local_path(ref)                            # on the executor: a path it can open
 
@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any, BinaryIO, NamedTuple
 
 CHUNK = 1 << 20  # bytes copied at a time
-PART = 64 << 20  # bytes of lines per file (spool_lines)
+PART = 16 << 20  # bytes of lines per file (spool_lines): a DataFrame partition each
 
 
 class Shipped(NamedTuple):
