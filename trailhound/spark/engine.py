@@ -83,7 +83,8 @@ Job = Callable[[], list[Any]]  # runs one Spark job, returns its elements in ord
 
 class SparkEngine:
     """The engine contract (engine/base.py) on Apache Spark. `session`: an existing
-    SparkSession (default: `session.build_session(master, conf)` when first needed);
+    SparkSession (default: a SparkContext from `session.build_context(master, conf)` when first
+    needed, and a SparkSession on it only for URIs);
     `frame`: a DataFrame of inputs to scan instead of paths (see api.detect_dataframe)."""
 
     NAME = "spark"
@@ -106,14 +107,26 @@ class SparkEngine:
         self.frame = frame
         self.strict = strict
 
+    def context(self) -> Any:
+        """The SparkContext, with this trailhound shipped to its executors: the given
+        session's, else one started without a SparkSession (session.build_context: a scan of
+        files needs none)."""
+        from trailhound.spark.session import build_context, ship_code
+
+        if self._session is not None:
+            sc = self._session.sparkContext
+        else:
+            sc = build_context(self.master, self.conf)
+        ship_code(sc)
+        return sc
+
     def session(self) -> Any:
+        """A SparkSession (URIs, DataFrames): the given one, else one on `context()`."""
         if self._session is None:
-            from trailhound.spark.session import build_session
+            self.context()
+            from pyspark.sql import SparkSession
 
-            self._session = build_session(self.master, self.conf)
-        from trailhound.spark.session import ship_code
-
-        ship_code(self._session)
+            self._session = SparkSession.builder.getOrCreate()  # on the active context
         return self._session
 
     def compile(self, ruleset: RuleSet) -> FastPlan:
@@ -125,7 +138,7 @@ class SparkEngine:
         """sources.discover, with URIs listed by Hadoop (listing.py)."""
         from trailhound.spark.listing import discover
 
-        return discover(self.session, paths)
+        return discover(self.context, paths)
 
     def scan(
         self,
@@ -155,7 +168,7 @@ class SparkEngine:
         it once, as the driver did: compiled predicates hold RE2 objects, which cannot be
         pickled), the profile and the limits."""
         shipped = (plan.ruleset, self.strict, profile, limits)
-        return self.session().sparkContext.broadcast(shipped)
+        return self.context().broadcast(shipped)
 
     def _results(
         self, plan: FastPlan, specs: Sequence[InputSpec], profile: Any, stdin: Any,
@@ -163,8 +176,7 @@ class SparkEngine:
     ) -> Generator[Any, None, None]:
         from trailhound.spark.listing import is_uri
 
-        spark = self.session()
-        sc = spark.sparkContext
+        sc = self.context()
         blob = self._blob(plan, profile, limits)
         tasks: list[Task] = []
         got: dict[int, Any] = {}  # results known before the scan, by input number
@@ -185,7 +197,7 @@ class SparkEngine:
                     tasks.append(Task(i, name, spec.explicit, "uri", spec.path, spec.size or 0))
                 else:
                     tasks.append(Task(i, name, spec.explicit, "file", spec.path, spec.size or 0))
-            runs = _pipelined(sc, _jobs(spark, blob, tasks))
+            runs = _pipelined(sc, _jobs(sc, self.session, blob, tasks))
             try:
                 for i in range(len(specs)):
                     if i in got:
@@ -222,7 +234,7 @@ class SparkEngine:
         picked = df.select(
             S.coalesce(display, S.lit("<dataframe>")).alias("display"), content.alias("content")
         )
-        sc = self.session().sparkContext
+        sc = self.context()
         blob = self._blob(plan, profile, limits)
         rdd = picked.rdd.mapPartitions(lambda rows: _scan_rows(blob, rows))
         runs = _pipelined(sc, _partition_jobs(sc, rdd))
@@ -254,18 +266,18 @@ def _unreadable(name: str, reason: str) -> Any:
     return _failed(name, "unreadable", f"cannot read: {reason}")
 
 
-def _jobs(spark: Any, blob: Any, tasks: list[Task]) -> Iterator[Job]:
+def _jobs(sc: Any, session: Callable[[], Any], blob: Any, tasks: list[Task]) -> Iterator[Job]:
     """The Spark jobs that scan `tasks`, in input order, each giving (input number,
     FileResult) in input order: runs of files and stdin as slices of one RDD, one slice per
-    core per job; runs of URIs through binaryFile, about as many bytes per job."""
-    sc = spark.sparkContext
+    core per job; runs of URIs through binaryFile (`session()`: a SparkSession), about as
+    many bytes per job."""
     cores = max(1, sc.defaultParallelism)
     for remote, group in itertools.groupby(tasks, key=lambda t: t.where == "uri"):
         run = list(group)
         n = _slice_count(run, cores)
         if remote:
             for chunk in _cut(run, -(-n // cores), MAX_FILES * cores):
-                yield partial(_uri_job, spark, blob, chunk)
+                yield partial(_uri_job, session(), blob, chunk)
         else:
             slices = _cut(run, n)
             rdd = sc.parallelize(slices, len(slices)).mapPartitions(
