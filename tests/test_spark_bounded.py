@@ -83,8 +83,13 @@ def _psutil() -> None:
 
 
 @pytest.fixture(scope="module")
-def spark() -> Any:
+def can_spark() -> None:
+    """PySpark and Java are here (else skip, or fail under CI); the test starts its own JVM."""
     require_spark()
+
+
+@pytest.fixture(scope="module")
+def spark(can_spark: None) -> Any:
     return make_session()
 
 
@@ -108,7 +113,7 @@ def _event_ids(run: H.Run) -> list[tuple[str, str]]:
     return sorted((r["eventName"], r["eventID"]) for r in map(json.loads, run.stdout.splitlines()))
 
 
-def test_large_stdin_is_spooled_not_held_by_the_driver(files: Path, spark: Any) -> None:
+def test_large_stdin_is_spooled_not_held_by_the_driver(files: Path, can_spark: None) -> None:
     """96 MiB of JSON lines on stdin between two files: the driver's Python stays within the
     margin of the same command with a small stdin, and stdin's records are all read."""
     small = _detect(str(files / "control.json"), "-", stdin=files / "control.json")
@@ -151,7 +156,7 @@ def _fat_files(folder: Path, n_files: int, per_file: int) -> dict[str, bytes]:
     return want
 
 
-def test_detect_dataframe_does_not_hold_the_findings(files: Path, spark: Any) -> None:
+def test_detect_dataframe_does_not_hold_the_findings(files: Path, can_spark: None) -> None:
     """1,200 findings of ~100 KB (115 MB of raw records) reach the DataFrame, in order and
     whole, with the driver's Python within the margin of a scan with 3 such findings."""
     _psutil()
