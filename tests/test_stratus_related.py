@@ -25,7 +25,7 @@ from trailhound.rules.cases import _label as label
 from trailhound.rules.loader import load_pack, pack_dirs
 from trailhound.rules.model import RuleSet
 from trailhound.rules.stratus import STRATUS_ATTACK as EXPECTED
-from trailhound.rules.stratus import STRATUS_WITHOUT_LOGS, tag_matches
+from trailhound.rules.stratus import STRATUS_EMULATED, STRATUS_WITHOUT_LOGS, tag_matches
 from trailhound.scoring import Finding
 
 # Techniques the default profile does not raise with a matching tag, and why (at most 2).
@@ -135,7 +135,9 @@ def test_coverage_command_lists_proofs_and_gaps(
     assert gaps == {t for t, rule_ids in STRATUS_WITHOUT_LOGS.items() if not rule_ids}
     only_tested = {r["stratus_log"]: r["rules"] for r in rows if r["status"] == "rule test only"}
     assert set(only_tested) == {t for t, rule_ids in STRATUS_WITHOUT_LOGS.items() if rule_ids}
-    assert "azure_activity_disk_exported" in only_tested["azure.exfiltration.disk-export"]
+    emulated = {r["stratus_log"]: r for r in rows if r["status"] == "emulated"}
+    assert set(emulated) == set(STRATUS_EMULATED)
+    assert "azure_activity_disk_exported" in emulated["azure.exfiltration.disk-export"]["rules"]
     # the flagship alone does not cover the related pack's techniques, and says so
     flagship = _coverage_rows(
         ["--profile", "corrected", "--stratus", str(external / "stratus-red-team" / "detonation-logs")],

@@ -37,7 +37,8 @@ def coverage(profile: str, stratus_dir: Path | None, fmt: str) -> None:
     proven = sum(t.proven for t in result.techniques.values())
     click.echo(
         f"trailhound: rules coverage: {len(result.techniques)} ATT&CK techniques, {proven} "
-        f"proven; Stratus Red Team techniques: {len(result.rule_test_only)} covered by rule "
+        f"proven; Stratus Red Team techniques: {len(result.emulated)} proven by emulation, "
+        f"{len(result.rule_test_only)} covered by rule "
         f"tests only, {len(result.not_covered)} not covered",
         err=True,
     )

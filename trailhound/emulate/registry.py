@@ -3,13 +3,14 @@ the same background to any scenario."""
 
 from __future__ import annotations
 
-from trailhound.emulate import benign, chains, page, signals
+from trailhound.emulate import benign, chains, page, signals, stratus
 from trailhound.emulate.scenario import Scenario
 from trailhound.registry import Registry
 
 SCENARIOS: Registry[Scenario] = Registry("scenario")
 
-for _family in (page.SCENARIOS, signals.SCENARIOS, chains.SCENARIOS, benign.SCENARIOS):
+for _family in (page.SCENARIOS, signals.SCENARIOS, chains.SCENARIOS, stratus.SCENARIOS,
+                benign.SCENARIOS):
     for _s in _family:
         SCENARIOS.register(_s.name, _s)
 SCENARIOS.register(
@@ -28,6 +29,6 @@ SCENARIOS.register(
 
 def in_order() -> list[Scenario]:
     """Scenarios as `emulate list` shows them: by family, then as each family lists them."""
-    order = {"page": 0, "signal": 1, "chain": 2, "benign": 3, "noise": 4}
+    order = {"page": 0, "signal": 1, "chain": 2, "stratus": 3, "benign": 4, "noise": 5}
     items = [SCENARIOS.get(n) for n in SCENARIOS]
     return sorted(items, key=lambda s: order[s.family])

@@ -13,9 +13,11 @@ or a correlation; not a context rule, not a correlation's silent base rule) carr
   signals).
 * rule test: the rule's own positive `tests:` case passes (rules/cases.py, run here).
 
-Stratus techniques with no detonation log at hand (rules/stratus.py) are listed as "rule test
-only" when rules written for them are in the set (their positive cases pass), else as not
-covered, like the techniques whose log raises nothing.
+Stratus's Azure and GCP techniques (rules/stratus.py STRATUS_EMULATED) are listed as "emulated"
+when their `trailhound emulate` scenario raises a finding with their ATT&CK tag, else as not
+covered. The AWS ones with no detonation log at hand are listed as "rule test only" when rules
+written for them are in the set (their positive cases pass), else as not covered, like the
+techniques whose log raises nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ from trailhound.profiles import Profile
 from trailhound.rules.cases import _label as label
 from trailhound.rules.cases import run_tests
 from trailhound.rules.model import Correlation, Rule, RuleSet
-from trailhound.rules.stratus import STRATUS_ATTACK, STRATUS_WITHOUT_LOGS, tag_matches, technique_of
+from trailhound.rules.stratus import (
+    STRATUS_ATTACK,
+    STRATUS_EMULATED,
+    STRATUS_WITHOUT_LOGS,
+    tag_matches,
+    technique_of,
+)
 
 Item = Rule | Correlation
 
@@ -60,6 +68,8 @@ class Coverage:
     # Stratus techniques without a detonation log -> the rules written for them, proven only by
     # their own positive test case
     rule_test_only: dict[str, list[str]] = field(default_factory=dict)
+    # Stratus Azure / GCP techniques -> (their emulated scenario, the rules it proves)
+    emulated: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
 
 
 def raising(ruleset: RuleSet) -> list[Item]:
@@ -105,9 +115,29 @@ def coverage(
                 "no detonation log to prove a rule on, and no rule written for it"
                 if not rule_ids else "its rules are not in this profile"
             )
+    emulated = _stratus_emulated(techs, not_covered)
     return Coverage(
-        dict(sorted(techs.items())), not_covered, stratus_dir is not None, rule_test_only
+        dict(sorted(techs.items())), not_covered, stratus_dir is not None, rule_test_only,
+        emulated,
     )
+
+
+def _stratus_emulated(
+    techs: dict[str, Technique], not_covered: dict[str, str]
+) -> dict[str, tuple[str, list[str]]]:
+    """Each emulated Stratus technique -> its scenario and the rules whose findings there carry
+    one of its ATT&CK tags (from `_emulated`); the others go to `not_covered`."""
+    from trailhound.emulate.stratus import scenario_name
+
+    out: dict[str, tuple[str, list[str]]] = {}
+    for stratus_id in STRATUS_EMULATED:
+        name = scenario_name(stratus_id)
+        rules = sorted({r for t in techs.values() for r in t.emulated.get(name, ())})
+        if rules:
+            out[stratus_id] = (name, rules)
+        else:
+            not_covered[stratus_id] = "its emulated scenario raises no finding with its ATT&CK tag"
+    return out
 
 
 def _rule_tests(techs: dict[str, Technique], items: list[Item], pack_dirs: list[Path]) -> None:
@@ -197,6 +227,11 @@ def rows(cov: Coverage) -> list[dict[str, str]]:
         out.append(dict(zip(COLUMNS, (
             "-", "rule test only", ", ".join(rules), stratus_id, "-",
             "no detonation log: only the rules' own positive test cases prove it",
+        ), strict=True)))
+    for stratus_id, (scenario, rules) in cov.emulated.items():
+        out.append(dict(zip(COLUMNS, (
+            "-", "emulated", ", ".join(rules), stratus_id, scenario,
+            "no detonation log: its `trailhound emulate` scenario proves it",
         ), strict=True)))
     for stratus_id, why in cov.not_covered.items():
         out.append(dict(zip(COLUMNS, ("-", "not covered", "-", stratus_id, "-", why), strict=True)))

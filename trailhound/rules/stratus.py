@@ -50,14 +50,41 @@ STRATUS_ATTACK: dict[str, frozenset[str]] = {
     }.items()
 }
 
-# Techniques Stratus Red Team lists with no detonation log here -> the rules (ids) written for
-# them. Only their own positive test case proves them (a "rule test only" claim); an empty tuple:
-# nothing detects the technique yet.
+# Non-AWS techniques Stratus Red Team lists (docs/attack-techniques/{Azure,entra-id,GCP}), with no
+# detonation log at hand: `trailhound emulate` writes one schema-faithful scenario each
+# (emulate/stratus.py) and tests/test_stratus_emulated.py scans it with the default profile.
+# Ids from MITRE ATT&CK's Cloud matrix for what each technique does (Stratus's pages give the
+# tactic, and for Azure the Azure Threat Research Matrix id, not an ATT&CK technique).
+STRATUS_EMULATED: dict[str, frozenset[str]] = {
+    k: frozenset(v)
+    for k, v in {
+        # Cloud Administration Command: a script run on the VM through the control plane
+        "azure.execution.vm-custom-script-extension": {"t1651"},
+        "azure.execution.vm-run-command": {"t1651"},
+        # Transfer Data to Cloud Account: a SAS URL anyone can download the disk from
+        "azure.exfiltration.disk-export": {"t1537"},
+        # AZT509: a link opening the VM's console to anyone holding it, outside Azure identity
+        "azure.persistence.create-bastion-shareable-link": {"t1133", "t1098"},
+        "gcp.defense-evasion.delete-logging-sink": {"t1562.008"},
+        "gcp.defense-evasion.disable-audit-logs": {"t1562.008"},
+        "gcp.defense-evasion.remove-project-from-organization": {"t1666"},
+        "gcp.exfiltration.share-compute-disk": {"t1537"},
+        "gcp.exfiltration.share-compute-image": {"t1537"},
+        "gcp.exfiltration.share-compute-snapshot": {"t1537"},
+        "gcp.persistence.backdoor-service-account-policy": {"t1098.003"},
+        "gcp.persistence.create-admin-service-account": {"t1136.003", "t1098.003"},
+        "gcp.persistence.create-service-account-key": {"t1098.001"},
+        "gcp.persistence.invite-external-user": {"t1098.003"},
+        # Temporary Elevated Cloud Access names GCP service-account impersonation; the token is
+        # then a valid cloud account's
+        "gcp.privilege-escalation.impersonate-service-accounts": {"t1548.005", "t1078.004"},
+    }.items()
+}
+
+# AWS techniques Stratus Red Team lists with no detonation log here -> the rules (ids) written
+# for them (the Azure and GCP ones are emulated: STRATUS_EMULATED). Only their own positive test
+# case proves them (a "rule test only" claim); an empty tuple: nothing detects the technique yet.
 AWS_IAM_CHANGE = "e39dec0c-629d-5b13-9d4a-9048703ef508"  # corrected: users, keys, bucket policies
-AZURE_COMPUTE_CREATE = "283c5e58-06e8-575a-bc2e-69d5b3d00f92"  # corrected: VM write, Run Command
-GCP_IAM_CHANGE = "cc90519c-50f1-5c8f-9bfb-a54b7989632f"  # corrected: service accounts and keys
-GCP_PRIV_ESC = "44938d75-848e-5b15-bff4-96a3d1f0bf99"  # corrected: SetIamPolicy, impersonation
-GCP_SHARED = "2b54dc24-a701-5fe3-ae5a-1709674ec290"  # related: gcp_audit_compute_resource_shared
 STRATUS_WITHOUT_LOGS: dict[str, tuple[str, ...]] = {
     "aws.defense-evasion.cloudtrail-lifecycle-rule": (),
     "aws.discovery.ec2-enumerate-from-instance": (),
@@ -66,17 +93,6 @@ STRATUS_WITHOUT_LOGS: dict[str, tuple[str, ...]] = {
     "aws.impact.s3-ransomware-batch-deletion": (),
     "aws.impact.s3-ransomware-client-side-encryption": (),
     "aws.impact.s3-ransomware-individual-deletion": (),
-    "azure.execution.vm-custom-script-extension": ("64513a2c-995b-519b-b99f-47d9a14e9814",),
-    "azure.execution.vm-run-command": (AZURE_COMPUTE_CREATE,),
-    "azure.exfiltration.disk-export": ("5ac003c7-63db-5e4a-bca2-0dd912f59bac",),
-    "gcp.exfiltration.share-compute-disk": (GCP_SHARED,),
-    "gcp.exfiltration.share-compute-image": (GCP_SHARED,),
-    "gcp.exfiltration.share-compute-snapshot": (GCP_SHARED,),
-    "gcp.persistence.backdoor-service-account-policy": (GCP_PRIV_ESC,),
-    "gcp.persistence.create-admin-service-account": (GCP_IAM_CHANGE, GCP_PRIV_ESC),
-    "gcp.persistence.create-service-account-key": (GCP_IAM_CHANGE,),
-    "gcp.persistence.invite-external-user": (GCP_PRIV_ESC,),
-    "gcp.privilege-escalation.impersonate-service-accounts": (GCP_PRIV_ESC,),
 }
 
 

@@ -1,0 +1,147 @@
+"""Issue #16, the non-AWS part: each Azure and GCP technique Stratus Red Team lists has a
+`trailhound emulate` scenario (no detonation log exists for them), and default `detect` raises a
+finding on it from a rule whose ATT&CK tag matches the technique.
+
+The oracle is STRATUS_EMULATED (rules/stratus.py): the ATT&CK ids of each technique, written from
+Stratus's pages and MITRE ATT&CK, not read from the rules. The records' schema is held to real
+samples by tests/test_emulate.py (key sets and value types); here, plain Python over the written
+files checks that each scenario carries the call Stratus's "Detection" section names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import trailhound
+from trailhound.emulate.check import labels
+from trailhound.emulate.registry import SCENARIOS
+from trailhound.emulate.run import emulate, records
+from trailhound.emulate.stratus import scenario_name
+from trailhound.pipeline import scan_stream
+from trailhound.profiles import DEFAULT_PROFILE, get_profile
+from trailhound.rules.cases import _label as label
+from trailhound.rules.loader import load_pack
+from trailhound.rules.model import RuleSet
+from trailhound.rules.stratus import STRATUS_EMULATED as EXPECTED
+from trailhound.rules.stratus import tag_matches
+from trailhound.scoring import Finding
+
+# Techniques the default profile does not raise with a matching tag, and why.
+MISSES: dict[str, str] = {}
+
+# The operation Stratus's page says to look for (stream, field, value), checked on the raw record
+DETECTION = {
+    "azure.execution.vm-custom-script-extension":
+        ("operationName", "microsoft.compute/virtualmachines/extensions/write"),
+    "azure.execution.vm-run-command":
+        ("operationName", "microsoft.compute/virtualmachines/runcommand/action"),
+    "azure.exfiltration.disk-export":
+        ("operationName", "microsoft.compute/disks/begingetaccess/action"),
+    "azure.persistence.create-bastion-shareable-link":
+        ("operationName", "microsoft.network/bastionhosts/createshareablelinks/action"),
+    "gcp.defense-evasion.delete-logging-sink":
+        ("methodName", "google.logging.v2.configservicev2.deletesink"),
+    "gcp.defense-evasion.disable-audit-logs": ("methodName", "setiampolicy"),
+    "gcp.defense-evasion.remove-project-from-organization":
+        ("methodName", "google.cloud.resourcemanager.v3.projects.moveproject"),
+    "gcp.exfiltration.share-compute-disk": ("methodName", "v1.compute.disks.setiampolicy"),
+    "gcp.exfiltration.share-compute-image": ("methodName", "v1.compute.images.setiampolicy"),
+    "gcp.exfiltration.share-compute-snapshot": ("methodName", "v1.compute.snapshots.setiampolicy"),
+    "gcp.persistence.backdoor-service-account-policy":
+        ("methodName", "google.iam.admin.v1.setiampolicy"),
+    "gcp.persistence.create-admin-service-account":
+        ("methodName", "google.iam.admin.v1.createserviceaccount"),
+    "gcp.persistence.create-service-account-key":
+        ("methodName", "google.iam.admin.v1.createserviceaccountkey"),
+    "gcp.persistence.invite-external-user": ("methodName", "setiampolicy"),
+    "gcp.privilege-escalation.impersonate-service-accounts": ("methodName", "generateaccesstoken"),
+}
+
+
+def matching(findings: list[Finding], expected: frozenset[str]) -> set[str]:
+    return {label(r) for f in findings for r in f.rules
+            if not r.context and any(tag_matches(t, expected) for t in r.tags)}
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
+    root = tmp_path_factory.mktemp("stratus")
+    out = {}
+    for stratus_id in EXPECTED:
+        files, n = emulate(SCENARIOS.get(scenario_name(stratus_id)), root / stratus_id)
+        assert n > 0
+        out[stratus_id] = files
+    return out
+
+
+def test_every_technique_has_a_scenario_with_its_ids() -> None:
+    stratus = {SCENARIOS.get(n) for n in SCENARIOS if SCENARIOS.get(n).family == "stratus"}
+    assert {s.name for s in stratus} == {scenario_name(t) for t in EXPECTED}
+    for t, ids in EXPECTED.items():
+        assert {x.lower() for x in SCENARIOS.get(scenario_name(t)).techniques} == ids
+
+
+@pytest.mark.parametrize("stratus_id", sorted(DETECTION))
+def test_scenario_carries_the_call_stratus_names(stratus_id: str) -> None:
+    field, value = DETECTION[stratus_id]
+    recs = [r for rs in records(SCENARIOS.get(scenario_name(stratus_id))).values() for r in rs]
+    got = {str((r.get("protoPayload") or r).get(field, "")).lower() for r in recs}
+    assert value in got, got
+
+
+def test_detection_table_names_every_technique() -> None:
+    assert set(DETECTION) == set(EXPECTED)
+
+
+@pytest.fixture(scope="module")
+def hits(written: dict[str, list[Path]]) -> dict[str, set[str]]:
+    out = {}
+    for stratus_id, files in written.items():
+        result = trailhound.scan([str(f) for f in files])
+        assert result.profile.name == DEFAULT_PROFILE
+        out[stratus_id] = matching(result.findings, EXPECTED[stratus_id])
+    return out
+
+
+def test_default_profile_hits_every_emulated_technique(hits: dict[str, set[str]]) -> None:
+    missed = {t: sorted(EXPECTED[t]) for t, rules in hits.items() if not rules}
+    assert set(missed) == set(MISSES), missed
+
+
+@pytest.mark.parametrize("stratus_id", sorted(EXPECTED))
+def test_scenario_raises_what_it_promises_and_reads_cleanly(
+    written: dict[str, list[Path]], stratus_id: str
+) -> None:
+    result = trailhound.scan([str(f) for f in written[stratus_id]])
+    stats = result.summary
+    assert stats.records > 0 and stats.error_count == 0 and not sum(stats.skipped.values())
+    fired = set().union(*(labels(f) for f in result.findings))
+    assert fired == set(SCENARIOS.get(scenario_name(stratus_id)).expects)
+
+
+def test_each_hit_goes_away_without_its_rules(
+    written: dict[str, list[Path]], hits: dict[str, set[str]]
+) -> None:
+    """The claim can fail: drop the matching rules and the technique is no longer hit."""
+    profile = get_profile(DEFAULT_PROFILE)
+    ruleset = load_pack(profile.pack)
+    for stratus_id, rules in hits.items():
+        kept = RuleSet(tuple(r for r in ruleset.rules if label(r) not in rules), ruleset.filters,
+                       tuple(c for c in ruleset.correlations if label(c) not in rules))
+        findings = scan_stream([str(f) for f in written[stratus_id]], profile,
+                               ruleset=kept).findings
+        assert not matching(findings, EXPECTED[stratus_id]), stratus_id
+
+
+def test_flagship_alone_misses_the_related_packs_techniques(
+    written: dict[str, list[Path]]
+) -> None:
+    """--profile corrected does not have the new rules: those techniques are not hit there."""
+    corrected = get_profile("corrected")
+    for stratus_id in ("azure.persistence.create-bastion-shareable-link",
+                       "gcp.defense-evasion.remove-project-from-organization"):
+        findings = scan_stream([str(f) for f in written[stratus_id]], corrected).findings
+        assert not matching(findings, EXPECTED[stratus_id]), stratus_id
+

@@ -1,0 +1,261 @@
+"""The Stratus Red Team techniques for Azure and GCP that have no detonation log here, one scenario
+each: the control-plane records the technique's detonation writes (per the Stratus page's
+"Detection" section and the service's audit-log reference), built with the same record builders
+as every other scenario. `techniques` is the Stratus technique's ATT&CK ids (rules/stratus.py);
+`expects` the labels the default profile raises on it (tests/test_stratus_emulated.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from trailhound.emulate import azure_ops, gcp_ops
+from trailhound.emulate.azure import AzCaller
+from trailhound.emulate.gcp import IAM_ADMIN, Gcp, GcpCaller
+from trailhound.emulate.gcp_ops import CRM, IAM, PROJECT_PATH, PROJECT_RES, PROJECT_TYPE
+from trailhound.emulate.scenario import Ctx, Records, Scenario
+from trailhound.emulate.world import PROJECT, PROJECT_NUM, Json
+from trailhound.rules.stratus import STRATUS_EMULATED
+
+RG = f"{azure_ops.SUBSCRIPTION}/resourceGroups/rg-app-prod"
+VM = f"{RG}/providers/Microsoft.Compute/virtualMachines/vm-app-01"
+OUTSIDER = "user:stratus.red.team@gmail.example"  # an identity outside the organisation
+SA_TYPE = "iam.googleapis.com/ServiceAccount"
+
+AzOp = Callable[[Ctx, datetime, AzCaller], list[Json]]
+GcpOp = Callable[[Gcp, datetime, GcpCaller], list[Json]]
+
+
+# --- Azure: Activity Log records in the diagnostic-settings export shape ------------------------
+
+def _custom_script(c: Ctx, t: datetime, who: AzCaller) -> list[Json]:
+    body = {"location": "westeurope", "properties": {
+        "publisher": "Microsoft.Compute", "type": "CustomScriptExtension",
+        "typeHandlerVersion": "1.10", "autoUpgradeMinorVersion": True,
+        "settings": {"commandToExecute": "powershell -c \"whoami /all\""}}}
+    return azure_ops.write_ok(c.az, t, "Microsoft.Compute/virtualMachines/extensions/write",
+                              f"{VM}/extensions/CustomScriptExtension", who, body)
+
+
+def _run_command(c: Ctx, t: datetime, who: AzCaller) -> list[Json]:
+    body = {"commandId": "RunPowerShellScript", "script": ["whoami /all"]}
+    return azure_ops.write_ok(c.az, t, "Microsoft.Compute/virtualMachines/runCommand/action",
+                              VM, who, body)
+
+
+def _disk_export(c: Ctx, t: datetime, who: AzCaller) -> list[Json]:
+    disk = f"{RG}/providers/Microsoft.Compute/disks/vm-app-01_OsDisk_1"
+    return azure_ops.write_ok(c.az, t, "Microsoft.Compute/disks/beginGetAccess/action", disk,
+                              who, {"access": "Read", "durationInSeconds": 86400})
+
+
+def _bastion_link(c: Ctx, t: datetime, who: AzCaller) -> list[Json]:
+    bastion = f"{RG}/providers/Microsoft.Network/bastionHosts/bas-app-prod"
+    return azure_ops.write_ok(c.az, t, "Microsoft.Network/bastionHosts/createShareableLinks/action",
+                              bastion, who, {"vms": [{"vm": {"id": VM}}]})
+
+
+def _azure(op: AzOp) -> Callable[[Ctx, datetime], Records]:
+    def build(c: Ctx, t0: datetime) -> Records:
+        return {"azure_activity": op(c, t0, azure_ops.attacker(c.az, t0))}
+
+    return build
+
+
+# --- GCP: Cloud Audit Logs LogEntries ------------------------------------------------------------
+
+def _set_policy(g: Gcp, t: datetime, who: GcpCaller, role: str, member: str,
+                cmd: str = "projects.add-iam-policy-binding") -> Json:
+    """SetIamPolicy on the project adding one binding (`gcloud projects add-iam-policy-binding`)."""
+    bindings = [{"role": role, "members": [member]}]
+    delta = {"@type": "type.googleapis.com/google.iam.v1.logging.AuditData", "policyDelta": {
+        "bindingDeltas": [{"action": "ADD", "role": role, "member": member}]}}
+    return g.entry(t, "activity", who, CRM, "SetIamPolicy", PROJECT_PATH, PROJECT_RES, cmd=cmd,
+                   perms=[(PROJECT_PATH, "resourcemanager.projects.setIamPolicy", PROJECT_TYPE)],
+                   request={"@type": "type.googleapis.com/google.iam.v1.SetIamPolicyRequest",
+                            "resource": PROJECT, "policy": {"bindings": bindings}},
+                   response={"@type": "type.googleapis.com/google.iam.v1.Policy",
+                             "bindings": bindings},
+                   extra={"serviceData": delta})
+
+
+def _disable_audit_logs(g: Gcp, t: datetime, who: GcpCaller) -> list[Json]:
+    """SetIamPolicy with updateMask auditConfigs and none left: Data Access logs stop."""
+    delta = {"@type": "type.googleapis.com/google.iam.v1.logging.AuditData", "policyDelta": {
+        "auditConfigDeltas": [{"action": "REMOVE", "service": "allServices",
+                               "logType": "DATA_READ"},
+                              {"action": "REMOVE", "service": "allServices",
+                               "logType": "DATA_WRITE"}]}}
+    return [g.entry(t, "activity", who, CRM, "SetIamPolicy", PROJECT_PATH, PROJECT_RES,
+                    cmd="projects.set-iam-policy",
+                    perms=[(PROJECT_PATH, "resourcemanager.projects.setIamPolicy",
+                            PROJECT_TYPE)],
+                    request={"@type": "type.googleapis.com/google.iam.v1.SetIamPolicyRequest",
+                             "resource": PROJECT, "policy": {"auditConfigs": []},
+                             "updateMask": "auditConfigs"},
+                    response={"@type": "type.googleapis.com/google.iam.v1.Policy"},
+                    extra={"serviceData": delta})]
+
+
+def _move_project(g: Gcp, t: datetime, who: GcpCaller) -> list[Json]:
+    """Projects.MoveProject to the attacker's organisation; the page expects it denied (the
+    caller lacks resourcemanager.projects.move), and Admin Activity logs it either way."""
+    name = f"projects/{PROJECT_NUM}"
+    return [g.entry(t, "activity", who, CRM, "google.cloud.resourcemanager.v3.Projects.MoveProject",
+                    name, PROJECT_RES, cmd="projects.move",
+                    perms=[(name, "resourcemanager.projects.move", PROJECT_TYPE)],
+                    status={"code": 7, "message": "The caller does not have permission"},
+                    severity="ERROR",
+                    request={"@type": "type.googleapis.com/google.cloud.resourcemanager.v3."
+                             "MoveProjectRequest", "name": name,
+                             "destinationParent": "organizations/734120998201"})]
+
+
+def _share(kind: str, res_type: str) -> GcpOp:
+    """`gcloud compute <kind>s add-iam-policy-binding --member <outsider>`."""
+    def op(g: Gcp, t: datetime, who: GcpCaller) -> list[Json]:
+        name = f"{PROJECT_PATH}/{'zones/us-central1-a/' if kind == 'disk' else 'global/'}" \
+               f"{kind}s/stratus-{kind}"
+        bindings = [{"role": "roles/owner", "members": [OUTSIDER]}]
+        return [g.entry(t, "activity", who, "compute.googleapis.com",
+                        f"v1.compute.{kind}s.setIamPolicy", name,
+                        {"type": res_type, "labels": {"project_id": PROJECT}},
+                        cmd=f"compute.{kind}s.add-iam-policy-binding",
+                        perms=[(name, f"compute.{kind}s.setIamPolicy", f"compute.{kind}s")],
+                        request={"@type": f"type.googleapis.com/compute.{kind}s.setIamPolicy",
+                                 "policy": {"bindings": bindings}},
+                        response={"@type": "type.googleapis.com/compute.Policy",
+                                  "bindings": bindings})]
+    return op
+
+
+def _backdoor_sa_policy(g: Gcp, t: datetime, who: GcpCaller) -> list[Json]:
+    """The service account's own policy lets an outsider mint its tokens."""
+    sa_path = f"{PROJECT_PATH}/serviceAccounts/{g.sa('terraform-admin')}"
+    bindings = [{"role": "roles/iam.serviceAccountTokenCreator", "members": [OUTSIDER]}]
+    return [g.entry(t, "activity", who, IAM, "google.iam.admin.v1.SetIAMPolicy", sa_path,
+                    g.sa_resource("terraform-admin"),
+                    cmd="iam.service-accounts.add-iam-policy-binding",
+                    perms=[(sa_path, "iam.serviceAccounts.setIamPolicy", SA_TYPE)],
+                    request={"@type": "type.googleapis.com/google.iam.v1.SetIamPolicyRequest",
+                             "resource": sa_path, "policy": {"bindings": bindings}},
+                    response={"@type": "type.googleapis.com/google.iam.v1.Policy",
+                              "bindings": bindings})]
+
+
+def _create_admin_sa(g: Gcp, t: datetime, who: GcpCaller) -> list[Json]:
+    name = "stratus-red-team-admin"
+    email = f"{name}@{PROJECT}.iam.gserviceaccount.com"
+    create = g.entry(t, "activity", who, IAM, "google.iam.admin.v1.CreateServiceAccount",
+                     PROJECT_PATH, {"type": "service_account",
+                                    "labels": {"email_id": email, "project_id": PROJECT}},
+                     cmd="iam.service-accounts.create",
+                     perms=[(PROJECT_PATH, "iam.serviceAccounts.create", PROJECT_TYPE)],
+                     request={"@type": IAM_ADMIN + "CreateServiceAccountRequest",
+                              "name": PROJECT_PATH, "account_id": name},
+                     response={"@type": IAM_ADMIN + "ServiceAccount", "email": email,
+                               "project_id": PROJECT})
+    grant = _set_policy(g, t + timedelta(seconds=4), who, "roles/owner",
+                        f"serviceAccount:{email}")
+    return [create, grant]
+
+
+def _impersonate(g: Gcp, t: datetime, who: GcpCaller) -> list[Json]:
+    """GenerateAccessToken for another service account (a Data Access entry)."""
+    target = f"projects/-/serviceAccounts/{g.sa('terraform-admin')}"
+    return [g.entry(t, "data_access", who, "iamcredentials.googleapis.com",
+                    "GenerateAccessToken", target, g.sa_resource("terraform-admin"),
+                    perms=[(target, "iam.serviceAccounts.getAccessToken", SA_TYPE)],
+                    request={"@type": "type.googleapis.com/google.iam.credentials.v1."
+                             "GenerateAccessTokenRequest", "name": target},
+                    extra={"metadata": {"identityDelegationChain": [target]}})]
+
+
+def _gcp(op: GcpOp) -> Callable[[Ctx, datetime], Records]:
+    def build(c: Ctx, t0: datetime) -> Records:
+        return {"gcp_audit": op(c.gcp, t0, gcp_ops.attacker(c.gcp))}
+
+    return build
+
+
+def _one(op: Callable[[Gcp, datetime, GcpCaller], Json]) -> GcpOp:
+    return lambda g, t, who: [op(g, t, who)]
+
+
+# The related pack's rules raising on these scenarios (a finding labels a rule without a signal
+# by its id, emulate/check.py)
+VM_EXTENSION = "64513a2c-995b-519b-b99f-47d9a14e9814"  # azure_activity_vm_extension_written
+DISK_EXPORTED = "5ac003c7-63db-5e4a-bca2-0dd912f59bac"  # azure_activity_disk_exported
+BASTION_LINK = "d6340eb8-2f23-4f39-95f0-6396a892ce3e"  # azure_activity_bastion_shareable_link
+AUDIT_CONFIG_REMOVED = "9cd7b5c0-002c-4f35-ae1a-0698656cf8f7"  # gcp_audit_audit_config_removed
+PROJECT_MOVED = "ae2cf374-cabc-40cd-a53c-477ec1688240"  # gcp_audit_project_moved
+TOKEN_MINTED = "17002715-9b40-4fcd-b2f2-5989d88a8261"  # gcp_audit_service_account_token_minted
+GCP_SHARED = "2b54dc24-a701-5fe3-ae5a-1709674ec290"  # gcp_audit_compute_resource_shared
+
+# Stratus id -> (what the attacker does, how the records are built, labels the default profile
+# raises: a flagship signal or a related rule's name)
+TABLE: dict[str, tuple[str, Callable[[Ctx, datetime], Records], tuple[str, ...]]] = {
+    "azure.execution.vm-custom-script-extension": (
+        "a Custom Script Extension on a VM", _azure(_custom_script),
+        (VM_EXTENSION,)),
+    "azure.execution.vm-run-command": (
+        "Run Command on a VM", _azure(_run_command), ("compute_create",)),
+    "azure.exfiltration.disk-export": (
+        "a read SAS URL for a managed disk (beginGetAccess)", _azure(_disk_export),
+        (DISK_EXPORTED,)),
+    "azure.persistence.create-bastion-shareable-link": (
+        "an Azure Bastion shareable link to a VM", _azure(_bastion_link),
+        (BASTION_LINK,)),
+    "gcp.defense-evasion.delete-logging-sink": (
+        "DeleteSink of the audit export", _gcp(_one(gcp_ops.delete_sink)),
+        ("security_disable",)),
+    "gcp.defense-evasion.disable-audit-logs": (
+        "SetIamPolicy removing the project's audit configs", _gcp(_disable_audit_logs),
+        ("priv_esc", AUDIT_CONFIG_REMOVED)),
+    "gcp.defense-evasion.remove-project-from-organization": (
+        "MoveProject out of the organisation", _gcp(_move_project),
+        (PROJECT_MOVED,)),
+    "gcp.exfiltration.share-compute-disk": (
+        "a disk's IAM policy granting an outsider", _gcp(_share("disk", "gce_disk")),
+        ("priv_esc", GCP_SHARED)),
+    "gcp.exfiltration.share-compute-image": (
+        "an image's IAM policy granting an outsider", _gcp(_share("image", "gce_image")),
+        ("priv_esc", GCP_SHARED)),
+    "gcp.exfiltration.share-compute-snapshot": (
+        "a snapshot's IAM policy granting an outsider", _gcp(_share("snapshot", "gce_snapshot")),
+        ("priv_esc", GCP_SHARED)),
+    "gcp.persistence.backdoor-service-account-policy": (
+        "a service account's policy granting an outsider Token Creator",
+        _gcp(_backdoor_sa_policy), ("priv_esc",)),
+    "gcp.persistence.create-admin-service-account": (
+        "a new service account granted roles/owner", _gcp(_create_admin_sa),
+        ("iam_change", "priv_esc")),
+    "gcp.persistence.create-service-account-key": (
+        "CreateServiceAccountKey for terraform-admin",
+        _gcp(_one(lambda g, t, w: gcp_ops.create_sa_key(g, t, w, "terraform-admin"))),
+        ("iam_change",)),
+    "gcp.persistence.invite-external-user": (
+        "SetIamPolicy granting an outside user roles/viewer",
+        _gcp(_one(lambda g, t, w: _set_policy(g, t, w, "roles/viewer", OUTSIDER))),
+        ("priv_esc",)),
+    "gcp.privilege-escalation.impersonate-service-accounts": (
+        "GenerateAccessToken for terraform-admin", _gcp(_impersonate), (TOKEN_MINTED,)),
+}
+
+
+def scenario_name(stratus_id: str) -> str:
+    """`gcp.persistence.create-service-account-key` -> `stratus_gcp_persistence_create_...`."""
+    return "stratus_" + stratus_id.replace(".", "_").replace("-", "_")
+
+
+SCENARIOS = tuple(
+    Scenario(
+        name=scenario_name(sid),
+        family="stratus",
+        summary=f"Stratus {sid}: {what}",
+        techniques=tuple(sorted(t.upper() for t in STRATUS_EMULATED[sid])),
+        expects=expects,
+        build=build,
+    )
+    for sid, (what, build, expects) in TABLE.items()
+)
