@@ -323,6 +323,9 @@ def test_expectations_hold_for_another_seed(tmp_path: Path) -> None:
     the signals and the ranking do not."""
     report = run_all(ALL, tmp_path, PROFILE, load_pack("corrected"), seed=2026)
     assert report.failures() == []
+    # the stratus family's related-pack rules are not in the flagship's set: not held there
+    absent = {x for o in report.outcomes for x in o.absent}
+    assert absent and all(o.scenario.family == "stratus" for o in report.outcomes if o.absent)
     assert all(o.records > 0 for o in report.outcomes if o.scenario.family != "noise")
 
 

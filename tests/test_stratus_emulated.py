@@ -145,3 +145,14 @@ def test_flagship_alone_misses_the_related_packs_techniques(
         findings = scan_stream([str(f) for f in written[stratus_id]], corrected).findings
         assert not matching(findings, EXPECTED[stratus_id]), stratus_id
 
+
+
+def test_validate_holds_the_default_profile_to_every_promise(tmp_path: Path) -> None:
+    """`trailhound validate` (default profile): every expected label fires, none excused."""
+    from trailhound.emulate.check import run_all
+
+    profile = get_profile(DEFAULT_PROFILE)
+    chosen = [SCENARIOS.get(scenario_name(t)) for t in EXPECTED]
+    report = run_all(chosen, tmp_path, profile, load_pack(profile.pack))
+    assert report.failures() == []
+    assert not any(o.absent for o in report.outcomes)
