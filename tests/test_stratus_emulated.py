@@ -1,4 +1,4 @@
-"""Issue #16, the non-AWS part: each Azure and GCP technique Stratus Red Team lists has a
+"""Issue #16, the non-AWS part: each Azure, Entra ID and GCP technique Stratus Red Team lists has a
 `trailhound emulate` scenario (no detonation log exists for them), and default `detect` raises a
 finding on it from a rule whose ATT&CK tag matches the technique.
 
@@ -10,6 +10,7 @@ files checks that each scenario carries the call Stratus's "Detection" section n
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,14 @@ DETECTION = {
         ("operationName", "microsoft.compute/disks/begingetaccess/action"),
     "azure.persistence.create-bastion-shareable-link":
         ("operationName", "microsoft.network/bastionhosts/createshareablelinks/action"),
+    "entra-id.persistence.backdoor-application":
+        ("operationName", "update application – certificates and secrets management "),
+    "entra-id.persistence.backdoor-application-sp":
+        ("operationName", "add service principal credentials"),
+    "entra-id.persistence.guest-user": ("operationName", "invite external user"),
+    "entra-id.persistence.hidden-au": ("operationName", "add administrative unit"),
+    "entra-id.persistence.new-application": ("operationName", "add application"),
+    "entra-id.persistence.restricted-au": ("operationName", "add administrative unit"),
     "gcp.defense-evasion.delete-logging-sink":
         ("methodName", "google.logging.v2.configservicev2.deletesink"),
     "gcp.defense-evasion.disable-audit-logs": ("methodName", "setiampolicy"),
@@ -141,6 +150,7 @@ def test_flagship_alone_misses_the_related_packs_techniques(
     """--profile corrected does not have the new rules: those techniques are not hit there."""
     corrected = get_profile("corrected")
     for stratus_id in ("azure.persistence.create-bastion-shareable-link",
+                       "entra-id.persistence.hidden-au",
                        "gcp.defense-evasion.remove-project-from-organization"):
         findings = scan_stream([str(f) for f in written[stratus_id]], corrected).findings
         assert not matching(findings, EXPECTED[stratus_id]), stratus_id
@@ -156,3 +166,17 @@ def test_validate_holds_the_default_profile_to_every_promise(tmp_path: Path) -> 
     report = run_all(chosen, tmp_path, profile, load_pack(profile.pack))
     assert report.failures() == []
     assert not any(o.absent for o in report.outcomes)
+
+
+@pytest.mark.parametrize(("stratus_id", "setting", "value"), [
+    ("entra-id.persistence.hidden-au", "Visibility", ["HiddenMembership"]),
+    ("entra-id.persistence.restricted-au", "IsMemberManagementRestricted", [True]),
+])
+def test_administrative_unit_scenarios_set_what_stratus_sets(
+    stratus_id: str, setting: str, value: list[object]
+) -> None:
+    recs = records(SCENARIOS.get(scenario_name(stratus_id)))["entra_audit"]
+    unit = next(r for r in recs if r["operationName"] == "Add administrative unit")
+    props = {m["displayName"]: m["newValue"]
+             for t in unit["properties"]["targetResources"] for m in t["modifiedProperties"]}
+    assert json.loads(props[setting]) == value

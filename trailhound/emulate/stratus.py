@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 
 from trailhound.emulate import azure_ops, gcp_ops
 from trailhound.emulate.azure import AzCaller
+from trailhound.emulate.entra import ATTACK_UA, GLOBAL_ADMIN, Entra, included, mod, target
 from trailhound.emulate.gcp import IAM_ADMIN, Gcp, GcpCaller
 from trailhound.emulate.gcp_ops import CRM, IAM, PROJECT_PATH, PROJECT_RES, PROJECT_TYPE
 from trailhound.emulate.scenario import Ctx, Records, Scenario
-from trailhound.emulate.world import PROJECT, PROJECT_NUM, Json
+from trailhound.emulate.world import AZ_ATTACKER, DOMAIN, PROJECT, PROJECT_NUM, Json
 from trailhound.rules.stratus import STRATUS_EMULATED
 
 RG = f"{azure_ops.SUBSCRIPTION}/resourceGroups/rg-app-prod"
@@ -182,6 +183,102 @@ def _one(op: Callable[[Gcp, datetime, GcpCaller], Json]) -> GcpOp:
     return lambda g, t, who: [op(g, t, who)]
 
 
+# --- Entra ID: audit records as the diagnostic export writes them --------------------------------
+
+GUEST = "stratus.guest@gmail.example"
+APP_CREDS = "Update application – Certificates and secrets management "  # Entra's trailing space
+
+
+def _by(e: Entra) -> Json:
+    return e.by_user(azure_ops.MARCUS_UPN, e.az.marcus, AZ_ATTACKER)
+
+
+def _audit(e: Entra, t: datetime, activity: str, category: str, op: str, targets: list[Json],
+           service: str = "Core Directory", details: list[dict[str, str]] | None = None) -> Json:
+    return e.audit(t, activity, category, op, _by(e), targets, ua=ATTACK_UA,
+                   identity="Marcus Okafor", service=service, details=details)
+
+
+def _app_secret(e: Entra, t: datetime, app: str, name: str) -> Json:
+    key = [{"KeyIdentifier": e.ids.uuid(), "KeyType": "Password", "KeyUsage": "Verify",
+            "DisplayName": "stratus"}]
+    return _audit(e, t, APP_CREDS, "ApplicationManagement", "Update",
+                  [target(app, "Application", name, mods=[mod("KeyDescription", key),
+                                                          included(["KeyDescription"])])])
+
+
+def _guest(e: Entra, t: datetime) -> list[Json]:
+    """The invitation (Invited Users) and the guest account it creates (Core Directory)."""
+    oid = e.ids.uuid()
+    upn = GUEST.replace("@", "_") + f"#EXT#@{DOMAIN}"
+    invite = _audit(e, t, "Invite external user", "UserManagement", "Add",
+                    [target(oid, "User", "stratus.guest")], service="Invited Users",
+                    details=[{"key": "invitedUserEmailAddress", "value": GUEST}])
+    user = _audit(e, t + timedelta(seconds=1), "Add user", "UserManagement", "Add",
+                  [target(oid, "User", upn=upn, mods=[
+                      mod("UserType", ["Guest"]), mod("UserPrincipalName", [upn]),
+                      included(["UserType", "UserPrincipalName"])])],
+                  details=[{"key": "UserType", "value": "Guest"}])
+    return [invite, user]
+
+
+def _backdoor_app(e: Entra, t: datetime) -> list[Json]:
+    return [_app_secret(e, t, e.ids.uuid(), "acme-billing-sync")]
+
+
+def _backdoor_sp(e: Entra, t: datetime) -> list[Json]:
+    key = [{"KeyIdentifier": e.ids.uuid(), "KeyType": "Password", "KeyUsage": "Verify",
+            "DisplayName": "stratus"}]
+    return [_audit(e, t, "Add service principal credentials", "ApplicationManagement", "Update",
+                   [target(e.ids.uuid(), "ServicePrincipal", "acme-billing-sync",
+                           mods=[mod("KeyDescription", key), included(["KeyDescription"])])])]
+
+
+def _new_app(e: Entra, t: datetime) -> list[Json]:
+    """A new application, its service principal, a secret, and a privileged role for it."""
+    app, sp = e.ids.uuid(), e.ids.uuid()
+    name = "stratus-red-team-app"
+    return [
+        _audit(e, t, "Add application", "ApplicationManagement", "Add",
+               [target(app, "Application", name)]),
+        _audit(e, t + timedelta(seconds=1), "Add service principal", "ApplicationManagement",
+               "Add", [target(sp, "ServicePrincipal", name)]),
+        _app_secret(e, t + timedelta(seconds=2), app, name),
+        _audit(e, t + timedelta(seconds=3), "Add member to role", "RoleManagement", "Add",
+               [target(GLOBAL_ADMIN, "Role", "Global Administrator", mods=[
+                   mod("Role.DisplayName", "Global Administrator"),
+                   mod("Role.TemplateId", GLOBAL_ADMIN)]),
+                target(sp, "ServicePrincipal", name)]),
+    ]
+
+
+def _admin_unit(setting: str, value: object) -> Callable[[Entra, datetime], list[Json]]:
+    """An administrative unit made hidden or restricted, a backdoor user put in it, and a role
+    scoped to it: its members are invisible or untouchable to the tenant's own admins."""
+    def op(e: Entra, t: datetime) -> list[Json]:
+        au, user = e.ids.uuid(), e.ids.uuid()
+        backdoor = f"svc-au-sync@{DOMAIN}"
+        return [
+            _audit(e, t, "Add administrative unit", "AdministrativeUnit", "Add",
+                   [target(au, "Other", "Stratus AU", mods=[mod(setting, [value]),
+                                                            included([setting])])]),
+            _audit(e, t + timedelta(seconds=2), "Add member to administrative unit",
+                   "AdministrativeUnit", "Assign",
+                   [target(au, "Other", "Stratus AU"), target(user, "User", upn=backdoor)]),
+            _audit(e, t + timedelta(seconds=4), "Add scoped member to role", "RoleManagement",
+                   "Add", [target(e.ids.uuid(), "Role", "User Administrator"),
+                           target(user, "User", upn=backdoor)]),
+        ]
+    return op
+
+
+def _entra(op: Callable[[Entra, datetime], list[Json]]) -> Callable[[Ctx, datetime], Records]:
+    def build(c: Ctx, t0: datetime) -> Records:
+        return {"entra_audit": op(c.entra, t0)}
+
+    return build
+
+
 # The related pack's rules raising on these scenarios (a finding labels a rule without a signal
 # by its id, emulate/check.py)
 VM_EXTENSION = "64513a2c-995b-519b-b99f-47d9a14e9814"  # azure_activity_vm_extension_written
@@ -190,6 +287,7 @@ BASTION_LINK = "d6340eb8-2f23-4f39-95f0-6396a892ce3e"  # azure_activity_bastion_
 AUDIT_CONFIG_REMOVED = "9cd7b5c0-002c-4f35-ae1a-0698656cf8f7"  # gcp_audit_audit_config_removed
 PROJECT_MOVED = "ae2cf374-cabc-40cd-a53c-477ec1688240"  # gcp_audit_project_moved
 TOKEN_MINTED = "17002715-9b40-4fcd-b2f2-5989d88a8261"  # gcp_audit_service_account_token_minted
+ADMIN_UNIT = "4c0f8e59-37a6-4e55-9a8e-1d2b7d6c0a11"  # entra_audit_administrative_unit_scoped
 GCP_SHARED = "2b54dc24-a701-5fe3-ae5a-1709674ec290"  # gcp_audit_compute_resource_shared
 
 # Stratus id -> (what the attacker does, how the records are built, labels the default profile
@@ -240,6 +338,23 @@ TABLE: dict[str, tuple[str, Callable[[Ctx, datetime], Records], tuple[str, ...]]
         ("priv_esc",)),
     "gcp.privilege-escalation.impersonate-service-accounts": (
         "GenerateAccessToken for terraform-admin", _gcp(_impersonate), (TOKEN_MINTED,)),
+    "entra-id.persistence.backdoor-application": (
+        "a client secret added to an existing application", _entra(_backdoor_app),
+        ("iam_change",)),
+    "entra-id.persistence.backdoor-application-sp": (
+        "a client secret added to an application's service principal", _entra(_backdoor_sp),
+        ("iam_change",)),
+    "entra-id.persistence.guest-user": (
+        "an external guest user invited", _entra(_guest), ("iam_change",)),
+    "entra-id.persistence.hidden-au": (
+        "a hidden-membership administrative unit with a scoped admin in it",
+        _entra(_admin_unit("Visibility", "HiddenMembership")), (ADMIN_UNIT,)),
+    "entra-id.persistence.new-application": (
+        "a new application with a secret, made Global Administrator", _entra(_new_app),
+        ("iam_change", "priv_esc")),
+    "entra-id.persistence.restricted-au": (
+        "a restricted-management administrative unit with a backdoor user in it",
+        _entra(_admin_unit("IsMemberManagementRestricted", True)), (ADMIN_UNIT,)),
 }
 
 

@@ -50,7 +50,7 @@ STRATUS_ATTACK: dict[str, frozenset[str]] = {
     }.items()
 }
 
-# Non-AWS techniques Stratus Red Team lists (docs/attack-techniques/{Azure,entra-id,GCP}), with no
+# Non-AWS techniques Stratus Red Team lists (docs/attack-techniques/{Azure,entra-id,GCP}) with no
 # detonation log at hand: `trailhound emulate` writes one schema-faithful scenario each
 # (emulate/stratus.py) and tests/test_stratus_emulated.py scans it with the default profile.
 # Ids from MITRE ATT&CK's Cloud matrix for what each technique does (Stratus's pages give the
@@ -65,6 +65,17 @@ STRATUS_EMULATED: dict[str, frozenset[str]] = {
         "azure.exfiltration.disk-export": {"t1537"},
         # AZT509: a link opening the VM's console to anyone holding it, outside Azure identity
         "azure.persistence.create-bastion-shareable-link": {"t1133", "t1098"},
+        # Additional Cloud Credentials: a secret on an app or service principal someone else owns
+        "entra-id.persistence.backdoor-application": {"t1098.001"},
+        "entra-id.persistence.backdoor-application-sp": {"t1098.001"},
+        # Create Account: Cloud Account (the guest is a new account in the tenant)
+        "entra-id.persistence.guest-user": {"t1136.003"},
+        # Hide Artifacts (hidden membership), Additional Cloud Roles (the role scoped to the AU)
+        "entra-id.persistence.hidden-au": {"t1564", "t1098.003"},
+        # Account Manipulation: the backdoor user is out of reach of the tenant's own admins
+        "entra-id.persistence.restricted-au": {"t1098", "t1098.003"},
+        # a new application (Cloud Account), its secret, its role
+        "entra-id.persistence.new-application": {"t1136.003", "t1098.001", "t1098.003"},
         "gcp.defense-evasion.delete-logging-sink": {"t1562.008"},
         "gcp.defense-evasion.disable-audit-logs": {"t1562.008"},
         "gcp.defense-evasion.remove-project-from-organization": {"t1666"},
