@@ -40,9 +40,14 @@ def create_sa_key(g: Gcp, when: datetime, c: GcpCaller, name: str) -> Json:
 
 def grant_owner(g: Gcp, when: datetime, c: GcpCaller, member: str) -> Json:
     """`gcloud projects add-iam-policy-binding --role roles/owner`: SetIamPolicy on the project."""
-    bindings = [{"role": "roles/owner", "members": [member]}]
+    return add_binding(g, when, c, "roles/owner", member)
+
+
+def add_binding(g: Gcp, when: datetime, c: GcpCaller, role: str, member: str) -> Json:
+    """`gcloud projects add-iam-policy-binding`: SetIamPolicy on the project adding one binding."""
+    bindings = [{"role": role, "members": [member]}]
     delta = {"@type": "type.googleapis.com/google.iam.v1.logging.AuditData", "policyDelta": {
-        "bindingDeltas": [{"action": "ADD", "role": "roles/owner", "member": member}]}}
+        "bindingDeltas": [{"action": "ADD", "role": role, "member": member}]}}
     return g.entry(when, "activity", c, CRM, "SetIamPolicy", PROJECT_PATH, PROJECT_RES,
                    cmd="projects.add-iam-policy-binding",
                    perms=[(PROJECT_PATH, "resourcemanager.projects.setIamPolicy", PROJECT_TYPE)],

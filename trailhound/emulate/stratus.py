@@ -65,21 +65,6 @@ def _azure(op: AzOp) -> Callable[[Ctx, datetime], Records]:
 
 # --- GCP: Cloud Audit Logs LogEntries ------------------------------------------------------------
 
-def _set_policy(g: Gcp, t: datetime, who: GcpCaller, role: str, member: str,
-                cmd: str = "projects.add-iam-policy-binding") -> Json:
-    """SetIamPolicy on the project adding one binding (`gcloud projects add-iam-policy-binding`)."""
-    bindings = [{"role": role, "members": [member]}]
-    delta = {"@type": "type.googleapis.com/google.iam.v1.logging.AuditData", "policyDelta": {
-        "bindingDeltas": [{"action": "ADD", "role": role, "member": member}]}}
-    return g.entry(t, "activity", who, CRM, "SetIamPolicy", PROJECT_PATH, PROJECT_RES, cmd=cmd,
-                   perms=[(PROJECT_PATH, "resourcemanager.projects.setIamPolicy", PROJECT_TYPE)],
-                   request={"@type": "type.googleapis.com/google.iam.v1.SetIamPolicyRequest",
-                            "resource": PROJECT, "policy": {"bindings": bindings}},
-                   response={"@type": "type.googleapis.com/google.iam.v1.Policy",
-                             "bindings": bindings},
-                   extra={"serviceData": delta})
-
-
 def _disable_audit_logs(g: Gcp, t: datetime, who: GcpCaller) -> list[Json]:
     """SetIamPolicy with updateMask auditConfigs and none left: Data Access logs stop."""
     delta = {"@type": "type.googleapis.com/google.iam.v1.logging.AuditData", "policyDelta": {
@@ -156,7 +141,7 @@ def _create_admin_sa(g: Gcp, t: datetime, who: GcpCaller) -> list[Json]:
                               "name": PROJECT_PATH, "account_id": name},
                      response={"@type": IAM_ADMIN + "ServiceAccount", "email": email,
                                "project_id": PROJECT})
-    grant = _set_policy(g, t + timedelta(seconds=4), who, "roles/owner",
+    grant = gcp_ops.add_binding(g, t + timedelta(seconds=4), who, "roles/owner",
                         f"serviceAccount:{email}")
     return [create, grant]
 
@@ -334,7 +319,7 @@ TABLE: dict[str, tuple[str, Callable[[Ctx, datetime], Records], tuple[str, ...]]
         ("iam_change",)),
     "gcp.persistence.invite-external-user": (
         "SetIamPolicy granting an outside user roles/viewer",
-        _gcp(_one(lambda g, t, w: _set_policy(g, t, w, "roles/viewer", OUTSIDER))),
+        _gcp(_one(lambda g, t, w: gcp_ops.add_binding(g, t, w, "roles/viewer", OUTSIDER))),
         ("priv_esc",)),
     "gcp.privilege-escalation.impersonate-service-accounts": (
         "GenerateAccessToken for terraform-admin", _gcp(_impersonate), (TOKEN_MINTED,)),
