@@ -33,7 +33,7 @@ from trailhound.pipeline import ScanStats, ScanStream, scan_stream
 from trailhound.profiles import Profile
 from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
-from trailhound.report.writers import WRITERS
+from trailhound.report.writers import WRITERS, wants_raw
 from trailhound.rules.model import RuleSet
 from trailhound.sources.classify import UNDERSTOOD
 from trailhound.sources.files import missing_paths
@@ -153,20 +153,23 @@ def scan_ruleset(opts: ScanOptions) -> tuple[RuleSet | None, int]:
     return ruleset, refused
 
 
-def finding_rows(opts: ScanOptions) -> tuple[Iterable[dict[str, Any]], ScanStats]:
-    """The finding rows (report/columns.row) of any engine, in order, and the scan's summary
-    (complete once the rows are consumed): what `detect` prints and triage builds on."""
+def finding_rows(
+    opts: ScanOptions, raw: bool = False
+) -> tuple[Iterable[dict[str, Any]], ScanStats]:
+    """The finding rows (report/columns.row; `raw`: with the original record) of any engine, in
+    order, and the scan's summary (complete once the rows are consumed): what `detect` prints
+    and triage builds on."""
     ruleset, refused = scan_ruleset(opts)
     rows: Iterable[dict[str, Any]]
     result = _run_scan(opts, ruleset)
-    rows, stats = (row(f, opts.profile) for f in result.findings), result.stats
+    rows, stats = (row(f, opts.profile, raw=raw) for f in result.findings), result.stats
     stats.rules_refused = refused
     return rows, stats
 
 
 def _detect(opts: ScanOptions, fmt: str) -> int:
     writer = WRITERS.get(fmt)
-    rows, stats = finding_rows(opts)
+    rows, stats = finding_rows(opts, raw=wants_raw(writer))
     return emit(writer, rows, stats, opts)
 
 
