@@ -31,6 +31,7 @@ TACTIC_IDS: dict[str, str] = {
 }
 
 ATTACK_URL = "https://attack.mitre.org"
+ATTACK_VERSION = "16"  # the ATT&CK release the packs' tags and triage/tactics.py follow
 
 
 def techniques(tags: Iterable[str]) -> list[str]:

@@ -244,6 +244,9 @@ from trailhound.cli.triage_cmd import principals, timeline
 
 for _command in (tune, principals, timeline, hunt, explain, sources):
     cli.add_command(_command)
+from trailhound.cli.attack_cmd import attack_layer  # issue 12: ATT&CK Navigator layers
+
+cli.add_command(attack_layer)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

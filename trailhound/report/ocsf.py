@@ -35,7 +35,15 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from trailhound import __version__
-from trailhound.attack.tags import TACTIC_IDS, parent, tactic_name, tactics, technique_url
+from trailhound.attack.tags import (
+    ATTACK_URL,
+    ATTACK_VERSION,
+    TACTIC_IDS,
+    parent,
+    tactic_name,
+    tactics,
+    technique_url,
+)
 from trailhound.attack.tags import techniques as technique_ids
 from trailhound.errors import UsageError
 
@@ -43,7 +51,6 @@ Row = dict[str, Any]
 
 OCSF_VERSION = "1.5.0"
 PROFILES = ("cloud", "datetime")
-ATTACK_VERSION = "16"  # the ATT&CK release the packs' tags and triage/tactics.py follow
 
 CLASS_UID = 2004  # Detection Finding
 CATEGORY_UID = 2  # Findings
@@ -115,7 +122,7 @@ def attacks(tag_lists: Iterable[Iterable[str]]) -> list[Row]:
     for tactic in tactics(tags):
         uid = TACTIC_IDS[tactic]
         out.append({"tactic": {"uid": uid, "name": tactic_name(tactic),
-                               "src_url": f"https://attack.mitre.org/tactics/{uid}/"},
+                               "src_url": f"{ATTACK_URL}/tactics/{uid}/"},
                     "version": ATTACK_VERSION})
     return out
 
