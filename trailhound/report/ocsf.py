@@ -239,7 +239,6 @@ def detection_finding(r: Row) -> Row:
         },
         "finding_info": info,
         "cloud": _cloud(r),
-        "evidences": [_evidence(r, api)],
         "unmapped": {"trailhound": {
             "suspicion_score": r["suspicion_score"],
             "signals": signals,
@@ -249,6 +248,9 @@ def detection_finding(r: Row) -> Row:
             "origin": r["origin"],
         }},
     }
+    evidence = _evidence(r, api)
+    if evidence:  # OCSF wants at least one attribute in an evidence (a bare row may have none)
+        out["evidences"] = [evidence]
     if r["time"]:
         out["time_dt"] = r["time"]
     if api is not None:
