@@ -6,8 +6,9 @@ that version's schema as schema.ocsf.io exports it). Where each part of a findin
 - `finding_info`: `uid` (stable: the same event and rules give the same uid on every run, so a
   SIEM can de-duplicate re-scans), `title` and `analytic` = the heaviest detection rule, the
   other counted rules in `related_analytics`, `types` = the seed signals raised, `attacks` from
-  every counted rule's `attack.*` tags (one entry per technique, one per tactic: Sigma tags do
-  not say which tactic a technique was used for, so none is paired with a guess).
+  the `attack.*` tags of the counted rules but context rules (they only adjust the score): one
+  entry per technique, one per tactic (Sigma tags do not say which tactic a technique was used
+  for, so none is paired with a guess).
 - `severity_id` from the score, on the scale a rule's `level` weighs (informational 0, low 1,
   medium 2, high 3, critical 4): one rule alone keeps its level's severity.
 - `time` (epoch ms) and `time_dt`: the event's time; `cloud` (provider, region, account) and
@@ -58,7 +59,7 @@ ACTIVITY_CREATE = 1
 STATUS_NEW = 1
 ANALYTIC_RULE = 1  # analytic.type_id: Rule
 
-# severity_id, caption: the highest whose floor the score reaches (severity_caption below)
+# (floor, severity_id, caption): a score takes the first whose floor it reaches
 _SEVERITIES = ((4, 5, "Critical"), (3, 4, "High"), (2, 3, "Medium"), (1, 2, "Low"))
 _INFORMATIONAL = (1, "Informational")
 
@@ -206,7 +207,7 @@ def detection_finding(r: Row) -> Row:
     related = [_analytic(s) for s in signals if s is not primary]
     if related:
         info["related_analytics"] = related
-    found = attacks(s["tags"] for s in signals)
+    found = attacks(s["tags"] for s in signals if not s["context"])  # context: score only
     if found:
         info["attacks"] = found
     events = sorted({e for c in r["correlations"] for e in c["events"] if e and e != r["eventID"]})
