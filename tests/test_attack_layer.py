@@ -81,11 +81,13 @@ def test_demo_layer_scores_equal_the_findings(demo_layer: dict[str, Any]) -> Non
     code, out, _ = _run("demo", "-q", "--format", "jsonl")
     assert code == 0
     best: dict[str, float] = {}
+    total: dict[str, float] = defaultdict(float)
     rules: dict[str, set[str]] = defaultdict(set)
     for line in out.split("\n"):
         if not line:
             continue
         row = json.loads(line)
+        fired = set()
         for s in row["signals"]:
             if s["context"]:
                 continue
@@ -95,11 +97,16 @@ def test_demo_layer_scores_equal_the_findings(demo_layer: dict[str, Any]) -> Non
                     tid = m[1].upper()
                     best[tid] = max(best.get(tid, row["suspicion_score"]), row["suspicion_score"])
                     rules[tid].add(s["title"])
+                    fired.add(tid)
+        for tid in fired:
+            total[tid] += row["suspicion_score"]
     scored = {t["techniqueID"]: t for t in demo_layer["techniques"] if "score" in t}
     assert {k: t["score"] for k, t in scored.items()} == best
     for tid, t in scored.items():
         named = {m["value"] for m in t["metadata"] if m["name"] == "rule"}
         assert named == rules[tid]
+        (summed,) = [m["value"] for m in t["metadata"] if m["name"] == "summed score"]
+        assert float(summed) == pytest.approx(total[tid])
         assert all(title in t["comment"] for title in rules[tid])
     # every sub-technique's parent is there, opened on its sub-techniques
     parents = {t["techniqueID"]: t for t in demo_layer["techniques"]}

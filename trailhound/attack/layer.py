@@ -34,6 +34,7 @@ Layer = dict[str, Any]
 class _Technique:
     score: float = 0
     findings: int = 0
+    total: float = 0  # summed finding scores (metadata: volume, beside the worst one)
     rules: Counter[str] = field(default_factory=Counter)  # rule title -> findings or 1
 
 
@@ -50,7 +51,8 @@ def _entries(tally: Mapping[str, _Technique], counted: bool) -> list[dict[str, A
         )
         metadata = [{"name": "rule", "value": title} for title, _ in rules]
         if t.findings:
-            metadata.insert(0, {"name": "findings", "value": str(t.findings)})
+            metadata[:0] = [{"name": "findings", "value": str(t.findings)},
+                            {"name": "summed score", "value": str(t.total)}]
         out[tid] = {"techniqueID": tid, "score": t.score, "comment": comment,
                     "enabled": True, "metadata": metadata}
     for tid in sorted(tally):
@@ -100,6 +102,7 @@ def findings_layer(rows: Iterable[Mapping[str, Any]], name: str = "trailhound fi
                     seen.add(tid)
                     t.findings += 1
                     t.score = max(t.score, score) if t.findings > 1 else score
+                    t.total += score
     description = (f"Techniques of {count} findings"
                    f"{' in ' + sources if sources else ''}: score = the highest finding score.")
     return _layer(name, description, tally, True, [("findings", str(count))])
