@@ -28,6 +28,7 @@ Everything is JSON-encoded by orjson: log text stays data in every field.
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import re
 import time
@@ -111,7 +112,13 @@ def _primary(signals: list[Row]) -> Row:
 
 def attacks(tag_lists: Iterable[Iterable[str]]) -> list[Row]:
     """OCSF `attack` objects for every technique, then every tactic, the tags name."""
-    tags = [t for ts in tag_lists for t in ts]
+    return list(_attacks(tuple(sorted({t for ts in tag_lists for t in ts}))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _attacks(tags: tuple[str, ...]) -> tuple[Row, ...]:
+    # a few rule combinations recur on every finding: built once each, shared read-only (the
+    # writer only serializes them)
     out: list[Row] = []
     for tid in technique_ids(tags):
         top = parent(tid)
@@ -125,12 +132,13 @@ def attacks(tag_lists: Iterable[Iterable[str]]) -> list[Row]:
         out.append({"tactic": {"uid": uid, "name": tactic_name(tactic),
                                "src_url": f"{ATTACK_URL}/tactics/{uid}/"},
                     "version": ATTACK_VERSION})
-    return out
+    return tuple(out)
 
 
 _HOST_PORT = re.compile(r"\[(?P<v6>[^\]]+)\]:(?P<p6>\d{1,5})|(?P<v4>[^:]+):(?P<p4>\d{1,5})")
 
 
+@functools.lru_cache(maxsize=4096)  # few addresses, many findings; shared read-only
 def _endpoint(address: str) -> Row:
     """`src_endpoint` of an address as logged: an IP (M365 writes `ip:port`, `[ip6]:port`) or
     anything else by `name`."""
