@@ -49,7 +49,7 @@ def _navigator_load(layer: dict[str, Any]) -> dict[str, Any]:
         if isinstance(t.get("score"), float):
             t["score"] = int(t["score"])
     assert {k: v for k, v in back.items() if k != "layout"} == {
-        k: v for k, v in layer.items() if k != "layout"
+        k: v for k, v in layer.items() if k != "layout" and v != []  # it drops empty lists
     }
     assert back["versions"]["layer"].startswith("4.") and back["domain"] == "enterprise-attack"
     return back
@@ -158,6 +158,20 @@ def test_coverage_counts_user_rules(tmp_path: Path) -> None:
     assert code == 0, err
     (toy,) = [t for t in json.loads(out)["techniques"] if t["techniqueID"] == "T1485"]
     assert toy["score"] == 1 and toy["comment"] == rule["title"]
+
+
+def test_a_scan_without_findings_gives_an_empty_layer(tmp_path: Path) -> None:
+    quiet = {"eventVersion": "1.08", "eventTime": "2024-05-01T12:00:00Z", "eventID": "q",
+             "eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances",
+             "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.1",
+             "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/a"}}
+    path = tmp_path / "quiet.json"
+    path.write_text(json.dumps({"Records": [quiet]}))
+    code, out, err = _run("attack-layer", "-q", str(path))
+    assert code == 0, err
+    layer = json.loads(out)
+    assert layer["techniques"] == []
+    _navigator_load(layer)
 
 
 def test_usage_errors_are_one_line(tmp_path: Path) -> None:

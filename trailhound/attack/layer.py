@@ -24,7 +24,9 @@ from trailhound.rules.model import Correlation, Rule, RuleSet
 LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "5.1.0"
 DOMAIN = "enterprise-attack"
-GRADIENT = ["#fff7ec", "#fc8d59", "#b30000"]  # light to dark red: higher is worse (or more)
+# light to dark red: higher is worse (or more). Two colours and a span of at least 1: readers
+# that precompute one colour step per score unit (mitreattack-python) need a step of >= 1.
+GRADIENT = ["#fff5f0", "#cb181d"]
 SORT_BY_SCORE_DESC = 3
 
 Layer = dict[str, Any]
@@ -75,8 +77,8 @@ def _layer(name: str, description: str, tally: Mapping[str, _Technique], counted
         "layout": {"layout": "side", "showID": True, "showName": True},
         "hideDisabled": False,
         "techniques": _entries(tally, counted),
-        # maxValue must exceed minValue: a layer of nothing still loads
-        "gradient": {"colors": GRADIENT, "minValue": 0, "maxValue": top if top > 0 else 1},
+        # maxValue must exceed minValue (by 1, above): a layer of nothing or of 0.5s still loads
+        "gradient": {"colors": GRADIENT, "minValue": 0, "maxValue": max(top, 1)},
         "metadata": [{"name": k, "value": v} for k, v in
                      (("generated_by", f"trailhound {__version__}"), *metadata)],
     }
