@@ -189,6 +189,8 @@ def test_rules_and_attack_come_from_the_findings(demo_lines: list[dict[str, Any]
         got = {a.get("sub_technique", a.get("technique", {})).get("uid") for a in info["attacks"]}
         assert want == got - {None}
         assert line["unmapped"]["trailhound"]["suspicion_score"] == row["suspicion_score"]
+        for s in row["signals"]:
+            assert not s["guide"] or s["guide"] in line["remediation"]["desc"]
         assert line["severity_id"] == severity(row["suspicion_score"])[0]
         assert line["cloud"]["provider"].lower() in {"aws", "azure", "gcp"}
     uids = [line["finding_info"]["uid"] for line in demo_lines]

@@ -17,6 +17,7 @@ that version's schema as schema.ocsf.io exports it). Where each part of a findin
   an IP address, else `name`: CloudTrail writes `AWS Internal` or a service's DNS name there),
   with what (`http_request.user_agent`), the call (`api`) and the original record, untouched
   (`data`).
+- `remediation.desc`: the commands that print the rules' response playbooks.
 - `unmapped.trailhound`: what OCSF has no attribute for (the score, the signals as `detect
   --format jsonl` lists them, correlations, where the record was read).
 
@@ -257,6 +258,9 @@ def detection_finding(r: Row) -> Row:
             "origin": r["origin"],
         }},
     }
+    guides = [s["guide"] for s in signals if s.get("guide")]
+    if guides:  # the rules' response playbooks, as the table and JSONL name them
+        out["remediation"] = {"desc": "Response playbooks: " + "; ".join(guides)}
     evidence = _evidence(r, api)
     if evidence:  # OCSF wants at least one attribute in an evidence (a bare row may have none)
         out["evidences"] = [evidence]
