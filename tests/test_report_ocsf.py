@@ -170,6 +170,12 @@ def test_fields_equal_the_raw_records(demo_lines: list[dict[str, Any]]) -> None:
         assert evidence["actor"]["user"]["uid"] == principal
         assert line["api"]["operation"] == evidence["api"]["operation"] == operation
         assert evidence["src_endpoint"] == _endpoint_of(address), address
+        if source == "cloudtrail":
+            assert line["cloud"] == {"provider": "AWS", "region": record["awsRegion"],
+                                     "account": {"uid": record["recipientAccountId"]}}
+        if source == "gcp_audit":
+            assert line["cloud"]["provider"] == "GCP"
+            assert line["cloud"]["account"]["uid"] == record["resource"]["labels"]["project_id"]
     # every log source of the demo took part
     assert sources == {"cloudtrail", "gcp_audit", "entra_audit", "m365_audit", "azure_activity"}
 
