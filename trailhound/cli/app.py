@@ -245,8 +245,10 @@ from trailhound.cli.triage_cmd import principals, timeline
 for _command in (tune, principals, timeline, hunt, explain, sources):
     cli.add_command(_command)
 from trailhound.cli.attack_cmd import attack_layer  # issue 12: ATT&CK Navigator layers
+from trailhound.cli.sumo_cmd import sumo  # issue 14: the local Sumo Logic search runner
 
 cli.add_command(attack_layer)
+cli.add_command(sumo)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -49,8 +49,10 @@ from trailhound.attack.tags import (
 )
 from trailhound.attack.tags import techniques as technique_ids
 from trailhound.errors import UsageError
+from trailhound.report.columns import COLUMNS
 
 Row = dict[str, Any]
+_FINDING_KEYS = frozenset(COLUMNS)  # what tells a finding row from another view's row
 
 OCSF_VERSION = "1.5.0"
 PROFILES = ("cloud", "datetime")
@@ -274,7 +276,7 @@ def detection_finding(r: Row) -> Row:
 def ocsf_finding(r: Row) -> Row:
     """`detection_finding` of a finding row; a row of another view (principals, a hunt) is a
     usage error, raised before anything is written for the first row."""
-    if "suspicion_score" not in r or "signals" not in r:
+    if not _FINDING_KEYS <= r.keys():
         raise UsageError(
             "--format ocsf writes findings (OCSF Detection Findings) and this command's rows are "
             "not findings; use --format jsonl here, or `trailhound detect --format ocsf`"
