@@ -111,6 +111,19 @@ def test_a_correlation_outside_its_window_fails(
     assert fails[0]["case"] == "GetTrailStatus then StopLogging, same principal, 2 minutes apart"
 
 
+def test_a_correlation_over_two_log_sources_reads_each_record_as_its_own(tmp_path: Path) -> None:
+    """Entra sign-in then Azure Activity operations: each case record is read as the format the
+    readers recognise; one that no reader recognises fails its case, naming the record."""
+    shipped = pack_dir("corrected") / "mr_azure_role_recon_then_grant.yml"
+    signin = [r for r in run_tests([shipped]).results
+              if r.rule.startswith("azure_cli_signin_recon_then_grant")]
+    assert {r.expected for r in signin} == {True, False} and all(r.passed for r in signin)
+    broken = tmp_path / "unrecognised.yml"
+    broken.write_text(shipped.read_text().replace("    category: SignInLogs\n", "", 1))
+    (bad,) = run_tests([broken]).failed
+    assert bad.error and bad.error.startswith("case 1: event 1: unrecognised record"), bad.error
+
+
 RULE = """title: test rule
 id: 0f3c8d6e-2a41-4b7f-9c55-1e2d3f4a5b6c
 logsource: {product: aws, service: cloudtrail}

@@ -62,8 +62,11 @@ def test_demo_timeline_shows_the_recon_before_the_tampering() -> None:
     rows = timeline("--principal", "user/m.okafor", str(dataset_path()))
     ops = [r["operation"] for r in rows]
     assert ops.index("GetCallerIdentity") < ops.index("ListUsers") < ops.index("StopLogging")
-    recon = [r for r in rows if r["operation"] in ("GetCallerIdentity", "ListUsers")]
-    assert recon and all(r["suspicion_score"] is None for r in recon)
+    whoami = [r for r in rows if r["operation"] == "GetCallerIdentity"]
+    assert whoami and all(r["suspicion_score"] is None for r in whoami)
+    # ListUsers before the IAM changes is marked, by the recon correlation (issue #13 point 4)
+    listed = rows[ops.index("ListUsers")]
+    assert [s["rule_id"] for s in listed["signals"]] == ["d0a47b0d-1b4a-482f-a1dd-39cc2e694e4e"]
     stop = rows[ops.index("StopLogging")]
     assert stop["suspicion_score"] and any(s["signal"] == "security_disable" for s in stop["signals"])
 

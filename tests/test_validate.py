@@ -62,11 +62,11 @@ def test_a_deleted_signal_fails_naming_the_signal_and_the_scenarios(
         "chain_gcp_sa_key: expected signal priv_esc did not fire")
 
 
-PROMOTE = """title: Lambda code updated (mis-tuned to weigh 10)
+PROMOTE = """title: Lambda code updated (mis-tuned to weigh 20)
 id: 3d1f0a52-6b7e-4c2a-9f13-5e8b7c6d4a21
 logsource: {product: aws, service: cloudtrail}
 level: critical
-weight: 10
+weight: 20
 detection:
   selection: {eventSource: lambda.amazonaws.com, eventName: 'UpdateFunctionCode20*'}
   condition: selection

@@ -1,12 +1,17 @@
 """Attack chains (issue #13): one identity walking through recon, persistence, privilege
 escalation, defense evasion and impact within minutes, as the page's threat intel describes
-(TeamTNT with stolen AWS CLI keys, Storm-0501 in Azure).
+(TeamTNT with stolen AWS CLI keys, Storm-0501 in Azure). Each chain contains page tests: the AWS
+one tests 1 and 3 (ListUsers, GetTrailStatus before StopLogging), the Azure one test 2 (Azure CLI
+sign-in, roleAssignments/read); their recon correlations are what ranks them above the page's
+false positives.
 
-The Azure and GCP chains end with a large VM (the usual next step: resource hijacking). Known
-gap, measured: without it (role written + assigned; key created + SetIamPolicy) the principal
-collects two medium rules, risk 4, the same as the Organizations look-alike, which then ranks
-first on volume (triage/principals.py tie-breakers). Recon signals (issue #13 point 4) would
-separate them; until the pack has them, the chains here include the VM."""
+The GCP chain still ends with a large VM (the usual next step: resource hijacking). Measured:
+without it (key created + SetIamPolicy) the principal collects two medium rules, risk 4, the same
+as the Organizations look-alike, which then ranks first on volume (triage/principals.py
+tie-breakers). No page test covers GCP, and GCP's enumeration calls (getIamPolicy,
+serviceAccounts.list) are Data Access audit logs, off by default, so the pack has no GCP recon
+correlation to separate them. The Azure chain needed the same VM until azure_role_recon_then_grant
+(its roleAssignments/read before the grants) counted; it no longer does."""
 
 from __future__ import annotations
 
@@ -18,6 +23,12 @@ from trailhound.emulate.world import DOMAIN
 
 # the page: GetTrailStatus "before StopLogging calls is a strong indicator pattern"
 RECON_THEN_TAMPER = "aws_cloudtrail_recon_then_tamper"
+# page test 1 (ListUsers) before CreateAccessKey / AttachUserPolicy
+IAM_RECON_THEN_CHANGE = "aws_iam_recon_then_change"
+# page test 2 (roleAssignments/read) before the custom role and the Owner assignment
+ROLE_RECON_THEN_GRANT = "azure_role_recon_then_grant"
+# page test 2's other signal, the Azure CLI sign-in, ahead of the same sequence
+CLI_SIGNIN_RECON_THEN_GRANT = "azure_cli_signin_recon_then_grant"
 
 
 def _minutes(t0: datetime, m: float) -> datetime:
@@ -48,7 +59,6 @@ def _azure_role_escalation(c: Ctx, t0: datetime) -> Records:
             azure_ops.list_role_assignments(az, _minutes(t0, 0.7), me)
             + azure_ops.custom_role(az, _minutes(t0, 3), me)
             + azure_ops.assign_owner(az, _minutes(t0, 5), me, az.helpdesk)
-            + azure_ops.create_vm(az, _minutes(t0, 12), me, "vm-bkp-relay-01", "Standard_D16s_v5")
         ),
     }
 
@@ -72,16 +82,16 @@ SCENARIOS = (
         techniques=("T1078.004", "T1087.004", "T1098.001", "T1098.003", "T1526", "T1562.008",
                     "T1578.002", "T1059.009"),
         expects=("iam_change", "priv_esc", "security_disable", "compute_create",
-                 RECON_THEN_TAMPER),
+                 RECON_THEN_TAMPER, IAM_RECON_THEN_CHANGE),
         build=_aws_compromised_key,
     ),
     Scenario(
         name="chain_azure_role_escalation",
         family="chain",
-        summary="Azure CLI sign-in, role assignments listed, a custom '*' role, Owner for a "
-        "backdoor user, then a large VM",
-        techniques=("T1078.004", "T1069.003", "T1098", "T1098.003", "T1578.002", "T1059.009"),
-        expects=("iam_change", "priv_esc", "compute_create"),
+        summary="Azure CLI sign-in, role assignments listed, a custom '*' role, then Owner for a "
+        "backdoor user",
+        techniques=("T1078.004", "T1069.003", "T1098", "T1098.003", "T1059.009"),
+        expects=("iam_change", "priv_esc", ROLE_RECON_THEN_GRANT, CLI_SIGNIN_RECON_THEN_GRANT),
         build=_azure_role_escalation,
     ),
     Scenario(

@@ -1,8 +1,10 @@
 """The detection page's three adversary tests ("Testing Methodology", Atomic Red Team), each
 with the telemetry the page says it produces. Alone, none of them raises a finding: ListUsers,
 roleAssignments/read and GetTrailStatus are in none of the seed query's four flags, and the page
-calls GetTrailStatus "benign" alone; its pairing with StopLogging is the chain scenario's
-correlation."""
+calls GetTrailStatus "benign" alone. Followed by scored actions of the same principal they count,
+through the corrected pack's recon correlations (aws_iam_recon_then_change,
+azure_role_recon_then_grant with the CLI sign-in as context, aws_cloudtrail_recon_then_tamper);
+the chain scenarios contain them (chains.py)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,9 @@ fire. The shape follows Panther's `Tests:` (docs/style.md section 4):
         event: {eventSource: iam.amazonaws.com, eventName: ListUsers}
 
 Optional `source:` names the record's format (cloudtrail, azure_activity, entra_audit,
-entra_signin, gcp_audit, m365_audit); by default it is the one the rule's logsource answers to.
+entra_signin, gcp_audit, m365_audit); by default it is the one the rule's logsource answers to,
+and for a correlation over base rules of several log sources, each record's own (as the readers
+classify it).
 Cases run on the reference engine (the spec-written evaluator), the rule alone: no filters, no
 other rules. A case that is malformed fails with the reason; it never stops the other cases.
 """
@@ -31,6 +33,7 @@ from trailhound.normalize import normalize
 from trailhound.rules.loader import load_paths
 from trailhound.rules.model import Correlation, Rule, RuleSet
 from trailhound.scoring import iter_findings
+from trailhound.sources.classify import classify
 
 CASE_KEYS = {"name", "match", "event", "events", "source"}
 
@@ -154,11 +157,22 @@ def _source(case: dict[str, Any], rule: Rule) -> str:
         ) from None
 
 
+def _classified(record: dict[str, Any], index: int) -> str:
+    verdict = classify(record)
+    if verdict.source is None:
+        raise CaseError(f"event {index + 1}: {verdict.message}; add `source:` to the case or "
+                        "complete the record")
+    return verdict.source
+
+
 def _events(records: Iterable[dict[str, Any]], source: str, path: str) -> list[Event]:
     # normalization issues (a test record without an event time...) do not fail a case: the
     # rule sees what the engine would see
-    return [normalize(RawRecord(r, Location(path, index=i), source, "rule_test"))[0]
-            for i, r in enumerate(records)]
+    return [_event(r, source, path, i) for i, r in enumerate(records)]
+
+
+def _event(record: dict[str, Any], source: str, path: str, index: int) -> Event:
+    return normalize(RawRecord(record, Location(path, index=index), source, "rule_test"))[0]
 
 
 def _rule_matches(rule: Rule, case: dict[str, Any], path: str) -> bool:
@@ -171,7 +185,12 @@ def _rule_matches(rule: Rule, case: dict[str, Any], path: str) -> bool:
 def _correlation_fires(corr: Correlation, case: dict[str, Any], path: str) -> bool:
     engine = ReferenceEngine()
     ruleset = RuleSet(corr.rules, (), (corr,))
-    events = _events(case["events"], _source(case, corr.rules[0]), path)
+    if case.get("source") is None and len({(r.product, r.service) for r in corr.rules}) > 1:
+        # base rules of several log sources (an Entra sign-in before Azure Activity
+        # operations): each record is read as the format the readers recognise it to be
+        events = [_event(r, _classified(r, i), path, i) for i, r in enumerate(case["events"])]
+    else:
+        events = _events(case["events"], _source(case, corr.rules[0]), path)
     findings = iter_findings(engine.run(engine.compile(ruleset), events),
                              correlations=ruleset.correlations,
                              correlation_stats=CorrelationStats())

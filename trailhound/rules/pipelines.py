@@ -37,7 +37,8 @@ deliberately left alone, with the reason, and `trailhound rules check` prints th
   az CLI, SDK snake_case and Sentinel `AzureActivity`. `properties.message` is a real member of
   Activity diagnostic records (it repeats the operation name) and stays as written (plus the
   Sentinel dynamic column). The diagnostic export has no resource-provider field, so a rule
-  testing `ResourceProviderValue` only matches REST / SDK / Sentinel records.
+  testing `ResourceProviderValue` only matches REST / SDK / Sentinel records. The diagnostic
+  export has no `caller` either: `caller` also reads its token claims (UPN, else object id).
 * azure/auditlogs (Entra ID audit): `properties.message` does not exist in the audit schema
   (log-formats §6 pitfall 24). SigmaHQ took those rules from Microsoft's security-operations
   guide, whose "Activity: Add member to role" is the activity display name, so
@@ -169,6 +170,8 @@ _AA_CALLER_IP = [
     "CallerIpAddress",
 ]
 _AA_CORRELATION = ["correlationId", "correlation_id", "CorrelationId"]
+_AA_UPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
+_AA_OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 
 AZURE_ACTIVITY_FIELDS: dict[str, list[str]] = {
     "operationName": _AA_OPERATION,
@@ -188,7 +191,9 @@ AZURE_ACTIVITY_FIELDS: dict[str, list[str]] = {
     "resourceGroupName": _AA_RESOURCE_GROUP,
     "subscriptionId": _AA_SUBSCRIPTION,
     "callerIpAddress": _AA_CALLER_IP,
-    "caller": ["caller", "Caller"],
+    # the diagnostic export has no `caller`: its token claims name the caller (UPN, else the
+    # object id of a service principal), as the normalizer reads them
+    "caller": ["caller", "Caller", f"identity.claims.{_AA_UPN}", f"identity.claims.{_AA_OID}"],
     "correlationId": _AA_CORRELATION,
     "properties.message": ["properties.message", "Properties_d.message"],
 }
