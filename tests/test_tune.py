@@ -55,11 +55,22 @@ def test_demo_proposals_fed_back_remove_what_they_said(tmp_path: Path, capsys: A
     assert code == 0
     gone = [r for r in before if (r["userArn"], op(r)) in set(pairs)]
     assert {key(r) for r in after} == {key(r) for r in before} - {key(r) for r in gone}
-    # each entry: what tune said == what the summary counts == the rows of its pair
-    lines = [i + 1 for i, ln in enumerate(text.splitlines()) if ln.startswith("- principal:")]
+    # each entry: what tune said == the rows of its pair == what the summary counts. An entry whose
+    # events fed a correlation (tune says so above it) can count fewer: when another entry removes
+    # the correlation's other events, its findings fall to score 0 before any entry is asked.
+    text_lines = text.splitlines()
+    lines = [i + 1 for i, ln in enumerate(text_lines) if ln.startswith("- principal:")]
+    linked = 0
     for entry, n, line in zip(entries, would, lines, strict=True):
         mine = sum(1 for r in before if (r["userArn"], op(r)) == (entry["principal"], entry["event"]))
-        assert n == mine == removed_line(err, allow, line)
+        assert n == mine
+        removed = removed_line(err, allow, line)
+        if "took part in correlation" in text_lines[line - 2]:
+            assert removed <= mine
+            linked += 1
+        else:
+            assert removed == mine
+    assert linked < len(entries)  # the exact case is still tested
 
 
 def test_hostile_principal_is_escaped_and_matched_literally(tmp_path: Path, capsys: Any) -> None:

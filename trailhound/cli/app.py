@@ -26,7 +26,7 @@ from trailhound.cli.exits import (  # the EXIT_ names are imported from here by 
 from trailhound.cli.options import format_opt
 from trailhound.cli.pipe import PipeGroup, buffered_stdout, silence_stdout, write_stdout
 from trailhound.cli.scan_options import DEFAULT_ENGINE, ScanOptions, scan_options  # noqa: F401
-from trailhound.cli.summary import nothing_read_line, skipped_parts
+from trailhound.cli.summary import nothing_read_line, summary_lines
 from trailhound.cli.tuning_opts import tuned_ruleset
 from trailhound.errors import TrailhoundError, UsageError
 from trailhound.pipeline import ScanStats, ScanStream, scan_stream
@@ -35,9 +35,7 @@ from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
 from trailhound.report.writers import WRITERS, wants_raw
 from trailhound.rules.model import RuleSet
-from trailhound.sources.classify import UNDERSTOOD
 from trailhound.sources.files import missing_paths
-from trailhound.tuning.summary import print_tuning
 
 EXIT_CODES_HELP = epilog()
 
@@ -47,36 +45,8 @@ def _err(msg: str) -> None:
 
 
 def print_summary(stats: ScanStats, profile: str) -> None:
-    _err(
-        f"trailhound: {stats.files} files, {stats.records} records, {stats.events} events, "
-        f"{stats.findings} findings (profile {profile})"
-    )
-    if stats.not_admitted:
-        _err(f"  not in the query's source categories: {stats.not_admitted} events")
-    if stats.skipped:
-        _err("  skipped (not audit records):")
-        for part in skipped_parts(stats):
-            _err(f"    {part}")
-    for title, n in sorted(stats.suppressed.items()):
-        if title not in stats.removed:  # allowlist entries: findings removed, just below
-            _err(f"  filtered: {n} matches removed by {for_terminal(title)!s}")
-    print_tuning(stats, _err)
-    if stats.errors:
-        parts = ", ".join(f"{k} {n}" for k, n in sorted(stats.errors.items()))
-        _err(f"  {stats.error_count} input errors ({parts}):")
-        # the list of understood shapes closes every unknown_envelope message: say it once
-        hint = f"; trailhound understands {UNDERSTOOD}"
-        hinted = False
-        for issue in stats.samples:
-            text = str(issue)
-            if text.endswith(hint):
-                text, hinted = text[: -len(hint)], True
-            _err(f"    {for_terminal(text)}")
-        rest = stats.error_count - len(stats.samples)
-        if rest > 0:
-            _err(f"    ... and {rest} more like these")
-        if hinted:
-            _err(f"  trailhound understands {UNDERSTOOD}")
+    for line in summary_lines(stats, profile):
+        _err(line)
 
 
 def _ruleset(
@@ -159,12 +129,17 @@ def finding_rows(
     """The finding rows (report/columns.row; `raw`: with the original record) of any engine, in
     order, and the scan's summary (complete once the rows are consumed): what `detect` prints
     and triage builds on."""
+    result = scan_findings(opts)
+    return (row(f, opts.profile, raw=raw) for f in result.findings), result.stats
+
+
+def scan_findings(opts: ScanOptions) -> ScanStream:
+    """The findings themselves (their events and raw records: the HTML report needs them) and
+    the scan's summary, complete once the findings are consumed."""
     ruleset, refused = scan_ruleset(opts)
-    rows: Iterable[dict[str, Any]]
     result = _run_scan(opts, ruleset)
-    rows, stats = (row(f, opts.profile, raw=raw) for f in result.findings), result.stats
-    stats.rules_refused = refused
-    return rows, stats
+    result.stats.rules_refused = refused
+    return result
 
 
 def _detect(opts: ScanOptions, fmt: str) -> int:
@@ -245,9 +220,11 @@ from trailhound.cli.triage_cmd import principals, timeline
 for _command in (tune, principals, timeline, hunt, explain, sources):
     cli.add_command(_command)
 from trailhound.cli.attack_cmd import attack_layer  # issue 12: ATT&CK Navigator layers
+from trailhound.cli.report_cmd import report  # issue 12: the HTML report
 from trailhound.cli.sumo_cmd import sumo  # issue 14: the local Sumo Logic search runner
 
 cli.add_command(attack_layer)
+cli.add_command(report)
 cli.add_command(sumo)
 
 

@@ -28,16 +28,6 @@ def _header(rule: Explained) -> list[str]:
     return [for_terminal(x) for x in lines]
 
 
-def _fallback(rule: Explained) -> str:
-    """What a rule without a guide still says about itself: description, false positives."""
-    desc = rule.sigma.description or "(no description)"
-    fps = rule.sigma.falsepositives or []
-    text = f"## What it means\n\n{' '.join(str(desc).split())}\n"
-    if fps:
-        text += "\n## False positives\n\n" + "".join(f"- {fp}\n" for fp in fps)
-    return text + "\n(No guide: write one as a .md file beside the rule file.)\n"
-
-
 @click.command("explain")
 @click.argument("rule")
 @click.option(
@@ -52,15 +42,14 @@ def explain(rule: str, rule_paths: tuple[str, ...]) -> None:
     """Show the response playbook of RULE (its id, name or title, or part of the title): what
     it means, what to check, which hunts to run, how to contain, false positives."""
     from trailhound.rules.check import check_paths
-    from trailhound.rules.guides import find, guide_path
+    from trailhound.rules.guides import find, guide_text
     from trailhound.rules.loader import PACKS, load_pack
 
     rulesets = [load_pack(p) for p in PACKS]
     if rule_paths:
         rulesets.append(check_paths(rule_paths, None).ruleset)
     found = find(rule, rulesets)
-    path = guide_path(found)
-    body = path.read_text(encoding="utf-8") if path is not None else _fallback(found)
+    body = guide_text(found)
     header = _header(found)
     if sys.stdout.isatty():
         from rich.console import Console

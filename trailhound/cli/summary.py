@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from trailhound.pipeline import SKIP_NAMES, ScanStats
 from trailhound.report.escape import for_terminal
+from trailhound.sources.classify import UNDERSTOOD
+from trailhound.tuning.summary import tuning_lines
 
 
 def skipped_parts(stats: ScanStats) -> list[str]:
@@ -26,3 +28,39 @@ def nothing_read_line(stats: ScanStats, paths: Sequence[str]) -> str:
     skipped = "; skipped: " + "; ".join(skipped_parts(stats)) if stats.skipped else ""
     files = f"{stats.files} file" + ("" if stats.files == 1 else "s")
     return f"trailhound: nothing readable: no audit record in {files} under {where}{skipped}"
+
+
+def summary_lines(stats: ScanStats, profile: str) -> list[str]:
+    """The scan summary `detect` prints on stderr, line by line (escaped for the terminal): what
+    was read, skipped, filtered by which filter or allowlist entry, and the input issues. The
+    HTML report shows the same lines."""
+    out = [(
+        f"trailhound: {stats.files} files, {stats.records} records, {stats.events} events, "
+        f"{stats.findings} findings (profile {profile})"
+    )]
+    if stats.not_admitted:
+        out.append(f"  not in the query's source categories: {stats.not_admitted} events")
+    if stats.skipped:
+        out.append("  skipped (not audit records):")
+        out += [f"    {part}" for part in skipped_parts(stats)]
+    for title, n in sorted(stats.suppressed.items()):
+        if title not in stats.removed:  # allowlist entries: findings removed, just below
+            out.append(f"  filtered: {n} matches removed by {for_terminal(title)!s}")
+    out += tuning_lines(stats)
+    if stats.errors:
+        parts = ", ".join(f"{k} {n}" for k, n in sorted(stats.errors.items()))
+        out.append(f"  {stats.error_count} input errors ({parts}):")
+        # the list of understood shapes closes every unknown_envelope message: say it once
+        hint = f"; trailhound understands {UNDERSTOOD}"
+        hinted = False
+        for issue in stats.samples:
+            text = str(issue)
+            if text.endswith(hint):
+                text, hinted = text[: -len(hint)], True
+            out.append(f"    {for_terminal(text)}")
+        rest = stats.error_count - len(stats.samples)
+        if rest > 0:
+            out.append(f"    ... and {rest} more like these")
+        if hinted:
+            out.append(f"  trailhound understands {UNDERSTOOD}")
+    return out

@@ -38,6 +38,20 @@ def guide_ref(rule: Explained) -> str | None:
     return f"trailhound explain {rule.id}" if guide_path(rule) is not None else None
 
 
+def guide_text(rule: Explained) -> str:
+    """The rule's guide (markdown); without one, what the rule still says about itself:
+    description, false positives (`trailhound explain` and the HTML report show it)."""
+    path = guide_path(rule)
+    if path is not None:
+        return path.read_text(encoding="utf-8")
+    desc = rule.sigma.description or "(no description)"
+    fps = rule.sigma.falsepositives or []
+    text = f"## What it means\n\n{' '.join(str(desc).split())}\n"
+    if fps:
+        text += "\n## False positives\n\n" + "".join(f"- {fp}\n" for fp in fps)
+    return text + "\n(No guide: write one as a .md file beside the rule file.)\n"
+
+
 def sections(text: str) -> dict[str, str]:
     """Level-2 heading -> the text under it (up to the next level-2 heading)."""
     marks = list(_HEADING.finditer(text))

@@ -1,14 +1,13 @@
-"""The tuning lines of the scan summary (cli/app.print_summary calls this; stderr)."""
+"""The tuning lines of the scan summary (cli/summary.summary_lines: stderr and the HTML report)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from trailhound.report.escape import for_terminal
 from trailhound.tuning.window import OUTSIDE, UNTIMED
 
-__all__ = ["print_tuning", "tuning_lines"]
+__all__ = ["tuning_lines"]
 
 
 def _n(n: int, what: str) -> str:
@@ -29,8 +28,3 @@ def tuning_lines(stats: Any) -> list[str]:
             parts.append(f"{_n(stats.window[UNTIMED], 'matched event')} without a time")
         out.append(f"  time window (--since/--until): left out {', '.join(parts)}")
     return out
-
-
-def print_tuning(stats: Any, echo: Callable[[str], None]) -> None:
-    for line in tuning_lines(stats):
-        echo(line)

@@ -1,0 +1,109 @@
+"""`trailhound report PATH... -o report.html`: the scan as one self-contained HTML page (summary,
+ranked principals with their timelines, findings with their signals and raw records, the rules'
+playbooks and hunts). The page is built by trailhound/report/html/; this module runs the scan,
+prints the summary on stderr and picks the exit code, as `detect` does."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from trailhound import __version__
+from trailhound.cli.exits import epilog, nothing_read, scan_exit_code
+from trailhound.cli.scan_options import ScanOptions, scan_options
+from trailhound.cli.summary import nothing_read_line, summary_lines
+from trailhound.errors import TrailhoundError, UsageError
+from trailhound.report.escape import for_terminal
+from trailhound.report.html import write_report
+from trailhound.report.html.collect import FINDING_FIELDS, collect
+from trailhound.report.html.events import event_times
+from trailhound.report.html.page import RAW_CHUNK
+from trailhound.report.html.plot import data_uri, timeline_svg
+from trailhound.report.html.rules import rule_entries
+
+# Principals drawn: the highest-ranked ones. A plot is ~3-10 KB; beyond a few hundred the page
+# grows without helping anyone (the findings of the rest are still listed and searchable).
+PLOT_LIMIT = 300
+
+
+def _err(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+@click.command("report", epilog=epilog())
+@scan_options()
+@click.option(
+    "--output", "-o", required=True, metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True),
+    help="The HTML file to write (one self-contained page: opens offline, loads nothing).",
+)
+@click.option(
+    "--findings-only", is_flag=True,
+    help="Plot each principal's findings only, not all its events: skips the second read of "
+    "the input that the events need (always the case for stdin).",
+)
+def report(output: str, findings_only: bool, opts: ScanOptions) -> None:
+    """Write the scan of PATHS as one HTML report a responder can forward: the summary, the
+    principals ranked by risk (as `trailhound principals`) with a timeline plot each, the
+    findings (searchable, sortable, paged) with the signals behind each score and the raw
+    record, and each rule's playbook and hunts (as `trailhound explain`)."""
+    from trailhound.cli.app import print_summary, scan_findings  # app imports this module
+
+    folder_of = Path(output).resolve().parent
+    if not folder_of.is_dir():  # say so before the scan, not after it
+        raise UsageError(f"{output}: the folder {folder_of} does not exist; create it or pick another -o")
+    notes = []
+    if "-" in opts.paths and not findings_only:
+        findings_only = True
+        notes.append("stdin cannot be read twice: the plots show the findings only, not every event")
+    result = scan_findings(opts)
+    with tempfile.TemporaryDirectory(prefix="trailhound-report-") as folder:
+        got = collect(result.findings, opts.profile, folder)
+        stats = result.stats
+        if nothing_read(stats):
+            _err(nothing_read_line(stats, opts.paths))
+            sys.exit(scan_exit_code(stats))
+        drawn = got.principals[:PLOT_LIMIT]
+        times = {} if findings_only else event_times(
+            opts.paths, opts.profile, (p["principal"] for p in drawn if p["principal"] is not None),
+            opts.window)
+        for i, p in enumerate(got.principals):
+            events = times.get(p["principal"].casefold()) if p["principal"] is not None else None
+            p["events"] = len(events) if events is not None else None
+            p["plot"] = (data_uri(timeline_svg(events or (), got.dots.get(p["principal"], [])))
+                         if i < PLOT_LIMIT else None)
+            p["plot_note"] = None if i < PLOT_LIMIT else (
+                f"not drawn: only the first {PLOT_LIMIT} principals are plotted")
+        head: dict[str, Any] = {
+            "meta": {
+                "version": __version__,
+                "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "profile": opts.profile.name,
+                "engine": opts.engine,
+                "paths": list(opts.paths),
+                "findings": got.count,
+                "fields": FINDING_FIELDS,
+                "raw_chunk": RAW_CHUNK,
+                "notes": notes,
+            },
+            "summary": summary_lines(stats, opts.profile.name),
+            "principals": got.principals,
+            "rules": rule_entries(got.rules, got.rule_counts, opts.profile, opts.rule_paths),
+        }
+        try:
+            write_report(output, head, got.findings, got.raw, got.count)
+        except OSError as e:  # disk full, permission denied: one line, the scan's work is lost
+            raise TrailhoundError(
+                f"{output}: cannot write the report ({e.strerror or e}); free space or pick another -o"
+            ) from e
+    if not opts.quiet:
+        print_summary(stats, opts.profile.name)
+        for note in notes:
+            _err(f"  {note}")
+        _err(f"  report written to {for_terminal(output)}")
+    sys.exit(scan_exit_code(stats))
