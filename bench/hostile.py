@@ -48,6 +48,8 @@ CASES: dict[str, tuple[str, str, Callable[[Path], Path]]] = {
                lambda p: H.open_records_then_spaces(p, 2 * GiB)),
     "junk": ("JSON lines after a 200 MB junk first line", "junk.jsonl",
              lambda p: H.junk_then_record(p, 200 * MiB)),
+    "matching": ("1M matching records in one JSON-lines file (a StopLogging each)",
+                 "matching.jsonl", lambda p: H.matching_jsonl(p, 1_000_000)),
 }
 
 

@@ -84,6 +84,25 @@ def big_jsonl(path: Path, size: int, gz: bool = False) -> Path:
     return _write(path, parts(), gz)
 
 
+def matching_line(i: int) -> bytes:
+    """A StopLogging record (a seed finding) of its own eventID and second: line i of
+    `matching_jsonl`."""
+    rec = stop_logging(0)
+    rec["eventID"] = f"00000000-0000-4000-9000-{i:012d}"
+    rec["eventTime"] = f"2026-03-{14 + i // 86400 % 14:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"
+    return json.dumps(rec).encode() + b"\n"
+
+
+def matching_jsonl(path: Path, n: int, start: int = 0) -> Path:
+    """JSON lines of n records that all match (lines start..start+n-1 of `matching_line`)."""
+
+    def parts() -> Iterator[bytes]:
+        for first in range(start, start + n, 1000):
+            yield b"".join(matching_line(i) for i in range(first, min(first + 1000, start + n)))
+
+    return _write(path, parts())
+
+
 def tiny_records(path: Path, n: int) -> Path:
     """`{"Records":[...]}` holding n tiny CloudTrail records, the last one a StopLogging."""
     tiny = b'{"eventSource":"s3.amazonaws.com","eventName":"GetObject"},'

@@ -463,9 +463,19 @@ def test_every_rule_of_the_pack_fires(profile: str) -> None:
     # Base rules of a `generate: false` correlation never count on their own (Sigma correlation
     # spec, Generate), so they cannot appear in a finding: the correlation using them must fire.
     expected = [*(r for r in pack.rules if r.generate), *pack.correlations]
-    missing = [f"{r.id} {r.title}" for r in expected if r.id not in fired]
-    assert not missing, f"rules that never fire on the demo: {missing}"
+    missing = {r.id: r.title for r in expected if r.id not in fired}
+    assert missing.keys() <= NOT_IN_DEMO.keys(), f"rules that never fire on the demo: {missing}"
+    assert not NOT_IN_DEMO.keys() & {r.id for r in expected if r.id in fired}  # list kept exact
+
     assert all(any(not r.context for r in f.rules) for f in result.findings)
+
+
+# Rules the demo's story does not exercise, each with the test that proves it fires instead.
+NOT_IN_DEMO = {
+    # The demo's Entra intruder signs in with Azure PowerShell; the page's test 2 names the Azure
+    # CLI client. Proven on the emulated page test by tests/test_recon_rules.py.
+    "5cc165ad-c3bb-4b92-a5e8-c102fa30d3f7": "azure_cli_signin_recon_then_grant: tests/test_recon_rules.py",
+}
 
 
 def test_corrected_profile_filters_aws_service_role_sessions() -> None:

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trailhound.engine import ENGINES, make_engine
-from trailhound.engine.base import Match
+from trailhound.engine.base import Engine, Match
 from trailhound.engine.loop import spec_events
 from trailhound.errors import UsageError
 from trailhound.pipeline import ScanStats, scan
@@ -24,7 +24,7 @@ from trailhound.profiles import get_profile
 from trailhound.rules.model import RuleSet
 
 
-class ToyEngine:
+class ToyEngine(Engine):
     """Flags every event whose operation is in `names`, with the first rule of the ruleset:
     written here from the contract alone."""
 
@@ -93,6 +93,26 @@ def test_a_registered_toy_engine_runs_through_scan(toy: str, logs: Path) -> None
     assert not _pack().rules[0].context
     want = sorted(r["eventID"] for r in _records(logs) if r.get("eventName") == "CreateUser")
     assert sorted(f.event.event_id for f in res.findings) == want == ["e0", "e20", "e3", "e6", "e9"]
+
+
+class _OneFileEngine(ToyEngine):
+    """Lists its inputs itself (as Spark lists URIs): only the JSON-lines file of a folder."""
+
+    def discover(self, paths: Sequence[str]) -> Any:
+        from trailhound.sources import discover
+
+        specs, issues = discover(paths)
+        return [s for s in specs if s.path.endswith(".jsonl")], issues
+
+
+def test_an_engine_s_own_discover_decides_the_inputs(logs: Path) -> None:
+    ENGINES.register("one-file", _OneFileEngine)
+    try:
+        res = scan([str(logs)], get_profile("corrected"), engine="one-file")
+    finally:
+        ENGINES._items.pop("one-file")
+    assert res.stats.files == 1 and res.stats.records == 1  # b.jsonl: one record, one bad line
+    assert [f.event.event_id for f in res.findings] == ["e20"]
 
 
 def test_unknown_engine_names_the_closest(logs: Path) -> None:

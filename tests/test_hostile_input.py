@@ -274,3 +274,59 @@ def _unplaced(item: object) -> object:
     if isinstance(item, RawRecord):
         return replace(item, location=replace(item.location, line=None, offset=None))
     return item
+
+
+# ---------------------------------------------------------------------------------------------
+# Files where every record matches (#9): the matches of one input are handed on in batches,
+# never held whole (a worker once held a file's matches, ~2.6 KB each, until the file ended).
+
+MATCHING = 30_000  # records of one file, every one a finding: ~80 MB held whole, over margin
+
+
+def matching_ids(*paths: Path) -> list[tuple[str, str]]:
+    """The oracle: (eventName, eventID) of every StopLogging record, read with plain json."""
+    out = []
+    for path in paths:
+        with path.open("rb") as fh:
+            out += [(r["eventName"], r["eventID"]) for r in map(json.loads, fh)
+                    if r["eventName"] == "StopLogging"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def baseline_one(files: Path) -> int:
+    """Peak RSS of `fast` on one clean file (read in this process: no worker starts)."""
+    run = detect("fast", files / "clean.json")
+    assert run.returncode == 0, run.stderr
+    return run.peak_rss
+
+
+def test_one_file_of_matches_is_handed_on_in_batches(files: Path, baseline_one: int) -> None:
+    path = files / "matching.jsonl"
+    if not path.exists():
+        H.matching_jsonl(path, MATCHING)
+    run = detect("fast", path)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"1 files, {MATCHING} records" in run.stderr, run.stderr
+    want = matching_ids(path)
+    assert len(want) == MATCHING and findings(run) == sorted(want)
+    bounded(run, {"fast": baseline_one}, "fast")
+
+
+@pytest.mark.parametrize("engine", ["parallel", "fast"])
+def test_files_of_matches_through_workers_in_batches(files: Path, baseline: dict[str, int],
+                                                     engine: str) -> None:
+    """Several files of matches, read by the workers: each sends its matches in partial
+    replies while it reads, in input order, with the other files' findings and counts."""
+    half = MATCHING // 2
+    parts = [files / "matching-a.jsonl", files / "matching-b.jsonl"]
+    for k, path in enumerate(parts):
+        if not path.exists():
+            H.matching_jsonl(path, half, start=k * half)
+    run = detect(engine, parts[0], files / "control.json", parts[1])
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"3 files, {MATCHING + 2} records" in run.stderr, run.stderr
+    assert findings(run) == sorted([CONTROL, *matching_ids(*parts)])
+    bounded(run, baseline, engine)

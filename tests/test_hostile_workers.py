@@ -34,6 +34,7 @@ from tests.conftest import require
 from tests.test_engine_parallel import ct
 from trailhound.engine.workers import (
     Failure,
+    Part,
     WorkerError,
     WorkerLimits,
     WorkersFailing,
@@ -181,6 +182,57 @@ def test_an_exception_in_a_task_is_a_bug_and_stops_the_scan() -> None:
     with pytest.raises(WorkerError, match=r"task-.*KeyError: 'boom'.*bug") as info:
         run(tasks)
     assert "Traceback" in str(info.value.__cause__)  # the worker's, for --debug
+
+
+_BLOB = bytes(64 << 10)
+
+
+def _parts_work(task: tuple[str, int]) -> Iterator[Any]:
+    """A task handing its output on in parts (as a file of many matches does): `many` yields
+    50 parts of 64 KiB at once (more than a pipe holds), `slow` sleeps first, `die` is killed
+    after its parts."""
+    kind, i = task
+    if kind == "slow":
+        time.sleep(0.9)
+    for k in range(50 if kind == "many" else 3):
+        yield (i, k, _BLOB if kind == "many" else b"")
+    if kind == "die":
+        faulthandler.disable()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return ("done", i)
+
+
+def _parts_want(tasks: list[tuple[str, int]]) -> list[Any]:
+    out: list[Any] = []
+    for kind, i in tasks:
+        out += [Part((i, k, _BLOB if kind == "many" else b"")) for k in range(50 if kind == "many" else 3)]
+        out.append(("failed", i) if kind == "die" else ("done", i))
+    return out
+
+
+def _parts_run(tasks: list[tuple[str, int]], timeout: float) -> list[Any]:
+    got = list(supervised(
+        tasks, _parts_work, _failed, jobs=2, sizes=[None] * len(tasks), names=str,
+        limits=WorkerLimits(timeout), chunk=3,
+    ))
+    return [r[:2] if isinstance(r, tuple) and r[0] == "failed" else r for r in got]
+
+
+def test_parts_come_in_task_order_and_a_waiting_worker_is_not_stuck() -> None:
+    """The first worker takes tasks 0-5 (two batches of three; 0-2 take 0.9 s each), the
+    second 6-8, whose parts arrive long before their turn: it waits in its send (about 2.7 s,
+    past the 1.5 s bound) and is not stopped as stuck for it."""
+    _needs_proc_and_fork()
+    tasks = [("slow", 0), ("slow", 1), ("slow", 2), ("ok", 3), ("ok", 4), ("ok", 5),
+             ("many", 6), ("ok", 7), ("many", 8)]
+    assert _parts_run(tasks, timeout=1.5) == _parts_want(tasks)
+
+
+def test_parts_sent_before_a_worker_died_are_kept_then_its_failure() -> None:
+    _needs_proc_and_fork()
+    tasks = [("ok", i) for i in range(12)]
+    tasks[4] = ("die", 4)
+    assert _parts_run(tasks, timeout=60) == _parts_want(tasks)
 
 
 def test_workers_that_always_die_stop_the_scan_with_one_error() -> None:

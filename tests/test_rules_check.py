@@ -386,7 +386,7 @@ def test_cli_rules_list_paths(tmp_path: Path) -> None:
         f"{good['id']}    3  -                aws/cloudtrail  stop logging, user copy"
     ]
     assert p.stderr.startswith(f"trailhound: refused: {tmp_path / 'b.yml'}: aggregation: ")
-    p = th("rules", "list")
+    p = th("rules", "list", "--profile", "corrected")  # the flagship pack alone
     assert p.returncode == 0 and len(p.stdout.splitlines()) == len(
         load_pack("corrected").rules
     ) + 1 + len(getattr(load_pack("corrected"), "correlations", ()))

@@ -55,7 +55,7 @@ def test_every_scan_command_takes_the_same_scan_options() -> None:
 
 def test_defaults() -> None:
     opts = _capture(["a.json"])
-    assert opts.paths == ("a.json",) and opts.profile.name == "corrected"
+    assert opts.paths == ("a.json",) and opts.profile.name == "full"
     assert opts.engine == DEFAULT_ENGINE and opts.min_score is None and not opts.quiet
     assert not opts.strict
     assert opts.rule_paths == () and opts.placeholders is None and opts.window is None

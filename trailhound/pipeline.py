@@ -5,16 +5,20 @@ the CLI's (engine.DEFAULT_ENGINE)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ParamSpec
 
 from trailhound.engine import DEFAULT_ENGINE, make_engine
+from trailhound.engine.base import Match
 from trailhound.engine.correlate import CorrelationStats
 from trailhound.engine.loop import spec_events
 from trailhound.model import Event, Issue
 from trailhound.profiles import Profile
+from trailhound.rules.first_seen import first_seen_gate
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding, iter_findings
@@ -22,6 +26,8 @@ from trailhound.sources import InputSpec, discover
 from trailhound.sources.limits import Limits
 from trailhound.tuning.stream import tuning_gate
 from trailhound.tuning.window import TimeWindow
+
+P = ParamSpec("P")
 
 SAMPLE_LIMIT = 20  # issues shown in full; the rest are counted ("... and N more")
 SKIP_NAMES = 3  # files named per kind of skip (one more is kept, to know that "..." follows)
@@ -111,33 +117,6 @@ def read_events(
     yield from spec_events(specs, stats, profile, stdin=stdin)
 
 
-def scan(
-    paths: Sequence[str],
-    profile: Profile,
-    *,
-    ruleset: RuleSet | None = None,
-    engine: str = DEFAULT_ENGINE,
-    strict: bool = False,
-    engine_options: Mapping[str, Any] | None = None,
-    min_score: float | None = None,
-    stdin: BinaryIO | None = None,
-    on_start: Callable[[Sequence[InputSpec]], None] | None = None,
-    on_file: Progress | None = None,
-    window: TimeWindow | None = None,
-    limits: Limits | None = None,
-) -> ScanResult:
-    """Run the profile's rules (or `ruleset`) over every record under `paths` ("-" = stdin);
-    with `window`, only events inside it can be findings (tuning/window.py); `limits`: the
-    per-input caps (sources/limits.py; default: TRAILHOUND_* or built-in). `engine`: a name
-    in engine.ENGINES, built with `strict` and `engine_options` (engine/__init__.py)."""
-    s = scan_stream(
-        paths, profile, ruleset=ruleset, engine=engine, strict=strict,
-        engine_options=engine_options, min_score=min_score, stdin=stdin,
-        on_start=on_start, on_file=on_file, window=window, limits=limits,
-    )
-    return ScanResult(list(s.findings), s.stats)
-
-
 def scan_stream(
     paths: Sequence[str],
     profile: Profile,
@@ -152,16 +131,22 @@ def scan_stream(
     on_file: Progress | None = None,
     window: TimeWindow | None = None,
     limits: Limits | None = None,
+    select: Callable[[list[InputSpec]], list[InputSpec]] | None = None,
+    carry: Callable[[Iterator[Match]], Iterator[Match]] | None = None,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
-    (scoring.iter_findings), so memory does not grow with their number."""
+    (scoring.iter_findings), so memory does not grow with their number. Incremental runs
+    (watch/cycle.py): `select` keeps the inputs not read before, `carry` wraps the gated
+    matches (to keep those correlations need and feed the kept ones of earlier runs)."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
     plan = eng.compile(rs)
-    specs, issues = getattr(eng, "discover", discover)(paths)  # Spark lists URIs itself
+    specs, issues = eng.discover(paths)
     for issue in issues:
         stats.add_issue(issue)
+    if select is not None:
+        specs = select(specs)
     if on_start is not None:
         on_start(specs)
     matches = eng.scan(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
@@ -169,6 +154,9 @@ def scan_stream(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
         dedupe=profile.dedupe,
     )
+    matches = first_seen_gate(matches, rs)  # rules/first_seen.py: new-value rules, after filters
+    if carry is not None:
+        matches = carry(matches)
     findings = iter_findings(
         matches,
         min_score,
@@ -177,6 +165,28 @@ def scan_stream(
         correlation_stats=stats.correlation,
     )
     return ScanStream(_counted(findings, stats), stats)
+
+
+def _collected(stream: Callable[P, ScanStream]) -> Callable[P, ScanResult]:
+    """`stream`, with its findings collected into a list (one signature: scan_stream's)."""
+
+    @functools.wraps(stream)
+    def collected(*args: P.args, **kwargs: P.kwargs) -> ScanResult:
+        s = stream(*args, **kwargs)
+        return ScanResult(list(s.findings), s.stats)
+
+    sig = inspect.signature(stream).replace(return_annotation=ScanResult.__name__)
+    collected.__signature__ = sig  # type: ignore[attr-defined]  # (help() shows the truth)
+    return collected
+
+
+scan = _collected(scan_stream)
+scan.__name__ = scan.__qualname__ = "scan"
+scan.__doc__ = """Run the profile's rules (or `ruleset`) over every record under `paths` ("-" =
+stdin) and return the findings in a list (ScanResult), with scan_stream's parameters: `window`,
+only events inside it can be findings (tuning/window.py); `limits`, the per-input caps
+(sources/limits.py; default: TRAILHOUND_* or built-in); `engine`, a name in engine.ENGINES,
+built with `strict` and `engine_options` (engine/__init__.py)."""
 
 
 def _counted(findings: Iterator[Finding], stats: ScanStats) -> Iterator[Finding]:

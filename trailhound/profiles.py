@@ -1,7 +1,8 @@
-"""The two shipped profiles of the flagship detection (docs/profiles.md).
+"""The shipped profiles (docs/profiles.md).
 
 seed       the catalog query as written, made runnable and bug-compatible.
-corrected  what its authors meant (default).
+corrected  what its authors meant: the flagship detection alone.
+full       the flagship plus the related-detections pack (rules/packs/related): default.
 A profile = a rule pack + how output columns are filled + which inputs the query would even see.
 """
 
@@ -51,8 +52,16 @@ PROFILES: dict[str, Profile] = {
         dedupe=True,
         description="the 13 defects fixed: AWS, Azure Activity, Entra audit and GCP scored",
     ),
+    "full": Profile(
+        name="full",
+        pack="corrected+related",  # loader.pack_dirs: both packs, one rule set
+        literal_columns=False,
+        source_categories=None,
+        dedupe=True,
+        description="corrected plus the related detections (Stratus Red Team techniques and more)",
+    ),
 }
-DEFAULT_PROFILE = "corrected"
+DEFAULT_PROFILE = "full"
 
 
 def get_profile(name: str) -> Profile:

@@ -182,12 +182,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @cli.command(epilog=EXIT_CODES_HELP)
 @format_opt
 @scan_options()
-def detect(fmt: str, opts: ScanOptions) -> None:
+@click.option("--state", metavar="FILE", help="Incremental: read only files not read before, "
+              "print only alerts not printed before (SQLite state; see `trailhound watch`).")
+def detect(fmt: str, opts: ScanOptions, state: str | None) -> None:
     """Score suspicious cloud API calls in PATHS (files, folders, or - for stdin).
 
     Formats are recognised by content, gzip or plain: `trailhound sources` lists every log
     source and the shapes and envelopes each may come in.
     """
+    if state is not None:  # issue 15
+        from trailhound.cli.watch_cmd import detect_incremental
+
+        sys.exit(detect_incremental(opts, fmt, state))
     sys.exit(_detect(opts, fmt))
 
 
@@ -212,6 +218,9 @@ from trailhound.cli.validate_cmd import validate
 cli.add_command(emulate)
 cli.add_command(validate)
 rules.add_command(rules_test)
+from trailhound.cli.coverage_cmd import coverage  # issue 16
+
+rules.add_command(coverage)
 from trailhound.cli.explain_cmd import explain
 from trailhound.cli.hunt_cmd import hunt
 from trailhound.cli.sources_cmd import sources
@@ -219,13 +228,21 @@ from trailhound.cli.triage_cmd import principals, timeline
 
 for _command in (tune, principals, timeline, hunt, explain, sources):
     cli.add_command(_command)
-from trailhound.cli.attack_cmd import attack_layer  # issue 12: ATT&CK Navigator layers
+from trailhound.cli.export_cmd import export  # issue 14: exports to other query languages
+
+cli.add_command(export)
 from trailhound.cli.report_cmd import report  # issue 12: the HTML report
+
+cli.add_command(report)
 from trailhound.cli.sumo_cmd import sumo  # issue 14: the local Sumo Logic search runner
 
-cli.add_command(attack_layer)
-cli.add_command(report)
 cli.add_command(sumo)
+from trailhound.cli.watch_cmd import watch  # issue 15: continuous detection
+
+cli.add_command(watch)
+from trailhound.cli.attack_cmd import attack_layer  # issue 12: ATT&CK Navigator layers
+
+cli.add_command(attack_layer)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -20,9 +20,11 @@ from trailhound.cli.choices import ENGINE_CHOICE, PROFILE_CHOICE
 from trailhound.cli.engine_opts import strict_opt
 from trailhound.cli.limits_opt import limit_options
 from trailhound.cli.params import FINITE_FLOAT
+from trailhound.cli.s3_opt import s3_endpoint_opt
 from trailhound.cli.tuning_opts import allow_options, window_options
 from trailhound.engine import DEFAULT_ENGINE
 from trailhound.profiles import DEFAULT_PROFILE, Profile, get_profile
+from trailhound.sources import s3
 from trailhound.sources.limits import Limits
 from trailhound.tuning.allowlist import Allowlist
 from trailhound.tuning.window import TimeWindow
@@ -67,7 +69,8 @@ _OPTIONS = (
         type=PROFILE_CHOICE,
         default=DEFAULT_PROFILE,
         show_default=True,
-        help="seed: the catalog query as written (bug-compatible); corrected: its defects fixed.",
+        help="seed: the catalog query as written (bug-compatible); corrected: its defects fixed; "
+        "full: corrected plus the related detections (rules/packs/related).",
     ),
     click.option(
         "--min-score",
@@ -104,6 +107,7 @@ _OPTIONS = (
         "--spark-conf", multiple=True, metavar="KEY=VALUE",
         help="Spark configuration for --engine spark (repeatable).",
     ),
+    s3_endpoint_opt,
 )
 
 
@@ -147,6 +151,7 @@ def scan_options(*, paths: bool = True) -> Callable[[C], C]:
                 limits=Limits(),  # the --max-* options have set the environment it reads
                 quiet=quiet,
             )
+            s3.SINCE_NS = window.since_ns if window else None  # prunes S3 date folders
             return f(*args, opts=opts, **kw)
 
         cmd: Any = allow_options(window_options(limit_options(wrapper)))

@@ -1,8 +1,10 @@
 """The engine contract: compile a RuleSet once, then scan inputs into Matches.
 
-Every engine (registered by name in engine/__init__.py, built by `make_engine`) implements
-`compile` and `scan`; pipeline.scan_stream calls them and nothing else. Scoring, correlation,
-the tuning gate and the output rows happen after the engine, once, for every engine.
+Every engine (registered by name in engine/__init__.py, built by `make_engine`) subclasses
+`Engine` and implements `compile` and `scan`; `discover` (which inputs the paths name) has a
+default that an engine reading elsewhere overrides (Spark lists URIs through Hadoop).
+pipeline.scan_stream calls these three and nothing else. Scoring, correlation, the tuning gate
+and the output rows happen after the engine, once, for every engine.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from trailhound.model import Event
+from trailhound.model import Event, Issue
 from trailhound.rules.model import Filter, Rule, RuleSet
 
 if TYPE_CHECKING:  # (pipeline imports the engines: names only, no cycle at run time)
@@ -35,7 +37,17 @@ class Match:
 
 
 class Engine(Protocol):
+    """Subclass it (explicitly: `discover`'s default is inherited, not structural)."""
+
     NAME: str
+
+    def discover(self, paths: Sequence[str]) -> tuple[list[InputSpec], list[Issue]]:
+        """The inputs `paths` name, in order ("-": stdin), and an Issue for each path that
+        names none: local files and folders (sources.discover) unless the engine reads from
+        elsewhere."""
+        from trailhound.sources import discover  # (sources import the engines' modules)
+
+        return discover(paths)
 
     def compile(self, ruleset: RuleSet) -> Any:
         """Turn rules into whatever this engine runs. Raises EngineError on what it can't run."""

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from trailhound.engine.base import Match
+from trailhound.engine.base import Engine, Match
 from trailhound.engine.fast_prefilter import ALL, Prefilter
 from trailhound.engine.reference import Plan, ReferenceEngine, _CompiledRule, match_event
 from trailhound.model import Event
@@ -144,7 +144,7 @@ class FastPlan:
         return Match(event, [rules[k] for k in matched], [(rules[k], filters[j]) for k, j in suppressed])
 
 
-class FastEngine:
+class FastEngine(Engine):
     """See the module docstring. `strict`: decode and normalize every record (no S3 shortcut),
     so every input issue the reference engine reports is reported (the CLI's `--strict`)."""
 

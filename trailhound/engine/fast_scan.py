@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import ctypes
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
 
 from trailhound.engine import fields as F
+from trailhound.engine.fast import WireMatch
 from trailhound.engine.fast_prefilter import ALL, PathIndex
 from trailhound.engine.file_scan import FileResult, evaluate_items, scan_bytes, scan_specs
 from trailhound.model import Location, RawRecord
@@ -478,8 +479,11 @@ def projection(plan: Any) -> CloudTrailProjection | None:
     return proj or None
 
 
-def s3_file(plan: Any, profile: Any, data: bytes, name: str) -> FileResult | None:
-    """What `data` (a whole plain document) contributes, or None: the readers must read it."""
+def s3_file(plan: Any, profile: Any, data: bytes, name: str
+            ) -> tuple[FileResult, Iterator[WireMatch]] | None:
+    """What `data` (a whole plain document) contributes - its FileResult, whose counts are
+    complete once its matches (evaluated as they are asked for) are exhausted -, or None: the
+    readers must read it (decided before any match is handed on)."""
     proj = projection(plan)
     if proj is None or type(profile).admits is not Profile.admits:
         return None
@@ -521,6 +525,11 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str) -> FileResult | Non
         parsed.append((i, value, cand))
     skipped = len(recs) - len(selected)
     res.stats.records = res.stats.events = skipped  # certified CloudTrail records no rule can match
+    return res, _s3_matches(plan, profile, name, parsed, segs, res.stats)
+
+
+def _s3_matches(plan: Any, profile: Any, name: str, parsed: list[tuple[int, Any, Any]],
+                segs: dict[int, bytes], stats: Any) -> Iterator[WireMatch]:
     for i, value, cand in parsed:
         if cand is ALL:  # not certainly a plain CloudTrail record: the readers' unwrap decides
             ctx = Ctx(name, None, None, f"/Records/{i}", i, "s3_records", depth=2)
@@ -528,5 +537,4 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str) -> FileResult | Non
             cand = None
         else:  # what unwrap yields for it (no envelope key; classify: cloudtrail)
             items = (RawRecord(value, Location(name, None, None, i, f"/Records/{i}"), "cloudtrail", "s3_records", {}),)
-        evaluate_items(plan, profile, items, res, cand, segs[i], value)
-    return res
+        yield from evaluate_items(plan, profile, items, stats, cand, segs[i], value)

@@ -18,8 +18,10 @@ Per file (`scan_bytes`, `scan_loaded`: also the Spark executors' entry point):
 
 What a file contributed is a `FileResult`: its counts (a ScanStats of its own, merged into the
 scan's by ScanStats.merge) and its matches as wire tuples (FastPlan.to_wire; decoded by
-FastPlan.from_wire). Memory per worker: one small file and its matches, or one record of a
-large one plus its matches (batched per file).
+FastPlan.from_wire). The matches are handed on in batches of PART while the file is read
+(`file_parts`; a worker sends each batch as a partial reply, workers.Part), so memory does
+not grow with the matches of one input: a worker holds one small file, or one record of a
+large one, plus one batch.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ import multiprocessing
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, BinaryIO
 
 from trailhound.engine.base import Match
+from trailhound.engine.fast import WireMatch
 from trailhound.engine.fast_normalize import normalize_fast
 from trailhound.engine.loop import events
-from trailhound.engine.workers import Failure, supervised
+from trailhound.engine.workers import Failure, Part, supervised
 from trailhound.model import Issue, Location
 from trailhound.pipeline import ScanStats
 from trailhound.profiles import Profile
@@ -47,7 +51,9 @@ from trailhound.sources.inputs import Streamed, Whole, load, open_input
 from trailhound.sources.limits import Limits
 from trailhound.sources.reader import read_loaded
 
-__all__ = ["FileResult", "scan_bytes", "scan_loaded", "scan_specs"]
+__all__ = ["FileResult", "Parts", "file_parts", "scan_bytes", "scan_loaded", "scan_specs", "whole"]
+
+PART = 256  # matches per batch handed on: a few hundred KB (a wire match is about 1-2 KB)
 
 
 @dataclass
@@ -55,7 +61,7 @@ class FileResult:
     """What one input contributed: its counts and its matches (FastPlan wire tuples)."""
 
     stats: ScanStats = field(default_factory=lambda: ScanStats(files=1))
-    matches: list[Any] = field(default_factory=list)  # fast.WireMatch
+    matches: list[WireMatch] = field(default_factory=list)
     mode: str = "reader"  # "s3" (the S3 shortcut), "reader", or "stream" (a large input)
     decoded: int = 0  # records decoded in full (S3 shortcut)
 
@@ -72,15 +78,56 @@ class FileResult:
         return self.stats.not_admitted
 
 
-def evaluate_items(plan: Any, profile: Profile, items: Iterable[Item], res: FileResult,
-                   candidates: Any = None, seg: bytes | None = None, value: Any = None) -> None:
-    """The reader loop over `items`, each event evaluated (`candidates`: the rules to evaluate,
-    None: ask the prefilter) and its Match kept as a wire tuple (`seg`: the raw bytes `value`
-    was decoded from; events whose raw record it is travel as those bytes)."""
-    for event in events(items, res.stats, profile, normalize_fast):
+# One input's reading: batches of its matches, then (returned) its FileResult (see file_parts).
+Parts = Generator[list[WireMatch], None, FileResult]
+
+def evaluate_items(plan: Any, profile: Profile, items: Iterable[Item], stats: ScanStats,
+                   candidates: Any = None, seg: bytes | None = None,
+                   value: Any = None) -> Iterator[WireMatch]:
+    """The reader loop over `items` (counted into `stats`), each event evaluated (`candidates`:
+    the rules to evaluate, None: ask the prefilter) and its Match yielded as a wire tuple
+    (`seg`: the raw bytes `value` was decoded from; events whose raw record it is travel as
+    those bytes)."""
+    for event in events(items, stats, profile, normalize_fast):
         m = plan.evaluate(event, candidates)
         if m is not None and not plan.is_silent(m):
-            res.matches.append(plan.to_wire(m, seg, value))
+            yield plan.to_wire(m, seg, value)
+
+
+def file_parts(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,
+               limits: Limits) -> Parts:
+    """One loaded input's matches in batches of at most PART, as they are found, then (the
+    generator's return value) its FileResult holding its counts and no matches: a file where
+    every record matches is handed on a batch at a time, never held whole (#9). A large
+    (streamed) input, a cut or corrupt gzip stream, or gzip inside gzip goes through the
+    readers; a whole plain document may take the S3 path."""
+    found: tuple[FileResult, Iterator[WireMatch]] | None = None
+    if (plan.use_projection and isinstance(got, Whole) and got.problem is None
+            and not (got.gzip and is_gzip(got.data))):
+        from trailhound.engine.fast_scan import s3_file  # (the fragile part: only when used)
+
+        found = s3_file(plan, profile, got.data, name)
+    if found is None:
+        res = FileResult(mode="reader" if isinstance(got, Whole) else "stream")
+        found = res, evaluate_items(plan, profile, read_loaded(got, name, explicit, limits),
+                                    res.stats)
+    res, wires = found
+    while batch := list(islice(wires, PART)):
+        yield batch
+    return res
+
+
+def whole(parts: Parts) -> FileResult:
+    """A file's FileResult with all its matches (the Spark executors and tests, which send or
+    check one file's result at once)."""
+    matches: list[WireMatch] = []
+    while True:
+        try:
+            matches.extend(next(parts))
+        except StopIteration as stop:
+            res: FileResult = stop.value
+            res.matches = matches
+            return res
 
 
 def scan_bytes(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool,
@@ -93,18 +140,8 @@ def scan_bytes(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool,
 
 def scan_loaded(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,
                 limits: Limits) -> FileResult:
-    """`scan_bytes` of a loaded input: a large (streamed) one, a cut or corrupt gzip stream,
-    or gzip inside gzip goes through the readers; a whole plain document may take the S3 path."""
-    if (plan.use_projection and isinstance(got, Whole) and got.problem is None
-            and not (got.gzip and is_gzip(got.data))):
-        from trailhound.engine.fast_scan import s3_file  # (the fragile part: only when used)
-
-        res = s3_file(plan, profile, got.data, name)
-        if res is not None:
-            return res
-    res = FileResult(mode="reader" if isinstance(got, Whole) else "stream")
-    evaluate_items(plan, profile, read_loaded(got, name, explicit, limits), res)
-    return res
+    """`file_parts` of a loaded input, whole."""
+    return whole(file_parts(plan, profile, got, name, explicit, limits))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,16 +155,23 @@ def _unreadable(name: str, exc: OSError) -> FileResult:
     return res
 
 
-def _scan_spec(plan: Any, profile: Any, spec: InputSpec, stdin: BinaryIO | None,
-               limits: Limits) -> FileResult:
-    """One input, read as a stream (`stdin`: the stream "-" names; None: sys.stdin)."""
+def _spec_parts(plan: Any, profile: Any, spec: InputSpec, stdin: BinaryIO | None,
+                limits: Limits) -> Parts:
+    """`file_parts` of one input, read as a stream (`stdin`: the stream "-" names; None:
+    sys.stdin). A read error ends it as `unreadable` (the batches before it stand)."""
     name = display_name(spec)
     try:
         with open_input(spec, stdin) as fh:
-            return scan_loaded(plan, profile, load(fh, limits, spec.size), name, spec.explicit,
-                               limits)
+            got = load(fh, limits, spec.size)
+            return (yield from file_parts(plan, profile, got, name, spec.explicit, limits))
     except OSError as exc:
         return _unreadable(name, exc)
+
+
+def _scan_spec(plan: Any, profile: Any, spec: InputSpec, stdin: BinaryIO | None,
+               limits: Limits) -> FileResult:
+    """`_spec_parts`, whole (the Spark executors' local files)."""
+    return whole(_spec_parts(plan, profile, spec, stdin, limits))
 
 
 _STATE: tuple[Any, Any, Limits] | None = None  # (plan, profile, limits), inherited by forked workers
@@ -139,10 +183,10 @@ def _start_worker() -> None:
     gc.enable()  # (the parent pauses its own collector while it merges)
 
 
-def _work(spec: InputSpec) -> FileResult:
+def _work(spec: InputSpec) -> Parts:
     assert _STATE is not None
     plan, profile, limits = _STATE
-    return _scan_spec(plan, profile, spec, None, limits)
+    return _spec_parts(plan, profile, spec, None, limits)
 
 
 def _failed(spec: InputSpec, why: Failure) -> FileResult:
@@ -159,6 +203,11 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
+# What scan_specs' reading hands on, in input order: each input's batches of matches, then its
+# FileResult (its counts; the matches of a file whose worker failed: none).
+Piece = list[WireMatch] | FileResult
+
+
 def scan_specs(
     plan: Any,
     specs: Sequence[InputSpec],
@@ -170,9 +219,11 @@ def scan_specs(
     jobs: int | None = None,
     limits: Limits | None = None,
 ) -> Iterator[Match]:
-    """Matches of every input, in input order, the counts merged into `stats`. Files are read
-    by worker processes; stdin ("-") by this process, as a stream, when its turn comes (a pipe
-    cannot be handed to a worker, and reading it whole first would hold all of it in memory)."""
+    """Matches of every input, in input order, the counts merged into `stats` (each input's
+    when it ends). Files are read by worker processes, which hand their matches on in batches
+    (workers.Part) while they read; stdin ("-") by this process, as a stream, when its turn
+    comes (a pipe cannot be handed to a worker, and reading it whole first would hold all of it
+    in memory)."""
     jobs = jobs or plan.jobs or default_jobs()
     limits = limits or Limits()
     if plan.use_projection:
@@ -181,11 +232,14 @@ def scan_specs(
         projection(plan)  # build the msgspec types once, before forking
     files = [s for s in specs if s.path != STDIN]
 
-    def results() -> Generator[FileResult, None, None]:
+    def here(spec: InputSpec) -> Generator[Piece, None, None]:
+        yield (yield from _spec_parts(plan, profile, spec, stdin, limits))
+
+    def pieces() -> Generator[Piece, None, None]:
         global _STATE
         if jobs <= 1 or len(files) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             for spec in specs:
-                yield _scan_spec(plan, profile, spec, stdin, limits)
+                yield from here(spec)
             return
         _STATE = (plan, profile, limits)
         # Objects that exist now (modules, rules, the plan) are never garbage: keep the workers'
@@ -198,9 +252,14 @@ def scan_specs(
         try:
             for spec in specs:
                 if spec.path == STDIN:
-                    yield _scan_spec(plan, profile, spec, stdin, limits)
-                else:
-                    yield next(runs)
+                    yield from here(spec)
+                    continue
+                for got in runs:
+                    if isinstance(got, Part):
+                        yield got.value
+                    else:
+                        yield got
+                        break
         finally:
             runs.close()  # stops the workers now (also on an error or an abandoned scan)
             gc.unfreeze()
@@ -212,16 +271,20 @@ def scan_specs(
     # readers pause it to decode a big document), restored after.
     paused = gc.isenabled()
     gc.disable()
-    runs = results()
+    runs = pieces()
+    ended = iter(specs)
     try:
-        for spec, res in zip(specs, runs):
-            stats.merge(res.stats)
-            for w in res.matches:
+        for piece in runs:
+            if isinstance(piece, FileResult):
+                stats.merge(piece.stats)
+                wires = piece.matches
+            else:
+                wires = piece
+            for w in wires:
                 yield plan.from_wire(w)
-            if on_file is not None:
-                on_file(spec)
+            if isinstance(piece, FileResult) and on_file is not None:
+                on_file(next(ended))
     finally:
-        runs.close()  # stops the pool (see results())
+        runs.close()  # stops the pool (see pieces())
         if paused:
             gc.enable()
-

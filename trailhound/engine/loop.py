@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, Protocol
 
-from trailhound.engine.base import Match
+from trailhound.engine.base import Engine, Match
 from trailhound.model import Event, Issue, RawRecord
 from trailhound.normalize import normalize
 from trailhound.profiles import Profile
@@ -77,7 +77,7 @@ def spec_events(
             on_file(spec)
 
 
-class InProcess:
+class InProcess(Engine):
     """`scan` for an engine that evaluates events in this process with `run(plan, events)`
     (the reference engine): the one reader loop feeding `run`."""
 

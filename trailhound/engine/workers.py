@@ -19,6 +19,15 @@ or stays on one task for `WorkerLimits.stuck_after(size)` seconds (then it is ki
 
 An exception inside a task is a bug, not bad input: WorkerError (the CLI prints one line and
 exits 1; `--debug` shows the worker's traceback). MemoryError is a Failure like a kill.
+
+A task may hand its result on in parts: when `work(task)` returns a generator, each value it
+yields is sent at once as a partial reply and comes out of `supervised` as `Part(value)`, in
+task order, before the task's result (the generator's return value). So a task's output need
+not fit in memory at once (#9: a file where every record matches). Parts of a task that is
+not yet the next to be yielded wait in the supervisor, at most PARTS_AHEAD of them per
+worker: then the supervisor stops reading that worker, which waits in its send (not counted
+as stuck) until its task's turn comes. A task whose worker dies after sending parts keeps
+those parts, followed by its Failure.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from trailhound.errors import EngineError, UsageError
 
 __all__ = [
     "Failure",
+    "Part",
     "WorkerError",
     "WorkerLimits",
     "WorkersFailing",
@@ -57,6 +67,7 @@ DEFAULT_TIMEOUT = 600.0  # seconds on one task, plus SECONDS_PER_MB of the task'
 SECONDS_PER_MB = 1.0  # ~10x what `parallel` needs for a MB of gzip CloudTrail: slow is not stuck
 TICK = 0.5  # how often the supervisor looks at its workers when no message wakes it
 BIG_MESSAGE = 1 << 16  # tasks this large go only to an idle worker (see _Supervisor._send)
+PARTS_AHEAD = 4  # parts kept per worker whose task is not yet the next to be yielded
 
 
 class WorkerError(EngineError):
@@ -72,6 +83,17 @@ class _RemoteTraceback(Exception):
 
     def __str__(self) -> str:
         return f"\n\n(in the worker process)\n{self.args[0]}"
+
+
+@dataclass(frozen=True)
+class Part(Generic[T]):
+    """One partial reply of a task, as `supervised` yields it (see the module docstring)."""
+
+    value: T
+
+
+class _Gone(Exception):
+    """The supervisor's end of the pipe is closed: the worker exits."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +192,12 @@ def _child(
         for i, task in batch:
             slot.value = i  # read by the supervisor: which task, and whether it moves
             try:
-                replies.append(("ok", i, work(task)))
+                out = work(task)
+                if isinstance(out, Generator):
+                    out = _send_parts(conn, i, out, replies)
+                replies.append(("ok", i, out))
+            except _Gone:
+                return
             except MemoryError:
                 replies.append(("oom", i))
             except Exception as exc:  # noqa: BLE001 - the supervisor raises it (WorkerError)
@@ -183,6 +210,24 @@ def _child(
         except Exception as exc:  # noqa: BLE001 - a result pickle refuses: a bug, said as one
             why = f"cannot send the result: {type(exc).__name__}: {exc}"
             _send_replies(conn, [("error", replies[0][1], why, traceback.format_exc())])
+
+
+def _send_parts(conn: Connection, i: int, parts: Generator[Any, None, Any],
+                replies: list[tuple[Any, ...]]) -> Any:
+    """Send each part of task `i` as it comes (after the replies waiting before it, which keep
+    their order); return the task's result."""
+    while True:
+        try:
+            part = next(parts)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            if replies:
+                _send_replies(conn, replies)
+                replies.clear()
+            conn.send_bytes(pickle.dumps([("part", i, part)], pickle.HIGHEST_PROTOCOL))
+        except (EOFError, OSError) as exc:
+            raise _Gone from exc
 
 
 def _send_replies(conn: Connection, replies: list[tuple[Any, ...]]) -> None:
@@ -247,7 +292,7 @@ def _signal_name(num: int) -> str:
         return "unnamed"
 
 
-LOST = "this file is not scanned, every other file is"
+LOST = "the rest of this file is not scanned, every other file is"
 MEMORY_STEP = "Scan it alone with more memory free, or split it"
 DEBUG_STEP = "To see why, scan it alone in one process: --engine reference (and --debug)"
 
@@ -305,7 +350,7 @@ class _Supervisor(Generic[T, R]):
     def __init__(
         self,
         tasks: Sequence[T],
-        work: Callable[[T], R],
+        work: Callable[[T], R | Generator[Any, None, R]],
         on_failure: Callable[[T, Failure], R],
         jobs: int,
         sizes: Sequence[int | None],
@@ -330,6 +375,8 @@ class _Supervisor(Generic[T, R]):
         self.workers: list[_Worker] = []
         self.pending = list(range(len(tasks)))  # a heap: the earliest task goes out first
         self.done: dict[int, R] = {}
+        self.parts: dict[int, deque[Any]] = {}  # task -> parts received, not yet yielded
+        self.nxt = 0  # the next task to yield
         self.out = 0  # handed out (assigned or done), not yet yielded
         self.failures_in_a_row = 0
         self.max_failures_in_a_row = max(4, 2 * self.jobs)
@@ -337,16 +384,21 @@ class _Supervisor(Generic[T, R]):
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def run(self) -> Generator[R, None, None]:
+    def run(self) -> Generator[R | Part[Any], None, None]:
         n = len(self.tasks)
-        nxt = 0
         try:
             for _ in range(self.jobs):
                 self._start()
-            while nxt < n:
+            while self.nxt < n:
+                nxt = self.nxt
+                parts = self.parts.get(nxt)
+                if parts:  # (all of them arrive before the task's result)
+                    yield Part(parts.popleft())
+                    continue
                 if nxt in self.done:
+                    self.parts.pop(nxt, None)
                     res = self.done.pop(nxt)
-                    nxt += 1
+                    self.nxt += 1
                     self.out -= 1
                     yield res
                     continue
@@ -421,15 +473,18 @@ class _Supervisor(Generic[T, R]):
     def _step(self) -> None:
         """Wait for a message or a death (at most TICK), handle what came, check the time."""
         waiting: dict[Any, tuple[_Worker, bool]] = {}
+        held: set[_Worker] = set()
         for w in self.workers:
-            if not w.broken:  # (a broken pipe reads as EOF at once: wait for the sentinel)
+            if self._held(w):
+                held.add(w)
+            elif not w.broken:  # (a broken pipe reads as EOF at once: wait for the sentinel)
                 waiting[w.conn] = (w, False)
             waiting[w.proc.sentinel] = (w, True)
         for obj in wait(list(waiting), TICK):
             w, died = waiting[obj]
             if w not in self.workers:
                 continue  # already replaced in this round
-            self._receive(w)  # (when it died: what it sent before counts)
+            self._receive(w, drain=died)  # (when it died: what it sent before counts)
             if died:
                 self._replace(w, failure_of(self._reap(w), w.peak))
         now = time.monotonic()
@@ -440,8 +495,8 @@ class _Supervisor(Generic[T, R]):
             if not w.queue:
                 continue
             on = w.slot.value
-            if on != w.on:  # it moved on to another task (noticed now, at the latest)
-                w.on, w.since = on, now
+            if on != w.on or w in held:  # it moved on (noticed now, at the latest), or it
+                w.on, w.since = on, now  # waits for us: its time on the task starts again
             if sample:
                 w.peak = _peak_memory(w.proc.pid) or w.peak
             if on not in w.queue:
@@ -449,12 +504,20 @@ class _Supervisor(Generic[T, R]):
             bound = self.limits.stuck_after(self.sizes[on])
             if bound is not None and now - w.since > bound:
                 _kill(w.proc)
-                self._receive(w)
+                self._receive(w, drain=True)
                 self._replace(w, stuck_failure(now - w.since, self.limits))
 
-    def _receive(self, w: _Worker) -> None:
+    def _held(self, w: _Worker) -> bool:
+        """Whether `w`'s task, not the next to be yielded, already has PARTS_AHEAD parts
+        waiting here: then its further parts wait in the pipe (bounded memory)."""
+        if not w.queue or w.queue[0] == self.nxt:
+            return False
+        return len(self.parts.get(w.queue[0], ())) >= PARTS_AHEAD
+
+    def _receive(self, w: _Worker, drain: bool = False) -> None:
+        """Take what `w` sent: until it is held (see _held), or all of it (`drain`: it is dead)."""
         try:
-            while w.conn.poll():
+            while (drain or not self._held(w)) and w.conn.poll():
                 for reply in w.conn.recv():
                     self._take(w, reply)
         except (EOFError, OSError, pickle.UnpicklingError):
@@ -470,6 +533,9 @@ class _Supervisor(Generic[T, R]):
                 f"{name}: internal error while reading this file: {reply[2]}. This is a "
                 f"trailhound bug: please report it (--debug shows the traceback)"
             ) from _RemoteTraceback(reply[3])
+        if kind == "part":
+            self.parts.setdefault(i, deque()).append(reply[2])
+            return
         w.queue.popleft()
         if kind == "oom":
             self._fail(i, OOM_FAILURE)
@@ -513,7 +579,7 @@ class _Supervisor(Generic[T, R]):
 
 def supervised(
     tasks: Sequence[T],
-    work: Callable[[T], R],
+    work: Callable[[T], R | Generator[Any, None, R]],
     on_failure: Callable[[T, Failure], R],
     *,
     jobs: int,
@@ -522,9 +588,10 @@ def supervised(
     limits: WorkerLimits | None = None,
     init: Callable[[], None] | None = None,
     chunk: int | None = None,
-) -> Generator[R, None, None]:
-    """`work(task)` for every task, in `jobs` forked worker processes, results in task order.
-    A task whose worker died or was stopped yields `on_failure(task, Failure)` instead (see the
+) -> Generator[R | Part[Any], None, None]:
+    """`work(task)` for every task, in `jobs` forked worker processes, results in task order
+    (a task whose `work` returns a generator: its parts, as Part, then its result). A task
+    whose worker died or was stopped yields `on_failure(task, Failure)` as its result (see the
     module docstring). `sizes[i]`: task i's input bytes (the time bound grows with them);
     `chunk`: tasks per message (Pool's rule by default: up to 8 when there are many, so
     thousands of small files cost few wake-ups, and still a balanced end)."""

@@ -38,6 +38,7 @@ from sigma.filters import SigmaFilter
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from trailhound.errors import RuleError, UsageError
+from trailhound.rules import first_seen
 from trailhound.rules.model import (
     CORRELATION_TYPES,
     DEFAULT_WEIGHT,
@@ -49,7 +50,7 @@ from trailhound.rules.model import (
 )
 from trailhound.rules.pipelines import default_pipeline, map_filter
 
-PACKS = ("seed", "corrected")
+PACKS = ("seed", "corrected", "related")
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,16 @@ def pack_dir(name: str) -> Path:
     return Path(str(resources.files("trailhound.rules") / "packs" / name))
 
 
+def pack_dirs(name: str) -> list[Path]:
+    """The folders of `name`: one pack, or several joined by `+` ("corrected+related"), loaded
+    together so a correlation may reference a rule of another pack of the combination."""
+    return [pack_dir(part) for part in name.split("+")]
+
+
 def load_pack(name: str, *, filters: bool = True) -> RuleSet:
-    """Load a shipped pack. Shipped packs must load cleanly: a problem is a bug, so it raises."""
-    ruleset, problems = load_paths([pack_dir(name)], filters=filters)
+    """Load a shipped pack (or a `+` combination of packs). Shipped packs must load cleanly: a
+    problem is a bug, so it raises."""
+    ruleset, problems = load_paths(pack_dirs(name), filters=filters)
     if problems:
         raise RuleError(f"shipped pack {name!r} is broken: {problems[0]}")
     return ruleset
@@ -132,7 +140,7 @@ def _to_rule(doc: dict[str, Any], path: Path, pipeline: Any) -> Rule:
         raise RuleError(f"context must be true or false, got {context!r}")
     if sr.id is None:
         raise RuleError("rule has no id (findings and filters refer to rules by id)")
-    return Rule(
+    rule = Rule(
         id=str(sr.id),
         title=sr.title,
         level=level,
@@ -148,6 +156,8 @@ def _to_rule(doc: dict[str, Any], path: Path, pipeline: Any) -> Rule:
         path=str(path),
         extra=attrs,
     )
+    first_seen.spec_of(rule)  # a malformed first_seen attribute refuses the rule at load time
+    return rule
 
 
 def _scoring_attrs(attrs: dict[str, Any], level: str | None) -> tuple[float, Any]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from trailhound.model import Issue, Location
+from trailhound.sources import datepath
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -43,6 +44,10 @@ def discover(paths: Sequence[str]) -> tuple[list[InputSpec], list[Issue]]:
 
 
 def discover_one(path: str, seen: set[object]) -> tuple[list[InputSpec], list[Issue]]:
+    if path.startswith("s3://"):  # issue 15: the S3 lister (boto3, imported on use)
+        from trailhound.sources import s3
+
+        return s3.discover(path)
     if path == STDIN:
         if STDIN in seen:
             return [], []
@@ -89,7 +94,10 @@ def _walk(root: str, seen: set[object]) -> tuple[list[InputSpec], list[Issue]]:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, parts + (entry.name,)))
+                    if datepath.WALK_BEFORE is None or not datepath.before(
+                        entry.path, datepath.WALK_BEFORE
+                    ):  # watch --lookback: old CloudTrail date folders are not walked
+                        stack.append((entry.path, parts + (entry.name,)))
                     continue
                 if not entry.is_file():  # follows links: a dangling link, a linked folder...
                     issues.append(_not_read(entry))

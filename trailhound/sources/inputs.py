@@ -41,6 +41,10 @@ class Streamed:
 
 def open_input(spec: InputSpec, stdin: BinaryIO | None = None) -> contextlib.AbstractContextManager[BinaryIO]:
     """The input's byte stream (stdin is not closed). Raises OSError."""
+    if spec.path.startswith("s3://"):  # issue 15: an S3 object, streamed (sources/s3.py)
+        from trailhound.sources.s3 import open_object
+
+        return open_object(spec.path)
     if spec.path != STDIN:
         return open(spec.path, "rb")
     stream = stdin if stdin is not None else sys.stdin.buffer

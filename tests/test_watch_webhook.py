@@ -1,0 +1,105 @@
+"""The webhook sink against a real HTTP server on 127.0.0.1 that is down for part of the run:
+every alert arrives exactly once after it recovers, in order, with its idempotency key."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.watch_fixtures import Planted, drop_batch
+from trailhound.cli.app import main
+from trailhound.watch import webhook
+
+
+class Receiver(ThreadingHTTPServer):
+    allow_reuse_address = True
+
+    def __init__(self, port: int, fail_first: int) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
+        self.fail_first = fail_first  # answer 503 to the first N requests (a flapping target)
+        self.got: list[tuple[str, dict[str, object]]] = []  # (Idempotency-Key, body)
+        self.requests = 0
+        self.lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with self.server.lock:
+            self.server.requests += 1
+            failing = self.server.requests <= self.server.fail_first
+            if not failing:
+                self.server.got.append((self.headers["Idempotency-Key"], json.loads(body)))
+        self.send_response(503 if failing else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def receiver(port: int, fail_first: int) -> Iterator[Receiver]:
+    srv = Receiver(port, fail_first)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _watch(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    return int(e.value.code or 0)
+
+
+def test_webhook_down_then_up_gets_every_alert_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(webhook, "BACKOFF_S", 0.01)
+    logs, db, out = tmp_path / "logs", tmp_path / "s.db", tmp_path / "out.jsonl"
+    port = _free_port()
+    argv = ["watch", "--state", str(db), "--output", str(out), "--cycles", "1", "--engine",
+            "reference", "-q", "--webhook", f"http://127.0.0.1:{port}/hook?token=s3cret",
+            str(logs)]
+    planted = Planted()
+    drop_batch(logs, 0, planted)
+    drop_batch(logs, 1, planted)
+    assert _watch(argv) == 0  # the target is down (nothing listens): alerts stay pending
+    err = capsys.readouterr().err
+    assert "alerts kept pending" in err and "s3cret" not in err
+    drop_batch(logs, 2, planted)
+    with receiver(port, fail_first=2) as srv:
+        assert _watch(argv) == 0  # back (after two 503s: retried with backoff)
+        assert _watch(argv) == 0  # nothing new: nothing sent again
+    written = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(written) > 3
+    keys = [k for k, _ in srv.got]
+    assert keys == [a["alert_id"] for a in written]  # each once, in order
+    assert [b for _, b in srv.got] == written  # the body is the output line
+    assert srv.requests == len(written) + 2
+
+
+def test_webhook_refuses_non_http_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = _watch(["watch", "--state", str(tmp_path / "s.db"), "--webhook", "file:///etc/passwd",
+                   str(tmp_path)])
+    assert code == 2 and "http:// or https://" in capsys.readouterr().err
+    assert not (tmp_path / "s.db").exists()

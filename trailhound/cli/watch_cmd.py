@@ -1,0 +1,145 @@
+"""`trailhound watch` and `detect --state`: incremental detection over a state database
+(trailhound/watch/: what is read, what is remembered, how each alert is emitted once)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import closing
+
+import click
+
+from trailhound.cli.app import print_summary, scan_ruleset
+from trailhound.cli.exits import EXIT_INPUT_ERRORS, EXIT_OK, epilog
+from trailhound.cli.scan_options import ScanOptions, scan_options
+from trailhound.errors import UsageError
+from trailhound.report.writers import WRITERS, write_jsonl
+from trailhound.sources.files import STDIN
+from trailhound.tuning.window import parse_duration
+from trailhound.watch.cef import Syslog, parse_target
+from trailhound.watch.cycle import CycleResult, Detector
+from trailhound.watch.sinks import AlertFile, AlertStream
+from trailhound.watch.state import State
+from trailhound.watch.webhook import Webhook, check_url
+
+Sink = AlertFile | AlertStream | Webhook | Syslog
+
+
+def _err(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def _check_paths(paths: Sequence[str]) -> None:
+    if STDIN in paths:
+        raise UsageError("-: stdin cannot be read incrementally; give files or folders")
+
+
+def _report(n: int, result: CycleResult, state: State, opts: ScanOptions) -> None:
+    """One line per cycle, and the input errors (as detect lists them)."""
+    if not opts.quiet:
+        _err(
+            f"trailhound watch: cycle {n}: {result.files} new or changed files, "
+            f"{result.new_alerts} new alerts ({state.files_seen()} files seen)"
+        )
+    if result.stats.error_count:
+        print_summary(result.stats, opts.profile.name)
+
+
+def _code(result: CycleResult, refused: int) -> int:
+    # nothing new to read is the normal case of an incremental run, not exit 4
+    return EXIT_INPUT_ERRORS if result.stats.error_count or refused else EXIT_OK
+
+
+def detect_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
+    """`detect --state FILE`: one cycle, the new alerts on stdout in `fmt` (at least once: see
+    watch/sinks.py; the cron-job form of `watch`)."""
+    _check_paths(opts.paths)
+    ruleset, refused = scan_ruleset(opts)
+    detector = Detector(opts, ruleset, [state_path])
+    with closing(State(state_path)) as state:
+        sink = AlertStream(sys.stdout, WRITERS.get(fmt), state)
+        sink.flush()  # what a killed run committed but did not write
+        result = detector.run(state)
+        sink.flush()
+        _report(1, result, state, opts)
+        return _code(result, refused)
+
+
+@click.command(epilog=epilog())
+@click.option(
+    "--state", "state_path", required=True, metavar="FILE",
+    help="SQLite database of what was read and emitted (created if missing).",
+)
+@click.option(
+    "--interval", default="60s", show_default=True,
+    help="Time between cycles: 30s, 5m, 1h.",
+)
+@click.option(
+    "--output", default="-", show_default=True, metavar="FILE.jsonl|-",
+    help="Append alerts as JSON lines to FILE (exactly once, even if killed), or - for stdout "
+    "(at least once: each line carries its alert_id).",
+)
+@click.option(
+    "--webhook", metavar="URL", default=None,
+    help="Also POST each alert as JSON to URL (Idempotency-Key header: the alert id); alerts "
+    "the target did not take stay pending in the state and are sent when it is back.",
+)
+@click.option(
+    "--syslog", metavar="HOST:PORT", default=None,
+    help="Also send each alert as CEF over syslog (TCP, RFC 5424, octet counting) to a SIEM.",
+)
+@click.option(
+    "--lookback", metavar="DURATION", default=None,
+    help="Skip CloudTrail date folders (.../CloudTrail/REGION/YYYY/MM/DD/) older than DURATION "
+    "before the newest one read (e.g. 2d): each cycle's listing stays small as days pass.",
+)
+@click.option(
+    "--cycles", type=click.IntRange(min=0), default=0,
+    help="Stop after N cycles (0: run until interrupted).",
+)
+@scan_options()
+def watch(
+    state_path: str, interval: str, output: str, webhook: str | None, syslog: str | None,
+    lookback: str | None, cycles: int, opts: ScanOptions,
+) -> None:
+    """Detect continuously in PATHS: every interval, read only new or changed files, carry
+    correlation windows across cycles, and emit each alert (one rule on one event) once."""
+    pause = parse_duration(interval)
+    if pause is None:
+        raise UsageError(f"--interval {interval!r}: write a duration: 30s, 5m, 1h")
+    back = None if lookback is None else parse_duration(lookback)
+    if lookback is not None and back is None:
+        raise UsageError(f"--lookback {lookback!r}: write a duration: 2d, 36h")
+    _check_paths(opts.paths)
+    if webhook is not None:  # before anything is read
+        check_url(webhook)
+    if syslog is not None:
+        parse_target(syslog)
+    ruleset, refused = scan_ruleset(opts)
+    own = [state_path] + ([output] if output != STDIN else [])
+    detector = Detector(opts, ruleset, own, lookback_ns=back)
+    code = EXIT_OK
+    with closing(State(state_path)) as state:
+        sinks: list[Sink] = [
+            AlertStream(sys.stdout, write_jsonl, state) if output == STDIN
+            else AlertFile(output, state)
+        ]
+        if webhook is not None:
+            sinks.append(Webhook(webhook, state, _err))
+        if syslog is not None:
+            sinks.append(Syslog(syslog, state, _err))
+        for sink in sinks:
+            sink.flush()  # what a killed run committed but did not write
+        n = 0
+        while True:
+            n += 1
+            result = detector.run(state)
+            for sink in sinks:
+                sink.flush()
+            _report(n, result, state, opts)
+            code = max(code, _code(result, refused))
+            if cycles and n >= cycles:
+                break
+            time.sleep(pause / 1e9)
+    sys.exit(code)

@@ -1,0 +1,44 @@
+"""Conditions over a target's own field names: for exports to SIEMs whose tables or indices hold
+parsed fields (Sentinel's AWSCloudTrail columns, Elastic's ECS fields) rather than the raw JSON.
+
+`bind(node, resolve)` rewrites every raw path of the intermediate form with `resolve(path)`: the
+target's expression for that field, or None when the target's schema has no such field. A field
+the schema lacks is a MISSING field (engine/fields.py section 2): a test on it is false, except
+`null` and `exists: false`, which are true. The tree is then simplified, so a rule whose every
+branch reads absent fields becomes FALSE and is reported as not exportable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from trailhound.engine import ir
+from trailhound.export.normalized import FALSE, TRUE, simplify
+
+__all__ = ["bind"]
+
+Resolve = Callable[[str], "str | None"]
+
+
+def bind(node: ir.Node, resolve: Resolve) -> ir.Node:
+    return simplify(_bind(node, resolve))
+
+
+def _bind(node: ir.Node, resolve: Resolve) -> ir.Node:
+    if isinstance(node, (ir.And, ir.Or)):
+        return type(node)(tuple(_bind(a, resolve) for a in node.args))
+    if isinstance(node, ir.Not):
+        return ir.Not(_bind(node.arg, resolve))
+    if isinstance(node, ir.Keyword):
+        return node
+    target = resolve(node.field)
+    m = node.matcher
+    if isinstance(m, ir.FieldRef):
+        other = resolve(m.field)
+        if other is None:
+            return FALSE
+        m = ir.FieldRef(other, m.starts, m.ends)
+    if target is None:
+        missing_matches = isinstance(m, ir.Null) or (isinstance(m, ir.Exists) and not m.want)
+        return TRUE if missing_matches else FALSE
+    return ir.FieldTest(target, m)

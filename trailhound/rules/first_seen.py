@@ -1,0 +1,186 @@
+"""First-seen rules (the `new_terms` idea of Elastic, offline): a rule that raises only when the
+value of a field is new for its group, e.g. a source IP never seen before for that principal.
+
+    first_seen:
+      field: sourceIPAddress            # the term: one raw field path, or a list of them
+      group-by: [userIdentity.arn]      # whose history (raw field paths)
+      baseline: known_sources.jsonl     # optional, relative to the rule file (see below)
+      max-pairs: 1000000                # memory bound (default 1,000,000)
+
+The rule's detection selects the events to consider; the post-engine gate (`first_seen_gate`,
+after filters) keeps the rule on a match only when
+* the group already has history, in the baseline or earlier in this scan (a principal's very
+  first value establishes its history: it is not "new", or every first call would raise), and
+* the (group, value) pair was in neither.
+Everything else of the match (other rules, correlations) is untouched.
+
+"Earlier in this scan" is input order: CloudTrail's S3 layout (one folder per account, region and
+day, files named by time) is read in path order, which is time order within an account and
+region. A baseline is the user's memory across scans: JSON lines `{"group": [...], "value":
+[...]}` (the texts as they appear in the records), e.g. exported with `trailhound hunt --hunt-sql`
+over last month's logs.
+
+Memory: one 8-byte digest per distinct pair and per group, per rule (blake2b, collisions at 2^-32
+for a billion pairs); past `max-pairs` the gate stops learning new pairs and counts them in
+`FirstSeenStats.unlearned`, so memory stays bounded and the overflow is reported, not hidden.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from trailhound.engine import fields as F
+from trailhound.engine.base import Match
+from trailhound.errors import RuleError
+from trailhound.rules.model import Rule, RuleSet
+
+DEFAULT_MAX_PAIRS = 1_000_000
+
+
+@dataclass(frozen=True)
+class FirstSeenSpec:
+    fields: tuple[str, ...]
+    group_by: tuple[str, ...]
+    baseline: Path | None
+    max_pairs: int
+
+
+@dataclass
+class FirstSeenStats:
+    suppressed: int = 0  # matches whose value was not new (the rule removed from them)
+    unlearned: int = 0  # pairs not remembered because max-pairs was reached
+
+
+def spec_of(rule: Rule) -> FirstSeenSpec | None:
+    """The rule's `first_seen` attribute, checked; None when it has none."""
+    raw = rule.extra.get("first_seen")
+    if raw is None:
+        return None
+    where = f"{rule.path or '?'}: rule {rule.id}: first_seen"
+    if not isinstance(raw, dict):
+        raise RuleError(f"{where} must be a mapping with field and group-by")
+    unknown = set(raw) - {"field", "group-by", "baseline", "max-pairs"}
+    if unknown:
+        raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    fields_ = _names(raw.get("field"), f"{where}.field")
+    group_by = _names(raw.get("group-by"), f"{where}.group-by")
+    max_pairs = raw.get("max-pairs", DEFAULT_MAX_PAIRS)
+    if isinstance(max_pairs, bool) or not isinstance(max_pairs, int) or max_pairs < 1:
+        raise RuleError(f"{where}.max-pairs must be a positive whole number, got {max_pairs!r}")
+    baseline = raw.get("baseline")
+    if baseline is not None and not isinstance(baseline, str):
+        raise RuleError(f"{where}.baseline must be a file path, got {baseline!r}")
+    base_path = None
+    if baseline is not None:
+        base_path = Path(baseline).expanduser()
+        if not base_path.is_absolute() and rule.path:
+            base_path = Path(rule.path).parent / base_path
+    return FirstSeenSpec(fields_, group_by, base_path, max_pairs)
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise RuleError(f"{where} must be a field path or a non-empty list of them")
+    return tuple(names)
+
+
+def _digest(*parts: tuple[str, ...]) -> bytes:
+    return hashlib.blake2b(orjson.dumps(parts), digest_size=8).digest()
+
+
+def _values(raw: Any, paths: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The texts of each path's first leaf, one per path; None when any is missing."""
+    out = []
+    for p in paths:
+        present, leaves = F.lookup(raw, p)
+        texts = [t for t in map(F.text_of, leaves) if t is not None] if present else []
+        if not texts:
+            return None
+        out.append(texts[0])
+    return tuple(out)
+
+
+@dataclass
+class _History:
+    spec: FirstSeenSpec
+    groups: set[bytes] = field(default_factory=set)
+    pairs: set[bytes] = field(default_factory=set)
+
+    def remember(self, group: bytes, pair: bytes, stats: FirstSeenStats) -> None:
+        if len(self.pairs) >= self.spec.max_pairs:
+            stats.unlearned += 1
+            return
+        self.groups.add(group)
+        self.pairs.add(pair)
+
+
+def load_baseline(spec: FirstSeenSpec, history: _History) -> None:
+    """Read the baseline's pairs (a RuleError names the line and what is wrong)."""
+    if spec.baseline is None:
+        return
+    try:
+        lines = spec.baseline.read_bytes().splitlines()
+    except OSError as e:
+        raise RuleError(f"{spec.baseline}: first_seen baseline not readable ({e.strerror}); "
+                        "fix the rule's baseline path") from None
+    stats = FirstSeenStats()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = orjson.loads(line)
+            group, value = tuple(map(str, doc["group"])), tuple(map(str, doc["value"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise RuleError(
+                f"{spec.baseline}:{n}: not a baseline line; write "
+                '{"group": [...], "value": [...]} (one JSON object a line)'
+            ) from None
+        g = _digest(group)
+        history.remember(g, _digest(group, value), stats)
+
+
+def first_seen_gate(
+    matches: Iterable[Match], ruleset: RuleSet, stats: FirstSeenStats | None = None
+) -> Iterator[Match]:
+    """Keep a first-seen rule on a match only when its value is new for an established group;
+    drop a match left with no rule. Rule sets without first-seen rules pass through as they are."""
+    specs = {r.id: s for r in ruleset.rules if (s := spec_of(r)) is not None}
+    if not specs:
+        yield from matches
+        return
+    st = stats if stats is not None else FirstSeenStats()
+    histories: dict[str, _History] = {}
+    for rid, spec in specs.items():
+        histories[rid] = _History(spec)
+        load_baseline(spec, histories[rid])
+    for m in matches:
+        drop = [r for r in m.rules if r.id in specs and not _is_new(m, histories[r.id], st)]
+        if not drop:
+            yield m
+            continue
+        st.suppressed += len(drop)
+        kept = [r for r in m.rules if r not in drop]
+        if kept:
+            yield replace(m, rules=kept)
+
+
+def _is_new(m: Match, history: _History, stats: FirstSeenStats) -> bool:
+    spec = history.spec
+    raw = m.event.raw
+    group = _values(raw, spec.group_by)
+    value = _values(raw, spec.fields)
+    if group is None or value is None:
+        return False  # nothing to compare: not evidence of anything new
+    g, pair = _digest(group), _digest(group, value)
+    if pair in history.pairs:
+        return False
+    established = g in history.groups
+    history.remember(g, pair, stats)
+    return established

@@ -1,0 +1,218 @@
+"""The state of incremental detection: ONE SQLite database (stdlib sqlite3, WAL journal).
+
+Tables
+------
+files    the inputs read: identity = path + size + mtime (an S3 object would add its ETag);
+         a file whose identity changed is read again (its alerts are not repeated: identity.py).
+alerts   the outbox: every alert ever emitted, numbered by `seq` (never reused), with its JSON
+         body (`{"alert_id", "rule_id", **report/columns.row}`) and whether the webhook has it.
+         Every sink reads it after the commit, from its own cursor (sinks.py), so an output
+         written after a crash is rebuilt from here: nothing is lost, nothing is doubled.
+carried  the matches correlation rules consume, younger than the longest correlation window
+         (plus LATENESS), pickled: fed again to the next run's correlation so that a window
+         spans runs (cycle.py).
+meta     schema version, sink cursors.
+
+One cycle is one transaction (`commit_cycle`): the alerts it found, the files it read and the
+new carried matches are written together or not at all; a process killed before the commit
+reads the same files again on restart and finds the same alerts.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from trailhound.engine.base import Match
+from trailhound.errors import UsageError
+from trailhound.rules.model import Rule
+from trailhound.spill import pack_event, unpack_event
+
+SCHEMA_VERSION = "1"
+# Test hook (tests/test_watch_crash.py): seconds to sleep inside the commit's transaction, and
+# a file created as the sleep starts, so that a SIGKILL is known to land there.
+COMMIT_DELAY_ENV = "TRAILHOUND_WATCH_COMMIT_DELAY"
+COMMIT_MARK_ENV = "TRAILHOUND_WATCH_COMMIT_MARK"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, etag TEXT
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    body BLOB NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (seq) WHERE delivered = 0;
+CREATE TABLE IF NOT EXISTS carried (time_ns INTEGER NOT NULL, match BLOB NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileId:
+    """What makes a file the same file in the next run."""
+
+    path: str
+    size: int | None
+    mtime_ns: int | None
+    etag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: str
+    body: bytes  # JSON object
+
+
+class State:
+    """The open state database. Not shared between processes at once: BEGIN IMMEDIATE makes a
+    second writer wait (then fail after `timeout`), never interleave."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            # autocommit mode: every transaction is spelled out (BEGIN IMMEDIATE ... COMMIT)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit survives a power cut too, so the output file (written after the
+            # commit) never runs ahead of the database
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+            version = self.get_meta("schema")
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(
+                f"{path}: not a trailhound state database ({exc}); give a new file to --state"
+            ) from None
+        if version is None:
+            self.set_meta("schema", SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:
+            raise UsageError(
+                f"{path}: state schema {version}, this trailhound writes {SCHEMA_VERSION}; "
+                "give a new file to --state"
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- meta (sink cursors) -----------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        r = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if r is None else str(r[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- files -------------------------------------------------------------------------------
+
+    def is_new(self, f: FileId) -> bool:
+        """True when `f` was never read, or has changed since (one indexed lookup: the cost of
+        a cycle does not grow with the files already seen, beyond the index's log)."""
+        r = self.db.execute(
+            "SELECT size, mtime_ns, etag FROM files WHERE path = ?", (f.path,)
+        ).fetchone()
+        return r is None or tuple(r) != (f.size, f.mtime_ns, f.etag)
+
+    def files_seen(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM files").fetchone()[0])
+
+    # -- carried matches ---------------------------------------------------------------------
+
+    def carried(self, rules: Mapping[str, Rule]) -> Iterator[Match]:
+        """The matches an earlier cycle kept for the correlations, in time order. A rule no
+        longer in the rule set (the rules changed between runs) is dropped from its match."""
+        for (blob,) in self.db.execute("SELECT match FROM carried ORDER BY time_ns, rowid"):
+            # pickle: this database is written by trailhound alone (as trusted as its code);
+            # the records inside are data either way
+            packed, rule_ids = pickle.loads(blob)
+            kept = [rules[i] for i in rule_ids if i in rules]
+            if kept:
+                yield Match(unpack_event(packed), kept)
+
+    # -- alerts (the outbox) -----------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        r = self.db.execute("SELECT max(seq) FROM alerts").fetchone()
+        return int(r[0] or 0)
+
+    def alerts_after(self, seq: int) -> Iterator[tuple[int, bytes]]:
+        """(seq, body) of every alert after `seq`, in order (read in pages: memory stays flat)."""
+        while True:
+            page = self.db.execute(
+                "SELECT seq, body FROM alerts WHERE seq > ? ORDER BY seq LIMIT 1000", (seq,)
+            ).fetchall()
+            if not page:
+                return
+            for s, body in page:
+                yield int(s), bytes(body)
+            seq = int(page[-1][0])
+
+    def undelivered(self, limit: int) -> list[tuple[int, str, bytes]]:
+        return [
+            (int(s), str(i), bytes(b))
+            for s, i, b in self.db.execute(
+                "SELECT seq, id, body FROM alerts WHERE delivered = 0 ORDER BY seq LIMIT ?",
+                (limit,),
+            )
+        ]
+
+    def mark_delivered(self, seq: int) -> None:
+        self.db.execute("UPDATE alerts SET delivered = 1 WHERE seq = ?", (seq,))
+
+    # -- one cycle, one transaction ----------------------------------------------------------
+
+    def commit_cycle(
+        self,
+        files: Iterable[FileId],
+        alerts: Sequence[Alert],
+        carried: Iterable[Match],
+        meta: Mapping[str, str] | None = None,
+    ) -> int:
+        """Record the cycle's alerts (those not emitted before), the files it read and the
+        matches to carry, in ONE transaction. Returns how many alerts were new."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO alerts (id, body) VALUES (?, ?)",
+                ((a.id, a.body) for a in alerts),
+            )
+            new = db.total_changes - before
+            db.executemany(
+                "INSERT OR REPLACE INTO files (path, size, mtime_ns, etag) VALUES (?, ?, ?, ?)",
+                ((f.path, f.size, f.mtime_ns, f.etag) for f in files),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (meta or {}).items()
+            )
+            db.execute("DELETE FROM carried")
+            db.executemany(
+                "INSERT INTO carried (time_ns, match) VALUES (?, ?)",
+                (
+                    (m.event.time_ns, pickle.dumps((pack_event(m.event), [r.id for r in m.rules])))
+                    for m in carried
+                ),
+            )
+            delay = os.environ.get(COMMIT_DELAY_ENV)
+            if delay:
+                _in_commit(float(delay))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return new
+
+
+def _in_commit(delay: float) -> None:
+    mark = os.environ.get(COMMIT_MARK_ENV)
+    if mark:
+        open(mark, "w").close()
+    time.sleep(delay)
