@@ -143,11 +143,12 @@ class Run:
     stderr: str
     peak_rss: int  # bytes: the largest sum of RSS over the process and all its children
     seconds: float
+    peak_root_rss: int = 0  # bytes: the process alone (a Spark driver, without its JVM)
 
 
 def run_measured(args: list[str], env: dict[str, str] | None = None, timeout: float = 600,
-                 stdin: Path | None = None) -> Run:
-    """`python -m trailhound ARGS`, sampling the RSS of its process tree every 20 ms; `stdin`:
+                 stdin: Path | None = None, module: str = "trailhound") -> Run:
+    """`python -m MODULE ARGS`, sampling the RSS of its process tree every 20 ms; `stdin`:
     a file given as the process's standard input."""
     import psutil  # the `test` extra; callers skip without it
 
@@ -157,10 +158,10 @@ def run_measured(args: list[str], env: dict[str, str] | None = None, timeout: fl
     ) as given:
         start = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "trailhound", *args], stdin=given, stdout=out, stderr=err,
+            [sys.executable, "-m", module, *args], stdin=given, stdout=out, stderr=err,
             env=full_env,
         )
-        peak = 0
+        peak = root_peak = 0
         try:
             root = psutil.Process(proc.pid)
             while proc.poll() is None:
@@ -170,6 +171,7 @@ def run_measured(args: list[str], env: dict[str, str] | None = None, timeout: fl
                     raise TimeoutError(f"trailhound {' '.join(args)} ran past {timeout} s")
                 total = 0
                 try:
+                    root_peak = max(root_peak, root.memory_info().rss)
                     for p in [root, *root.children(recursive=True)]:
                         try:
                             total += p.memory_info().rss
@@ -184,4 +186,5 @@ def run_measured(args: list[str], env: dict[str, str] | None = None, timeout: fl
         seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        return Run(proc.returncode, out.read().decode(), err.read().decode(), peak, seconds)
+        return Run(proc.returncode, out.read().decode(), err.read().decode(), peak, seconds,
+                   root_peak)

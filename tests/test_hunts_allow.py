@@ -73,7 +73,29 @@ def test_allow_leaves_the_matched_events_out_of_a_hunt(tmp_path: Path) -> None:
     assert got == want and 0 < len(want) < len(recs)
     removed_deploy = sum(1 for r in recs if r["userIdentity"]["arn"] == ARNS[2])
     assert f"allow.yml:2 (the deploy pipeline): {removed_deploy} events removed" in p.stderr
-    assert "allow.yml:8 (names a rule): names rules, not applied to hunts" in p.stderr
+    assert p.stderr.count("names rules") == 1
+    assert "allow.yml:8 (names a rule): names rules (trailhound-seed-stoplogging), not applied" in p.stderr
+
+
+def test_entries_naming_rules_are_said_not_to_apply_even_quiet(tmp_path: Path) -> None:
+    recs = _records()
+    trail = tmp_path / "t.json"
+    trail.write_text(json.dumps({"Records": recs}))
+    allow = tmp_path / "allow.yml"
+    allow.write_text(
+        "- principal: 'arn:aws:iam::*'\n  rules: [r1, r2]\n  reason: only for detect\n"
+        "- event: StopLogging\n  rules: r3\n"
+    )
+    q = tmp_path / "q.sql"
+    q.write_text("SELECT event_id FROM events\n")
+    p = th("hunt", "-q", "--hunt-sql", str(q), "--allow", str(allow), "--format", "jsonl", str(trail))
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout.splitlines()) == len(recs)  # nothing left out: no entry applies
+    lines = p.stderr.splitlines()
+    assert len(lines) == 2, p.stderr  # -q: only the two entries that did not apply
+    assert f"{allow}:1 (only for detect): names rules (r1, r2), not applied to hunts" in lines[0]
+    assert f"{allow}:4 (no reason given): names rules (r3), not applied to hunts" in lines[1]
+    assert all("add an entry without `rules`" in line for line in lines)
 
 
 def test_a_broken_allowlist_stops_the_hunt_before_reading(tmp_path: Path) -> None:

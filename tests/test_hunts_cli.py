@@ -52,6 +52,17 @@ def test_hunt_show_prints_the_sql() -> None:
     assert p.stdout == (sql_dir() / "recon_then_tampering.sql").read_text(encoding="utf-8")
 
 
+def test_hunt_help_names_the_events_columns_in_order() -> None:
+    """HUNT_HELP lists the columns by hand (importing the table's module would load DuckDB
+    for every command's start); this keeps the list equal to hunts.store.COLUMNS."""
+    from trailhound.cli.hunt_cmd import HUNT_HELP
+    from trailhound.hunts.store import COLUMNS
+
+    listed = HUNT_HELP.split("table `events` (", 1)[1].split(")", 1)[0]
+    names = [n.split()[0] for n in " ".join(listed.split()).split(", ")]
+    assert names == list(COLUMNS)
+
+
 def test_docs_page_is_the_registry() -> None:
     page = (REPO / "docs" / "hunts.md").read_text(encoding="utf-8")
     for name in hunts():

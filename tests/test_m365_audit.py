@@ -74,7 +74,7 @@ def panther(external: Path, rule_id: str, test_name: str) -> dict[str, Any]:
 def test_logsource_and_provider() -> None:
     assert LOGSOURCES["m365_audit"] == ("m365", "audit")
     ev, issues = run({})
-    assert issues == [] and ev.provider == "azure" and ev.logsource == ("m365", "audit")
+    assert issues == [] and ev.provider == "m365" and ev.logsource == ("m365", "audit")
 
 
 # -- Management Activity API shape (plaso) ------------------------------------------------------
@@ -83,7 +83,7 @@ def test_logsource_and_provider() -> None:
 def test_plaso_exchange_admin_cmdlet(external: Path) -> None:
     ev, issues = run(plaso(external)[0])
     assert issues == []
-    assert ev.source == "m365_audit" and ev.provider == "azure"
+    assert ev.source == "m365_audit" and ev.provider == "m365"
     assert ev.time == "2022-05-07T12:55:53Z"  # logged without a zone: UTC
     assert ev.time_ns == epoch_ns(2022, 5, 7, 12, 55, 53)
     assert ev.operation == "Install-DefaultSharingPolicy"
@@ -168,7 +168,7 @@ def test_panther_all_19_read_without_issues(external: Path) -> None:
         data = row["log"]
         ev, issues = normalize(rec(data, Location(PANTHER, line=number)))
         assert issues == [], (number, [str(i) for i in issues])
-        assert ev.provider == "azure" and ev.raw is data
+        assert ev.provider == "m365" and ev.raw is data
         assert ev.time is not None and ev.time_ns is not None, number
         assert ev.operation and ev.principal and ev.event_id and ev.account, number
         assert ev.principal_type in ("Regular", "Admin", "System"), number
@@ -396,7 +396,7 @@ def test_bad_time() -> None:
 def test_record_that_is_not_an_object() -> None:
     data: Any = ["CreationTime", "Operation"]
     ev, issues = normalize(rec(data))
-    assert ev.raw is data and ev.provider == "azure"
+    assert ev.raw is data and ev.provider == "m365"
     assert issues and {i.kind for i in issues} == {"wrong_type"}
     assert "(record)" in issues[0].message
 
@@ -492,7 +492,7 @@ def check(data: Any) -> None:
     location = Location("prop.json", line=3)
     ev, issues = normalize(RawRecord(data, location, "m365_audit", "jsonl", meta={"m": 1}))
     assert ev.raw is data and data == snapshot
-    assert ev.provider == "azure" and ev.source == "m365_audit" and ev.location is location
+    assert ev.provider == "m365" and ev.source == "m365_audit" and ev.location is location
     for name in STRING_FIELDS:
         value = getattr(ev, name)
         assert value is None or (isinstance(value, str) and value != ""), (name, value)

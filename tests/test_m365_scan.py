@@ -315,7 +315,7 @@ def test_scan_end_to_end(tmp_path: Path) -> None:
         ("11111111-2222-4333-8444-555555555555", "New-InboxRule"),
     ]
     first = next(r for r in rows if r["eventID"].endswith("000000000001"))
-    assert first["provider"] == "azure" and first["source"] == "m365_audit"
+    assert first["provider"] == "m365" and first["source"] == "m365_audit"
     assert first["eventName"] is None  # AWS-only column
     assert first["userArn"] == "m.okafor@contoso.onmicrosoft.com"
     assert first["identityType"] == "Admin"

@@ -317,3 +317,58 @@ def test_signin_result_type_without_status(result_type: Any, status: str, code: 
     assert issues == []
     assert (ev.status, ev.error_code) == (status, code)
     assert ev.error_message == (None if code is None else "why")
+
+
+# -- correlation id ---------------------------------------------------------------------------
+
+
+def _correlation_oracle(data: dict[str, Any]) -> str | None:
+    """correlationId read off the raw record by hand (log-formats §3.2, §3.3, Sentinel): the Graph
+    object's, else the export's top-level copy, else Sentinel's PascalCase column."""
+    props = data.get("properties")
+    if isinstance(props, dict) and props.get("correlationId"):
+        return str(props["correlationId"])
+    for key in ("correlationId", "CorrelationId"):
+        if data.get(key):
+            return str(data[key])
+    return None
+
+
+def test_otrf_rows_carry_correlation_id(external: Path) -> None:
+    path = external / "otrf-security-datasets/compound/GoldenSAMLADFSMailAccess/AADAuditEvents.json"
+    for line in path.read_text().splitlines():
+        data = json.loads(line)
+        ev, _ = normalize(rec(data))
+        assert ev.correlation_id == data["CorrelationId"]
+        assert ev.correlation_id  # every row has one
+
+
+def test_panther_entra_records_carry_correlation_id(external: Path) -> None:
+    from trailhound.sources.classify import classify
+
+    checked = 0
+    with (external / "panther-analysis/rule_test_cases.jsonl").open() as fh:
+        for line in fh:
+            data = json.loads(line)["log"]
+            if not isinstance(data, dict):
+                continue
+            source = classify(data).source
+            if source not in ("entra_audit", "entra_signin"):
+                continue
+            expected = _correlation_oracle(data)
+            ev, _ = normalize(rec(data, source))
+            assert ev.correlation_id == expected, data
+            checked += expected is not None
+    assert checked >= 20  # the Panther cases hold dozens of Entra records with a correlationId
+
+
+@pytest.mark.parametrize("source", ["entra_audit", "entra_signin"])
+def test_graph_object_correlation_id_first(source: str) -> None:
+    data = {
+        "time": "2024-03-04T05:06:08Z",
+        "correlationId": "top-level",
+        "properties": {"correlationId": "graph-object", "activityDisplayName": "Add user"},
+    }
+    ev, _ = normalize(rec(data, source))
+    assert ev.correlation_id == "graph-object"
+    assert normalize(rec(copy.deepcopy(GRAPH_APP)))[0].correlation_id == "c1"

@@ -26,7 +26,7 @@ PROVIDER = {
     "entra_audit": "azure",
     "entra_signin": "azure",
     "gcp_audit": "gcp",
-    "m365_audit": "azure",
+    "m365_audit": "m365",
 }
 STRING_FIELDS = [
     "time",

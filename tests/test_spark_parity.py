@@ -92,10 +92,12 @@ def test_external_data_parity(
 def test_shipped_correlation_fires_on_external_data(spark: Any, external: Path) -> None:
     """invictus-ir: GetTrailStatus / DescribeTrails, then StopLogging by the same identity."""
     rows = _compare(spark, [str(external / "invictus-ir-aws_dataset")], "corrected", None)
-    linked = [r for r in rows if r["correlations"]]
-    assert linked and {c["rule_id"] for r in linked for c in r["correlations"]} == {
-        c.id for c in load_pack("corrected").correlations
-    }
+    linked = {c["rule_id"] for r in rows for c in r["correlations"]}
+    # (the pack's other correlations are about records this data set does not hold: Azure
+    # role grants, IAM recon then change; _compare holds Spark to the reference on all of them)
+    tamper = "95e44c45-15b5-4202-aaaa-b1bbcb2e41b8"  # mr_aws_cloudtrail_recon_then_tamper.yml
+    assert tamper in {c.id for c in load_pack("corrected").correlations}
+    assert tamper in linked, linked
 
 
 def test_every_flagged_event_min_score_zero(spark: Any, external: Path, sigma_aws: RuleSet) -> None:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from trailhound.rules.pipelines import FieldTable
     from trailhound.sources.classify import Classifier
 
-__all__ = ["LOGSOURCES", "SOURCES", "Source", "register", "understood", "unregister"]
+__all__ = ["LOGSOURCES", "SOURCES", "Source", "register", "titles", "understood", "unregister"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,12 @@ class Source:
     sample: Mapping[str, Any]  # one real-shaped record carrying the fields shipped rules use
     declared_types: tuple[str, ...] = ()  # log types an envelope may declare (Panther)
     declared_prefixes: tuple[str, ...] = ()  # ... or their prefixes
+    title: str = ""  # what a user calls it, e.g. "GCP audit": help texts list these (titles())
+
+    @property
+    def label(self) -> str:
+        """The title, else the registry name (a source registered without one still shows)."""
+        return self.title or self.name
 
 
 SOURCES: Registry[Source] = Registry("log source")
@@ -78,6 +84,15 @@ def understood() -> str:
     """What trailhound reads, for "unrecognised record" messages: every shape, then envelopes."""
     listed = ", ".join(s.shape for s in SOURCES.values())
     return f"{listed}, and their envelopes: {ENVELOPES_UNDERSTOOD}"
+
+
+def titles() -> str:
+    """Every registered source as a user names it, "A, B and C", for help texts and docs that
+    would otherwise list sources by hand and drift (the CLI group's and `demo`'s help)."""
+    labels = [s.label for s in SOURCES.values()]
+    if len(labels) < 2:
+        return "".join(labels)
+    return f"{', '.join(labels[:-1])} and {labels[-1]}"
 
 
 def register(source: Source) -> Source:

@@ -100,7 +100,7 @@ class Event:
     """
 
     source: str  # registry name, see RawRecord.source
-    provider: str  # cloud.provider, lower case: aws | azure | gcp
+    provider: str  # the Sigma product of its log source: aws | azure | gcp | m365
     raw: dict[str, Any]  # the original record (raw_data), never modified
     location: Location
     time: str | None = None  # time_dt: ISO-8601 UTC, full precision, e.g. 2024-01-02T03:04:05.1234567Z

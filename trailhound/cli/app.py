@@ -29,6 +29,7 @@ from trailhound.cli.scan_options import DEFAULT_ENGINE, ScanOptions, scan_option
 from trailhound.cli.summary import nothing_read_line, summary_lines
 from trailhound.cli.tuning_opts import tuned_ruleset
 from trailhound.errors import TrailhoundError, UsageError
+from trailhound.logsources import titles
 from trailhound.pipeline import ScanStats, ScanStream, scan_stream
 from trailhound.profiles import Profile
 from trailhound.report.columns import row
@@ -169,13 +170,17 @@ def emit(
     return scan_exit_code(stats)
 
 
-@click.group(cls=PipeGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+# The help texts that name log sources are built from the Source registry, so they cannot drift.
+@click.group(
+    cls=PipeGroup,
+    help=f"Hunt cloud API abuse (ATT&CK T1059.009) in {titles()} logs.",
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="trailhound")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """Hunt cloud API abuse (ATT&CK T1059.009) in CloudTrail, Azure Activity, Entra ID audit
-    and GCP audit logs."""
     ctx.obj = {"debug": debug}
 
 
@@ -197,11 +202,14 @@ def detect(fmt: str, opts: ScanOptions, state: str | None) -> None:
     sys.exit(_detect(opts, fmt))
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
+@cli.command(
+    epilog=EXIT_CODES_HELP,
+    short_help="Run the detection on the built-in demo dataset.",
+    help=f"Run the detection on the built-in dataset ({titles()} logs; attacks and noise).",
+)
 @format_opt
 @scan_options(paths=False)
 def demo(fmt: str, opts: ScanOptions) -> None:
-    """Run the detection on the built-in dataset (AWS, Azure, Entra ID, GCP, M365; attacks and noise)."""
     from trailhound.demo import dataset_path
 
     sys.exit(_detect(dataclasses.replace(opts, paths=(str(dataset_path()),)), fmt))

@@ -61,7 +61,8 @@ DuckDB refuses (one line: the file and DuckDB's reason).
     multiple=True,
     metavar="FILE",
     help="Allowlist file (YAML, or CSV when named .csv; repeatable), as for detect: the events "
-    "an entry matches are left out of the hunt. Entries naming `rules` do not apply here.",
+    "an entry matches are left out of the hunt. Entries naming `rules` do not apply here (one "
+    "stderr line names each).",
 )
 @format_opt
 @window_options
@@ -119,7 +120,7 @@ def _run(
     from trailhound.cli.pipe import write_stdout
     from trailhound.cli.summary import nothing_read_line
     from trailhound.cli.tuning_opts import tuned_ruleset
-    from trailhound.hunts.allow import EventAllowlist, for_events
+    from trailhound.hunts.allow import EventAllowlist, for_events, not_applied
     from trailhound.hunts.run import run_hunt
     from trailhound.profiles import DEFAULT_PROFILE, get_profile
     from trailhound.report.rows import write_rows
@@ -132,10 +133,13 @@ def _run(
         raise UsageError(f"{missing[0]}: no such file or folder; check the path")
     stdin = sys.stdin.buffer if "-" in paths else None
     profile = get_profile(DEFAULT_PROFILE)
-    # --allow: a bad file is one line, exit 2, before any log is read; expired entries said
+    # --allow: a bad file is one line, exit 2, before any log is read; expired entries and
+    # those naming rules are said here, -q or not (tuned_ruleset does the same for detect)
     applied, skipped = for_events(load_allowlists(allow))
+    for line in not_applied(skipped):
+        _err(line)
     filters = tuned_ruleset(profile, RuleSet(rules=()), applied, True, _err)
-    allowed = EventAllowlist(filters or RuleSet(rules=()), skipped)
+    allowed = EventAllowlist(filters or RuleSet(rules=()))
     with run_hunt(chosen, paths, profile, shipped=shipped, stdin=stdin, window=window,
                   timeout=timeout, allow=allowed) as run:
         if nothing_read(run.stats):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from trailhound.hunts.registry import hunts
 from trailhound.hunts.store import COLUMNS
+from trailhound.logsources import SOURCES, titles
 
 _INTRO = """\
 # Hunts
@@ -21,7 +22,7 @@ trailhound hunt recon_then_tampering ./AWSLogs/        # run it (table, --format
 trailhound hunt --hunt-sql mine.sql ./AWSLogs/         # run your own
 ```
 
-Every input trailhound reads (CloudTrail, Azure Activity, Entra ID, GCP audit, Microsoft 365)
+Every input trailhound reads ({titles} logs)
 is normalized and loaded into a temporary DuckDB table `events`, one row per event, that the
 query reads. Exit codes: 0 ran cleanly, 2 unknown hunt or SQL that DuckDB refuses (one line:
 the file and DuckDB's reason), 3 some input was bad (reported on stderr, the rest was loaded).
@@ -35,8 +36,7 @@ the file and DuckDB's reason), 3 some input was bad (reported on stderr, the res
 _WHAT = {
     "ts": "event time, UTC (use it for windows: `ts - INTERVAL 1 HOUR`)",
     "time": "event time as `detect` prints it: RFC 3339 UTC with milliseconds (`2024-11-30T08:43:17.000Z`)",
-    "source": "`cloudtrail`, `azure_activity`, `entra_audit`, `entra_signin`, `gcp_audit`, `m365_audit`",
-    "provider": "`aws`, `azure`, `gcp`, `m365`",
+    # source and provider: listed from the Source registry in render()
     "operation": "eventName / operationName / methodName / activity",
     "service": "eventSource / resource provider / serviceName",
     "principal": "who: user or role ARN, UPN, principalEmail",
@@ -49,7 +49,7 @@ _WHAT = {
     "error_message": "error message of a failed call",
     "user_agent": "user agent as logged",
     "event_id": "eventID / eventDataId / insertId",
-    "correlation_id": "Azure correlationId",
+    "correlation_id": "one id per operation: Azure and Entra correlationId, M365 CorrelationId",
     "origin": "file and position the record was read from",
     "raw": "the whole original record: `raw->>'$.requestParameters.userName'`",
 }
@@ -64,9 +64,21 @@ patterns on `operation`).
 """
 
 
+def _registered() -> dict[str, str]:
+    """The column texts that list log sources, from the Source registry (they drifted when
+    written by hand: M365 and Entra sign-ins were missing)."""
+    sources = SOURCES.values()
+    products = sorted({s.logsource[0] for s in sources})
+    return {
+        "source": ", ".join(f"`{s.name}`" for s in sources),
+        "provider": ", ".join(f"`{p}`" for p in products) + " (the Sigma product of `source`)",
+    }
+
+
 def render() -> str:
-    parts = [_INTRO]
-    parts += [f"| `{name}` | {kind} | {_WHAT[name]} |\n" for name, kind in COLUMNS.items()]
+    parts = [_INTRO.format(titles=titles())]
+    what = {**_WHAT, **_registered()}
+    parts += [f"| `{name}` | {kind} | {what[name]} |\n" for name, kind in COLUMNS.items()]
     parts.append(_LISTS)
     reg = hunts()
     for name in reg:

@@ -18,6 +18,9 @@ Field choices:
 * status: result ``success`` (any case) -> success; any other non-empty result -> failure with
   error_code = result and error_message = resultReason.
 * user_agent: the ``User-Agent`` entry of additionalDetails, else a ``UserAgent`` column.
+* correlation_id: ``correlationId`` (the Graph object's, under ``properties`` in the export,
+  else the export's top-level copy; Sentinel's ``CorrelationId`` by the case-insensitive
+  fallback): one id shared by the records of one operation (OCSF ``metadata.correlation_uid``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,12 @@ def tenant(f: Fields) -> str | None:
             if match:
                 return match.group(1)
     return None
+
+
+def correlation(f: Fields) -> str | None:
+    """correlationId of an Entra record (shared with the sign-in normalizer): the Graph
+    object's first, then the diagnostic export's top-level copy or Sentinel's column."""
+    return first(f.string("properties.correlationId", "correlationId"))
 
 
 def _initiator(f: Fields) -> tuple[str | None, str | None, str | None]:
@@ -131,4 +140,5 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
             )
     ev.user_agent = _user_agent(f)
     ev.event_id = first(f.string("properties.id", "id", "Id"))
+    ev.correlation_id = correlation(f)
     return ev, f.issues

@@ -16,7 +16,8 @@ Field choices:
 * status: ``status.errorCode`` 0 -> success, other -> failure (error_code = the code as text,
   error_message = ``status.failureReason``); without it, ``resultType`` ``0`` (or ``success``)
   -> success, other -> failure (message ``resultDescription``).
-* user_agent: ``userAgent``; event_id: ``id``; account: tenant id as for audit records.
+* user_agent: ``userAgent``; event_id: ``id``; account and correlation_id
+  (``correlationId``): as for audit records.
 * required: the time (a record without one is kept and reported ``missing_field``); the
   operation is always "Sign-in activity", so its absence is not reported.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from trailhound.model import Event, Issue, RawRecord
 from trailhound.normalize._fields import Fields, first, new_event
-from trailhound.normalize.entra_audit import tenant
+from trailhound.normalize.entra_audit import correlation, tenant
 
 SIGN_IN_ACTIVITY = "Sign-in activity"
 
@@ -85,4 +86,5 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
                 )
     ev.user_agent = first(f.string("properties.userAgent", "userAgent"))
     ev.event_id = first(f.string("properties.id", "id"))
+    ev.correlation_id = correlation(f)
     return ev, f.issues

@@ -8,14 +8,10 @@ top-level key: ``creationtime``, ``operation``, ``clientip``; found by the case-
 fallback), and a Sentinel ``OfficeActivity`` row (``TimeGenerated``, ``OfficeWorkload``,
 ``OfficeId``, ``OfficeObjectId``, ``Client_IPAddress``; list columns as JSON text, decoded here).
 
-Provider: ``azure``. OCSF ``cloud.provider`` names the cloud that hosts the tenant, not the
-product, and Microsoft's cloud is the one trailhound already calls ``azure``: Entra ID records
-(a Microsoft SaaS log too, not Azure Resource Manager) say ``azure``, and a UAL record's
-``OrganizationId`` is that same Entra tenant id, which the Entra normalizers put in ``account``.
-So ``provider`` + ``account`` name one tenant across Entra and M365 (the UAL's
-AzureActiveDirectory workload even repeats Entra sign-ins), while the product is told apart by
-``source`` (``m365_audit``) and the Sigma log source (m365/audit). A separate ``m365`` value
-would name a product in a column that names clouds (aws | azure | gcp).
+Provider: ``m365``, the Sigma product of its log source (m365/audit), as every source's provider
+is (new_event): what the README, the hunt table and `--allow`'s ``provider`` field promise, and
+what Panther and SigmaHQ call these records. The tenant still joins Entra and M365 records: a
+UAL record's ``OrganizationId`` is the Entra tenant id, which both put in ``account``.
 
 Field choices:
 * time: ``CreationTime`` (UTC; usually written without a zone, read as UTC), else Sentinel's
@@ -50,8 +46,6 @@ from __future__ import annotations
 
 from trailhound.model import Event, Issue, RawRecord
 from trailhound.normalize._fields import Fields, first, new_event
-
-PROVIDER = "azure"
 
 # Management Activity API schema, "Enum: User Type" (0-8); 9-10 as Graph's auditLogUserType.
 USER_TYPES: dict[int, str] = {
@@ -143,7 +137,6 @@ def _status(f: Fields, ev: Event) -> None:
 def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     f = Fields(rec, decode_json_text=True)
     ev = new_event(rec)
-    ev.provider = PROVIDER
     ev.time, ev.time_ns = f.time("CreationTime", "TimeGenerated")
     f.require("time", ev.time, "CreationTime", "TimeGenerated")
     ev.operation = first(f.string("Operation"))

@@ -23,6 +23,7 @@ _SUB = "9d2c4e6a-1f3b-4a5c-8e7d-6b0a2c4e8f13"
 
 CLOUDTRAIL = Source(
     name="cloudtrail",
+    title="AWS CloudTrail",
     logsource=("aws", "cloudtrail"),
     classifier=_cloudtrail,
     order=10,
@@ -63,6 +64,7 @@ CLOUDTRAIL = Source(
 
 AZURE_ACTIVITY = Source(
     name="azure_activity",
+    title="Azure Activity",
     logsource=("azure", "activitylogs"),
     classifier=_microsoft,
     order=30,
@@ -99,6 +101,7 @@ AZURE_ACTIVITY = Source(
 
 ENTRA_AUDIT = Source(
     name="entra_audit",
+    title="Entra ID audit",
     logsource=("azure", "auditlogs"),
     classifier=_microsoft,
     order=30,
@@ -144,6 +147,7 @@ ENTRA_AUDIT = Source(
 
 ENTRA_SIGNIN = Source(
     name="entra_signin",
+    title="Entra ID sign-in",
     logsource=("azure", "signinlogs"),
     classifier=_microsoft,
     order=30,
@@ -169,6 +173,7 @@ ENTRA_SIGNIN = Source(
 
 GCP_AUDIT = Source(
     name="gcp_audit",
+    title="GCP audit",
     logsource=("gcp", "gcp.audit"),
     classifier=_gcp,
     order=20,
@@ -207,6 +212,7 @@ GCP_AUDIT = Source(
 
 M365_AUDIT = Source(
     name="m365_audit",
+    title="Microsoft 365 audit",
     logsource=("m365", "audit"),
     classifier=_m365,
     order=40,

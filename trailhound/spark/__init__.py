@@ -14,6 +14,8 @@
               compile the same plan and run engine/file_scan's per-file scan; matches and per-file
               counters come back and are merged in input order by the local engines' merge.
 * listing.py  the inputs: sources.discover for local paths, Hadoop's listing for URIs.
+* spool.py    bytes the driver hands to the executors through disk (stdin, the findings of
+              detect_dataframe), in bounded memory.
 * api.py      detect_dataframe / write_findings: findings as a DataFrame of the CLI's rows.
 * session.py  SparkSession for the CLI, the executors' Python, shipping trailhound's code.
 

@@ -10,7 +10,9 @@ the executors scan the files, the driver scores, correlates and builds the rows 
 CLI does (report/columns.row), and the findings become a DataFrame: one row per finding, in
 the CLI's order, with the CLI's columns (report/columns.COLUMNS; `signals` and `correlations`
 as arrays of structs), `jsonl` (the line `detect --format jsonl` prints for it) and, with
-`keep_raw`, `raw` (the event's record as JSON text).
+`keep_raw`, `raw` (the event's record as JSON text). The findings reach the DataFrame through
+spool files in the driver's TMPDIR (about their JSONL size, removed by `unpersist()` or when the
+DataFrame is garbage), not through the driver's memory.
 
 Inputs: local paths (walked as the CLI walks them) or URIs Spark can read, or a DataFrame:
 * with a binary `content` column (and optionally `path`): one row per file, e.g.
@@ -22,7 +24,8 @@ Inputs: local paths (walked as the CLI walks them) or URIs Spark can read, or a 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +37,7 @@ from trailhound.profiles import Profile, get_profile
 from trailhound.report.columns import COLUMNS, row
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import SIGNALS
+from trailhound.spark import spool
 from trailhound.spark.session import require_pyspark
 from trailhound.tuning.window import TimeWindow
 
@@ -67,6 +71,7 @@ class SparkResult:
     summary: ScanStats
     ruleset: RuleSet | None
     profile: Profile
+    _cleanup: Callable[[], Any] | None = None  # removes the findings' spool files
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """The findings as report/columns.row() dicts, in order (read back from the
@@ -78,7 +83,10 @@ class SparkResult:
         write_findings(self.findings, path, format, mode=mode)
 
     def unpersist(self) -> None:
+        """Drop the cached findings and their spool files."""
         self.findings.unpersist()
+        if self._cleanup is not None:
+            self._cleanup()
 
 
 def detect_dataframe(
@@ -110,16 +118,44 @@ def detect_dataframe(
         paths, prof, ruleset=ruleset, engine="spark", strict=strict, engine_options=options,
         min_score=min_score, window=window,
     )
-    records = []
-    for f in res.findings:
+    # The findings stream out of scoring (spilled to disk past a budget) into spool files the
+    # executors read back: the driver never holds them all (spool.py says why not
+    # createDataFrame on a list).
+    parts = spool.spool_lines(_lines(res.findings, prof, keep_raw), prefix="trailhound-findings-")
+    sc = spark.sparkContext
+    if parts:
+        refs = [spool.ship(sc, p) for p in parts]
+        df = spark.createDataFrame(sc.parallelize(refs, len(refs)).flatMap(_read_part), SCHEMA)
+    else:
+        df = spark.createDataFrame([], SCHEMA)
+    if not keep_raw:
+        df = df.drop("raw")
+    df = df.cache()
+    # The parts stay until the DataFrame is gone (Spark reads them again if a cached block is
+    # lost) or SparkResult.unpersist().
+    cleanup = weakref.finalize(df, _remove, parts)
+    return SparkResult(df, res.stats, ruleset, prof, cleanup)
+
+
+def _lines(findings: Iterable[Any], prof: Profile, keep_raw: bool) -> Iterator[bytes]:
+    """One JSON line per finding: SCHEMA's values in order."""
+    for f in findings:
         r = row(f, prof)
         line = orjson.dumps(r).decode()
         raw = orjson.dumps(f.event.raw).decode() if keep_raw else None
-        records.append((*_typed(r), line, raw))
-    df = spark.createDataFrame(records, SCHEMA)
-    if not keep_raw:
-        df = df.drop("raw")
-    return SparkResult(df.cache(), res.stats, ruleset, prof)
+        yield orjson.dumps([*_typed(r), line, raw]) + b"\n"
+
+
+def _read_part(ref: spool.Shipped) -> Iterator[tuple[Any, ...]]:
+    """On an executor: the rows of one spooled part, in order."""
+    with open(spool.local_path(ref), "rb") as fh:
+        for line in fh:
+            yield tuple(orjson.loads(line))
+
+
+def _remove(paths: list[str]) -> None:
+    for p in paths:
+        spool.remove(p)
 
 
 def _typed(r: dict[str, Any]) -> list[Any]:

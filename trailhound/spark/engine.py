@@ -18,26 +18,40 @@ decoded events into the JVM to evaluate rules there costs more than the whole lo
 needed a third rule compiler, a second correlation and a second scoring (issue #10).
 
 Inputs: local paths (listed on the driver by sources.discover, read by the executors from the
-shared file system: local mode, or a mount every executor sees), stdin (read by the driver,
-shipped as bytes), URIs (listed by Hadoop, read by Spark's `binaryFile` source), or a
-DataFrame of `content` (binary) / `value` (string) rows, one input each (api.py).
+shared file system: local mode, or a mount every executor sees), stdin (spooled by the driver
+to a file in TMPDIR a chunk at a time, read by an executor: spool.py), URIs (listed by Hadoop,
+read by Spark's `binaryFile` source, a few files per job), or a DataFrame of `content` (binary) /
+`value` (string) rows, one input each (api.py).
 
-Memory on the driver: the files' results arrive in waves of partitions (the next wave runs
-while the current one is merged), so a local scan holds a few partitions' matches at a time.
-URI inputs are read in one Spark job and held until merged in order.
+Scheduling (issue #10): the inputs are cut into contiguous slices of about equal bytes, several
+per core (a short tail: the last slices end close together), and run as a pipeline of Spark
+jobs, one slice per core each, JOBS_IN_FLIGHT of them submitted at once: when a job is down to
+its last task, the next job's tasks already run on the other cores (with one job at a time, a
+core idled at every job's end). Spark's FIFO scheduler runs the earlier job's tasks first.
+
+Memory on the driver is bounded by the pipeline, not by the inputs: the results of at most
+JOBS_IN_FLIGHT jobs (their matches, compact wire tuples, of at most MAX_PARTITION stored bytes
+and MAX_FILES inputs per core each) wait to be merged in input order; no input's bytes pass through the
+driver (stdin goes through a file).
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import uuid
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, ClassVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from trailhound.model import Issue, Location
 from trailhound.rules.model import RuleSet
-from trailhound.sources.files import STDIN, InputSpec, display_name, read_raw
+from trailhound.sources.files import STDIN, InputSpec, display_name
+from trailhound.sources.inputs import open_input
 from trailhound.sources.limits import Limits
+from trailhound.spark import spool
 
 if TYPE_CHECKING:  # (engine/__init__.py imports this module to register it)
     from trailhound.engine.base import Match
@@ -45,17 +59,32 @@ if TYPE_CHECKING:  # (engine/__init__.py imports this module to register it)
 
 __all__ = ["SparkEngine"]
 
-PARTITIONS_PER_CORE = 8  # small partitions: balanced cores, small waves of results
-MIN_PARTITION = 16 << 20  # bytes (as stored) a partition holds at least, past one per core
-WAVE_PER_CORE = 2  # partitions per Spark job, per core (the next wave is submitted early)
+PARTITIONS_PER_CORE = 16  # slices per core at most: a short tail (see the module docstring)
+MIN_PARTITION = 8 << 20  # bytes (as stored) a slice holds at least, past one per core
+MAX_PARTITION = 32 << 20  # bytes (as stored) a slice holds at most (driver memory: see above)
+MAX_FILES = 64  # inputs a slice holds at most (gzip can hide any size: bytes alone bound little)
+JOBS_IN_FLIGHT = 3  # Spark jobs submitted at once (each one slice per core)
 
-# A task: (input number, display name, explicit, local path or None, bytes or None, size)
-Task = tuple[int, str, bool, str | None, bytes | None, int]
+
+class Task(NamedTuple):
+    """One input for an executor. `where`: "file" (a path every executor sees), "spool"
+    (`path` is a spool.Shipped: stdin) or "uri" (read by Spark's binaryFile source)."""
+
+    i: int  # input number
+    name: str  # display name
+    explicit: bool
+    where: str
+    path: Any  # str, or spool.Shipped
+    size: int
+
+
+Job = Callable[[], list[Any]]  # runs one Spark job, returns its elements in order
 
 
 class SparkEngine:
     """The engine contract (engine/base.py) on Apache Spark. `session`: an existing
-    SparkSession (default: `session.build_session(master, conf)` when first needed);
+    SparkSession (default: a SparkContext from `session.build_context(master, conf)` when first
+    needed, and a SparkSession on it only for URIs);
     `frame`: a DataFrame of inputs to scan instead of paths (see api.detect_dataframe)."""
 
     NAME = "spark"
@@ -78,14 +107,26 @@ class SparkEngine:
         self.frame = frame
         self.strict = strict
 
+    def context(self) -> Any:
+        """The SparkContext, with this trailhound shipped to its executors: the given
+        session's, else one started without a SparkSession (session.build_context: a scan of
+        files needs none)."""
+        from trailhound.spark.session import build_context, ship_code
+
+        if self._session is not None:
+            sc = self._session.sparkContext
+        else:
+            sc = build_context(self.master, self.conf)
+        ship_code(sc)
+        return sc
+
     def session(self) -> Any:
+        """A SparkSession (URIs, DataFrames): the given one, else one on `context()`."""
         if self._session is None:
-            from trailhound.spark.session import build_session
+            self.context()
+            from pyspark.sql import SparkSession
 
-            self._session = build_session(self.master, self.conf)
-        from trailhound.spark.session import ship_code
-
-        ship_code(self._session)
+            self._session = SparkSession.builder.getOrCreate()  # on the active context
         return self._session
 
     def compile(self, ruleset: RuleSet) -> FastPlan:
@@ -97,7 +138,7 @@ class SparkEngine:
         """sources.discover, with URIs listed by Hadoop (listing.py)."""
         from trailhound.spark.listing import discover
 
-        return discover(self.session, paths)
+        return discover(self.context, paths)
 
     def scan(
         self,
@@ -127,51 +168,50 @@ class SparkEngine:
         it once, as the driver did: compiled predicates hold RE2 objects, which cannot be
         pickled), the profile and the limits."""
         shipped = (plan.ruleset, self.strict, profile, limits)
-        return self.session().sparkContext.broadcast(shipped)
+        return self.context().broadcast(shipped)
 
     def _results(
         self, plan: FastPlan, specs: Sequence[InputSpec], profile: Any, stdin: Any,
         limits: Limits,
-    ) -> Iterator[Any]:
-        from trailhound.engine.file_scan import FileResult
+    ) -> Generator[Any, None, None]:
         from trailhound.spark.listing import is_uri
 
-        spark = self.session()
-        sc = spark.sparkContext
+        sc = self.context()
         blob = self._blob(plan, profile, limits)
-        local: list[Task] = []
-        remote: dict[str, tuple[int, bool]] = {}
-        got: dict[int, FileResult] = {}  # results known before the scan, by input number
-        for i, spec in enumerate(specs):
-            name = display_name(spec)
-            if spec.path == STDIN:
-                try:
-                    data = read_raw(spec, stdin)
-                except OSError as exc:
-                    got[i] = _unreadable(name, exc.strerror or type(exc).__name__)
-                    continue
-                local.append((i, name, True, None, data, len(data)))
-            elif is_uri(spec.path):
-                remote[spec.path] = (i, spec.explicit)
-            else:
-                local.append((i, name, spec.explicit, spec.path, None, spec.size or 0))
-        if remote:
-            got.update(_read_remote(spark, blob, remote))
-            for uri, (i, _) in remote.items():
-                if i not in got:  # listed, but Spark could not read it
-                    got[i] = _unreadable(uri, "Spark could not read this file")
-        waves = _waves(sc, _local_rdd(sc, blob, local), sc.defaultParallelism * WAVE_PER_CORE)
+        tasks: list[Task] = []
+        got: dict[int, Any] = {}  # results known before the scan, by input number
+        spooled: list[str] = []
         try:
-            for i in range(len(specs)):
-                if i in got:
-                    yield got.pop(i)
-                    continue
-                j, res = next(waves)
-                assert j == i, (j, i)  # the partitions hold the local inputs in order
-                yield res
+            for i, spec in enumerate(specs):
+                name = display_name(spec)
+                if spec.path == STDIN:
+                    try:
+                        with open_input(spec, stdin) as fh:
+                            spooled.append(spool.spool_stream(fh))
+                    except OSError as exc:
+                        got[i] = _unreadable(name, exc.strerror or type(exc).__name__)
+                        continue
+                    ref = spool.ship(sc, spooled[-1])
+                    tasks.append(Task(i, name, True, "spool", ref, os.path.getsize(spooled[-1])))
+                elif is_uri(spec.path):
+                    tasks.append(Task(i, name, spec.explicit, "uri", spec.path, spec.size or 0))
+                else:
+                    tasks.append(Task(i, name, spec.explicit, "file", spec.path, spec.size or 0))
+            runs = _pipelined(sc, _jobs(sc, self.session, blob, tasks))
+            try:
+                for i in range(len(specs)):
+                    if i in got:
+                        yield got.pop(i)
+                        continue
+                    j, res = next(runs)
+                    assert j == i, (j, i)  # the jobs hold the inputs in order
+                    yield res
+            finally:
+                runs.close()
         finally:
-            waves.close()
             blob.unpersist()
+            for path in spooled:
+                spool.remove(path)
 
     def _frame_results(self, plan: FastPlan, profile: Any, limits: Limits) -> Iterator[Any]:
         from pyspark.sql import functions as S
@@ -194,14 +234,14 @@ class SparkEngine:
         picked = df.select(
             S.coalesce(display, S.lit("<dataframe>")).alias("display"), content.alias("content")
         )
-        sc = self.session().sparkContext
+        sc = self.context()
         blob = self._blob(plan, profile, limits)
         rdd = picked.rdd.mapPartitions(lambda rows: _scan_rows(blob, rows))
-        waves = _waves(sc, rdd, sc.defaultParallelism * WAVE_PER_CORE)
+        runs = _pipelined(sc, _partition_jobs(sc, rdd))
         try:
-            yield from waves
+            yield from runs
         finally:
-            waves.close()
+            runs.close()
             blob.unpersist()
 
 
@@ -218,7 +258,7 @@ def _merge(plan: FastPlan, specs: Sequence[InputSpec] | None, stats: Any,
                 on_file(specs[k])
     finally:
         close = getattr(results, "close", None)
-        if close is not None:  # cancels the running Spark job (see _waves)
+        if close is not None:  # cancels the running Spark jobs (see _pipelined)
             close()
 
 
@@ -226,65 +266,101 @@ def _unreadable(name: str, reason: str) -> Any:
     return _failed(name, "unreadable", f"cannot read: {reason}")
 
 
-def _local_rdd(sc: Any, blob: Any, tasks: list[Task]) -> Any:
-    """The tasks in contiguous slices of about equal bytes, in input order (so the results of
-    the partitions, in partition order, are in input order)."""
-    if not tasks:
-        return sc.emptyRDD()
-    cores = sc.defaultParallelism
-    total = sum(max(t[5], 1) for t in tasks)
-    # at least one partition per core, more (up to PARTITIONS_PER_CORE) when there is enough
-    # to read that a Spark task costs little beside it
-    n = max(1, min(len(tasks), max(cores, min(cores * PARTITIONS_PER_CORE, total // MIN_PARTITION))))
-    slices: list[list[Task]] = [[] for _ in range(n)]
+def _jobs(sc: Any, session: Callable[[], Any], blob: Any, tasks: list[Task]) -> Iterator[Job]:
+    """The Spark jobs that scan `tasks`, in input order, each giving (input number,
+    FileResult) in input order: runs of files and stdin as slices of one RDD, one slice per
+    core per job; runs of URIs through binaryFile (`session()`: a SparkSession), about as
+    many bytes per job."""
+    cores = max(1, sc.defaultParallelism)
+    for remote, group in itertools.groupby(tasks, key=lambda t: t.where == "uri"):
+        run = list(group)
+        n = _slice_count(run, cores)
+        if remote:
+            for chunk in _cut(run, -(-n // cores), MAX_FILES * cores):
+                yield partial(_uri_job, session(), blob, chunk)
+        else:
+            slices = _cut(run, n)
+            rdd = sc.parallelize(slices, len(slices)).mapPartitions(
+                lambda parts: _scan_tasks(blob, parts)
+            )
+            yield from _partition_jobs(sc, rdd)
+
+
+def _partition_jobs(sc: Any, rdd: Any) -> Iterator[Job]:
+    """One job per `cores` partitions of `rdd`, in partition order."""
+    n = rdd.getNumPartitions()
+    per_job = max(1, sc.defaultParallelism)
+    for start in range(0, n, per_job):
+        parts = list(range(start, min(start + per_job, n)))
+        yield partial(_run_partitions, sc, rdd, parts)
+
+
+def _run_partitions(sc: Any, rdd: Any, parts: list[int]) -> list[Any]:
+    return list(sc.runJob(rdd, _identity, parts))
+
+
+def _slice_count(tasks: list[Task], cores: int) -> int:
+    """How many slices to cut `tasks` into: at least one per core, more (up to
+    PARTITIONS_PER_CORE per core) when there is enough to read that a Spark task costs little
+    beside it, and enough that none holds more than MAX_PARTITION bytes or MAX_FILES inputs
+    (the driver holds a few slices' matches at a time)."""
+    total = sum(max(t.size, 1) for t in tasks)
+    n = max(cores, min(cores * PARTITIONS_PER_CORE, total // MIN_PARTITION),
+            -(-total // MAX_PARTITION), -(-len(tasks) // MAX_FILES))
+    return max(1, min(len(tasks), n))
+
+
+def _cut(tasks: list[Task], n: int, max_files: int = MAX_FILES) -> list[list[Task]]:
+    """`tasks` in n contiguous slices of about equal bytes (a task goes to the slice its first
+    byte falls in), in input order; a slice of more than `max_files` inputs is cut again."""
+    total = sum(max(t.size, 1) for t in tasks)
+    out: list[list[Task]] = [[] for _ in range(n)]
     done = 0
     for t in tasks:
-        k = min(n - 1, done * n // total)
-        slices[k].append(t)
-        done += max(t[5], 1)
-    slices = [s for s in slices if s]
-    return sc.parallelize(slices, len(slices)).mapPartitions(
-        lambda parts: _scan_tasks(blob, parts)
-    )
+        out[min(n - 1, done * n // total)].append(t)
+        done += max(t.size, 1)
+    return [s[k : k + max_files] for s in out for k in range(0, len(s), max_files)]
 
 
-def _read_remote(
-    spark: Any, blob: Any, index: dict[str, tuple[int, bool]]
-) -> list[tuple[int, Any]]:
-    """(input number, FileResult) of every URI file Spark could read (one job)."""
+def _uri_job(spark: Any, blob: Any, chunk: list[Task]) -> list[tuple[int, Any]]:
+    """(input number, FileResult) of the URI files of `chunk`, in input order (one job)."""
     df = (
         spark.read.format("binaryFile")
         .option("ignoreCorruptFiles", "true")
         .option("ignoreMissingFiles", "true")
-        .load(sorted(index))
+        .load([t.path for t in chunk])
         .select("path", "content")
     )
-    wanted = dict(index)
-    return list(df.rdd.mapPartitions(lambda rows: _scan_uris(blob, wanted, rows)).collect())
+    index = {t.path: (t.i, t.explicit) for t in chunk}
+    got = dict(df.rdd.mapPartitions(lambda rows: _scan_uris(blob, index, rows)).collect())
+    return [
+        (t.i, got[t.i] if t.i in got else _unreadable(t.name, "Spark could not read this file"))
+        for t in chunk
+    ]
 
 
-def _waves(sc: Any, rdd: Any, per_wave: int) -> Generator[Any, None, None]:
-    """The elements of `rdd`, partition by partition, in order, computed `per_wave` partitions
-    per Spark job with the next job already running while a wave is consumed. Closing the
-    iterator cancels the running job (hence Generator: callers close it)."""
-    n = rdd.getNumPartitions()
-    batches = [list(range(i, min(i + per_wave, n))) for i in range(0, n, max(per_wave, 1))]
+def _pipelined(sc: Any, jobs: Iterator[Job], depth: int = JOBS_IN_FLIGHT) -> Generator[Any, None, None]:
+    """The elements of `jobs`' results, job by job, in order, with up to `depth` jobs submitted
+    to Spark at once (see the module docstring). Closing the iterator cancels the jobs still
+    running (hence Generator: callers close it)."""
     group = f"trailhound-{uuid.uuid4().hex}"
 
-    def run(parts: list[int]) -> list[Any]:
+    def run(job: Job) -> list[Any]:
         sc.setJobGroup(group, "trailhound scan", interruptOnCancel=True)
-        return list(sc.runJob(rdd, _identity, parts))
+        return job()
 
-    pool = ThreadPoolExecutor(max_workers=1)
+    pool = ThreadPoolExecutor(max_workers=depth)
+    pending: deque[Future[list[Any]]] = deque()
     try:
-        pending = pool.submit(run, batches[0]) if batches else None
-        for k in range(len(batches)):
-            assert pending is not None
-            got = pending.result()
-            pending = pool.submit(run, batches[k + 1]) if k + 1 < len(batches) else None
+        for job in itertools.islice(jobs, depth):
+            pending.append(pool.submit(run, job))
+        while pending:
+            got = pending.popleft().result()
+            for job in itertools.islice(jobs, 1):
+                pending.append(pool.submit(run, job))
             yield from got
     finally:
-        if pending is not None and not pending.done():
+        if any(not f.done() for f in pending):
             sc.cancelJobGroup(group)
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -334,19 +410,29 @@ def _failed(name: str, kind: str, message: str) -> Any:
     return res
 
 
+def _scan_spooled(plan: Any, profile: Any, t: Task, limits: Limits) -> Any:
+    """stdin, from the driver's spool file, read as the local engines read stdin."""
+    from trailhound.engine.file_scan import _scan_spec
+
+    try:
+        fh = open(spool.local_path(t.path), "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        return _unreadable(t.name, f"the driver's copy of stdin: {exc.strerror or exc}")
+    with fh:
+        return _scan_spec(plan, profile, InputSpec(STDIN, t.size, True), fh, limits)
+
+
 def _scan_tasks(blob: Any, parts: Iterable[list[Task]]) -> Iterator[tuple[int, Any]]:
-    from trailhound.engine.file_scan import _scan_spec, scan_bytes
+    from trailhound.engine.file_scan import _scan_spec
 
     plan, profile, limits = _state(blob)
     for part in parts:
-        for i, name, explicit, path, data, size in part:
-            if path is not None:
-                spec = InputSpec(path, size, explicit)
-                yield i, _guarded(name, _scan_spec, plan, profile, spec, None, limits)
-            else:  # stdin, read by the driver
-                yield i, _guarded(
-                    name, scan_bytes, plan, profile, data or b"", name, explicit, limits
-                )
+        for t in part:
+            if t.where == "spool":
+                yield t.i, _guarded(t.name, _scan_spooled, plan, profile, t, limits)
+            else:
+                spec = InputSpec(t.path, t.size, t.explicit)
+                yield t.i, _guarded(t.name, _scan_spec, plan, profile, spec, None, limits)
 
 
 def _scan_uris(

@@ -27,15 +27,15 @@ def is_uri(path: str) -> bool:
     return bool(_SCHEME.match(path)) and not (len(path) > 1 and path[1] == ":" and os.name == "nt")
 
 
-def discover(spark_session: Any, paths: Sequence[str]) -> tuple[list[InputSpec], list[Issue]]:
-    """`sources.discover`, with URIs listed by Hadoop (`spark_session()` is called only when
+def discover(spark_context: Any, paths: Sequence[str]) -> tuple[list[InputSpec], list[Issue]]:
+    """`sources.discover`, with URIs listed by Hadoop (`spark_context()` is called only when
     there is a URI: a scan of local files needs no JVM to be listed)."""
     specs: list[InputSpec] = []
     issues: list[Issue] = []
     seen: set[object] = set()
     for path in paths:
         if path != STDIN and is_uri(path):
-            found, problems = _list_uri(spark_session(), path, seen)
+            found, problems = _list_uri(spark_context(), path, seen)
         else:
             found, problems = discover_one(path, seen)
         specs.extend(found)
@@ -47,10 +47,10 @@ def _hidden(rel: str) -> bool:
     return any(part.startswith(".") for part in rel.split("/") if part)
 
 
-def _list_uri(spark: Any, uri: str, seen: set[object]) -> tuple[list[InputSpec], list[Issue]]:
-    jvm = spark._jvm
+def _list_uri(sc: Any, uri: str, seen: set[object]) -> tuple[list[InputSpec], list[Issue]]:
+    jvm = sc._jvm
     root = jvm.org.apache.hadoop.fs.Path(uri)
-    fs = root.getFileSystem(spark._jsc.hadoopConfiguration())
+    fs = root.getFileSystem(sc._jsc.hadoopConfiguration())
     try:
         matched = fs.globStatus(root)
     except Exception as exc:  # noqa: BLE001 - any Hadoop error (auth, unknown scheme...) names it
