@@ -198,7 +198,7 @@ def test_rules_and_attack_come_from_the_findings(demo_lines: list[dict[str, Any]
         for s in row["signals"]:
             assert not s["guide"] or s["guide"] in line["remediation"]["desc"]
         assert line["severity_id"] == severity(row["suspicion_score"])[0]
-        assert line["cloud"]["provider"].lower() in {"aws", "azure", "gcp"}
+        assert line["cloud"]["provider"] in {"AWS", "Azure", "GCP", "Microsoft 365"}
     uids = [line["finding_info"]["uid"] for line in demo_lines]
     assert len(set(uids)) == len(uids)
 

@@ -68,7 +68,7 @@ _SEVERITIES = ((4, 5, "Critical"), (3, 4, "High"), (2, 3, "Medium"), (1, 2, "Low
 _INFORMATIONAL = (1, "Informational")
 
 # cloud.provider as OCSF's examples spell it; another provider is written as the event has it
-PROVIDER_NAMES = {"aws": "AWS", "azure": "Azure", "gcp": "GCP"}
+PROVIDER_NAMES = {"aws": "AWS", "azure": "Azure", "gcp": "GCP", "m365": "Microsoft 365"}
 
 # uuid5 namespace of finding uids (any fixed uuid: it only keeps our uids apart from others')
 _UID_NAMESPACE = uuid.UUID("5b1c1d7e-6a0e-4f38-9a4e-0d5c3f0e2a11")
