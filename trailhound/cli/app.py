@@ -34,7 +34,7 @@ from trailhound.pipeline import ScanStats, ScanStream, scan_stream
 from trailhound.profiles import Profile
 from trailhound.report.columns import row
 from trailhound.report.escape import for_terminal
-from trailhound.report.writers import WRITERS
+from trailhound.report.writers import WRITERS, wants_raw
 from trailhound.rules.model import RuleSet
 from trailhound.sources.files import missing_paths
 
@@ -124,11 +124,14 @@ def scan_ruleset(opts: ScanOptions) -> tuple[RuleSet | None, int]:
     return ruleset, refused
 
 
-def finding_rows(opts: ScanOptions) -> tuple[Iterable[dict[str, Any]], ScanStats]:
-    """The finding rows (report/columns.row) of any engine, in order, and the scan's summary
-    (complete once the rows are consumed): what `detect` prints and triage builds on."""
+def finding_rows(
+    opts: ScanOptions, raw: bool = False
+) -> tuple[Iterable[dict[str, Any]], ScanStats]:
+    """The finding rows (report/columns.row; `raw`: with the original record) of any engine, in
+    order, and the scan's summary (complete once the rows are consumed): what `detect` prints
+    and triage builds on."""
     result = scan_findings(opts)
-    return (row(f, opts.profile) for f in result.findings), result.stats
+    return (row(f, opts.profile, raw=raw) for f in result.findings), result.stats
 
 
 def scan_findings(opts: ScanOptions) -> ScanStream:
@@ -142,7 +145,7 @@ def scan_findings(opts: ScanOptions) -> ScanStream:
 
 def _detect(opts: ScanOptions, fmt: str) -> int:
     writer = WRITERS.get(fmt)
-    rows, stats = finding_rows(opts)
+    rows, stats = finding_rows(opts, raw=wants_raw(writer))
     return emit(writer, rows, stats, opts)
 
 
@@ -245,6 +248,9 @@ cli.add_command(sumo)
 from trailhound.cli.watch_cmd import watch  # issue 15: continuous detection
 
 cli.add_command(watch)
+from trailhound.cli.attack_cmd import attack_layer  # issue 12: ATT&CK Navigator layers
+
+cli.add_command(attack_layer)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

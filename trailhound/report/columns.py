@@ -121,7 +121,9 @@ def correlation_obj(hit: Hit) -> dict[str, Any]:
     }
 
 
-def row(f: Finding, profile: Profile) -> dict[str, Any]:
+def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
+    """The finding's row; `raw` adds the original record (key `raw`, not a column) for the
+    writers that keep it (writers.wants_raw: OCSF's evidence)."""
     e = f.event
     # every profile: the one output time format (normalize/times.output_time); the seed's
     # `_messageTime` is Sumo's own epoch-ms timestamp, not a raw field it extracts
@@ -156,4 +158,6 @@ def row(f: Finding, profile: Profile) -> dict[str, Any]:
     out["records"] = f.copies
     out["correlations"] = [correlation_obj(h) for h in f.hits]
     out.update(zip(TRIAGE_COLUMNS, triage_columns(e)))
+    if raw:
+        out["raw"] = e.raw
     return out

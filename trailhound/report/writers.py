@@ -14,9 +14,16 @@ from trailhound.report.escape import for_csv, for_terminal
 from trailhound.report.layout import Layout, Slot
 from trailhound.report.layout import write_table as write_records
 from trailhound.report.names import short_principal, short_time
+from trailhound.report.ocsf import write_ocsf
 
 Row = dict[str, Any]
 Writer = Callable[[Iterable[Row], TextIO], None]
+
+
+def wants_raw(writer: Writer) -> bool:
+    """A writer that keeps each finding's original record (OCSF's evidence) says so with a
+    `wants_raw = True` attribute; the rows of the others do not carry the record."""
+    return bool(getattr(writer, "wants_raw", False))
 
 
 def write_jsonl(rows: Iterable[Row], out: TextIO) -> None:
@@ -112,5 +119,6 @@ WRITERS: Registry[Writer] = Registry("output format")
 WRITERS.register("table", write_table)
 WRITERS.register("jsonl", write_jsonl)
 WRITERS.register("csv", write_csv)
+WRITERS.register("ocsf", write_ocsf)
 
 __all__ = ["COLUMNS", "SEED_COLUMNS", "WRITERS", "write_csv", "write_jsonl", "write_table"]
