@@ -27,7 +27,7 @@ from trailhound.export.normalized import FALSE, TRUE, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.sql import regex_pattern
 from trailhound.export.text import c_string, one_line
-from trailhound.report.columns import _SEED_PATHS
+from trailhound.report.columns import SEED_PATHS
 
 __all__ = ["SOURCETYPES", "TARGET", "render"]
 
@@ -185,8 +185,8 @@ def render(pack: ExportPack) -> str:
         score += f" + if({hit}, {_weighted(contexts)}, 0)"
     lines.append(f"| eval suspicion_score={score}")
     lines.append(f"| where ({hit}) AND suspicion_score>0")
-    renames = [f"{p} AS {c}" for c, parts in _SEED_PATHS.items() if (p := ".".join(parts)) != c]
-    columns = ["_time", "sourcetype", *_SEED_PATHS, "eventID", *pack.signals, "suspicion_score"]
+    renames = [f"{p} AS {c}" for c, parts in SEED_PATHS.items() if (p := ".".join(parts)) != c]
+    columns = ["_time", "sourcetype", *SEED_PATHS, "eventID", *pack.signals, "suspicion_score"]
     lines.append(f"| rename {', '.join(renames)}")
     lines.append(f"| table {' '.join(columns)}")
     lines.append("| sort 0 -suspicion_score, +_time")

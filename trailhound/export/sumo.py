@@ -37,8 +37,8 @@ from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.text import c_string, one_line
 from trailhound.profiles import PROFILES
 from trailhound.report.columns import (
-    _SEED_PATHS,  # the paths the seed query extracts, once
     SEED_COLUMNS,
+    SEED_PATHS,  # the paths the seed query extracts, once
 )
 
 __all__ = ["SEED_SCOPE", "TARGET", "render"]
@@ -62,7 +62,7 @@ class _Fields:
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
-        for column, parts in _SEED_PATHS.items():
+        for column, parts in SEED_PATHS.items():
             self.names[".".join(parts)] = column
 
     def __call__(self, path: str) -> str:
@@ -247,7 +247,7 @@ def render(pack: ExportPack) -> str:
     # the seed query's columns (`_messageTime` for `time`), with this pack's signals; other packs
     # also name the event (CloudTrail's eventID: the seed query keeps the page's columns)
     event_id = [] if pack.name == "seed" else [f("eventID")]
-    columns = ["_messageTime", *_SEED_PATHS, *event_id, *pack.signals, "suspicion_score"]
+    columns = ["_messageTime", *SEED_PATHS, *event_id, *pack.signals, "suspicion_score"]
     assert pack.name != "seed" or columns == ["_messageTime" if c == "time" else c for c in SEED_COLUMNS]
     head = [
         f"// trailhound export --to sumo: pack {pack.name}, {len(pack.rules)} rule(s)",

@@ -48,7 +48,7 @@ COLUMNS = (
 )
 
 # Raw JSON paths the seed query extracts with `json field=_raw "<path>"`.
-_SEED_PATHS = {
+SEED_PATHS = {
     "eventName": ("eventName",),
     "operationName": ("operationName",),
     "userArn": ("userIdentity", "arn"),
@@ -129,7 +129,7 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
     # `_messageTime` is Sumo's own epoch-ms timestamp, not a raw field it extracts
     out: dict[str, Any] = {"time": output_time(e.time_ns)}
     if profile.literal_columns:
-        for col, path in _SEED_PATHS.items():
+        for col, path in SEED_PATHS.items():
             out[col] = literal(e.raw, path)
         event_id = literal(e.raw, ("eventID",)) or e.event_id
     else:
