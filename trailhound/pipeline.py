@@ -18,7 +18,7 @@ from trailhound.engine.correlate import CorrelationStats
 from trailhound.engine.loop import spec_events
 from trailhound.model import Event, Issue
 from trailhound.profiles import Profile
-from trailhound.rules.first_seen import first_seen_gate
+from trailhound.rules.first_seen import FirstSeenGate
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding, iter_findings
@@ -150,11 +150,12 @@ def scan_stream(
     if on_start is not None:
         on_start(specs)
     matches = eng.scan(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
+    first_seen = FirstSeenGate(rs)  # rules/first_seen.py: new-value rules, after filters
     matches = tuning_gate(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
-        dedupe=profile.dedupe,
+        dedupe=profile.dedupe, outside=first_seen.keep,  # events outside the window are history
     )
-    matches = first_seen_gate(matches, rs)  # rules/first_seen.py: new-value rules, after filters
+    matches = first_seen(matches)
     if carry is not None:
         matches = carry(matches)
     findings = iter_findings(
