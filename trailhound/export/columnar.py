@@ -21,7 +21,30 @@ Resolve = Callable[[str], "str | None"]
 
 
 def bind(node: ir.Node, resolve: Resolve) -> ir.Node:
-    return simplify(_bind(node, resolve))
+    return _absorb(simplify(_bind(node, resolve)))
+
+
+def _absorb(node: ir.Node) -> ir.Node:
+    """Drop what two raw paths bound to one column repeat. A normalized field read from the
+    first present of `a, b` (export/normalized.expand: `A or (isnull(a) and B)`) becomes, when
+    the target spells both `c`, `A(c) or (isnull(c) and B(c))`: the second branch implies the
+    first (absorption: x or (x and y) = x), and a conjunct said twice is said once."""
+    if isinstance(node, ir.Not):
+        return ir.Not(_absorb(node.arg))
+    if not isinstance(node, (ir.And, ir.Or)):
+        return node
+    args = list(dict.fromkeys(_absorb(a) for a in node.args))
+    if isinstance(node, ir.Or):
+        sets = [_conjuncts(a) for a in args]
+        args = [
+            a for i, a in enumerate(args)
+            if not any(j != i and (b < sets[i] or (b == sets[i] and j < i)) for j, b in enumerate(sets))
+        ]
+    return args[0] if len(args) == 1 else type(node)(tuple(args))
+
+
+def _conjuncts(node: ir.Node) -> frozenset[ir.Node]:
+    return frozenset(node.args) if isinstance(node, ir.And) else frozenset((node,))
 
 
 def _bind(node: ir.Node, resolve: Resolve) -> ir.Node:
