@@ -122,8 +122,9 @@ def correlation_obj(hit: Hit) -> dict[str, Any]:
 
 
 def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
-    """The finding's row; `raw` adds the original record (key `raw`, not a column) for the
-    writers that keep it (writers.wants_raw: OCSF's evidence)."""
+    """The finding's row; `raw` adds the original record (key `raw`, not a column) and the
+    normalized columns (key `normalized`, whatever the profile) for the writers that keep them
+    (writers.wants_raw: OCSF's evidence)."""
     e = f.event
     # every profile: the one output time format (normalize/times.output_time); the seed's
     # `_messageTime` is Sumo's own epoch-ms timestamp, not a raw field it extracts
@@ -133,17 +134,7 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
             out[col] = literal(e.raw, path)
         event_id = literal(e.raw, ("eventID",)) or e.event_id
     else:
-        aws = e.provider == "aws"
-        out.update(
-            eventName=e.operation if aws else None,
-            operationName=None if aws else e.operation,
-            userArn=e.principal,
-            identityType=e.principal_type,
-            sourceIP=e.src_ip,
-            awsRegion=e.region,
-            errorCode=e.error_code,
-            errorMessage=e.error_message,
-        )
+        out.update(normalized_columns(e))
         event_id = e.event_id
     raised = f.signals()
     for s in SIGNALS:
@@ -160,4 +151,22 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
     out.update(zip(TRIAGE_COLUMNS, triage_columns(e)))
     if raw:
         out["raw"] = e.raw
+        # the evidence names who and from where even when the profile's columns are the seed's
+        # literal CloudTrail extractions (an Azure or GCP finding has none there)
+        out["normalized"] = normalized_columns(e)
     return out
+
+
+def normalized_columns(e: Event) -> dict[str, Any]:
+    """The columns a profile without literal columns fills from the normalized event."""
+    aws = e.provider == "aws"
+    return {
+        "eventName": e.operation if aws else None,
+        "operationName": None if aws else e.operation,
+        "userArn": e.principal,
+        "identityType": e.principal_type,
+        "sourceIP": e.src_ip,
+        "awsRegion": e.region,
+        "errorCode": e.error_code,
+        "errorMessage": e.error_message,
+    }
