@@ -10,12 +10,15 @@ branch reads absent fields becomes FALSE and is reported as not exportable.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from trailhound.engine import ir
 from trailhound.export.normalized import FALSE, TRUE, simplify
+from trailhound.export.pack import ExportPack
+from trailhound.export.text import one_line
 
-__all__ = ["bind"]
+__all__ = ["bind", "unapplied_filters"]
 
 Resolve = Callable[[str], "str | None"]
 
@@ -65,3 +68,25 @@ def _bind(node: ir.Node, resolve: Resolve) -> ir.Node:
         missing_matches = isinstance(m, ir.Null) or (isinstance(m, ir.Exists) and not m.want)
         return TRUE if missing_matches else FALSE
     return ir.FieldTest(target, m)
+
+
+def unapplied_filters(
+    pack: ExportPack, resolve: Callable[[str, str], str | None], target: str,
+    place: Callable[[str], str],
+) -> list[str]:
+    """The filters (allowlist entries, shipped filters) that would silently not apply to a log
+    source's table or index: what they test is missing from the target's schema there, so their
+    condition binds to always-true and the findings they remove would stay. One line each, for
+    the target's `left_out` (stderr, exit 3); `place(source)` names the table or index."""
+    lines: dict[str, None] = {}
+    for r in pack.rules:
+        titles = {f.id: f.title for f in r.filters}
+        for source, (_, kept) in r.parts.items():
+            for fid, node in kept:
+                if node != TRUE and bind(node, functools.partial(resolve, source)) == TRUE:
+                    lines[
+                        f"filter {one_line(titles.get(fid, fid))}: not exported to {target} for "
+                        f"{place(source)}: it reads no field {target} has there (the findings it "
+                        "removes would stay)"
+                    ] = None
+    return list(lines)

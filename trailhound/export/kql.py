@@ -24,7 +24,7 @@ import re
 
 from trailhound.engine import ir
 from trailhound.export.base import Target
-from trailhound.export.columnar import bind
+from trailhound.export.columnar import bind, unapplied_filters
 from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
@@ -263,25 +263,12 @@ def _bound(pack: ExportPack) -> dict[str, list[tuple[ExportRule, ir.Node | None]
 
 
 def left_out(pack: ExportPack) -> list[str]:
-    """The rules (per table) the export cannot carry: they test only fields the table lacks; and
-    the filters (allowlist entries, shipped filters) that would silently not apply to a table:
-    what they test reads no column of it, so the findings they remove would stay."""
-    rules = [
+    """The rules (per table) the export cannot carry: they test only fields the table lacks;
+    and the filters that would silently not apply to a table (columnar.unapplied_filters)."""
+    return [
         f"rule {r.rule.id} ({r.rule.path}): not exported to kql for {TABLES[s][0]}: it reads no column of that table"
-        for s, bound in _bound(pack).items() for r, node in bound if node == FALSE
-    ]
-    filters: dict[str, None] = {}
-    for r in pack.rules:
-        titles = {f.id: f.title for f in r.filters}
-        for source, (_, kept) in r.parts.items():
-            for fid, node in kept:
-                if node != TRUE and bind(node, functools.partial(resolve, source)) == TRUE:
-                    filters[
-                        f"filter {one_line(titles.get(fid, fid))}: not exported to kql for "
-                        f"{TABLES[source][0]}: it reads no column of that table (its findings "
-                        "would stay there)"
-                    ] = None
-    return rules + list(filters)
+        for s, rules in _bound(pack).items() for r, node in rules if node == FALSE
+    ] + unapplied_filters(pack, resolve, "kql", lambda source: TABLES[source][0])
 
 
 def render(pack: ExportPack) -> str:

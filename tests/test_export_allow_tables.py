@@ -1,4 +1,4 @@
-"""`export --to kql --allow`: an allowlist entry reads the normalizer's raw paths
+"""`export --to kql|esql --allow`: an allowlist entry reads the normalizer's raw paths
 (export/normalized.py), which Sentinel's tables spell otherwise (AzureActivity's `CallerIpAddress`
 for `callerIpAddress`, AuditLogs' dynamic `InitiatedBy` for `initiatedBy`). The entry must apply
 there, or the export must say it does not (exit 3): never drop it silently. The expected column
@@ -54,3 +54,15 @@ def test_an_entry_no_column_holds_is_refused_by_name(tmp_path: Path) -> None:
     assert named and all("not exported to kql for AzureActivity" in x for x in named), p.stderr
     assert "Traceback" not in p.stderr
     assert "(AzureActivity" in p.stdout  # the rest is exported
+
+
+def test_esql_names_the_entries_it_cannot_apply(tmp_path: Path) -> None:
+    # the ES|QL target maps no Azure subscription field: an account entry cannot apply to the
+    # Azure Activity integration's index, and must say so rather than vanish
+    allow = tmp_path / "allow.yml"
+    allow.write_text("- account: '111122223333'\n  reason: one account\n", encoding="utf-8")
+    p = run("--profile", "corrected", "--to", "esql", "--allow", str(allow))
+    assert p.returncode == 3
+    named = [x for x in p.stderr.splitlines() if f"allowlist {allow}:1" in x]
+    assert any("not exported to esql for azure.activitylogs" in x for x in named), p.stderr
+    assert "Traceback" not in p.stderr
