@@ -5,6 +5,7 @@
     for row in result.rows():    # the dicts `detect --format jsonl` prints, in its order
         ...
     result.summary                 # pipeline.ScanStats: files, records, issues, ...
+    result.write(sys.stdout, "ocsf")   # as `detect --format ocsf` writes it (raw records included)
 
 The rule set is built as `detect` builds it (`user_ruleset`, `tuned_ruleset`: the CLI calls them): the
 profile's pack, plus the Sigma rules under `rules` (a rule that does not load or compile is
