@@ -150,12 +150,12 @@ def scan_stream(
     if on_start is not None:
         on_start(specs)
     matches = eng.scan(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
-    first_seen = FirstSeenGate(rs)  # rules/first_seen.py: new-value rules, after filters
+    novel = FirstSeenGate(rs)  # rules/first_seen.py: new-value rules, after filters
     matches = tuning_gate(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
-        dedupe=profile.dedupe, outside=first_seen.keep,  # events outside the window are history
+        dedupe=profile.dedupe, outside=novel.keep,  # events outside the window are history
     )
-    matches = first_seen(matches)
+    matches = novel(matches)
     if carry is not None:
         matches = carry(matches)
     findings = iter_findings(

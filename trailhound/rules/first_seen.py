@@ -153,13 +153,20 @@ class FirstSeenGate:
     but they are history (a principal's earlier logins), and the summary's count of matched
     events left out by the window must count only what the scan without a window reports."""
 
-    def __init__(self, ruleset: RuleSet, stats: FirstSeenStats | None = None) -> None:
+    def __init__(
+        self, ruleset: RuleSet, stats: FirstSeenStats | None = None,
+        histories: dict[str, _History] | None = None,
+    ) -> None:
+        """`histories` (rule id -> history): taken from and left in it, so that a caller can
+        carry the history from one scan to the next; a rule missing there starts from its
+        baseline."""
         self.specs = {r.id: s for r in ruleset.rules if (s := spec_of(r)) is not None}
         self.stats = stats if stats is not None else FirstSeenStats()
-        self.histories: dict[str, _History] = {}
+        self.histories = {} if histories is None else histories
         for rid, spec in self.specs.items():
-            self.histories[rid] = _History(spec)
-            load_baseline(spec, self.histories[rid])
+            if rid not in self.histories:
+                self.histories[rid] = _History(spec)
+                load_baseline(spec, self.histories[rid])
 
     def keep(self, m: Match) -> Match | None:
         """`m` less the first-seen rules whose value is not new; None when no rule is left."""
