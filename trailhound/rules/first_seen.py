@@ -193,11 +193,13 @@ class FirstSeenGate:
 
 
 def first_seen_gate(
-    matches: Iterable[Match], ruleset: RuleSet, stats: FirstSeenStats | None = None
+    matches: Iterable[Match], ruleset: RuleSet, stats: FirstSeenStats | None = None,
+    histories: dict[str, _History] | None = None,
 ) -> Iterator[Match]:
     """Keep a first-seen rule on a match only when its value is new for an established group;
-    drop a match left with no rule. Rule sets without first-seen rules pass through as they are."""
-    yield from FirstSeenGate(ruleset, stats)(matches)
+    drop a match left with no rule. Rule sets without first-seen rules pass through as they are.
+    `histories`: as FirstSeenGate takes them."""
+    yield from FirstSeenGate(ruleset, stats, histories)(matches)
 
 
 def _is_new(m: Match, history: _History, stats: FirstSeenStats) -> bool:
