@@ -15,7 +15,7 @@ than N in the window") are judged on what has arrived so far.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -67,16 +67,24 @@ class Detector:
         self.keep_ns = max((c.timespan_ns for c in self.ruleset.correlations), default=0)
         self.keep_ns += LATENESS_NS
 
-    def run(self, state: State) -> CycleResult:
+    def run(
+        self, state: State, inputs: Mapping[str, FileId] | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> CycleResult:
+        """One cycle over the new or changed files under the watched paths; or, with `inputs`,
+        over those files only, with the identities given (a listing made elsewhere: Spark's
+        file source, spark/stream.py). `meta` is committed with the cycle."""
         # the listing's pruning is process-wide (sources/datepath.py, s3.py): set for this cycle
         # only, so that a library caller's next scan walks everything again
         saved = datepath.WALK_BEFORE, s3.SINCE_NS
         try:
-            return self._run(state)
+            return self._run(state, inputs, meta or {})
         finally:
             datepath.WALK_BEFORE, s3.SINCE_NS = saved
 
-    def _run(self, state: State) -> CycleResult:
+    def _run(
+        self, state: State, inputs: Mapping[str, FileId] | None, extra: Mapping[str, str]
+    ) -> CycleResult:
         opts = self.opts
         done: list[FileId] = []
         # kept matches of earlier cycles (bounded by the window), then this cycle's
@@ -90,7 +98,8 @@ class Detector:
             for spec in specs:
                 if os.path.abspath(spec.path) in self.own:
                     continue
-                fid = _file_id(spec)
+                fid = inputs.get(spec.path) if inputs is not None else None
+                fid = fid or _file_id(spec)
                 if state.is_new(fid):
                     new.append(spec)
                     done.append(fid)
@@ -111,8 +120,9 @@ class Detector:
                 if close is not None:  # stops an engine's worker processes early
                     close()
 
+        paths = sorted(inputs) if inputs is not None else opts.paths
         s = scan_stream(
-            opts.paths, opts.profile, ruleset=self.ruleset, engine=opts.engine,
+            paths, opts.profile, ruleset=self.ruleset, engine=opts.engine,
             strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
             window=opts.window, limits=opts.limits, select=select,
             carry=carry if self.referenced else None,
@@ -126,6 +136,7 @@ class Detector:
                 body = orjson.dumps({"alert_id": aid, "rule_id": signal.id, **r})
                 alerts.append(Alert(aid, body))
         meta = {NEWEST_DAY: "-".join(map(str, newest[0]))} if newest[0] else {}
+        meta.update(extra)
         new = state.commit_cycle(done, alerts, self._young([*previous, *consumed]), meta)
         return CycleResult(s.stats, len(done), new)
 
