@@ -9,13 +9,17 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 
 import click
+import orjson
 
 from trailhound.cli.app import print_summary, scan_ruleset
-from trailhound.cli.exits import EXIT_INPUT_ERRORS, EXIT_OK, epilog
+from trailhound.cli.exits import EXIT_BROKEN_PIPE, EXIT_INPUT_ERRORS, EXIT_OK, epilog
+from trailhound.cli.pipe import write_stdout
 from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.errors import UsageError
+from trailhound.report.triage import principal_writer
 from trailhound.report.writers import WRITERS, write_jsonl
 from trailhound.sources.files import STDIN
+from trailhound.triage.principals import rank_principals
 from trailhound.tuning.window import parse_duration
 from trailhound.watch.cef import Syslog, parse_target
 from trailhound.watch.cycle import CycleResult, Detector
@@ -95,6 +99,25 @@ def _watch_spark(
     stream = Stream(detector, state_path, checkpoint or state_path + ".checkpoint", after)
     run(stream, spark, opts.paths, pause_ns / 1e9, cycles)
     return code
+
+
+def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
+    """`principals --state FILE`: one cycle over the new files (their alerts stay in the
+    outbox for the sinks of `watch`/`detect --state`), then the principals of every finding the
+    state holds, ranked as `principals` ranks one scan of every file read."""
+    _check_paths(opts.paths)
+    ruleset, refused = scan_ruleset(opts)
+    detector = Detector(opts, ruleset, [state_path])
+    with closing(State(state_path)) as state:
+        result = detector.run(state)
+        _report(1, result, state, opts)
+        ranked = rank_principals(orjson.loads(r) for r in state.finding_rows())
+    if not write_stdout(principal_writer(fmt), ranked):
+        return EXIT_BROKEN_PIPE
+    if not opts.quiet:
+        risky = sum(1 for r in ranked if r["risky"])
+        _err(f"  {len(ranked)} principals, {risky} risky (every cycle of {state_path})")
+    return _code(result, refused)
 
 
 @click.command(epilog=epilog())

@@ -15,7 +15,7 @@ than N in the window") are judged on what has arrived so far.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -27,10 +27,12 @@ from trailhound.pipeline import ScanStats, scan_stream
 from trailhound.report.columns import row
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
+from trailhound.scoring import Finding
 from trailhound.sources import InputSpec, datepath, s3
 from trailhound.sources.datepath import Day, date_of, day_of
 from trailhound.sources.s3 import is_s3
-from trailhound.watch.identity import alert_id
+from trailhound.watch.history import Histories
+from trailhound.watch.identity import alert_id, event_hash
 from trailhound.watch.state import Alert, FileId, State
 
 if TYPE_CHECKING:  # the CLI's one scan request (names only: no import of the CLI at run time)
@@ -66,6 +68,7 @@ class Detector:
         self.referenced = {r.id for c in self.ruleset.correlations for r in c.rules}
         self.keep_ns = max((c.timespan_ns for c in self.ruleset.correlations), default=0)
         self.keep_ns += LATENESS_NS
+        self.histories = Histories(self.ruleset)
 
     def run(
         self, state: State, inputs: Mapping[str, FileId] | None = None,
@@ -126,19 +129,36 @@ class Detector:
             strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
             window=opts.window, limits=opts.limits, select=select,
             carry=carry if self.referenced else None,
+            first_seen=self.histories.for_cycle(state),
         )
-        alerts: list[Alert] = []
-        dedupe = opts.profile.dedupe
-        for f in s.findings:
-            r = row(f, opts.profile)
-            for signal in f.rules:
-                aid = alert_id(f.event, signal.id, dedupe)
-                body = orjson.dumps({"alert_id": aid, "rule_id": signal.id, **r})
-                alerts.append(Alert(aid, body))
-        meta = {NEWEST_DAY: "-".join(map(str, newest[0]))} if newest[0] else {}
-        meta.update(extra)
-        new = state.commit_cycle(done, alerts, self._young([*previous, *consumed]), meta)
+        try:  # the gate learns while the findings are read: a failure drops what it learned
+            alerts, rows = self._alerts(s.findings)
+            meta = {NEWEST_DAY: "-".join(map(str, newest[0]))} if newest[0] else {}
+            meta.update(extra)
+            new = state.commit_cycle(
+                done, alerts, self._young([*previous, *consumed]), meta, rows,
+                self.histories.learned(),
+            )
+        except BaseException:
+            self.histories.forget()
+            raise
+        self.histories.committed()
         return CycleResult(s.stats, len(done), new)
+
+    def _alerts(self, findings: Iterable[Finding]) -> tuple[list[Alert], dict[str, bytes]]:
+        """One alert per counted signal of each finding; each finding's row by its event."""
+        alerts: list[Alert] = []
+        rows: dict[str, bytes] = {}
+        profile = self.opts.profile
+        for f in findings:
+            r = row(f, profile)
+            event = event_hash(f.event, profile.dedupe)
+            rows[event] = orjson.dumps(r)
+            for signal in f.rules:
+                aid = alert_id(f.event, signal.id, profile.dedupe)
+                body = orjson.dumps({"alert_id": aid, "rule_id": signal.id, **r})
+                alerts.append(Alert(aid, body, event))
+        return alerts, rows
 
     def _prune(self, state: State) -> list[Day | None]:
         """With a lookback: skip the CloudTrail date folders older than it, counted back from

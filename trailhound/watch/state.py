@@ -11,7 +11,13 @@ alerts   the outbox: every alert ever emitted, numbered by `seq` (never reused),
 carried  the matches correlation rules consume, younger than the longest correlation window
          (plus LATENESS), pickled: fed again to the next run's correlation so that a window
          spans runs (cycle.py).
-meta     schema version, sink cursors.
+findings the latest finding row of every event an alert was raised on (`report/columns.row`),
+         replaced when a later cycle raises a new alert on it (a correlation completed):
+         principal risk over all cycles is ranked from these rows (`principals --state`).
+first_seen the digests a first-seen rule has learned (rules/first_seen.py: groups with
+         history, kind 0, and their pairs, kind 1), so a value new once is not new again in
+         a later cycle (watch/history.py).
+meta     schema version, sink cursors, Spark micro-batch ids.
 
 One cycle is one transaction (`commit_cycle`): the alerts it found, the files it read and the
 new carried matches are written together or not at all; a process killed before the commit
@@ -51,6 +57,11 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (seq) WHERE delivered = 0;
 CREATE TABLE IF NOT EXISTS carried (time_ns INTEGER NOT NULL, match BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS findings (event TEXT PRIMARY KEY, row BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS first_seen (
+    rule TEXT NOT NULL, kind INTEGER NOT NULL, digest BLOB NOT NULL,
+    PRIMARY KEY (rule, kind, digest)
+) WITHOUT ROWID;
 """
 
 
@@ -68,6 +79,11 @@ class FileId:
 class Alert:
     id: str
     body: bytes  # JSON object
+    event: str = ""  # the event's identity (identity.event_hash): its row in `findings`
+
+
+# A first-seen digest learned: (rule id, kind: 0 group / 1 pair, digest)
+Learned = tuple[str, int, bytes]
 
 
 class State:
@@ -135,6 +151,20 @@ class State:
             if kept:
                 yield Match(unpack_event(packed), kept)
 
+    # -- finding rows, first-seen history ---------------------------------------------------
+
+    def finding_rows(self) -> Iterator[bytes]:
+        """The latest row (JSON) of every event an alert was raised on, in no set order."""
+        for (row,) in self.db.execute("SELECT row FROM findings"):
+            yield bytes(row)
+
+    def first_seen(self, rule_id: str) -> Iterator[tuple[int, bytes]]:
+        """(kind, digest) of everything `rule_id` has learned in earlier cycles."""
+        for kind, digest in self.db.execute(
+            "SELECT kind, digest FROM first_seen WHERE rule = ?", (rule_id,)
+        ):
+            yield int(kind), bytes(digest)
+
     # -- alerts (the outbox) -----------------------------------------------------------------
 
     def last_seq(self) -> int:
@@ -173,18 +203,33 @@ class State:
         alerts: Sequence[Alert],
         carried: Iterable[Match],
         meta: Mapping[str, str] | None = None,
+        rows: Mapping[str, bytes] | None = None,
+        learned: Iterable[Learned] = (),
     ) -> int:
-        """Record the cycle's alerts (those not emitted before), the files it read and the
-        matches to carry, in ONE transaction. Returns how many alerts were new."""
+        """Record the cycle's alerts (those not emitted before), the files it read, the
+        matches to carry, the finding rows of the events with a new alert (`rows`: event ->
+        row) and the first-seen digests learned, in ONE transaction. Returns how many alerts
+        were new."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            before = db.total_changes
+            new = 0
+            changed: set[str] = set()
+            for a in alerts:
+                cur = db.execute("INSERT OR IGNORE INTO alerts (id, body) VALUES (?, ?)",
+                                 (a.id, a.body))
+                if cur.rowcount == 1:
+                    new += 1
+                    changed.add(a.event)
+            # only events with a new alert: a finding fed again from `carried` without its
+            # partners (pushed out of the window) must not replace its fuller row
             db.executemany(
-                "INSERT OR IGNORE INTO alerts (id, body) VALUES (?, ?)",
-                ((a.id, a.body) for a in alerts),
+                "INSERT OR REPLACE INTO findings (event, row) VALUES (?, ?)",
+                ((e, rows[e]) for e in sorted(changed) if rows and e in rows),
             )
-            new = db.total_changes - before
+            db.executemany(
+                "INSERT OR IGNORE INTO first_seen (rule, kind, digest) VALUES (?, ?, ?)", learned
+            )
             db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, etag) VALUES (?, ?, ?, ?)",
                 ((f.path, f.size, f.mtime_ns, f.etag) for f in files),
