@@ -141,8 +141,8 @@ class Stream:
             if done is not None and int(done) >= batch_id:
                 self.after(state, None)  # a replay of a committed batch: nothing to detect
                 return
-            inputs = {}
-            for r in rows:
+            inputs = {}  # in path order, as a folder is read (first-seen history's order)
+            for r in sorted(rows, key=lambda r: str(r["path"]).split("/")):
                 path = local_path(str(r["path"]))
                 inputs[path] = FileId(path, int(r["length"]), int(r["mtime_us"]) * 1000)
             if fault is not None:

@@ -33,6 +33,7 @@ from trailhound.sources.datepath import Day, date_of, day_of
 from trailhound.sources.s3 import is_s3
 from trailhound.watch.history import Histories
 from trailhound.watch.identity import alert_id, event_hash
+from trailhound.watch.listing import Listing, list_inputs
 from trailhound.watch.state import Alert, FileId, State
 
 if TYPE_CHECKING:  # the CLI's one scan request (names only: no import of the CLI at run time)
@@ -49,6 +50,7 @@ class CycleResult:
     stats: ScanStats
     files: int  # inputs read this cycle (new or changed)
     new_alerts: int
+    folders_listed: int = 0  # folders whose entries were read (listing.py)
 
 
 class Detector:
@@ -96,13 +98,17 @@ class Detector:
         newest = self._prune(state)
         s3.LISTED.clear()  # this cycle's listing only: memory does not grow with the history
 
-        def select(specs: list[InputSpec]) -> list[InputSpec]:
+        if inputs is None:
+            listing = list_inputs(opts.paths, state)
+        else:  # in the order given
+            listing = Listing([(InputSpec(p, f.size, False), f) for p, f in inputs.items()])
+
+        def select(_: list[InputSpec]) -> list[InputSpec]:
             new = []
-            for spec in specs:
+            for spec, known in listing.specs:
                 if os.path.abspath(spec.path) in self.own:
                     continue
-                fid = inputs.get(spec.path) if inputs is not None else None
-                fid = fid or _file_id(spec)
+                fid = known or _file_id(spec)
                 if state.is_new(fid):
                     new.append(spec)
                     done.append(fid)
@@ -123,9 +129,8 @@ class Detector:
                 if close is not None:  # stops an engine's worker processes early
                     close()
 
-        paths = sorted(inputs) if inputs is not None else opts.paths
         s = scan_stream(
-            paths, opts.profile, ruleset=self.ruleset, engine=opts.engine,
+            (), opts.profile,  # the inputs are the listing's (select) ruleset=self.ruleset, engine=opts.engine,
             strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
             window=opts.window, limits=opts.limits, select=select,
             carry=carry if self.referenced else None,
@@ -137,13 +142,15 @@ class Detector:
             meta.update(extra)
             new = state.commit_cycle(
                 done, alerts, self._young([*previous, *consumed]), meta, rows,
-                self.histories.learned(),
+                self.histories.learned(), listing.folders,
             )
         except BaseException:
             self.histories.forget()
             raise
         self.histories.committed()
-        return CycleResult(s.stats, len(done), new)
+        for issue in listing.issues:
+            s.stats.add_issue(issue)
+        return CycleResult(s.stats, len(done), new, listing.listed)
 
     def _alerts(self, findings: Iterable[Finding]) -> tuple[list[Alert], dict[str, bytes]]:
         """One alert per counted signal of each finding; each finding's row by its event."""

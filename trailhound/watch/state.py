@@ -17,6 +17,8 @@ findings the latest finding row of every event an alert was raised on (`report/c
 first_seen the digests a first-seen rule has learned (rules/first_seen.py: groups with
          history, kind 0, and their pairs, kind 1), so a value new once is not new again in
          a later cycle (watch/history.py).
+folders  each watched folder's mtime when last listed and its subfolders: an unchanged folder
+         is not listed again (watch/listing.py); committed with the cycle.
 meta     schema version, sink cursors, Spark micro-batch ids.
 
 One cycle is one transaction (`commit_cycle`): the alerts it found, the files it read and the
@@ -32,6 +34,8 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+
+import orjson
 
 from trailhound.engine.base import Match
 from trailhound.errors import UsageError
@@ -57,6 +61,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (seq) WHERE delivered = 0;
 CREATE TABLE IF NOT EXISTS carried (time_ns INTEGER NOT NULL, match BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, mtime_ns INTEGER, subdirs BLOB);
 CREATE TABLE IF NOT EXISTS findings (event TEXT PRIMARY KEY, row BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS first_seen (
     rule TEXT NOT NULL, kind INTEGER NOT NULL, digest BLOB NOT NULL,
@@ -80,6 +85,15 @@ class Alert:
     id: str
     body: bytes  # JSON object
     event: str = ""  # the event's identity (identity.event_hash): its row in `findings`
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """A folder as last listed: its mtime (None: too recent to trust) and its subfolders."""
+
+    path: str
+    mtime_ns: int | None
+    subdirs: tuple[str, ...]
 
 
 # A first-seen digest learned: (rule id, kind: 0 group / 1 pair, digest)
@@ -134,6 +148,14 @@ class State:
             "SELECT size, mtime_ns, etag FROM files WHERE path = ?", (f.path,)
         ).fetchone()
         return r is None or tuple(r) != (f.size, f.mtime_ns, f.etag)
+
+    def folder(self, path: str) -> Folder | None:
+        r = self.db.execute(
+            "SELECT mtime_ns, subdirs FROM folders WHERE path = ?", (path,)
+        ).fetchone()
+        if r is None:
+            return None
+        return Folder(path, None if r[0] is None else int(r[0]), tuple(orjson.loads(r[1])))
 
     def files_seen(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM files").fetchone()[0])
@@ -205,6 +227,7 @@ class State:
         meta: Mapping[str, str] | None = None,
         rows: Mapping[str, bytes] | None = None,
         learned: Iterable[Learned] = (),
+        folders: Iterable[Folder] = (),
     ) -> int:
         """Record the cycle's alerts (those not emitted before), the files it read, the
         matches to carry, the finding rows of the events with a new alert (`rows`: event ->
@@ -229,6 +252,10 @@ class State:
             )
             db.executemany(
                 "INSERT OR IGNORE INTO first_seen (rule, kind, digest) VALUES (?, ?, ?)", learned
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO folders (path, mtime_ns, subdirs) VALUES (?, ?, ?)",
+                ((f.path, f.mtime_ns, orjson.dumps(f.subdirs)) for f in folders),
             )
             db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, etag) VALUES (?, ?, ?, ?)",
