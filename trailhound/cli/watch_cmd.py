@@ -24,7 +24,7 @@ from trailhound.tuning.window import parse_duration
 from trailhound.watch.cef import Syslog, parse_target
 from trailhound.watch.cycle import CycleResult, Detector
 from trailhound.watch.sinks import AlertFile, AlertStream
-from trailhound.watch.state import State
+from trailhound.watch.state import DEFAULT_KEEP, State
 from trailhound.watch.webhook import Webhook, check_url
 
 Sink = AlertFile | AlertStream | Webhook | Syslog
@@ -153,6 +153,11 @@ def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
     help="Stop after N cycles (0: run until interrupted).",
 )
 @click.option(
+    "--keep", default=DEFAULT_KEEP, show_default=True, metavar="DURATION",
+    help="Delete alerts emitted longer ago than this, once every sink has them and no open "
+    "correlation window can raise them again (docs/watch.md); 0s keeps only those.",
+)
+@click.option(
     "--checkpoint", metavar="DIR", default=None,
     help="--engine spark: the Structured Streaming checkpoint location (default: the state "
     "file's path + .checkpoint).",
@@ -160,7 +165,7 @@ def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
 @scan_options()
 def watch(
     state_path: str, interval: str, output: str, webhook: str | None, syslog: str | None,
-    lookback: str | None, cycles: int, checkpoint: str | None, opts: ScanOptions,
+    lookback: str | None, cycles: int, keep: str, checkpoint: str | None, opts: ScanOptions,
 ) -> None:
     """Detect continuously in PATHS: every interval, read only new or changed files, carry
     correlation windows across cycles, and emit each alert (one rule on one event) once."""
@@ -170,6 +175,9 @@ def watch(
     back = None if lookback is None else parse_duration(lookback)
     if lookback is not None and back is None:
         raise UsageError(f"--lookback {lookback!r}: write a duration: 2d, 36h")
+    keep_ns = parse_duration(keep)
+    if keep_ns is None:
+        raise UsageError(f"--keep {keep!r}: write a duration: 30d, 12h, 0s")
     _check_paths(opts.paths)
     if webhook is not None:  # before anything is read
         check_url(webhook)
@@ -177,7 +185,7 @@ def watch(
         parse_target(syslog)
     ruleset, refused = scan_ruleset(opts)
     own = [state_path] + ([output] if output != STDIN else [])
-    detector = Detector(opts, ruleset, own, lookback_ns=back)
+    detector = Detector(opts, ruleset, own, lookback_ns=back, keep_ns=keep_ns)
 
     def sinks_of(state: State) -> list[Sink]:
         sinks: list[Sink] = [

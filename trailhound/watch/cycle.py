@@ -31,10 +31,11 @@ from trailhound.scoring import Finding
 from trailhound.sources import InputSpec, datepath, s3
 from trailhound.sources.datepath import Day, date_of, day_of
 from trailhound.sources.s3 import is_s3
+from trailhound.tuning.window import parse_duration
 from trailhound.watch.history import Histories
 from trailhound.watch.identity import alert_id, event_hash
 from trailhound.watch.listing import Listing, list_inputs
-from trailhound.watch.state import Alert, FileId, State
+from trailhound.watch.state import DEFAULT_KEEP, Alert, FileId, State
 
 if TYPE_CHECKING:  # the CLI's one scan request (names only: no import of the CLI at run time)
     from trailhound.cli.scan_options import ScanOptions
@@ -58,10 +59,12 @@ class Detector:
 
     def __init__(
         self, opts: ScanOptions, ruleset: RuleSet | None, own_files: Sequence[str] = (),
-        lookback_ns: int | None = None,
+        lookback_ns: int | None = None, keep_ns: int | None = None,
     ) -> None:
+        """`keep_ns`: retention (state.expire) after each cycle; default DEFAULT_KEEP."""
         self.opts = opts
         self.lookback_ns = lookback_ns
+        self.retain_ns = parse_duration(DEFAULT_KEEP) if keep_ns is None else keep_ns
         # the state database and output file, if they sit under a watched folder: never inputs
         self.own = {os.path.abspath(p) for p in own_files}
         self.own |= {p + suffix for p in self.own for suffix in ("-wal", "-shm", "-journal")}
@@ -148,23 +151,27 @@ class Detector:
             self.histories.forget()
             raise
         self.histories.committed()
+        state.expire(self.retain_ns or 0)
         for issue in listing.issues:
             s.stats.add_issue(issue)
         return CycleResult(s.stats, len(done), new, listing.listed)
 
-    def _alerts(self, findings: Iterable[Finding]) -> tuple[list[Alert], dict[str, bytes]]:
+    def _alerts(
+        self, findings: Iterable[Finding]
+    ) -> tuple[list[Alert], dict[str, tuple[int | None, bytes]]]:
         """One alert per counted signal of each finding; each finding's row by its event."""
         alerts: list[Alert] = []
-        rows: dict[str, bytes] = {}
+        rows: dict[str, tuple[int | None, bytes]] = {}
         profile = self.opts.profile
         for f in findings:
             r = row(f, profile)
             event = event_hash(f.event, profile.dedupe)
-            rows[event] = orjson.dumps(r)
+            t = f.event.time_ns
+            rows[event] = (t, orjson.dumps(r))
             for signal in f.rules:
                 aid = alert_id(f.event, signal.id, profile.dedupe)
                 body = orjson.dumps({"alert_id": aid, "rule_id": signal.id, **r})
-                alerts.append(Alert(aid, body, event))
+                alerts.append(Alert(aid, body, event, t))
         return alerts, rows
 
     def _prune(self, state: State) -> list[Day | None]:
