@@ -1,7 +1,7 @@
 """What a watch carries from cycle to cycle besides correlation windows: first-seen history
 (rules/first_seen.py) and the finding rows principal risk is ranked from. Both checked against
-one `detect` (or `principals`) over all the files, and first-seen also against a plain-Python
-oracle over the raw records."""
+one `detect` (or `principals`) over all the files, and first-seen also against the plain-Python
+oracle over the raw records of tests/test_first_seen.py."""
 
 from __future__ import annotations
 
@@ -12,24 +12,12 @@ from typing import Any
 import yaml
 from click.testing import CliRunner
 
+from tests.test_first_seen import RULE_FILE, A, B, login
+from tests.test_first_seen import oracle as first_seen_oracle
 from tests.watch_fixtures import Planted, drop_batch
 from trailhound.cli.app import cli
-from trailhound.rules.loader import pack_dir
 
-RULE_FILE = pack_dir("related") / "aws_console_login_new_source.yml"
 RULE_ID = yaml.safe_load(RULE_FILE.read_text())["id"]
-A = "arn:aws:iam::111122223333:user/alice"
-B = "arn:aws:iam::111122223333:user/bob"
-
-
-def login(n: int, arn: str, ip: str, ok: bool = True) -> dict[str, Any]:
-    return {
-        "eventVersion": "1.08", "eventTime": f"2026-03-14T10:{n:02d}:00Z", "eventID": f"ev-{n}",
-        "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
-        "awsRegion": "us-east-1", "sourceIPAddress": ip, "recipientAccountId": "111122223333",
-        "userIdentity": {"type": "IAMUser", "arn": arn, "accountId": "111122223333"},
-        "responseElements": {"ConsoleLogin": "Success" if ok else "Failure"},
-    }
 
 
 # one file per cycle: alice's history starts in cycle 0, her new IPs come in later cycles; a
@@ -41,22 +29,6 @@ CYCLES = [
     [login(4, A, "203.0.113.50"), login(5, A, "203.0.113.9"), login(6, A, "203.0.113.77", False)],
     [login(7, B, "192.0.2.5"), login(8, B, "192.0.2.99"), login(9, A, "198.51.100.1")],
 ]
-
-
-def oracle(records: list[dict[str, Any]]) -> set[str]:
-    """eventIDs of successful logins whose IP is new for an identity with earlier history."""
-    pairs: set[tuple[str, str]] = set()
-    groups: set[str] = set()
-    out = set()
-    for r in records:
-        if r["responseElements"]["ConsoleLogin"] != "Success":
-            continue
-        pair = (r["userIdentity"]["arn"], r["sourceIPAddress"])
-        if pair not in pairs and pair[0] in groups:
-            out.add(r["eventID"])
-        pairs.add(pair)
-        groups.add(pair[0])
-    return out
 
 
 def _run(*args: str) -> list[dict[str, Any]]:
@@ -73,7 +45,7 @@ def test_first_seen_history_is_carried_across_cycles(tmp_path: Path) -> None:
         (logs / f"f{i}.json").write_text(json.dumps({"Records": records}))
         got += [a["eventID"] for a in _run("detect", "--state", db, str(logs))
                 if a["rule_id"] == RULE_ID]
-    want = oracle([r for c in CYCLES for r in c])
+    want = first_seen_oracle([r for c in CYCLES for r in c], set())
     assert want == {"ev-2", "ev-4", "ev-8"}  # the oracle itself, on this data
     assert sorted(got) == sorted(want)  # each once: ev-5 and ev-9 are not new again
     once = {a["eventID"] for a in _run("detect", str(logs)) for s in a["signals"]
