@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from trailhound.cli.app import main
 from trailhound.pipeline import scan
 from trailhound.profiles import get_profile
 from trailhound.spark import stream  # imports nothing of Spark
+from trailhound.spark.engine import SparkEngine
 from trailhound.spark.testing import make_session, require_spark
 
 require_spark()
@@ -50,6 +52,14 @@ def test_stream_emits_each_alert_once_across_crashes(
         "--interval", "0s", "-q", str(logs),
     ]
     monkeypatch.setattr(stream, "MAX_FILES_PER_TRIGGER", 3)
+    scans: list[int] = []
+    real = SparkEngine.scan
+
+    def counted(self: SparkEngine, *args: Any, **kwargs: Any) -> Any:
+        scans.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SparkEngine, "scan", counted)  # the micro-batches run on Spark
     planted = Planted()
     seen: list[tuple[int, str]] = []
 
@@ -91,6 +101,7 @@ def test_stream_emits_each_alert_once_across_crashes(
     run()  # replays 5 (read: it never committed), then 6
     assert (5, "after") in seen
 
+    assert len(scans) >= 7  # one scan per micro-batch detected (0-6; replayed 2 skipped)
     lines = out.read_bytes().split(b"\n")
     assert lines[-1] == b""
     alerts = [json.loads(x) for x in lines[:-1]]

@@ -133,7 +133,7 @@ class Detector:
                     close()
 
         s = scan_stream(
-            (), opts.profile,  # the inputs are the listing's (select) ruleset=self.ruleset, engine=opts.engine,
+            (), opts.profile, ruleset=self.ruleset, engine=opts.engine,  # inputs: select's
             strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
             window=opts.window, limits=opts.limits, select=select,
             carry=carry if self.referenced else None,
