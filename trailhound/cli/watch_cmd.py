@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -96,7 +97,10 @@ def _watch_spark(
 
     eng = opts.engine_options
     spark = build_session(eng.get("spark_master", "local[*]"), eng.get("spark_conf"))
-    stream = Stream(detector, state_path, checkpoint or state_path + ".checkpoint", after)
+    if checkpoint is None:  # hidden: never an input, should the state sit in a watched folder
+        head, name = os.path.split(os.path.abspath(state_path))
+        checkpoint = os.path.join(head, f".{name}.checkpoint")
+    stream = Stream(detector, state_path, checkpoint, after)
     run(stream, spark, opts.paths, pause_ns / 1e9, cycles)
     return code
 
@@ -159,8 +163,8 @@ def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
 )
 @click.option(
     "--checkpoint", metavar="DIR", default=None,
-    help="--engine spark: the Structured Streaming checkpoint location (default: the state "
-    "file's path + .checkpoint).",
+    help="--engine spark: the Structured Streaming checkpoint location, outside the watched "
+    "folders (default: .STATE.checkpoint beside the state file).",
 )
 @scan_options()
 def watch(
