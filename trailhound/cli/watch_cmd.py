@@ -45,7 +45,8 @@ def _report(n: int, result: CycleResult, state: State, opts: ScanOptions) -> Non
     if not opts.quiet:
         _err(
             f"trailhound watch: cycle {n}: {result.files} new or changed files, "
-            f"{result.new_alerts} new alerts ({state.files_seen()} files seen)"
+            f"{result.new_alerts} new alerts ({state.files_seen()} files seen, "
+            f"{result.folders_listed} changed folders listed)"
         )
     if result.stats.error_count:
         print_summary(result.stats, opts.profile.name)
