@@ -27,6 +27,12 @@ INSTALL_HINT = (
     "(and set JAVA_HOME or put java on PATH)"
 )
 
+# The driver JVM only schedules tasks and passes result bytes on (the scanning is in Python):
+# its C2 compiler spent more CPU optimising Spark's start-up code than the JVM spent on
+# everything else (a 200-file scan, local[1]: 20 s of JVM CPU, 9 s with C1 only). Beside them,
+# the class-data archive of cds.py when there is one.
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
+
 _lock = threading.Lock()
 _zip: list[str] = []  # the package zip, found or built once per process
 
@@ -109,13 +115,12 @@ def build_context(
         "spark.pyspark.driver.python": sys.executable,
         # Spark's own stack traces for Python errors are enough; keep logs quiet.
         "spark.sql.execution.pyspark.udf.simplifiedTraceback.enabled": "true",
-        # The driver JVM only schedules tasks and passes result bytes on (the scanning is in
-        # Python): its C2 compiler spent more CPU optimising Spark's start-up code than the
-        # JVM spent on everything else (a 200-file scan, local[1]: 20 s of JVM CPU, 9 s with
-        # C1 only). The user's own spark.driver.extraJavaOptions replace this.
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
     }
     user = parse_conf(conf)
+    if "spark.driver.extraJavaOptions" not in user:  # (the user's replace ours)
+        from trailhound.spark.cds import java_options
+
+        settings["spark.driver.extraJavaOptions"] = f"{JVM_OPTIONS} {java_options()}".strip()
     python = executor_python(user)
     settings["spark.pyspark.python"] = python
     settings.update(user)
