@@ -10,13 +10,14 @@ installed on the cluster (a notebook on Databricks, `spark-submit` on YARN, ...)
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
 import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,11 @@ def build_context(
         settings["spark.driver.extraJavaOptions"] = f"{JVM_OPTIONS} {java_options()}".strip()
     python = executor_python(user)
     settings["spark.pyspark.python"] = python
+    if master.startswith("local") and "spark.python.daemon.module" not in user:
+        settings.update(_preloading_daemon(user.get("spark.executorEnv.PYTHONPATH")))
     settings.update(user)
+    warm = threading.Thread(target=_import_quietly, args=("pyspark.testing.utils",), daemon=True)
+    warm.start()  # see _import_quietly
     try:
         with _environ("PYSPARK_PYTHON", python):
             sc = SparkContext.getOrCreate(SparkConf().setAll(list(settings.items())))
@@ -136,6 +141,28 @@ def build_context(
         raise
     sc.setLogLevel("ERROR")
     return sc
+
+
+def _preloading_daemon(pythonpath: str | None) -> dict[str, str]:
+    """Settings for executors on this machine (a local master): their Python workers fork
+    from daemon.py, which has imported the scan (about 0.7 CPU-s a worker otherwise spends
+    before its first record), from the zip of this very trailhound put first on their path (so
+    the daemon cannot import another one, whatever the environment holds)."""
+    code = _code_zip()
+    return {
+        "spark.python.daemon.module": "trailhound.spark.daemon",
+        "spark.executorEnv.PYTHONPATH": os.pathsep.join(filter(None, [code, pythonpath])),
+    }
+
+
+def _import_quietly(name: str) -> None:
+    """Import `name` now, in a thread, while the JVM starts (launch_gateway only waits for it):
+    PySpark imports pyspark.testing.utils, and pandas with it (~0.7 CPU-s), on the first py4j
+    call that converts an argument (pyspark.sql.types.NumpyArrayConverter), in the middle of
+    the SparkContext's start-up. Python's import lock makes that call wait for this import
+    rather than run it twice. Failures are left to that call."""
+    with suppress(Exception):
+        importlib.import_module(name)
 
 
 def build_session(
@@ -253,12 +280,19 @@ def _cached_code(path: Path, source: bytes, digest: bytes) -> bytes | None:
     return data[16:] if fresh else None
 
 
+def _code_zip() -> str:
+    """`_package_zip()`, found or built once per process."""
+    with _lock:
+        if not _zip:
+            _zip.append(_package_zip())
+        return _zip[0]
+
+
 def ship_code(sc: Any) -> None:
     """Make this trailhound importable on every executor (once per SparkContext)."""
+    code = _code_zip()
     with _lock:
         if getattr(sc, "_trailhound_shipped", False):
             return
-        if not _zip:
-            _zip.append(_package_zip())
-        sc.addPyFile(_zip[0])
+        sc.addPyFile(code)
         sc._trailhound_shipped = True
