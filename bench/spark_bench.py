@@ -5,6 +5,8 @@ findings compared) are bench/engines.py.
     python bench/spark_bench.py --warm                   # 1,000,000 records, corrected profile
     python bench/spark_bench.py --warm --records 100000 --sigma-aws
     python bench/spark_bench.py --redos                  # the ReDoS timing (warm session)
+    python bench/spark_bench.py --phases --data DIR      # a cold run, phase by phase, and the
+                                                         # bound its serial part sets
 
 Data: bench/data/ct-<records> (bench/gen_cloudtrail.py, seed 1: the same files bench/run.py
 uses; generated once when missing). `--warm` starts each session in its own process and times
@@ -108,6 +110,50 @@ def warm(master: str, data: Path, profile: str, rules: list[str], strict: bool) 
                       "findings": len(res.findings), "records": res.stats.records}))
 
 
+def _since_start() -> float:
+    """Seconds since this process started (its start time in /proc: the interpreter's own
+    start-up included)."""
+    with open("/proc/self/stat", "rb") as fh:
+        fields = fh.read().rsplit(b")", 1)[1].split()
+    with open("/proc/stat", "rb") as fh:
+        boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime"))
+    return time.time() - (boot + int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+
+
+def phases(master: str, data: Path, profile: str) -> None:
+    """One process, as `detect --engine spark` runs, timed phase by phase (wall seconds since
+    the process started; prints one JSON line): interpreter and imports, rules, the JVM and
+    SparkContext, the Python daemon and workers (a job of one empty task per core), the scan,
+    and the same scan again on the warm context (workers running, plan compiled again)."""
+    marks = {"python": _since_start()}
+    sys.path.insert(0, str(REPO))
+    import trailhound.cli.app  # noqa: F401 - what the CLI imports before it reads the options
+    from trailhound.pipeline import scan
+    from trailhound.profiles import get_profile
+    from trailhound.rules.loader import load_pack
+    from trailhound.spark.engine import SparkEngine
+
+    marks["imports"] = _since_start()
+    p = get_profile(profile)
+    rules = load_pack(p.pack)
+    SparkEngine(master).compile(rules)
+    marks["rules"] = _since_start()
+    sc = SparkEngine(master).context()
+    marks["context"] = _since_start()
+    cores = sc.defaultParallelism
+    sc.parallelize(range(cores), cores).mapPartitions(lambda _: iter(())).collect()
+    marks["workers"] = _since_start()
+    opts = {"spark_master": master}
+    first = scan([str(data)], p, ruleset=rules, engine="spark", engine_options=opts)
+    marks["scan"] = _since_start()
+    again = scan([str(data)], p, ruleset=rules, engine="spark", engine_options=opts)
+    marks["scan_again"] = _since_start()
+    assert len(first.findings) == len(again.findings)
+    steps = {k: round(v - prev, 2) for (k, v), prev in zip(list(marks.items())[1:], marks.values())}
+    print(json.dumps({"python": round(marks["python"], 2), **steps, "cores": cores,
+                      "findings": len(first.findings)}))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", type=int, default=1_000_000)
@@ -119,18 +165,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--redos", action="store_true", help="only the ReDoS timing")
     ap.add_argument("--warm", action="store_true", help="the scan alone, local[1] and local[2]")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--phases", action="store_true",
+                    help="where a cold local[1] / local[2] run's time goes, phase by phase")
     ap.add_argument("--warm-child", help=argparse.SUPPRESS)  # MASTER
+    ap.add_argument("--phases-child", help=argparse.SUPPRESS)  # MASTER
     a = ap.parse_args(argv)
     if a.sigma_aws:
         a.rules.append(str(SIGMA_AWS))
     if a.warm_child:
         warm(a.warm_child, a.data, a.profile, a.rules, a.strict)
         return 0
+    if a.phases_child:
+        phases(a.phases_child, a.data, a.profile)
+        return 0
     if a.redos:
         redos(a.repeat)
         return 0
-    if not a.warm:
-        ap.error("say --warm or --redos (bench/engines.py compares the engines)")
+    if not (a.warm or a.phases):
+        ap.error("say --warm, --phases or --redos (bench/engines.py compares the engines)")
     data = a.data or HERE / "data" / f"ct-{a.records}"
     if a.data is None and not data.is_dir():
         print(f"generating {a.records} records into {data} ...", file=sys.stderr)
@@ -138,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                         str(a.records)], check=True, env=ENV)
     print(f"data: {data}; profile {a.profile}{' + ' + ', '.join(a.rules) if a.rules else ''}"
           f"{' --strict' if a.strict else ''}; {os.cpu_count()} cores")
+    if a.phases:
+        return _phases_table(data, a.profile, a.repeat)
     print("\n| scan alone (session started) | load before | session s | scan s | findings |")
     print("|---|---:|---:|---:|---:|")
     scans = {}
@@ -152,6 +206,37 @@ def main(argv: list[str] | None = None) -> int:
         scans[master] = got["scan_s"]
         print(f"| {master} | {load:.2f} | {got['session_s']} | {got['scan_s']} | {got['findings']} |")
     print(f"\nscan alone, local[1] / local[2]: {scans['local[1]'] / scans['local[2]']:.2f}x")
+    return 0
+
+
+def _phases_table(data: Path, profile: str, repeat: int) -> int:
+    """`phases` for local[1] and local[2], alternating, `repeat` times each; the table, then
+    the bound the serial phases set on local[1] / local[2] (Amdahl: the cold run's phases
+    before the scan stay, the warm scan is what a second core can divide)."""
+    cols = ["python", "imports", "rules", "context", "workers", "scan", "scan_again"]
+    print("\n| master | load before | " + " | ".join(cols) + " | total | findings |")
+    print("|---|---:|" + "---:|" * (len(cols) + 2))
+    runs: dict[str, list[dict[str, float]]] = {"local[1]": [], "local[2]": []}
+    for _ in range(repeat):
+        for master, got_runs in runs.items():
+            load = os.getloadavg()[0]
+            p = subprocess.run(
+                [sys.executable, __file__, "--data", str(data), "--profile", profile,
+                 "--phases-child", master], capture_output=True, text=True, env=ENV, check=True,
+            )
+            got = json.loads(p.stdout.strip().splitlines()[-1])
+            got_runs.append(got)
+            total = sum(got[c] for c in cols[:-1])
+            print(f"| {master} | {load:.2f} | " + " | ".join(f"{got[c]:.2f}" for c in cols)
+                  + f" | {total:.2f} | {got['findings']} |", flush=True)
+    best = {m: {c: min(r[c] for r in rs) for c in cols} for m, rs in runs.items()}
+    serial = sum(best["local[2]"][c] for c in cols[:-2])
+    one, two = best["local[1]"]["scan_again"], best["local[2]"]["scan_again"]
+    print(f"\nbest of {repeat}: phases before the scan (local[2]) {serial:.2f} s; warm scan "
+          f"local[1] {one:.2f} s, local[2] {two:.2f} s ({one / two:.2f}x)")
+    print(f"cold local[1] / local[2] at best (serial + warm scan): "
+          f"{(serial + one) / (serial + two):.2f}x; 1.6x would need the serial phases under "
+          f"{max(0.0, (one - 1.6 * two) / 0.6):.2f} s")
     return 0
 
 
