@@ -114,6 +114,11 @@ def build_context(
         # A local master runs the executors in the driver's JVM: 1g (Spark's default) is tight.
         "spark.driver.memory": "2g",
         "spark.pyspark.driver.python": sys.executable,
+        # A slice's matches (a few MB) come back in the task's own message rather than
+        # through the block manager (stored, then fetched over the network service, even in
+        # local mode: ~0.4 CPU-s of the JVM's for the 1M bench set). Larger results still go
+        # that way (Spark caps this at spark.rpc.message.maxSize, 128 MiB).
+        "spark.task.maxDirectResultSize": "64m",
         # Spark's own stack traces for Python errors are enough; keep logs quiet.
         "spark.sql.execution.pyspark.udf.simplifiedTraceback.enabled": "true",
     }
