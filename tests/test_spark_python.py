@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +96,39 @@ def test_local_masters_fork_workers_from_the_preloading_daemon() -> None:
         assert "trailhound/spark/daemon.py" in zf.namelist()
         ours = (REPO / "trailhound" / "spark" / "daemon.py").read_bytes()
         assert zf.read("trailhound/spark/daemon.py") == ours
+
+
+@pytest.mark.parametrize(
+    ("master", "conf", "preloads"),
+    [
+        ("local[2]", [], True),
+        ("local[*]", ["spark.master=yarn"], False),  # the conf's master is the one that runs
+        ("spark://host:7077", [], False),  # executors elsewhere: the zip's path is not theirs
+        ("local[1]", ["spark.python.daemon.module=mine.daemon"], False),  # the user's own
+    ],
+)
+def test_only_local_executors_get_the_preloading_daemon(
+    master: str, conf: list[str], preloads: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What build_context hands SparkContext (stood in for: no JVM)."""
+    require_spark()
+    import pyspark
+
+    from trailhound.spark import session
+
+    got: dict[str, str] = {}
+
+    class Context:
+        @classmethod
+        def getOrCreate(cls, conf: Any) -> Context:
+            got.update(conf.getAll())
+            return cls()
+
+        def setLogLevel(self, level: str) -> None:
+            pass
+
+    monkeypatch.setattr(pyspark, "SparkContext", Context)
+    session.build_context(master, conf)
+    ours = got.get("spark.python.daemon.module") == "trailhound.spark.daemon"
+    assert ours is preloads
+    assert ("spark.executorEnv.PYTHONPATH" in got) is preloads

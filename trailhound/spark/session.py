@@ -129,7 +129,8 @@ def build_context(
         settings["spark.driver.extraJavaOptions"] = f"{JVM_OPTIONS} {java_options()}".strip()
     python = executor_python(user)
     settings["spark.pyspark.python"] = python
-    if master.startswith("local") and "spark.python.daemon.module" not in user:
+    local = user.get("spark.master", master).startswith("local")  # (the executors see our files)
+    if local and "spark.python.daemon.module" not in user:
         settings.update(_preloading_daemon(user.get("spark.executorEnv.PYTHONPATH")))
     settings.update(user)
     warm = threading.Thread(target=_import_quietly, args=("pyspark.testing.utils",), daemon=True)
