@@ -16,6 +16,7 @@ from trailhound.emulate.gcp import IAM_ADMIN, Gcp, GcpCaller
 from trailhound.emulate.gcp_ops import CRM, IAM, PROJECT_PATH, PROJECT_RES, PROJECT_TYPE
 from trailhound.emulate.scenario import Ctx, Records, Scenario
 from trailhound.emulate.world import AZ_ATTACKER, DOMAIN, PROJECT, PROJECT_NUM, Json
+from trailhound.rules.related_ids import related_id
 from trailhound.rules.stratus import STRATUS_EMULATED
 
 RG = f"{azure_ops.SUBSCRIPTION}/resourceGroups/rg-app-prod"
@@ -266,14 +267,14 @@ def _entra(op: Callable[[Entra, datetime], list[Json]]) -> Callable[[Ctx, dateti
 
 # The related pack's rules raising on these scenarios (a finding labels a rule without a signal
 # by its id, emulate/check.py)
-VM_EXTENSION = "64513a2c-995b-519b-b99f-47d9a14e9814"  # azure_activity_vm_extension_written
-DISK_EXPORTED = "5ac003c7-63db-5e4a-bca2-0dd912f59bac"  # azure_activity_disk_exported
-BASTION_LINK = "d6340eb8-2f23-4f39-95f0-6396a892ce3e"  # azure_activity_bastion_shareable_link
-AUDIT_CONFIG_REMOVED = "9cd7b5c0-002c-4f35-ae1a-0698656cf8f7"  # gcp_audit_audit_config_removed
-PROJECT_MOVED = "ae2cf374-cabc-40cd-a53c-477ec1688240"  # gcp_audit_project_moved
-TOKEN_MINTED = "17002715-9b40-4fcd-b2f2-5989d88a8261"  # gcp_audit_service_account_token_minted
-ADMIN_UNIT = "4c0f8e59-37a6-4e55-9a8e-1d2b7d6c0a11"  # entra_audit_administrative_unit_scoped
-GCP_SHARED = "2b54dc24-a701-5fe3-ae5a-1709674ec290"  # gcp_audit_compute_resource_shared
+VM_EXTENSION = related_id("azure_activity_vm_extension_written")
+DISK_EXPORTED = related_id("azure_activity_disk_exported")
+BASTION_LINK = related_id("azure_activity_bastion_shareable_link")
+AUDIT_CONFIG_REMOVED = related_id("gcp_audit_audit_config_removed")
+PROJECT_MOVED = related_id("gcp_audit_project_moved")
+TOKEN_MINTED = related_id("gcp_audit_service_account_token_minted")
+ADMIN_UNIT = related_id("entra_audit_administrative_unit_scoped")
+GCP_SHARED = related_id("gcp_audit_compute_resource_shared")
 
 # Stratus id -> (what the attacker does, how the records are built, labels the default profile
 # raises: a flagship signal or a related rule's name)
