@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import click
-import orjson
 
 from trailhound.cli.choices import PROFILE_CHOICE
 from trailhound.cli.exits import EXIT_NOTHING_READ, epilog, nothing_read, scan_exit_code
 from trailhound.cli.summary import nothing_read_line, summary_lines
+from trailhound.errors import RuleError
 from trailhound.profiles import DEFAULT_PROFILE, get_profile
 from trailhound.report.escape import for_terminal
 from trailhound.rules.baseline import (
@@ -24,7 +24,7 @@ from trailhound.rules.baseline import (
     first_seen_rules,
     write_file,
 )
-from trailhound.rules.first_seen import BASELINE_ENV
+from trailhound.rules.first_seen import BASELINE_ENV, read_baseline
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,22 +32,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _check(path: Path) -> None:
     """Read the whole file now: a bad line is a usage error before any scanning, naming it."""
     try:
-        lines = path.read_bytes().splitlines()
-    except OSError as e:
-        raise click.BadParameter(f"{for_terminal(str(path))}: not readable ({e.strerror})") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            doc = orjson.loads(line)
-            ok = isinstance(doc, dict) and isinstance(doc.get("group"), list) and isinstance(
-                doc.get("value"), list)
-        except orjson.JSONDecodeError:
-            ok = False
-        if not ok:
-            raise click.BadParameter(
-                f"{for_terminal(str(path))}:{n}: not a baseline line (a JSON object with "
-                '"group" and "value" lists); rebuild it with `trailhound baseline build`')
+        for _ in read_baseline(path):
+            pass
+    except RuleError as e:
+        raise click.BadParameter(for_terminal(str(e))) from None
 
 
 def _set_baseline(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:

@@ -133,35 +133,40 @@ def user_baseline() -> Path | None:
     return Path(value) if value else None
 
 
+def read_baseline(path: Path) -> Iterator[tuple[str | None, tuple[str, ...], tuple[str, ...]]]:
+    """(rule id or None, group, value) of each line of a baseline file; a RuleError names the
+    file, the line and what to do."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as e:
+        raise RuleError(f"{path}: first_seen baseline not readable ({e.strerror}); "
+                        "fix the rule's baseline path or the --baseline option") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = orjson.loads(line)
+            group, value = tuple(map(str, doc["group"])), tuple(map(str, doc["value"]))
+            rule = doc.get("rule")
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            raise RuleError(
+                f"{path}:{n}: not a baseline line; write "
+                '{"group": [...], "value": [...]} (one JSON object a line), or rebuild it '
+                "with `trailhound baseline build`"
+            ) from None
+        yield (None if rule is None else str(rule)), group, value
+
+
 def load_baseline(spec: FirstSeenSpec, history: _History, rule_id: str = "") -> None:
-    """Read the pairs of the rule's own baseline and of the run's (`--baseline`), skipping
-    lines meant for another rule (a RuleError names the line and what is wrong)."""
+    """Remember the pairs of the rule's own baseline and of the run's (`--baseline`), skipping
+    lines meant for another rule."""
     stats = FirstSeenStats()
     for path in (spec.baseline, user_baseline()):
         if path is None:
             continue
-        try:
-            lines = path.read_bytes().splitlines()
-        except OSError as e:
-            raise RuleError(f"{path}: first_seen baseline not readable ({e.strerror}); "
-                            "fix the rule's baseline path or the --baseline option") from None
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                doc = orjson.loads(line)
-                group, value = tuple(map(str, doc["group"])), tuple(map(str, doc["value"]))
-                rule = doc.get("rule")
-            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-                raise RuleError(
-                    f"{path}:{n}: not a baseline line; write "
-                    '{"group": [...], "value": [...]} (one JSON object a line), or rebuild it '
-                    "with `trailhound baseline build`"
-                ) from None
-            if rule is not None and rule != rule_id:
-                continue
-            g = _digest(group)
-            history.remember(g, _digest(group, value), stats)
+        for rule, group, value in read_baseline(path):
+            if rule is None or rule == rule_id:
+                history.remember(_digest(group), _digest(group, value), stats)
 
 
 def first_seen_gate(

@@ -10,7 +10,9 @@ The list of techniques is Stratus Red Team v2.36 (github.com/DataDog/stratus-red
 v2/internal/attacktechniques/{aws,azure,entra-id,gcp}, which also name the API calls each
 technique makes (the emulated scenarios follow them). Out of scope: the Kubernetes (k8s.*) and
 EKS (eks.*) techniques, whose telemetry is the Kubernetes audit log, a source trailhound does not
-read.
+read. Techniques proposed on unmerged branches of that repository (gcp.execution.os-config-run-
+command, gcp.exfiltration.share-cloud-sql-backup, gcp.exfiltration.backdoor-gcs-bucket,
+gcp.execution.iap-tunnel-session, ...) are not in its list and not here.
 """
 
 from __future__ import annotations
