@@ -133,11 +133,13 @@ def scan_stream(
     limits: Limits | None = None,
     select: Callable[[list[InputSpec]], list[InputSpec]] | None = None,
     carry: Callable[[Iterator[Match]], Iterator[Match]] | None = None,
+    first_seen: dict[str, Any] | None = None,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
     (scoring.iter_findings), so memory does not grow with their number. Incremental runs
     (watch/cycle.py): `select` keeps the inputs not read before, `carry` wraps the gated
-    matches (to keep those correlations need and feed the kept ones of earlier runs)."""
+    matches (to keep those correlations need and feed the kept ones of earlier runs),
+    `first_seen` the first-seen rules' history (watch/history.py)."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
@@ -154,7 +156,8 @@ def scan_stream(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
         dedupe=profile.dedupe,
     )
-    matches = first_seen_gate(matches, rs)  # rules/first_seen.py: new-value rules, after filters
+    # rules/first_seen.py: new-value rules, after filters; `first_seen`: the history carried
+    matches = first_seen_gate(matches, rs, histories=first_seen)  # across watch cycles
     if carry is not None:
         matches = carry(matches)
     findings = iter_findings(

@@ -170,19 +170,24 @@ def load_baseline(spec: FirstSeenSpec, history: _History, rule_id: str = "") -> 
 
 
 def first_seen_gate(
-    matches: Iterable[Match], ruleset: RuleSet, stats: FirstSeenStats | None = None
+    matches: Iterable[Match], ruleset: RuleSet, stats: FirstSeenStats | None = None,
+    histories: dict[str, _History] | None = None,
 ) -> Iterator[Match]:
     """Keep a first-seen rule on a match only when its value is new for an established group;
-    drop a match left with no rule. Rule sets without first-seen rules pass through as they are."""
+    drop a match left with no rule. Rule sets without first-seen rules pass through as they are.
+    `histories` (rule id -> history): taken from and left in it, so that a caller carries the
+    history from one scan to the next (watch/history.py); a rule missing there starts from its
+    baseline."""
     specs = {r.id: s for r in ruleset.rules if (s := spec_of(r)) is not None}
     if not specs:
         yield from matches
         return
     st = stats if stats is not None else FirstSeenStats()
-    histories: dict[str, _History] = {}
+    histories = {} if histories is None else histories
     for rid, spec in specs.items():
-        histories[rid] = _History(spec)
-        load_baseline(spec, histories[rid], rid)
+        if rid not in histories:
+            histories[rid] = _History(spec)
+            load_baseline(spec, histories[rid], rid)
     for m in matches:
         drop = [r for r in m.rules if r.id in specs and not _is_new(m, histories[r.id], st)]
         if not drop:
