@@ -66,6 +66,45 @@ DETECTION = {
         ("methodName", "google.iam.admin.v1.createserviceaccountkey"),
     "gcp.persistence.invite-external-user": ("methodName", "setiampolicy"),
     "gcp.privilege-escalation.impersonate-service-accounts": ("methodName", "generateaccesstoken"),
+    # added in Stratus v2.36 (the calls each technique's Go package makes)
+    "azure.credential-access.app-service-publishing-credentials":
+        ("operationName", "microsoft.web/sites/publishxml/action"),
+    "azure.exfiltration.storage-public-access":
+        ("operationName", "microsoft.storage/storageaccounts/write"),
+    "azure.exfiltration.storage-sas-export":
+        ("operationName", "microsoft.storage/storageaccounts/listkeys/action"),
+    "azure.impact.blob-ransomware-client-encryption-scope":
+        ("operationName", "microsoft.storage/storageaccounts/encryptionscopes/write"),
+    "azure.impact.blob-ransomware-service-storage-cmk":
+        ("operationName", "microsoft.keyvault/vaults/delete"),
+    "azure.impact.resource-lock": ("operationName", "microsoft.authorization/locks/delete"),
+    "azure.persistence.backdoor-managed-identity-fic":
+        ("operationName", ("microsoft.managedidentity/userassignedidentities/"
+                           "federatedidentitycredentials/write")),
+    "azure.persistence.exfiltrate-foundry-key":
+        ("operationName", "microsoft.cognitiveservices/accounts/write"),
+    "azure.privilege-escalation.root-user-access-administrator":
+        ("operationName", "microsoft.authorization/elevateaccess/action"),
+    "entra-id.persistence.backdoor-application-fic": ("operationName", "update application"),
+    "gcp.credential-access.secretmanager-retrieve-secrets":
+        ("methodName", "google.cloud.secretmanager.v1.secretmanagerservice.accesssecretversion"),
+    "gcp.defense-evasion.delete-dns-logs": ("methodName", "dns.policies.delete"),
+    "gcp.defense-evasion.disable-logging-sink":
+        ("methodName", "google.logging.v2.configservicev2.updatesink"),
+    "gcp.defense-evasion.reduce-sink-log-retention": ("methodName", "storage.buckets.update"),
+    "gcp.defense-evasion.remove-vpc-flow-logs": ("methodName", "v1.compute.subnetworks.patch"),
+    "gcp.discovery.download-instance-metadata": ("methodName", "v1.compute.instances.get"),
+    "gcp.discovery.enumerate-permissions": ("methodName", "testiampermissions"),
+    "gcp.execution.modify-vertex-notebook-startup":
+        ("methodName", "google.cloud.notebooks.v2.notebookservice.updateinstance"),
+    "gcp.impact.create-gpu-vm": ("methodName", "v1.compute.instances.insert"),
+    "gcp.impact.create-instances-in-multiple-zones": ("methodName", "v1.compute.instances.insert"),
+    "gcp.impact.gcs-ransomware-client-side-encryption": ("methodName", "storage.objects.create"),
+    "gcp.impact.gcs-ransomware-individual-deletion": ("methodName", "storage.objects.delete"),
+    "gcp.initial-access.use-compute-sa-outside-gcp":
+        ("methodName", "v1.compute.instances.setlabels"),
+    "gcp.lateral-movement.add-sshkey-instance-metadata":
+        ("methodName", "v1.compute.instances.setmetadata"),
 }
 
 
@@ -151,7 +190,11 @@ def test_flagship_alone_misses_the_related_packs_techniques(
     corrected = get_profile("corrected")
     for stratus_id in ("azure.persistence.create-bastion-shareable-link",
                        "entra-id.persistence.hidden-au",
-                       "gcp.defense-evasion.remove-project-from-organization"):
+                       "gcp.defense-evasion.remove-project-from-organization",
+                       "entra-id.persistence.backdoor-application-fic",
+                       "gcp.defense-evasion.disable-logging-sink",
+                       "gcp.impact.gcs-ransomware-individual-deletion",
+                       "azure.persistence.backdoor-managed-identity-fic"):
         findings = scan_stream([str(f) for f in written[stratus_id]], corrected).findings
         assert not matching(findings, EXPECTED[stratus_id]), stratus_id
 

@@ -25,7 +25,12 @@ from trailhound.rules.cases import _label as label
 from trailhound.rules.loader import load_pack, pack_dirs
 from trailhound.rules.model import RuleSet
 from trailhound.rules.stratus import STRATUS_ATTACK as EXPECTED
-from trailhound.rules.stratus import STRATUS_EMULATED, STRATUS_WITHOUT_LOGS, tag_matches
+from trailhound.rules.stratus import (
+    STRATUS_EMULATED,
+    STRATUS_NOT_OBSERVABLE,
+    STRATUS_WITHOUT_LOGS,
+    tag_matches,
+)
 from trailhound.scoring import Finding
 
 # Techniques the default profile does not raise with a matching tag, and why (at most 2).
@@ -132,7 +137,10 @@ def test_coverage_command_lists_proofs_and_gaps(
     assert "aws.exfiltration.ec2-share-ami" in by_tech["T1537"]["stratus_log"]
     assert by_tech["T1537"]["status"] == "proven"
     gaps = {r["stratus_log"] for r in rows if r["status"] == "not covered"}
-    assert gaps == {t for t, rule_ids in STRATUS_WITHOUT_LOGS.items() if not rule_ids}
+    assert gaps == {t for t, rule_ids in STRATUS_WITHOUT_LOGS.items() if not rule_ids} | set(
+        STRATUS_NOT_OBSERVABLE)
+    whys = {r["stratus_log"]: r["rule_test"] for r in rows if r["status"] == "not covered"}
+    assert "StorageBlobLogs" in whys["azure.impact.blob-ransomware-cpek"]
     only_tested = {r["stratus_log"]: r["rules"] for r in rows if r["status"] == "rule test only"}
     assert set(only_tested) == {t for t, rule_ids in STRATUS_WITHOUT_LOGS.items() if rule_ids}
     emulated = {r["stratus_log"]: r for r in rows if r["status"] == "emulated"}

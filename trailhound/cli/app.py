@@ -251,6 +251,9 @@ cli.add_command(watch)
 from trailhound.cli.attack_cmd import attack_layer  # issue 12: ATT&CK Navigator layers
 
 cli.add_command(attack_layer)
+from trailhound.cli.baseline_cmd import baseline  # issue 16: first-seen baselines
+
+cli.add_command(baseline)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from trailhound.cli.baseline_cmd import baseline_option
 from trailhound.cli.choices import ENGINE_CHOICE, PROFILE_CHOICE
 from trailhound.cli.engine_opts import strict_opt
 from trailhound.cli.limits_opt import limit_options
@@ -154,7 +155,7 @@ def scan_options(*, paths: bool = True) -> Callable[[C], C]:
             s3.SINCE_NS = window.since_ns if window else None  # prunes S3 date folders
             return f(*args, opts=opts, **kw)
 
-        cmd: Any = allow_options(window_options(limit_options(wrapper)))
+        cmd: Any = baseline_option(allow_options(window_options(limit_options(wrapper))))
         for option in reversed(_OPTIONS):
             cmd = option(cmd)
         if paths:

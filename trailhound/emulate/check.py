@@ -6,7 +6,6 @@ tests use this; nothing here prints."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from trailhound.pipeline import scan
 from trailhound.profiles import Profile
 from trailhound.report.columns import row
 from trailhound.rules.model import RuleSet
-from trailhound.scoring import Finding
+from trailhound.scoring import SIGNALS, Finding
 from trailhound.triage.principals import rank_principals
 
 RANKED_FAMILIES = ("chain", "benign")  # whose principals are ranked against each other
@@ -98,7 +97,8 @@ def run_all(
     """Write each scenario (every format) under `work/<name>/`, scan it alone, then scan the
     chains and look-alikes together and rank their principals."""
     outcomes = []
-    held = {r.id for r in ruleset.rules} | {c.id for c in ruleset.correlations}
+    held = ({r.id for r in ruleset.rules} | {c.id for c in ruleset.correlations}
+            | {c.name for c in ruleset.correlations if c.name})
     for s in scenarios:
         o = Outcome(s, absent=tuple(x for x in s.expects if _names_rule(x) and x not in held))
         _, o.records = emulate(s, work / s.name, formats=FORMATS, seed=seed)
@@ -122,12 +122,8 @@ def run_all(
 
 
 def _names_rule(label: str) -> bool:
-    """A label that is a rule id (a UUID), not a signal or correlation name."""
-    try:
-        uuid.UUID(label)
-    except ValueError:
-        return False
-    return True
+    """A label that names a rule (its id) or a correlation (its name), not a seed signal."""
+    return label not in SIGNALS
 
 
 def _paths(folder: Path) -> tuple[list[str], list[str]]:

@@ -9,22 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from trailhound.emulate import azure_ops, gcp_ops
+from trailhound.emulate import azure_ops, gcp_ops, stratus_azure, stratus_gcp
 from trailhound.emulate.azure import AzCaller
 from trailhound.emulate.entra import ATTACK_UA, GLOBAL_ADMIN, Entra, included, mod, target
 from trailhound.emulate.gcp import IAM_ADMIN, Gcp, GcpCaller
 from trailhound.emulate.gcp_ops import CRM, IAM, PROJECT_PATH, PROJECT_RES, PROJECT_TYPE
 from trailhound.emulate.scenario import Ctx, Records, Scenario
+from trailhound.emulate.stratus_base import OUTSIDER, RG, VM, Entry, GcpOp
+from trailhound.emulate.stratus_base import azure as _azure
+from trailhound.emulate.stratus_base import gcp as _gcp
+from trailhound.emulate.stratus_base import one as _one
 from trailhound.emulate.world import AZ_ATTACKER, DOMAIN, PROJECT, PROJECT_NUM, Json
+from trailhound.rules.related_ids import related_id
 from trailhound.rules.stratus import STRATUS_EMULATED
 
-RG = f"{azure_ops.SUBSCRIPTION}/resourceGroups/rg-app-prod"
-VM = f"{RG}/providers/Microsoft.Compute/virtualMachines/vm-app-01"
-OUTSIDER = "user:stratus.red.team@gmail.example"  # an identity outside the organisation
 SA_TYPE = "iam.googleapis.com/ServiceAccount"
-
-AzOp = Callable[[Ctx, datetime, AzCaller], list[Json]]
-GcpOp = Callable[[Gcp, datetime, GcpCaller], list[Json]]
 
 
 # --- Azure: Activity Log records in the diagnostic-settings export shape ------------------------
@@ -54,13 +53,6 @@ def _bastion_link(c: Ctx, t: datetime, who: AzCaller) -> list[Json]:
     bastion = f"{RG}/providers/Microsoft.Network/bastionHosts/bas-app-prod"
     return azure_ops.write_ok(c.az, t, "Microsoft.Network/bastionHosts/createShareableLinks/action",
                               bastion, who, {"vms": [{"vm": {"id": VM}}]})
-
-
-def _azure(op: AzOp) -> Callable[[Ctx, datetime], Records]:
-    def build(c: Ctx, t0: datetime) -> Records:
-        return {"azure_activity": op(c, t0, azure_ops.attacker(c.az, t0))}
-
-    return build
 
 
 # --- GCP: Cloud Audit Logs LogEntries ------------------------------------------------------------
@@ -157,17 +149,6 @@ def _impersonate(g: Gcp, t: datetime, who: GcpCaller) -> list[Json]:
                     extra={"metadata": {"identityDelegationChain": [target]}})]
 
 
-def _gcp(op: GcpOp) -> Callable[[Ctx, datetime], Records]:
-    def build(c: Ctx, t0: datetime) -> Records:
-        return {"gcp_audit": op(c.gcp, t0, gcp_ops.attacker(c.gcp))}
-
-    return build
-
-
-def _one(op: Callable[[Gcp, datetime, GcpCaller], Json]) -> GcpOp:
-    return lambda g, t, who: [op(g, t, who)]
-
-
 # --- Entra ID: audit records as the diagnostic export writes them --------------------------------
 
 GUEST = "stratus.guest@gmail.example"
@@ -209,6 +190,18 @@ def _guest(e: Entra, t: datetime) -> list[Json]:
 
 def _backdoor_app(e: Entra, t: datetime) -> list[Json]:
     return [_app_secret(e, t, e.ids.uuid(), "acme-billing-sync")]
+
+
+def _backdoor_fic(e: Entra, t: datetime) -> list[Json]:
+    """A federated identity credential trusting the attacker's OIDC issuer (a storage account)."""
+    fic = [{"Name": "stratus-red-team-oidc-fic", "Issuer":
+            "https://stratusficapply1h.blob.core.windows.net/oidc",
+            "Subject": "stratus-red-team-oidc", "Id": e.ids.uuid(),
+            "Audiences": ["api://AzureADTokenExchange"], "EncodingVersion": 2}]
+    return [_audit(e, t, "Update application", "ApplicationManagement", "Update",
+                   [target(e.ids.uuid(), "Application", "acme-billing-sync",
+                           mods=[mod("FederatedIdentityCredentials", fic, []),
+                                 included(["FederatedIdentityCredentials"])])])]
 
 
 def _backdoor_sp(e: Entra, t: datetime) -> list[Json]:
@@ -266,18 +259,17 @@ def _entra(op: Callable[[Entra, datetime], list[Json]]) -> Callable[[Ctx, dateti
 
 # The related pack's rules raising on these scenarios (a finding labels a rule without a signal
 # by its id, emulate/check.py)
-VM_EXTENSION = "64513a2c-995b-519b-b99f-47d9a14e9814"  # azure_activity_vm_extension_written
-DISK_EXPORTED = "5ac003c7-63db-5e4a-bca2-0dd912f59bac"  # azure_activity_disk_exported
-BASTION_LINK = "d6340eb8-2f23-4f39-95f0-6396a892ce3e"  # azure_activity_bastion_shareable_link
-AUDIT_CONFIG_REMOVED = "9cd7b5c0-002c-4f35-ae1a-0698656cf8f7"  # gcp_audit_audit_config_removed
-PROJECT_MOVED = "ae2cf374-cabc-40cd-a53c-477ec1688240"  # gcp_audit_project_moved
-TOKEN_MINTED = "17002715-9b40-4fcd-b2f2-5989d88a8261"  # gcp_audit_service_account_token_minted
-ADMIN_UNIT = "4c0f8e59-37a6-4e55-9a8e-1d2b7d6c0a11"  # entra_audit_administrative_unit_scoped
-GCP_SHARED = "2b54dc24-a701-5fe3-ae5a-1709674ec290"  # gcp_audit_compute_resource_shared
+VM_EXTENSION = related_id("azure_activity_vm_extension_written")
+DISK_EXPORTED = related_id("azure_activity_disk_exported")
+BASTION_LINK = related_id("azure_activity_bastion_shareable_link")
+AUDIT_CONFIG_REMOVED = related_id("gcp_audit_audit_config_removed")
+PROJECT_MOVED = related_id("gcp_audit_project_moved")
+TOKEN_MINTED = related_id("gcp_audit_service_account_token_minted")
+ADMIN_UNIT = related_id("entra_audit_administrative_unit_scoped")
+GCP_SHARED = related_id("gcp_audit_compute_resource_shared")
+APP_FIC = related_id("entra_audit_application_fic_added")
 
-# Stratus id -> (what the attacker does, how the records are built, labels the default profile
-# raises: a flagship signal or a related rule's name)
-TABLE: dict[str, tuple[str, Callable[[Ctx, datetime], Records], tuple[str, ...]]] = {
+TABLE: dict[str, Entry] = {
     "azure.execution.vm-custom-script-extension": (
         "a Custom Script Extension on a VM", _azure(_custom_script),
         (VM_EXTENSION,)),
@@ -326,6 +318,9 @@ TABLE: dict[str, tuple[str, Callable[[Ctx, datetime], Records], tuple[str, ...]]
     "entra-id.persistence.backdoor-application": (
         "a client secret added to an existing application", _entra(_backdoor_app),
         ("iam_change",)),
+    "entra-id.persistence.backdoor-application-fic": (
+        "a federated identity credential added to an application", _entra(_backdoor_fic),
+        (APP_FIC,)),
     "entra-id.persistence.backdoor-application-sp": (
         "a client secret added to an application's service principal", _entra(_backdoor_sp),
         ("iam_change",)),
@@ -340,6 +335,8 @@ TABLE: dict[str, tuple[str, Callable[[Ctx, datetime], Records], tuple[str, ...]]
     "entra-id.persistence.restricted-au": (
         "a restricted-management administrative unit with a backdoor user in it",
         _entra(_admin_unit("IsMemberManagementRestricted", True)), (ADMIN_UNIT,)),
+    **stratus_azure.TABLE,
+    **stratus_gcp.TABLE,
 }
 
 

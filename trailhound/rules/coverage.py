@@ -37,6 +37,7 @@ from trailhound.rules.model import Correlation, Rule, RuleSet
 from trailhound.rules.stratus import (
     STRATUS_ATTACK,
     STRATUS_EMULATED,
+    STRATUS_NOT_OBSERVABLE,
     STRATUS_WITHOUT_LOGS,
     tag_matches,
     technique_of,
@@ -116,6 +117,7 @@ def coverage(
                 if not rule_ids else "its rules are not in this profile"
             )
     emulated = _stratus_emulated(techs, not_covered)
+    not_covered |= STRATUS_NOT_OBSERVABLE
     return Coverage(
         dict(sorted(techs.items())), not_covered, stratus_dir is not None, rule_test_only,
         emulated,

@@ -17,8 +17,10 @@ Everything else of the match (other rules, correlations) is untouched.
 "Earlier in this scan" is input order: CloudTrail's S3 layout (one folder per account, region and
 day, files named by time) is read in path order, which is time order within an account and
 region. A baseline is the user's memory across scans: JSON lines `{"group": [...], "value":
-[...]}` (the texts as they appear in the records), e.g. exported with `trailhound hunt --hunt-sql`
-over last month's logs.
+[...]}` (the texts as they appear in the records), optionally with `"rule": "<id>"` to apply to
+that rule only. `trailhound baseline build PATHS -o FILE` writes one from past logs
+(rules/baseline.py), and `detect --baseline FILE` gives it to every first-seen rule of the run
+(on top of a rule's own `baseline:`): the option sets BASELINE_ENV for the process, read here.
 
 Memory: one 8-byte digest per distinct pair and per group, per rule (blake2b, collisions at 2^-32
 for a billion pairs); past `max-pairs` the gate stops learning new pairs and counts them in
@@ -28,6 +30,7 @@ for a billion pairs); past `max-pairs` the gate stops learning new pairs and cou
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,6 +44,9 @@ from trailhound.errors import RuleError
 from trailhound.rules.model import Rule, RuleSet
 
 DEFAULT_MAX_PAIRS = 1_000_000
+# `detect --baseline FILE` (cli/baseline_cmd.py) sets it: an environment variable, as the
+# --max-* input caps do, so every engine and the API see it without threading it through
+BASELINE_ENV = "TRAILHOUND_FIRST_SEEN_BASELINE"
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ def _digest(*parts: tuple[str, ...]) -> bytes:
     return hashlib.blake2b(orjson.dumps(parts), digest_size=8).digest()
 
 
-def _values(raw: Any, paths: tuple[str, ...]) -> tuple[str, ...] | None:
+def values_of(raw: Any, paths: tuple[str, ...]) -> tuple[str, ...] | None:
     """The texts of each path's first leaf, one per path; None when any is missing."""
     out = []
     for p in paths:
@@ -121,29 +127,46 @@ class _History:
         self.pairs.add(pair)
 
 
-def load_baseline(spec: FirstSeenSpec, history: _History) -> None:
-    """Read the baseline's pairs (a RuleError names the line and what is wrong)."""
-    if spec.baseline is None:
-        return
+def user_baseline() -> Path | None:
+    """The `detect --baseline` file of this run, if any."""
+    value = os.environ.get(BASELINE_ENV)
+    return Path(value) if value else None
+
+
+def read_baseline(path: Path) -> Iterator[tuple[str | None, tuple[str, ...], tuple[str, ...]]]:
+    """(rule id or None, group, value) of each line of a baseline file; a RuleError names the
+    file, the line and what to do."""
     try:
-        lines = spec.baseline.read_bytes().splitlines()
+        lines = path.read_bytes().splitlines()
     except OSError as e:
-        raise RuleError(f"{spec.baseline}: first_seen baseline not readable ({e.strerror}); "
-                        "fix the rule's baseline path") from None
-    stats = FirstSeenStats()
+        raise RuleError(f"{path}: first_seen baseline not readable ({e.strerror}); "
+                        "fix the rule's baseline path or the --baseline option") from None
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             doc = orjson.loads(line)
             group, value = tuple(map(str, doc["group"])), tuple(map(str, doc["value"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            rule = doc.get("rule")
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
             raise RuleError(
-                f"{spec.baseline}:{n}: not a baseline line; write "
-                '{"group": [...], "value": [...]} (one JSON object a line)'
+                f"{path}:{n}: not a baseline line; write "
+                '{"group": [...], "value": [...]} (one JSON object a line), or rebuild it '
+                "with `trailhound baseline build`"
             ) from None
-        g = _digest(group)
-        history.remember(g, _digest(group, value), stats)
+        yield (None if rule is None else str(rule)), group, value
+
+
+def load_baseline(spec: FirstSeenSpec, history: _History, rule_id: str = "") -> None:
+    """Remember the pairs of the rule's own baseline and of the run's (`--baseline`), skipping
+    lines meant for another rule."""
+    stats = FirstSeenStats()
+    for path in (spec.baseline, user_baseline()):
+        if path is None:
+            continue
+        for rule, group, value in read_baseline(path):
+            if rule is None or rule == rule_id:
+                history.remember(_digest(group), _digest(group, value), stats)
 
 
 class FirstSeenGate:
@@ -166,7 +189,7 @@ class FirstSeenGate:
         for rid, spec in self.specs.items():
             if rid not in self.histories:
                 self.histories[rid] = _History(spec)
-                load_baseline(spec, self.histories[rid])
+                load_baseline(spec, self.histories[rid], rid)
 
     def keep(self, m: Match) -> Match | None:
         """`m` less the first-seen rules whose value is not new; None when no rule is left."""
@@ -205,8 +228,8 @@ def first_seen_gate(
 def _is_new(m: Match, history: _History, stats: FirstSeenStats) -> bool:
     spec = history.spec
     raw = m.event.raw
-    group = _values(raw, spec.group_by)
-    value = _values(raw, spec.fields)
+    group = values_of(raw, spec.group_by)
+    value = values_of(raw, spec.fields)
     if group is None or value is None:
         return False  # nothing to compare: not evidence of anything new
     g, pair = _digest(group), _digest(group, value)

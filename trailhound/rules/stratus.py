@@ -4,6 +4,15 @@ Written from the Stratus Red Team technique pages (stratus-red-team.cloud) and M
 Enterprise (Cloud matrix), not read from trailhound's rules: it is the yardstick the rules are
 measured against (tests/test_stratus_related.py) and what `trailhound rules coverage` reports
 on. Ids are lower case as Sigma tags write them (`attack.t1537`).
+
+The list of techniques is Stratus Red Team v2.36 (github.com/DataDog/stratus-red-team, commit
+7c9a7a5a, 2026-08-19): docs/attack-techniques/list.md and the Go packages under
+v2/internal/attacktechniques/{aws,azure,entra-id,gcp}, which also name the API calls each
+technique makes (the emulated scenarios follow them). Out of scope: the Kubernetes (k8s.*) and
+EKS (eks.*) techniques, whose telemetry is the Kubernetes audit log, a source trailhound does not
+read. Techniques proposed on unmerged branches of that repository (gcp.execution.os-config-run-
+command, gcp.exfiltration.share-cloud-sql-backup, gcp.exfiltration.backdoor-gcs-bucket,
+gcp.execution.iap-tunnel-session, ...) are not in its list and not here.
 """
 
 from __future__ import annotations
@@ -89,7 +98,54 @@ STRATUS_EMULATED: dict[str, frozenset[str]] = {
         # Temporary Elevated Cloud Access names GCP service-account impersonation; the token is
         # then a valid cloud account's
         "gcp.privilege-escalation.impersonate-service-accounts": {"t1548.005", "t1078.004"},
+        # --- added in Stratus v2.36 ---
+        # Unsecured Credentials: the publishing profile holds FTP / Web Deploy passwords
+        "azure.credential-access.app-service-publishing-credentials": {"t1552"},
+        # Data from Cloud Storage: anonymous access, or a SAS signed with a listed account key
+        "azure.exfiltration.storage-public-access": {"t1530"},
+        "azure.exfiltration.storage-sas-export": {"t1530"},
+        # Data Encrypted for Impact: the data put under a key the attacker then deletes
+        "azure.impact.blob-ransomware-client-encryption-scope": {"t1486"},
+        "azure.impact.blob-ransomware-service-storage-cmk": {"t1486"},
+        # Data Destruction: a lock exists to prevent it; removing it is its first step
+        "azure.impact.resource-lock": {"t1485"},
+        # Additional Cloud Credentials: a federated credential, API keys turned back on
+        "azure.persistence.backdoor-managed-identity-fic": {"t1098.001"},
+        "azure.persistence.exfiltrate-foundry-key": {"t1098.001", "t1552"},
+        # Additional Cloud Roles (User Access Administrator at the root scope)
+        "azure.privilege-escalation.root-user-access-administrator": {"t1098.003"},
+        "entra-id.persistence.backdoor-application-fic": {"t1098.001"},
+        "gcp.credential-access.secretmanager-retrieve-secrets": {"t1555.006"},
+        "gcp.defense-evasion.delete-dns-logs": {"t1562.008"},
+        "gcp.defense-evasion.disable-logging-sink": {"t1562.008"},
+        "gcp.defense-evasion.reduce-sink-log-retention": {"t1562.008"},
+        "gcp.defense-evasion.remove-vpc-flow-logs": {"t1562.008"},
+        # Cloud Infrastructure Discovery, then credentials in the instance metadata
+        "gcp.discovery.download-instance-metadata": {"t1580", "t1552.005"},
+        # Permission Groups Discovery: Cloud Groups (what the stolen key may do)
+        "gcp.discovery.enumerate-permissions": {"t1069.003"},
+        "gcp.execution.modify-vertex-notebook-startup": {"t1059", "t1037"},
+        # Resource Hijacking (compute), Unused/Unsupported Cloud Regions
+        "gcp.impact.create-gpu-vm": {"t1496"},
+        "gcp.impact.create-instances-in-multiple-zones": {"t1496", "t1535"},
+        "gcp.impact.gcs-ransomware-client-side-encryption": {"t1486"},
+        "gcp.impact.gcs-ransomware-individual-deletion": {"t1485"},
+        # Valid Accounts: Cloud Accounts, with a token from the instance metadata server
+        "gcp.initial-access.use-compute-sa-outside-gcp": {"t1078.004", "t1552.005"},
+        # Account Manipulation: SSH Authorized Keys
+        "gcp.lateral-movement.add-sshkey-instance-metadata": {"t1098.004"},
     }.items()
+}
+
+# Stratus techniques whose only telemetry is a log trailhound does not read: listed by
+# `rules coverage` as not covered, with the reason, instead of claiming a proxy.
+STRATUS_NOT_OBSERVABLE: dict[str, str] = {
+    "azure.impact.blob-ransomware-cpek": (
+        "data plane only (GetBlob / PutBlob with customer-provided keys in StorageBlobLogs): "
+        "trailhound reads no Azure Storage resource logs"),
+    "azure.impact.blob-ransomware-individual-file-deletion": (
+        "data plane only (DeleteBlob in StorageBlobLogs): trailhound reads no Azure Storage "
+        "resource logs"),
 }
 
 # AWS techniques Stratus Red Team lists with no detonation log here -> the rules (ids) written
@@ -98,6 +154,8 @@ STRATUS_EMULATED: dict[str, frozenset[str]] = {
 AWS_IAM_CHANGE = "e39dec0c-629d-5b13-9d4a-9048703ef508"  # corrected: users, keys, bucket policies
 STRATUS_WITHOUT_LOGS: dict[str, tuple[str, ...]] = {
     "aws.defense-evasion.cloudtrail-lifecycle-rule": (),
+    "aws.execution.sagemaker-update-lifecycle-config": (),  # new in Stratus v2.36
+    "aws.impact.ec2-deregister-ami": (),  # new in Stratus v2.36
     "aws.discovery.ec2-enumerate-from-instance": (),
     "aws.discovery.ses-enumerate": (),
     "aws.exfiltration.s3-backdoor-bucket-policy": (AWS_IAM_CHANGE,),

@@ -55,7 +55,7 @@ class Histories:
     def _load(self, state: State, rid: str) -> _History:
         groups, pairs = _Recorded(), _Recorded()
         h = _History(self.specs[rid], groups, pairs)
-        load_baseline(h.spec, h)
+        load_baseline(h.spec, h, rid)
         for kind, digest in state.first_seen(rid):
             set.add(groups if kind == GROUP else pairs, digest)
         groups.new.clear()
