@@ -121,9 +121,11 @@ class FastPlan:
         self._rule_index.update({id(cr.rule): k for k, cr in enumerate(self.ref.rules)})
         self._filter_index.update({id(f): j for j, f in enumerate(self.ruleset.filters)})
 
-    def to_wire(self, m: Match, seg: bytes | None = None, value: Any = None) -> WireMatch:
+    def to_wire(self, m: Match, seg: bytes | None = None, value: Any = None,
+                row: Callable[[Match], Any] | None = None) -> WireMatch:
         """A Match as indices (and, when the event's raw record is `orjson.loads(seg)` itself,
-        as those bytes plus the event's other fields: cheaper to send than the dict)."""
+        as those bytes plus the event's other fields: cheaper to send than the dict, with
+        `row(m)`, the output row of its finding built here: model.LazyEvent.row)."""
         if not self._rule_index:
             self._index()
         ri, fi = self._rule_index, self._filter_index
@@ -131,14 +133,15 @@ class FastPlan:
         supp = tuple((ri[id(r)], fi[id(f)]) for r, f in m.suppressed)
         e = m.event
         if seg is not None and e.raw is value and type(e.meta) is dict and not e.meta:
-            return ("s", seg, scalars_of(e), location_tuple(e.location), rules, supp)
+            pre = row(m) if row is not None else None
+            return ("s", seg, scalars_of(e), location_tuple(e.location), rules, supp, pre)
         return ("e", e, rules, supp)
 
     def from_wire(self, w: WireMatch) -> Match:
         rules, filters = self.rules, self.ruleset.filters
         if w[0] == "s":  # the record's own bytes, decoded here (spill.pack_event's layout)
-            _, seg, scalars, where, matched, suppressed = w
-            event = unpack_event((scalars, seg, where, {}))
+            _, seg, scalars, where, matched, suppressed, pre = w
+            event = unpack_event((scalars, seg, where, {}, pre))
         else:
             _, event, matched, suppressed = w
         return Match(event, [rules[k] for k in matched], [(rules[k], filters[j]) for k, j in suppressed])
