@@ -55,6 +55,7 @@ class FastPlan:
     jobs: int | None = None  # worker processes for `scan` (None: one per core)
     use_projection: bool = True  # False: decode every record (no msgspec fast path)
     _gates: dict[tuple[str, str], tuple[_Gate, Prefilter]] = field(default_factory=dict, repr=False)
+    _by_k: dict[tuple[str, str], dict[int, _CompiledRule]] = field(default_factory=dict, repr=False)
     _projection: Any = field(default=None, repr=False)
     _silent: frozenset[int] | None = field(default=None, repr=False)
     _rule_index: dict[int, int] = field(default_factory=dict, repr=False)
@@ -112,8 +113,13 @@ class FastPlan:
             candidates = pf.candidates(event.raw)
             if not candidates:
                 return None
-        every = candidates is ALL
-        return match_event(event, (cr for k, cr in gate if every or k in candidates))
+        if candidates is ALL:
+            return match_event(event, (cr for _, cr in gate))
+        # a few candidates of many rules: look them up in RuleSet order rather than walk the gate
+        by_k = self._by_k.get(event.logsource)
+        if by_k is None:
+            by_k = self._by_k[event.logsource] = dict(gate)
+        return match_event(event, [by_k[k] for k in sorted(candidates) if k in by_k])
 
     # -- matches across process boundaries ------------------------------------------------------
 
