@@ -213,3 +213,46 @@ def test_detect_options_reach_the_report(tmp_path: Path) -> None:
     summary = "\n".join(data["summary"])
     assert "the logging owners" in summary and "1 finding removed" in summary
     assert "time window" in summary and "1 matched event outside it" in summary
+
+
+def test_page_holds_the_highest_scored_findings_and_says_how_many_more(tmp_path: Path) -> None:
+    """`--max-findings N` bounds the page: its rows and raw records are detect's first N (the
+    highest-scored), the page counts every finding and says how many are not in it; the
+    principals are still ranked over every finding, as `principals` ranks them."""
+    out = tmp_path / "report.html"
+    got = report(out, "--max-findings", "7", DEMO)
+    assert got.returncode == 0, got.stderr
+    page = Page(out.read_text(encoding="utf-8"))
+    data = page.json_block("data")
+    rows = [json.loads(x) for x in th("detect", "--format", "jsonl", "-q", DEMO).stdout.splitlines()]
+    assert len(rows) > 7
+    assert [finding(data, i)["eventID"] for i in range(len(data["findings"]))] == [
+        r["eventID"] for r in rows[:7]]
+    assert data["meta"]["findings"] == len(rows) and data["meta"]["findings_in_page"] == 7
+    raw_blocks = [attrs["id"] for attrs, _ in page.scripts if (attrs.get("id") or "").startswith("raw-")]
+    assert sum(len(page.json_block(b)) for b in raw_blocks) == 7
+    note = f"the 7 highest-scored of {len(rows)} findings ({len(rows) - 7} more not in it"
+    assert any(note in n for n in data["meta"]["notes"])
+    ranked = [json.loads(x) for x in th("principals", "--format", "jsonl", "-q", DEMO).stdout.splitlines()]
+    assert [(p["principal"], p["findings"]) for p in data["principals"]] == [
+        (p["principal"], p["findings"]) for p in ranked]
+
+
+def test_page_says_which_principals_are_plotted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trailhound.cli import report_cmd
+    from trailhound.cli.app import main
+
+    monkeypatch.setattr(report_cmd, "PLOT_LIMIT", 3)
+    out = tmp_path / "report.html"
+    with pytest.raises(SystemExit) as ex:
+        main(["report", "-q", "--findings-only", "-o", str(out), DEMO])
+    assert ex.value.code == 0, capsys.readouterr().err
+    data = Page(out.read_text(encoding="utf-8")).json_block("data")
+    principals = data["principals"]
+    assert len(principals) > 3
+    assert [p["rank"] for p in principals if p["plot"]] == [1, 2, 3]
+    assert data["meta"]["plotted"] == (
+        f"Timeline plots: the 3 highest-ranked principals (#1 to #3) of {len(principals)}; "
+        "the others are listed without one.")

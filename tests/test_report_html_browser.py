@@ -140,3 +140,27 @@ def test_rule_guide_from_a_signal(opened: Opened, demo_report: Path) -> None:
     for h in rule["hunts"]:
         assert f"trailhound hunt {h['name']} PATH" in text
     opened.assert_clean()
+
+
+def test_page_says_what_it_plots_and_what_it_leaves_out(browser: Any, tmp_path: Path,
+                                                       detect_rows: list[dict[str, Any]]) -> None:
+    """The plotted principals are named above them; a page cut by --max-findings says so at its
+    top and above its findings, with the counts (oracle: detect's rows)."""
+    out = tmp_path / "cut.html"
+    got = report(out, "--max-findings", "5", DEMO)
+    assert got.returncode == 0, got.stderr
+    o = Opened(browser, out)
+    try:
+        page = o.page
+        n = len(detect_rows)
+        assert page.locator("#plotted").is_visible()
+        assert page.inner_text("#plotted").startswith("Every principal has a timeline plot")
+        assert page.inner_text("#findings-cut") == (
+            f"The 5 highest-scored of {n} findings are in this page; {n - 5} more are not "
+            "(trailhound detect lists them all).")
+        assert any(f"the 5 highest-scored of {n} findings" in t
+                   for t in page.eval_on_selector_all("header .note", "ns => ns.map(x => x.textContent)"))
+        assert page.inner_text("#count") == "5 of 5 findings"
+        o.assert_clean()
+    finally:
+        o.close()

@@ -103,9 +103,10 @@ def _azure(r: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
 
 def _expected(source: str, r: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
     """(time, principal, source address, operation) as each vendor documents its fields."""
-    if source == "cloudtrail":  # a cross-account AWSAccount identity has no ARN
-        u = r["userIdentity"]
-        who = u.get("arn") or u.get("principalId") or u.get("userName") or u.get("accountId")
+    if source == "cloudtrail":  # a cross-account AWSAccount identity has no ARN, an AWSService
+        u = r["userIdentity"]  # one only the service's name (invokedBy)
+        who = (u.get("arn") or u.get("principalId") or u.get("userName") or u.get("accountId")
+               or u.get("invokedBy"))
         return r["eventTime"], who, r["sourceIPAddress"], r["eventName"]
     if source == "gcp_audit":
         p = r["protoPayload"]
@@ -275,3 +276,53 @@ def test_real_logs_validate(external: Path, validator: Any, folder: str) -> None
         errors = [f"{e.json_path}: {e.message[:200]}" for e in validator.iter_errors(line)]
         assert not errors, (line["unmapped"]["trailhound"]["origin"], errors)
         assert isinstance(line["evidences"][0]["data"], dict)
+
+
+_PACK = Path(__file__).resolve().parents[1] / "trailhound" / "rules" / "packs" / "corrected"
+_SEED_PLUS = ("--profile", "seed", "--rules", str(_PACK / "azure_activity_priv_esc.yml"),
+              "--rules", str(_PACK / "gcp_audit_priv_esc.yml"))
+
+
+def _demo() -> str:
+    from trailhound.demo import dataset_path
+
+    return str(dataset_path())
+
+
+def test_seed_profile_evidence_names_who_and_from_where() -> None:
+    """Under `--profile seed` the row's columns are the seed query's CloudTrail extractions; the
+    OCSF evidence still names the principal and address of an Azure or GCP finding (oracle: the
+    vendors' fields of the raw record, as above)."""
+    code, out, err = _run("detect", *_SEED_PLUS, "-q", "--format", "ocsf", _demo())
+    assert code == 0, err
+    sources = set()
+    for line in map(json.loads, _lines(out)):
+        extra = line["unmapped"]["trailhound"]
+        record = _record_at(extra["origin"])
+        evidence = line["evidences"][0]
+        source = line["finding_info"]["data_sources"][0]
+        sources.add(source)
+        _, principal, address, operation = _expected(source, record)
+        assert evidence["actor"]["user"]["uid"] == principal, extra["origin"]
+        assert evidence["src_endpoint"] == _endpoint_of(address), extra["origin"]
+        assert line["api"]["operation"] == operation
+    assert {"azure_activity", "gcp_audit", "cloudtrail"} <= sources
+
+
+@pytest.mark.parametrize("profile", ["full", "seed"])
+def test_library_ocsf_is_the_cli_ocsf(profile: str) -> None:
+    """`trailhound.scan(...).write(out, "ocsf")` writes the lines `detect --format ocsf` writes
+    (the raw record in the evidence included)."""
+    import io
+
+    import trailhound
+
+    rules = [str(_PACK / "azure_activity_priv_esc.yml")] if profile == "seed" else []
+    args = [a for r in rules for a in ("--rules", r)]
+    code, out, err = _run("detect", "--profile", profile, *args, "-q", "--format", "ocsf", _demo())
+    assert code == 0, err
+    buf = io.StringIO()
+    trailhound.scan([_demo()], profile, rules=rules).write(buf, "ocsf")
+    lines = _lines(buf.getvalue())
+    assert lines == _lines(out)
+    assert all("data" in json.loads(x)["evidences"][0] for x in lines)

@@ -146,13 +146,14 @@ def test_cli_other_formats_carry_the_same_rows(tmp_path: Path, fmt: str) -> None
 
 def test_page_query_equals_detect_seed_on_a_sumo_export(external: Path, tmp_path: Path) -> None:
     """Records exported from Sumo keep their `_sourceCategory`: the page's scope line and the
-    seed profile both take `aws/cloudtrail` and leave `prod/aws/cloudtrail` out (defect 13)."""
+    seed profile both take `aws/cloudtrail` and leave `prod/aws/cloudtrail` out (defect 13), and
+    both take `AWS/CloudTrail` (Sumo's scope line ignores case: "Keyword Search Expressions")."""
     export = tmp_path / "export.jsonl"
     lines = []
     for i, f in enumerate(cloudtrail_files(external)[:40]):
         doc = json.loads(f.read_text(encoding="utf-8"))
         records = doc["Records"] if isinstance(doc, dict) else doc
-        cat = "prod/aws/cloudtrail" if i % 3 == 0 else "aws/cloudtrail"
+        cat = ("prod/aws/cloudtrail", "aws/cloudtrail", "AWS/CloudTrail")[i % 3]
         for r in records:
             when = epoch_ms(r["eventTime"])
             lines.append(json.dumps({"_messageTime": when, "_sourceCategory": cat,

@@ -161,3 +161,31 @@ def test_watch_to_stdout_resumes_from_its_cursor(tmp_path: Path) -> None:
     assert len({r["alert_id"] for r in rows}) == len(rows)  # nothing written twice
     assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
     assert ("recon-0000", CORRELATION) in {(r["eventID"], r["rule_id"]) for r in rows}
+
+
+def test_detect_state_runs_the_rules_and_engine_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trailhound.engine.reference import ReferenceEngine
+
+    rule = tmp_path / "mine.yml"
+    rule.write_text(
+        "title: ops describes instances\nid: 4f0e8a4c-5a55-4b7e-9d7a-0d3c2a1b9e11\n"
+        "status: test\nlevel: high\nlogsource: {product: aws, service: cloudtrail}\n"
+        "detection: {sel: {eventName: DescribeInstances}, condition: sel}\n"
+    )
+    scanned: list[int] = []
+    real = ReferenceEngine.scan
+
+    def counted(self: ReferenceEngine, *args: object, **kwargs: object) -> object:
+        scanned.append(1)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ReferenceEngine, "scan", counted)
+    logs = tmp_path / "logs"
+    drop_batch(logs, 0, Planted())
+    code, alerts, _ = _detect_state(logs, tmp_path / "s.db", "--rules", str(rule))
+    assert code == 0 and scanned  # the engine of --engine
+    assert ("ops-0000", "4f0e8a4c-5a55-4b7e-9d7a-0d3c2a1b9e11") in {
+        (a["eventID"], a["rule_id"]) for a in alerts
+    }  # the rules of --rules

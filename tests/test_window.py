@@ -14,6 +14,7 @@ import pytest
 from tests.test_allowlist import DEMO, ENGINES, key, run
 from tests.test_profiles_defects import ct
 from trailhound.errors import UsageError
+from trailhound.profiles import DEFAULT_PROFILE, get_profile
 from trailhound.rules.loader import load_pack
 from trailhound.tuning.window import TimeWindow, parse_bound
 
@@ -48,7 +49,7 @@ def _in(t: str | None, since: str, until: str) -> bool:
 def demo_rows() -> list[dict[str, Any]]:
     from tests.test_allowlist import th
 
-    p = th("detect", "--format", "jsonl", "-q", "--profile", "corrected", "--engine", "reference", DEMO)
+    p = th("detect", "--format", "jsonl", "-q", "--engine", "reference", DEMO)  # default profile
     return [json.loads(x) for x in p.stdout.splitlines()]
 
 
@@ -57,7 +58,7 @@ def test_demo_window_keeps_exactly_the_events_inside(
     capsys: Any, demo_rows: list[dict[str, Any]], engine: str
 ) -> None:
     since, until = "2026-03-14T10:40:00", "2026-03-14T11:05:00"
-    correlations = {c.id for c in load_pack("corrected").correlations}
+    correlations = {c.id for c in load_pack(get_profile(DEFAULT_PROFILE).pack).correlations}
     inside = [r for r in demo_rows if _in(r["time"], since, until)]
     want = {key(r) for r in inside}
     # A row a detection rule raised stays; a row only a correlation raised may go, when the
@@ -68,16 +69,12 @@ def test_demo_window_keeps_exactly_the_events_inside(
         if any(not s["context"] and s["rule_id"] not in correlations for s in r["signals"])
     }
     assert 0 < len(sure) < len(want) < len(demo_rows)
-    code, rows, err = run(
-        capsys, "--profile", "corrected", "--engine", engine, "--since", since, "--until", until, DEMO
-    )
+    code, rows, err = run(capsys, "--engine", engine, "--since", since, "--until", until, DEMO)
     assert code == 0
     assert sure <= {key(r) for r in rows} <= want
     # left out: every flagged record outside (a detection rule, not a correlation, matched it;
     # a `--min-score 0` row stands for `records` such records)
-    _, every, _ = run(
-        capsys, "-q", "--profile", "corrected", "--engine", "reference", "--min-score", "0", DEMO
-    )
+    _, every, _ = run(capsys, "-q", "--engine", "reference", "--min-score", "0", DEMO)
     outside = sum(
         r["records"]
         for r in every
@@ -119,6 +116,29 @@ def test_edges_untimed_and_correlation(tmp_path: Path, capsys: Any, engine: str)
     weight = next(s["weight"] for s in stop["signals"] if s["rule_id"] == CORRELATION)
     assert got[recs[1]["eventID"]]["suspicion_score"] == stop["suspicion_score"] - weight
     assert "left out 1 matched event outside it, 1 matched event without a time" in err
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_first_seen_outside_the_window_is_history_and_not_counted(
+    tmp_path: Path, capsys: Any, engine: str
+) -> None:
+    """A first-seen login rule (default profile): the identity's first login, before the window,
+    is its history (no finding, not counted as left out); a login from a new IP inside the
+    window raises; a login from that same new IP after the window is not new (not counted)."""
+    def login(n: int, ip: str) -> dict[str, Any]:
+        return ct("ConsoleLogin", "signin.amazonaws.com", n=n, sourceIPAddress=ip,
+                  responseElements={"ConsoleLogin": "Success"})
+
+    recs = [login(1, "198.51.100.1"), login(10, "203.0.113.9"), login(30, "203.0.113.9"),
+            login(40, "192.0.2.44")]
+    logs = tmp_path / "logins.jsonl"
+    logs.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    code, rows, err = run(capsys, "--engine", engine, "--since", "2026-03-14T10:00:05Z",
+                          "--until", "2026-03-14T10:00:20Z", str(logs))
+    assert code == 0
+    assert [r["eventID"] for r in rows] == [recs[1]["eventID"]]
+    # left out: only the login at :40 (a third IP: new); :01 is the first, :30 is not new
+    assert "left out 1 matched event outside it" in err
 
 
 def test_triage_views_take_the_window(demo_rows: list[dict[str, Any]]) -> None:

@@ -58,10 +58,11 @@ def _write(path: Path, records: list[dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
-def drop_batch(root: Path, i: int, planted: Planted) -> None:
+def drop_batch(root: Path, i: int, planted: Planted, rewrite: bool = True) -> None:
     """Batch i: two files of one 5-minute slot (recon by user i, tampering by user i-1, an IAM
-    change and benign reads), and every 5th batch a rewrite of the previous batch's first file
-    with one more record (a changed file: read again, its old alerts not repeated)."""
+    change and benign reads), and every 5th batch (with `rewrite`) a rewrite of the previous
+    batch's first file with one more record (a changed file: read again, its old alerts not
+    repeated)."""
     t = T0 + timedelta(minutes=5 * i)
     day = root / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / t.strftime("%Y/%m/%d")
     day.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,7 @@ def drop_batch(root: Path, i: int, planted: Planted) -> None:
                         "cloudtrail.amazonaws.com"))
     _write(day / f"{ACCOUNT}_CloudTrail_us-east-1_{stamp}_a.json.gz", a)
     _write(day / f"{ACCOUNT}_CloudTrail_us-east-1_{stamp}_b.json.gz", b)
-    if i % 5 == 4:
+    if rewrite and i % 5 == 4:
         p = T0 + timedelta(minutes=5 * (i - 1))
         prev = root / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / p.strftime("%Y/%m/%d")
         name = f"{ACCOUNT}_CloudTrail_us-east-1_{p.strftime('%Y%m%dT%H%MZ')}_a.json.gz"

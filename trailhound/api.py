@@ -5,6 +5,7 @@
     for row in result.rows():    # the dicts `detect --format jsonl` prints, in its order
         ...
     result.summary                 # pipeline.ScanStats: files, records, issues, ...
+    result.write(sys.stdout, "ocsf")   # as `detect --format ocsf` writes it (raw records included)
 
 The rule set is built as `detect` builds it (`user_ruleset`, `tuned_ruleset`: the CLI calls them): the
 profile's pack, plus the Sigma rules under `rules` (a rule that does not load or compile is
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from trailhound.engine import DEFAULT_ENGINE
 from trailhound.pipeline import ScanStats, scan_stream
@@ -40,9 +41,19 @@ class Result:
     profile: Profile
     notes: list[str] = field(default_factory=list)
 
-    def rows(self) -> list[dict[str, Any]]:
-        """The output rows (report/columns.row): what `detect --format jsonl` prints."""
-        return [row(f, self.profile) for f in self.findings]
+    def rows(self, raw: bool = False) -> list[dict[str, Any]]:
+        """The output rows (report/columns.row): what `detect --format jsonl` prints; `raw`
+        adds each original record and normalized columns (what the `ocsf` writer reads)."""
+        return [row(f, self.profile, raw=raw) for f in self.findings]
+
+    def write(self, out: TextIO, fmt: str = "jsonl") -> None:
+        """Write the findings as `detect --format FMT` does (a name in report.writers.WRITERS:
+        table, jsonl, csv, ocsf, ...): the same rows, with the raw records for the writers that
+        want them."""
+        from trailhound.report.writers import WRITERS, wants_raw
+
+        writer = WRITERS.get(fmt)
+        writer(self.rows(raw=wants_raw(writer)), out)
 
 
 def user_ruleset(

@@ -18,7 +18,7 @@ from trailhound.engine.correlate import CorrelationStats
 from trailhound.engine.loop import spec_events
 from trailhound.model import Event, Issue
 from trailhound.profiles import Profile
-from trailhound.rules.first_seen import first_seen_gate
+from trailhound.rules.first_seen import FirstSeenGate
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding, iter_findings
@@ -133,11 +133,13 @@ def scan_stream(
     limits: Limits | None = None,
     select: Callable[[list[InputSpec]], list[InputSpec]] | None = None,
     carry: Callable[[Iterator[Match]], Iterator[Match]] | None = None,
+    first_seen: dict[str, Any] | None = None,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
     (scoring.iter_findings), so memory does not grow with their number. Incremental runs
     (watch/cycle.py): `select` keeps the inputs not read before, `carry` wraps the gated
-    matches (to keep those correlations need and feed the kept ones of earlier runs)."""
+    matches (to keep those correlations need and feed the kept ones of earlier runs),
+    `first_seen` the first-seen rules' history (watch/history.py)."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
@@ -150,11 +152,14 @@ def scan_stream(
     if on_start is not None:
         on_start(specs)
     matches = eng.scan(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
+    # rules/first_seen.py: new-value rules, after filters; `first_seen`: the history carried
+    # across watch cycles
+    novel = FirstSeenGate(rs, histories=first_seen)
     matches = tuning_gate(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
-        dedupe=profile.dedupe,
+        dedupe=profile.dedupe, outside=novel.keep,  # events outside the window are history
     )
-    matches = first_seen_gate(matches, rs)  # rules/first_seen.py: new-value rules, after filters
+    matches = novel(matches)
     if carry is not None:
         matches = carry(matches)
     findings = iter_findings(

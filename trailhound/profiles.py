@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from trailhound.errors import UsageError
 from trailhound.model import Event
 
-# `_sourceCategory=aws/cloudtrail OR ...azure/activity OR ...azure/audit`: exact in Sumo (defect 13).
+# `_sourceCategory=aws/cloudtrail OR ...azure/activity OR ...azure/audit`: the whole value in Sumo
+# (defect 13: `prod/aws/cloudtrail` is another category), and, as every scope-line term,
+# without case (Sumo's "Keyword Search Expressions": keyword expressions are case-insensitive).
 SEED_SOURCE_CATEGORIES = frozenset({"aws/cloudtrail", "azure/activity", "azure/audit"})
 
 
@@ -22,17 +24,20 @@ class Profile:
     name: str
     pack: str
     literal_columns: bool  # columns are the raw JSON fields the query extracts (seed) or normalized
-    source_categories: frozenset[str] | None  # exact _sourceCategory test, for Sumo exports
+    source_categories: frozenset[str] | None  # whole-value _sourceCategory test, for Sumo exports
     dedupe: bool  # one finding per operation (duplicate deliveries, Azure Started/Succeeded)
     description: str
 
     def admits(self, event: Event) -> bool:
         """Records read from files carry no source category: they are classified by content
-        and admitted. Sumo exports carry one, and the seed query tests it exactly."""
+        and admitted. Sumo exports carry one, and the seed query tests its whole value."""
         if self.source_categories is None:
             return True
         cat = event.meta.get("_sourceCategory")
-        return cat is None or cat in self.source_categories
+        if cat is None:
+            return True
+        # the whole value, case ignored, as Sumo's scope line tests it (trailhound/sumo runs it)
+        return str(cat).casefold() in {c.casefold() for c in self.source_categories}
 
 
 PROFILES: dict[str, Profile] = {

@@ -13,6 +13,7 @@ from trailhound.cli.app import emit, finding_rows
 from trailhound.cli.exits import EXIT_BROKEN_PIPE, epilog, nothing_read
 from trailhound.cli.options import format_opt
 from trailhound.cli.scan_options import ScanOptions, scan_options
+from trailhound.cli.watch_cmd import principals_incremental
 from trailhound.report.escape import for_terminal
 from trailhound.report.triage import principal_writer, timeline_writer
 from trailhound.triage.principals import rank_principals
@@ -37,7 +38,10 @@ class Duration(click.ParamType[int]):
 @click.command(epilog=epilog())
 @format_opt
 @scan_options()
-def principals(fmt: str, opts: ScanOptions) -> None:
+@click.option("--state", "state_path", default=None, metavar="FILE", help="Incremental: one "
+              "cycle over the new files (as detect --state), then rank every finding the state "
+              "holds, from all cycles (docs/watch.md).")
+def principals(fmt: str, opts: ScanOptions, state_path: str | None) -> None:
     """Rank the principals of the findings in PATHS by risk, highest first.
 
     One row per principal (AWS ARN, Azure caller, Entra initiator, GCP principalEmail, M365
@@ -45,6 +49,8 @@ def principals(fmt: str, opts: ScanOptions) -> None:
     source IPs, user agents, accounts, access keys, the highest score in any 24 h window, and a
     `risky` flag with its reason (thresholds: README "Triage").
     """
+    if state_path is not None:
+        sys.exit(principals_incremental(opts, fmt, state_path))
     rows, stats = finding_rows(opts)
     ranked = rank_principals(rows)  # reads every row: the summary is complete after this
     risky = sum(1 for r in ranked if r["risky"])

@@ -3,24 +3,29 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 
 import click
+import orjson
 
 from trailhound.cli.app import print_summary, scan_ruleset
-from trailhound.cli.exits import EXIT_INPUT_ERRORS, EXIT_OK, epilog
+from trailhound.cli.exits import EXIT_BROKEN_PIPE, EXIT_INPUT_ERRORS, EXIT_OK, epilog
+from trailhound.cli.pipe import write_stdout
 from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.errors import UsageError
+from trailhound.report.triage import principal_writer
 from trailhound.report.writers import WRITERS, write_jsonl
 from trailhound.sources.files import STDIN
+from trailhound.triage.principals import rank_principals
 from trailhound.tuning.window import parse_duration
 from trailhound.watch.cef import Syslog, parse_target
 from trailhound.watch.cycle import CycleResult, Detector
 from trailhound.watch.sinks import AlertFile, AlertStream
-from trailhound.watch.state import State
+from trailhound.watch.state import DEFAULT_KEEP, State
 from trailhound.watch.webhook import Webhook, check_url
 
 Sink = AlertFile | AlertStream | Webhook | Syslog
@@ -40,7 +45,8 @@ def _report(n: int, result: CycleResult, state: State, opts: ScanOptions) -> Non
     if not opts.quiet:
         _err(
             f"trailhound watch: cycle {n}: {result.files} new or changed files, "
-            f"{result.new_alerts} new alerts ({state.files_seen()} files seen)"
+            f"{result.new_alerts} new alerts ({state.files_seen()} files seen, "
+            f"{result.folders_listed} changed folders listed)"
         )
     if result.stats.error_count:
         print_summary(result.stats, opts.profile.name)
@@ -64,6 +70,59 @@ def detect_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
         sink.flush()
         _report(1, result, state, opts)
         return _code(result, refused)
+
+
+def _watch_spark(
+    detector: Detector, state_path: str, checkpoint: str | None,
+    sinks_of: Callable[[State], list[Sink]], pause_ns: int, cycles: int, refused: int,
+) -> int:
+    """`watch --engine spark`: the cycles are a Structured Streaming query's micro-batches
+    (spark/stream.py), each handed to `detector` on the state; the sinks flushed after each."""
+    from trailhound.spark.session import build_session
+    from trailhound.spark.stream import Stream, run
+
+    opts = detector.opts
+    with closing(State(state_path)) as state:
+        for sink in sinks_of(state):
+            sink.flush()  # what a killed run committed but did not write
+    code, n = EXIT_OK, 0
+
+    def after(state: State, result: CycleResult | None) -> None:
+        nonlocal code, n
+        for sink in sinks_of(state):
+            sink.flush()
+        if result is not None:
+            n += 1
+            _report(n, result, state, opts)
+            code = max(code, _code(result, refused))
+
+    eng = opts.engine_options
+    spark = build_session(eng.get("spark_master", "local[*]"), eng.get("spark_conf"))
+    if checkpoint is None:  # hidden: never an input, should the state sit in a watched folder
+        head, name = os.path.split(os.path.abspath(state_path))
+        checkpoint = os.path.join(head, f".{name}.checkpoint")
+    stream = Stream(detector, state_path, checkpoint, after)
+    run(stream, spark, opts.paths, pause_ns / 1e9, cycles)
+    return code
+
+
+def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
+    """`principals --state FILE`: one cycle over the new files (their alerts stay in the
+    outbox for the sinks of `watch`/`detect --state`), then the principals of every finding the
+    state holds, ranked as `principals` ranks one scan of every file read."""
+    _check_paths(opts.paths)
+    ruleset, refused = scan_ruleset(opts)
+    detector = Detector(opts, ruleset, [state_path])
+    with closing(State(state_path)) as state:
+        result = detector.run(state)
+        _report(1, result, state, opts)
+        ranked = rank_principals(orjson.loads(r) for r in state.finding_rows())
+    if not write_stdout(principal_writer(fmt), ranked):
+        return EXIT_BROKEN_PIPE
+    if not opts.quiet:
+        risky = sum(1 for r in ranked if r["risky"])
+        _err(f"  {len(ranked)} principals, {risky} risky (every cycle of {state_path})")
+    return _code(result, refused)
 
 
 @click.command(epilog=epilog())
@@ -98,10 +157,20 @@ def detect_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
     "--cycles", type=click.IntRange(min=0), default=0,
     help="Stop after N cycles (0: run until interrupted).",
 )
+@click.option(
+    "--keep", default=DEFAULT_KEEP, show_default=True, metavar="DURATION",
+    help="Delete alerts emitted longer ago than this, once every sink has them and no open "
+    "correlation window can raise them again (docs/watch.md); 0s keeps only those.",
+)
+@click.option(
+    "--checkpoint", metavar="DIR", default=None,
+    help="--engine spark: the Structured Streaming checkpoint location, outside the watched "
+    "folders (default: .STATE.checkpoint beside the state file).",
+)
 @scan_options()
 def watch(
     state_path: str, interval: str, output: str, webhook: str | None, syslog: str | None,
-    lookback: str | None, cycles: int, opts: ScanOptions,
+    lookback: str | None, cycles: int, keep: str, checkpoint: str | None, opts: ScanOptions,
 ) -> None:
     """Detect continuously in PATHS: every interval, read only new or changed files, carry
     correlation windows across cycles, and emit each alert (one rule on one event) once."""
@@ -111,6 +180,9 @@ def watch(
     back = None if lookback is None else parse_duration(lookback)
     if lookback is not None and back is None:
         raise UsageError(f"--lookback {lookback!r}: write a duration: 2d, 36h")
+    keep_ns = parse_duration(keep)
+    if keep_ns is None:
+        raise UsageError(f"--keep {keep!r}: write a duration: 30d, 12h, 0s")
     _check_paths(opts.paths)
     if webhook is not None:  # before anything is read
         check_url(webhook)
@@ -118,9 +190,9 @@ def watch(
         parse_target(syslog)
     ruleset, refused = scan_ruleset(opts)
     own = [state_path] + ([output] if output != STDIN else [])
-    detector = Detector(opts, ruleset, own, lookback_ns=back)
-    code = EXIT_OK
-    with closing(State(state_path)) as state:
+    detector = Detector(opts, ruleset, own, lookback_ns=back, keep_ns=keep_ns)
+
+    def sinks_of(state: State) -> list[Sink]:
         sinks: list[Sink] = [
             AlertStream(sys.stdout, write_jsonl, state) if output == STDIN
             else AlertFile(output, state)
@@ -129,6 +201,18 @@ def watch(
             sinks.append(Webhook(webhook, state, _err))
         if syslog is not None:
             sinks.append(Syslog(syslog, state, _err))
+        return sinks
+
+    if opts.engine == "spark":
+        if lookback is not None:
+            raise UsageError(
+                "--lookback does not apply to --engine spark (Spark's file source lists the "
+                "folder itself: docs/watch.md); leave it out"
+            )
+        sys.exit(_watch_spark(detector, state_path, checkpoint, sinks_of, pause, cycles, refused))
+    code = EXIT_OK
+    with closing(State(state_path)) as state:
+        sinks = sinks_of(state)
         for sink in sinks:
             sink.flush()  # what a killed run committed but did not write
         n = 0

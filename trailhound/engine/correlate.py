@@ -21,7 +21,9 @@ What an event contributes
   (`Correlation.group_paths`: the alias's field for that rule - corr spec, Field Name Aliases -
   mapped through the log-source pipeline, first path holding a value wins). A value is the tuple
   of its leaves' texts (fields.text_of; null and objects have none), compared exactly
-  (case-sensitively, as SIEM `stats ... by` does). An event missing any group-by value takes no
+  (case-sensitively, as SIEM `stats ... by` does), except in Microsoft's records, whose names
+  compare without case (identity.fold: an Entra UPN typed `User@Contoso.com` at sign-in is the
+  Activity Log's `user@contoso.com`). An event missing any group-by value takes no
   part (as `stats by` drops it) and is counted in `CorrelationStats.ungrouped`. No `group-by`:
   one group.
 * An event matched by several referenced rules is one event for event_count / value_*: it is
@@ -91,6 +93,7 @@ from typing import Any
 
 from trailhound.engine import fields as F
 from trailhound.engine.base import Match
+from trailhound.identity import fold
 from trailhound.model import Event
 from trailhound.rules.model import Correlation
 from trailhound.spill import Codec, Shelf, pack_event, unpack_event
@@ -217,7 +220,7 @@ class Correlator:
                     v = _texts(e.raw, paths)
                     if v is None:
                         break
-                    group.append(v)
+                    group.append(tuple(fold(e.provider, t) for t in v))  # identity.py
                 else:
                     value: Any = None
                     if c.value_paths is not None:

@@ -26,7 +26,7 @@ import re
 
 from trailhound.engine import ir
 from trailhound.export.base import Target
-from trailhound.export.columnar import bind
+from trailhound.export.columnar import bind, unapplied_filters
 from trailhound.export.normalized import FALSE, TRUE, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.text import c_string, one_line
@@ -213,7 +213,7 @@ def left_out(pack: ExportPack) -> list[str]:
                 lines.append(
                     f"rule {r.rule.id} ({r.rule.path}): not exported to esql for {DATASETS[source]}: {why}"
                 )
-    return lines
+    return lines + unapplied_filters(pack, resolve, "esql", DATASETS.__getitem__)
 
 
 def _weighted(rules: list[ExportRule]) -> str:

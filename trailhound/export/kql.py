@@ -24,12 +24,13 @@ import re
 
 from trailhound.engine import ir
 from trailhound.export.base import Target
-from trailhound.export.columnar import bind
+from trailhound.export.columnar import bind, unapplied_filters
 from trailhound.export.lists import ExactList, gather
 from trailhound.export.normalized import FALSE, TRUE, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.sql import regex_pattern
 from trailhound.export.text import c_string, one_line
+from trailhound.logsources import SOURCES
 
 __all__ = ["TABLES", "TARGET", "render"]
 
@@ -120,6 +121,25 @@ def resolve(source: str, path: str) -> str | None:
                 keys = path[len(prefix) + 1:].split(".")
                 return f"tostring({_member(f'parse_json({column})', keys)})"
         return None
+    return _column(source, path) or _renamed(source, path)
+
+
+def _renamed(source: str, path: str) -> str | None:
+    """A raw path of another export shape (the normalizer's `callerIpAddress`, as allowlist
+    entries read it: export/normalized.py) through the field table that maps rules to this
+    source: it lists every shape's spelling of a field together, Sentinel's among them. A path
+    inside a mapped object (`initiatedBy.user.ipAddress`) goes through the object's entry."""
+    keys = path.split(".")
+    for cut in range(len(keys), 0, -1):
+        rest = "".join(f".{k}" for k in keys[cut:])
+        for spelling in _spellings(source).get(".".join(keys[:cut]), ()):
+            column = _column(source, spelling + rest)
+            if column is not None:
+                return column
+    return None
+
+
+def _column(source: str, path: str) -> str | None:
     _, columns, dynamic = TABLES[source]
     head, *rest = path.split(".")
     if head in columns and not rest:
@@ -127,6 +147,18 @@ def resolve(source: str, path: str) -> str | None:
     if head in dynamic:
         return f"tostring({_member(head, rest)})" if rest else f"tostring({head})"
     return None
+
+
+@functools.cache
+def _spellings(source: str) -> dict[str, tuple[str, ...]]:
+    """Raw path -> the other spellings of the same field (rules/pipelines.py, the source's field
+    tables: each entry lists one field's paths in every export shape)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for table in SOURCES.get(source).field_tables:
+        for paths in table.fields.values():
+            for p in paths:
+                out[p] = out.get(p, ()) + tuple(q for q in paths if q != p)
+    return out
 
 
 
@@ -231,11 +263,12 @@ def _bound(pack: ExportPack) -> dict[str, list[tuple[ExportRule, ir.Node | None]
 
 
 def left_out(pack: ExportPack) -> list[str]:
-    """The rules (per table) the export cannot carry: they test only fields the table lacks."""
+    """The rules (per table) the export cannot carry: they test only fields the table lacks;
+    and the filters that would silently not apply to a table (columnar.unapplied_filters)."""
     return [
         f"rule {r.rule.id} ({r.rule.path}): not exported to kql for {TABLES[s][0]}: it reads no column of that table"
         for s, rules in _bound(pack).items() for r, node in rules if node == FALSE
-    ]
+    ] + unapplied_filters(pack, resolve, "kql", lambda source: TABLES[source][0])
 
 
 def render(pack: ExportPack) -> str:

@@ -128,35 +128,35 @@ def correlation_obj(hit: Hit) -> dict[str, Any]:
 
 
 def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
-    """The finding's row; `raw` adds the original record (key `raw`, not a column) for the
-    writers that keep it (writers.wants_raw: OCSF's evidence)."""
+    """The finding's row; `raw` adds the original record (key `raw`, not a column) and the
+    normalized columns (key `normalized`, whatever the profile) for the writers that keep them
+    (writers.wants_raw: OCSF's evidence)."""
     e = f.event
     pre = _pre_row(f, profile)
     if pre is not None:  # the same row, as the worker built it
         out: dict[str, Any] = orjson.loads(pre)
         out["records"] = f.copies  # (the worker saw one record; collapse() counts the copies)
-        if raw:
-            out["raw"] = e.raw
-        return out
+    else:
+        out = _built_row(f, profile)
+    if raw:
+        out["raw"] = e.raw
+        # the evidence names who and from where even when the profile's columns are the seed's
+        # literal CloudTrail extractions (an Azure or GCP finding has none there)
+        out["normalized"] = normalized_columns(e)
+    return out
+
+
+def _built_row(f: Finding, profile: Profile) -> dict[str, Any]:
+    e = f.event
     # every profile: the one output time format (normalize/times.output_time); the seed's
     # `_messageTime` is Sumo's own epoch-ms timestamp, not a raw field it extracts
-    out = {"time": _output_time(e.time_ns)}
+    out: dict[str, Any] = {"time": _output_time(e.time_ns)}
     if profile.literal_columns:
         for col, path in SEED_PATHS.items():
             out[col] = literal(e.raw, path)
         event_id = literal(e.raw, ("eventID",)) or e.event_id
     else:
-        aws = e.provider == "aws"
-        out.update(
-            eventName=e.operation if aws else None,
-            operationName=None if aws else e.operation,
-            userArn=e.principal,
-            identityType=e.principal_type,
-            sourceIP=e.src_ip,
-            awsRegion=e.region,
-            errorCode=e.error_code,
-            errorMessage=e.error_message,
-        )
+        out.update(normalized_columns(e))
         event_id = e.event_id
     raised = f.signals()
     for s in SIGNALS:
@@ -171,9 +171,22 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
     out["records"] = f.copies
     out["correlations"] = [correlation_obj(h) for h in f.hits]
     out.update(zip(TRIAGE_COLUMNS, triage_columns(e)))
-    if raw:
-        out["raw"] = e.raw
     return out
+
+
+def normalized_columns(e: Event) -> dict[str, Any]:
+    """The columns a profile without literal columns fills from the normalized event."""
+    aws = e.provider == "aws"
+    return {
+        "eventName": e.operation if aws else None,
+        "operationName": None if aws else e.operation,
+        "userArn": e.principal,
+        "identityType": e.principal_type,
+        "sourceIP": e.src_ip,
+        "awsRegion": e.region,
+        "errorCode": e.error_code,
+        "errorMessage": e.error_message,
+    }
 
 
 # A finding's row as the worker that matched its event built it (engine/file_scan.py), carried

@@ -21,8 +21,9 @@ that version's schema as schema.ocsf.io exports it). Where each part of a findin
 - `unmapped.trailhound`: what OCSF has no attribute for (the score, the signals as `detect
   --format jsonl` lists them, correlations, where the record was read).
 
-The row's columns follow the profile: under `--profile seed` they are the seed query's literal
-extractions (CloudTrail paths), so an Azure or GCP finding has no principal or IP there.
+The row's columns follow the profile (under `--profile seed`, the seed query's literal
+CloudTrail extractions, which an Azure or GCP record does not have); the OCSF attributes do not:
+they are read from the normalized event (the row's `normalized`, columns.row with `raw`).
 Everything is JSON-encoded by orjson: log text stays data in every field.
 """
 
@@ -200,7 +201,10 @@ def _cloud(r: Row) -> Row:
 
 def detection_finding(r: Row) -> Row:
     """One finding row (report/columns.row, with `raw` for the evidence) as an OCSF Detection
-    Finding."""
+    Finding. Who, from where and what call are the normalized event's (the row's `normalized`,
+    when it carries them), whatever columns the profile prints."""
+    if "normalized" in r:
+        r = {**r, **r["normalized"]}
     signals: list[Row] = r["signals"]
     primary = _primary(signals)
     sev_id, sev = severity(r["suspicion_score"])

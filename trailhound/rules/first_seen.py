@@ -146,29 +146,60 @@ def load_baseline(spec: FirstSeenSpec, history: _History) -> None:
         history.remember(g, _digest(group, value), stats)
 
 
+class FirstSeenGate:
+    """The first-seen rules' memory over one scan. `keep(m)` decides one match in input order
+    (learning its pair); calling the gate on a stream decides each match of it. The tuning gate
+    hands it the matches outside `--since/--until` too (tuning/stream.py): they are no findings,
+    but they are history (a principal's earlier logins), and the summary's count of matched
+    events left out by the window must count only what the scan without a window reports."""
+
+    def __init__(
+        self, ruleset: RuleSet, stats: FirstSeenStats | None = None,
+        histories: dict[str, _History] | None = None,
+    ) -> None:
+        """`histories` (rule id -> history): taken from and left in it, so that a caller can
+        carry the history from one scan to the next; a rule missing there starts from its
+        baseline."""
+        self.specs = {r.id: s for r in ruleset.rules if (s := spec_of(r)) is not None}
+        self.stats = stats if stats is not None else FirstSeenStats()
+        self.histories = {} if histories is None else histories
+        for rid, spec in self.specs.items():
+            if rid not in self.histories:
+                self.histories[rid] = _History(spec)
+                load_baseline(spec, self.histories[rid])
+
+    def keep(self, m: Match) -> Match | None:
+        """`m` less the first-seen rules whose value is not new; None when no rule is left."""
+        if not self.specs:
+            return m
+        drop = [
+            r for r in m.rules
+            if r.id in self.specs and not _is_new(m, self.histories[r.id], self.stats)
+        ]
+        if not drop:
+            return m
+        self.stats.suppressed += len(drop)
+        kept = [r for r in m.rules if r not in drop]
+        return replace(m, rules=kept) if kept else None
+
+    def __call__(self, matches: Iterable[Match]) -> Iterator[Match]:
+        if not self.specs:
+            yield from matches
+            return
+        for m in matches:
+            kept = self.keep(m)
+            if kept is not None:
+                yield kept
+
+
 def first_seen_gate(
-    matches: Iterable[Match], ruleset: RuleSet, stats: FirstSeenStats | None = None
+    matches: Iterable[Match], ruleset: RuleSet, stats: FirstSeenStats | None = None,
+    histories: dict[str, _History] | None = None,
 ) -> Iterator[Match]:
     """Keep a first-seen rule on a match only when its value is new for an established group;
-    drop a match left with no rule. Rule sets without first-seen rules pass through as they are."""
-    specs = {r.id: s for r in ruleset.rules if (s := spec_of(r)) is not None}
-    if not specs:
-        yield from matches
-        return
-    st = stats if stats is not None else FirstSeenStats()
-    histories: dict[str, _History] = {}
-    for rid, spec in specs.items():
-        histories[rid] = _History(spec)
-        load_baseline(spec, histories[rid])
-    for m in matches:
-        drop = [r for r in m.rules if r.id in specs and not _is_new(m, histories[r.id], st)]
-        if not drop:
-            yield m
-            continue
-        st.suppressed += len(drop)
-        kept = [r for r in m.rules if r not in drop]
-        if kept:
-            yield replace(m, rules=kept)
+    drop a match left with no rule. Rule sets without first-seen rules pass through as they are.
+    `histories`: as FirstSeenGate takes them."""
+    yield from FirstSeenGate(ruleset, stats, histories)(matches)
 
 
 def _is_new(m: Match, history: _History, stats: FirstSeenStats) -> bool:

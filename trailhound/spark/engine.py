@@ -5,12 +5,14 @@
 `compile` is the fast engine's plan (FastEngine().compile: the reference predicates, the
 prefilter's anchors). The RuleSet is broadcast and each executor's Python worker compiles the
 same plan once (the compiled predicates hold RE2 objects, which cannot be pickled; compiling
-the shipped packs takes ~0.25 s). `scan` distributes the files: each executor calls
-`engine.file_scan.scan_bytes` (or, for a local path, the same function's file twin) on one file
-at a time, exactly as a local worker process does, and only the file's matches (wire tuples)
-and counters (engine/file_scan.FileResult) cross back. The driver merges them in input order
-with the local engines' own merge, so Matches and ScanStats are what `fast` gives, and
-scoring, correlation, tuning and rows are pipeline.py's, run once on the driver.
+the shipped packs takes ~0.25 s). `scan` distributes the files: each executor reads one file at
+a time with the local engines' per-file scan (`engine.file_scan.file_parts`, through the same
+loading as a local worker), and only the file's matches (wire tuples) and counters
+(engine/file_scan.FileResult) cross back: the matches in batches of file_scan.PART while the
+file is read, then the counters, exactly the pieces a local worker hands on, so an executor's
+memory does not grow with one file's matches. The driver merges them in input order, so
+Matches and ScanStats are what `fast` gives, and scoring, correlation, tuning and rows are
+pipeline.py's, run once on the driver.
 
 Why a per-file scan rather than Spark SQL: the local engines already scan a file at ~500k
 records/s per core, skipping the records no rule can match before decoding them; shipping
@@ -37,6 +39,7 @@ driver (stdin goes through a file).
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import uuid
@@ -53,9 +56,10 @@ from trailhound.sources.inputs import open_input
 from trailhound.sources.limits import Limits
 from trailhound.spark import spool
 
-if TYPE_CHECKING:  # (engine/__init__.py imports this module to register it)
+if TYPE_CHECKING:  # (imported lazily on executors, where pyspark loads this module)
     from trailhound.engine.base import Match
     from trailhound.engine.fast import FastPlan
+    from trailhound.engine.file_scan import FileResult, Parts, Piece
 
 __all__ = ["SparkEngine"]
 
@@ -173,7 +177,9 @@ class SparkEngine:
     def _results(
         self, plan: FastPlan, specs: Sequence[InputSpec], profile: Any, stdin: Any,
         limits: Limits,
-    ) -> Generator[Any, None, None]:
+    ) -> Generator[Piece, None, None]:
+        """Each input's pieces (file_scan.Piece: batches of matches, then its FileResult), in
+        input order."""
         from trailhound.spark.listing import is_uri
 
         sc = self.context()
@@ -203,9 +209,11 @@ class SparkEngine:
                     if i in got:
                         yield got.pop(i)
                         continue
-                    j, res = next(runs)
-                    assert j == i, (j, i)  # the jobs hold the inputs in order
-                    yield res
+                    for j, piece in runs:  # input i's batches, then its FileResult
+                        assert j == i, (j, i)  # the jobs hold the inputs in order
+                        yield piece
+                        if not isinstance(piece, list):
+                            break
             finally:
                 runs.close()
         finally:
@@ -213,7 +221,7 @@ class SparkEngine:
             for path in spooled:
                 spool.remove(path)
 
-    def _frame_results(self, plan: FastPlan, profile: Any, limits: Limits) -> Iterator[Any]:
+    def _frame_results(self, plan: FastPlan, profile: Any, limits: Limits) -> Iterator[Piece]:
         from pyspark.sql import functions as S
 
         from trailhound.errors import UsageError
@@ -246,23 +254,29 @@ class SparkEngine:
 
 
 def _merge(plan: FastPlan, specs: Sequence[InputSpec] | None, stats: Any,
-           results: Iterator[Any], on_file: Callable[[Any], None] | None) -> Iterator[Match]:
-    """The FileResults, in input order, into `stats` (ScanStats.merge, as the local engines
-    merge theirs) and Matches; `specs` None: a DataFrame's rows (no InputSpec, no progress)."""
+           results: Iterator[Piece], on_file: Callable[[Any], None] | None) -> Iterator[Match]:
+    """The pieces of every input, in input order (batches of wire matches, then the input's
+    FileResult), into Matches and `stats` (ScanStats.merge, as the local engines merge theirs);
+    `specs` None: a DataFrame's rows (no InputSpec, no progress)."""
+    ended = iter(specs or ())
     try:
-        for k, res in enumerate(results):
-            stats.merge(res.stats)
-            for w in res.matches:
+        for piece in results:
+            if isinstance(piece, list):
+                for w in piece:
+                    yield plan.from_wire(w)
+                continue
+            stats.merge(piece.stats)
+            for w in piece.matches:  # (none: an executor sends them in batches)
                 yield plan.from_wire(w)
             if on_file is not None and specs is not None:
-                on_file(specs[k])
+                on_file(next(ended))
     finally:
         close = getattr(results, "close", None)
         if close is not None:  # cancels the running Spark jobs (see _pipelined)
             close()
 
 
-def _unreadable(name: str, reason: str) -> Any:
+def _unreadable(name: str, reason: str) -> FileResult:
     return _failed(name, "unreadable", f"cannot read: {reason}")
 
 
@@ -322,8 +336,9 @@ def _cut(tasks: list[Task], n: int, max_files: int = MAX_FILES) -> list[list[Tas
     return [s[k : k + max_files] for s in out for k in range(0, len(s), max_files)]
 
 
-def _uri_job(spark: Any, blob: Any, chunk: list[Task]) -> list[tuple[int, Any]]:
-    """(input number, FileResult) of the URI files of `chunk`, in input order (one job)."""
+def _uri_job(spark: Any, blob: Any, chunk: list[Task]) -> list[tuple[int, Piece]]:
+    """(input number, piece) of the URI files of `chunk`, in input order (one job; each
+    file's batches, then its FileResult)."""
     df = (
         spark.read.format("binaryFile")
         .option("ignoreCorruptFiles", "true")
@@ -332,10 +347,12 @@ def _uri_job(spark: Any, blob: Any, chunk: list[Task]) -> list[tuple[int, Any]]:
         .select("path", "content")
     )
     index = {t.path: (t.i, t.explicit) for t in chunk}
-    got = dict(df.rdd.mapPartitions(lambda rows: _scan_uris(blob, index, rows)).collect())
+    got: dict[int, list[Piece]] = {}  # (binaryFile's rows are in no particular order)
+    for i, piece in df.rdd.mapPartitions(lambda rows: _scan_uris(blob, index, rows)).collect():
+        got.setdefault(i, []).append(piece)
     return [
-        (t.i, got[t.i] if t.i in got else _unreadable(t.name, "Spark could not read this file"))
-        for t in chunk
+        (t.i, piece) for t in chunk
+        for piece in got.get(t.i) or [_unreadable(t.name, "Spark could not read this file")]
     ]
 
 
@@ -385,24 +402,26 @@ def _state(blob: Any) -> tuple[Any, Any, Limits]:
     return got
 
 
-def _guarded(name: str, scan: Callable[..., Any], *args: Any) -> Any:
-    """One file's result; an unexpected error in the scan becomes that file's issue (as a
-    local worker's death does), so the other files' findings are kept."""
+def _guarded(name: str, parts: Parts) -> Iterator[Piece]:
+    """One file's pieces: its batches of matches as they are found, then its FileResult. An
+    unexpected error in the scan ends the file as an issue (as a local worker's death does: the
+    batches before it stand), so the other files' findings are kept."""
     try:
-        return scan(*args)
+        res = yield from parts
     except MemoryError:
         from trailhound.engine.workers import OOM_FAILURE
 
-        return _failed(name, OOM_FAILURE.kind, OOM_FAILURE.message)
+        res = _failed(name, OOM_FAILURE.kind, OOM_FAILURE.message)
     except Exception as exc:  # noqa: BLE001 - reported per file, see the docstring
-        return _failed(
+        res = _failed(
             name, "worker_died",
             f"the Spark task reading this file failed ({type(exc).__name__}: {exc}); its "
-            "findings are missing. Run it with --engine fast --debug to see why",
+            "findings may be incomplete. Run it with --engine fast --debug to see why",
         )
+    yield res
 
 
-def _failed(name: str, kind: str, message: str) -> Any:
+def _failed(name: str, kind: str, message: str) -> FileResult:
     from trailhound.engine.file_scan import FileResult
 
     res = FileResult()
@@ -410,48 +429,58 @@ def _failed(name: str, kind: str, message: str) -> Any:
     return res
 
 
-def _scan_spooled(plan: Any, profile: Any, t: Task, limits: Limits) -> Any:
+def _spooled_parts(plan: Any, profile: Any, t: Task, limits: Limits) -> Parts:
     """stdin, from the driver's spool file, read as the local engines read stdin."""
-    from trailhound.engine.file_scan import _scan_spec
+    from trailhound.engine.file_scan import _spec_parts
 
     try:
         fh = open(spool.local_path(t.path), "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         return _unreadable(t.name, f"the driver's copy of stdin: {exc.strerror or exc}")
     with fh:
-        return _scan_spec(plan, profile, InputSpec(STDIN, t.size, True), fh, limits)
+        return (yield from _spec_parts(plan, profile, InputSpec(STDIN, t.size, True), fh, limits))
 
 
-def _scan_tasks(blob: Any, parts: Iterable[list[Task]]) -> Iterator[tuple[int, Any]]:
-    from trailhound.engine.file_scan import _scan_spec
+def _bytes_parts(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool,
+                 limits: Limits) -> Parts:
+    """One input's bytes (a URI's or a DataFrame row's), loaded as file_scan.scan_bytes loads
+    them, in pieces."""
+    from trailhound.engine.file_scan import file_parts
+    from trailhound.sources.inputs import load
+
+    got = load(io.BytesIO(raw), limits, len(raw))
+    return (yield from file_parts(plan, profile, got, name, explicit, limits))
+
+
+def _scan_tasks(blob: Any, parts: Iterable[list[Task]]) -> Iterator[tuple[int, Piece]]:
+    from trailhound.engine.file_scan import _spec_parts
 
     plan, profile, limits = _state(blob)
     for part in parts:
         for t in part:
             if t.where == "spool":
-                yield t.i, _guarded(t.name, _scan_spooled, plan, profile, t, limits)
+                pieces = _guarded(t.name, _spooled_parts(plan, profile, t, limits))
             else:
                 spec = InputSpec(t.path, t.size, t.explicit)
-                yield t.i, _guarded(t.name, _scan_spec, plan, profile, spec, None, limits)
+                pieces = _guarded(t.name, _spec_parts(plan, profile, spec, None, limits))
+            for piece in pieces:
+                yield t.i, piece
 
 
 def _scan_uris(
     blob: Any, index: dict[str, tuple[int, bool]], rows: Iterable[Any]
-) -> Iterator[tuple[int, Any]]:
-    from trailhound.engine.file_scan import scan_bytes
-
+) -> Iterator[tuple[int, Piece]]:
     plan, profile, limits = _state(blob)
     for path, content in rows:
         if path in index:
             i, explicit = index[path]
-            raw = bytes(content)
-            yield i, _guarded(path, scan_bytes, plan, profile, raw, path, explicit, limits)
+            parts = _bytes_parts(plan, profile, bytes(content), path, explicit, limits)
+            for piece in _guarded(path, parts):
+                yield i, piece
 
 
-def _scan_rows(blob: Any, rows: Iterable[Any]) -> Iterator[Any]:
-    from trailhound.engine.file_scan import scan_bytes
-
+def _scan_rows(blob: Any, rows: Iterable[Any]) -> Iterator[Piece]:
     plan, profile, limits = _state(blob)
     for name, content in rows:
         raw = b"" if content is None else bytes(content)
-        yield _guarded(name, scan_bytes, plan, profile, raw, name, True, limits)
+        yield from _guarded(name, _bytes_parts(plan, profile, raw, name, True, limits))

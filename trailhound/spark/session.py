@@ -10,13 +10,14 @@ installed on the cluster (a notebook on Databricks, `spark-submit` on YARN, ...)
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
 import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,12 @@ INSTALL_HINT = (
     "the Spark engine needs PySpark and Java 17+: pip install 'trailhound[spark]' "
     "(and set JAVA_HOME or put java on PATH)"
 )
+
+# The driver JVM only schedules tasks and passes result bytes on (the scanning is in Python):
+# its C2 compiler spent more CPU optimising Spark's start-up code than the JVM spent on
+# everything else (a 200-file scan, local[1]: 20 s of JVM CPU, 9 s with C1 only). Beside them,
+# the class-data archive of cds.py when there is one.
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 
 _lock = threading.Lock()
 _zip: list[str] = []  # the package zip, found or built once per process
@@ -107,18 +114,27 @@ def build_context(
         # A local master runs the executors in the driver's JVM: 1g (Spark's default) is tight.
         "spark.driver.memory": "2g",
         "spark.pyspark.driver.python": sys.executable,
+        # A slice's matches (a few MB) come back in the task's own message rather than
+        # through the block manager (stored, then fetched over the network service, even in
+        # local mode: ~0.4 CPU-s of the JVM's for the 1M bench set). Larger results still go
+        # that way (Spark caps this at spark.rpc.message.maxSize, 128 MiB).
+        "spark.task.maxDirectResultSize": "64m",
         # Spark's own stack traces for Python errors are enough; keep logs quiet.
         "spark.sql.execution.pyspark.udf.simplifiedTraceback.enabled": "true",
-        # The driver JVM only schedules tasks and passes result bytes on (the scanning is in
-        # Python): its C2 compiler spent more CPU optimising Spark's start-up code than the
-        # JVM spent on everything else (a 200-file scan, local[1]: 20 s of JVM CPU, 9 s with
-        # C1 only). The user's own spark.driver.extraJavaOptions replace this.
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
     }
     user = parse_conf(conf)
+    if "spark.driver.extraJavaOptions" not in user:  # (the user's replace ours)
+        from trailhound.spark.cds import java_options
+
+        settings["spark.driver.extraJavaOptions"] = f"{JVM_OPTIONS} {java_options()}".strip()
     python = executor_python(user)
     settings["spark.pyspark.python"] = python
+    local = user.get("spark.master", master).startswith("local")  # (the executors see our files)
+    if local and "spark.python.daemon.module" not in user:
+        settings.update(_preloading_daemon(user.get("spark.executorEnv.PYTHONPATH")))
     settings.update(user)
+    warm = threading.Thread(target=_import_quietly, args=("pyspark.testing.utils",), daemon=True)
+    warm.start()  # see _import_quietly
     try:
         with _environ("PYSPARK_PYTHON", python):
             sc = SparkContext.getOrCreate(SparkConf().setAll(list(settings.items())))
@@ -131,6 +147,28 @@ def build_context(
         raise
     sc.setLogLevel("ERROR")
     return sc
+
+
+def _preloading_daemon(pythonpath: str | None) -> dict[str, str]:
+    """Settings for executors on this machine (a local master): their Python workers fork
+    from daemon.py, which has imported the scan (about 0.7 CPU-s a worker otherwise spends
+    before its first record), from the zip of this very trailhound put first on their path (so
+    the daemon cannot import another one, whatever the environment holds)."""
+    code = _code_zip()
+    return {
+        "spark.python.daemon.module": "trailhound.spark.daemon",
+        "spark.executorEnv.PYTHONPATH": os.pathsep.join(filter(None, [code, pythonpath])),
+    }
+
+
+def _import_quietly(name: str) -> None:
+    """Import `name` now, in a thread, while the JVM starts (launch_gateway only waits for it):
+    PySpark imports pyspark.testing.utils, and pandas with it (~0.7 CPU-s), on the first py4j
+    call that converts an argument (pyspark.sql.types.NumpyArrayConverter), in the middle of
+    the SparkContext's start-up. Python's import lock makes that call wait for this import
+    rather than run it twice. Failures are left to that call."""
+    with suppress(Exception):
+        importlib.import_module(name)
 
 
 def build_session(
@@ -248,12 +286,19 @@ def _cached_code(path: Path, source: bytes, digest: bytes) -> bytes | None:
     return data[16:] if fresh else None
 
 
+def _code_zip() -> str:
+    """`_package_zip()`, found or built once per process."""
+    with _lock:
+        if not _zip:
+            _zip.append(_package_zip())
+        return _zip[0]
+
+
 def ship_code(sc: Any) -> None:
     """Make this trailhound importable on every executor (once per SparkContext)."""
+    code = _code_zip()
     with _lock:
         if getattr(sc, "_trailhound_shipped", False):
             return
-        if not _zip:
-            _zip.append(_package_zip())
-        sc.addPyFile(_zip[0])
+        sc.addPyFile(code)
         sc._trailhound_shipped = True

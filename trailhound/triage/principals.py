@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from trailhound.identity import fold
 from trailhound.normalize.times import parse_time
 from trailhound.spill import Runs, spill_budget
 from trailhound.triage.tactics import in_order, rule_tactics
@@ -255,21 +256,26 @@ def _rank_key(r: Row) -> tuple[Any, ...]:
 
 def rank_principals(rows: Iterable[Row]) -> list[Row]:
     """One row per principal (the finding rows' `userArn`: AWS ARN, Azure caller, Entra
-    initiator, GCP principalEmail, M365 UserId; None when the record names nobody), highest risk
-    first, `rank` numbered from 1. Columns: PRINCIPAL_COLUMNS."""
+    initiator, GCP principalEmail, M365 UserId; None when the record names nobody; Microsoft's
+    compared without case), highest risk first, `rank` numbered from 1. Columns:
+    PRINCIPAL_COLUMNS."""
     accs: dict[str | None, _Acc] = {}
+    shown: dict[str | None, str | None] = {}  # folded name -> the first spelling read
     with tempfile.TemporaryDirectory(prefix="trailhound-principals-") as folder:
         hits = _Hits(folder)
         for r in rows:
             principal = r["userArn"]
-            acc = accs.get(principal)
+            # one Entra user however its UPN is cased (identity.py); shown as first read
+            key = None if principal is None else fold(r.get("provider"), principal)
+            acc = accs.get(key)
             if acc is None:
-                acc = accs[principal] = _Acc()
-            _add(acc, hits, principal, r)
+                acc = accs[key] = _Acc()
+                shown[key] = principal
+            _add(acc, hits, key, r)
         best = {key: (risk, peak) for key, risk, peak in
                 _windows(iter(hits.arrivals), iter(hits.departures))}
     ranked = sorted(
-        (_principal_row(p, a, *best[_pkey(p)]) for p, a in accs.items()), key=_rank_key
+        (_principal_row(shown[k], a, *best[_pkey(k)]) for k, a in accs.items()), key=_rank_key
     )
     for i, r in enumerate(ranked, 1):
         r["rank"] = i

@@ -5,13 +5,13 @@ does the same over its match rows in spark/api.py and spark/tuning.py.
 The window sits on the Match stream, before scoring and correlation, so an event outside it is
 neither a finding nor part of a correlation. `ScanStats.window` counts, by reason, the FLAGGED
 events left out (a counted detection rule matched and no filter removed it: what could have been
-a finding); events only context rules matched are not counted, as the fast engines never even
-produce their matches.
+a finding; a first-seen rule only when its value was new: `outside`); events only context rules
+matched are not counted, as the fast engines never even produce their matches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any
 
 from trailhound.engine.base import Match
@@ -32,12 +32,16 @@ def tuning_gate(
     window: TimeWindow | None,
     min_score: float | None,
     dedupe: bool,
+    outside: Callable[[Match], Match | None] | None = None,
 ) -> Iterator[Match]:
     """`matches` less those outside `window` (counted in `stats.window`), counting in
     `stats.suppressed` the matches each filter removed and in `stats.removed` the findings each
     allowlist entry removed (tuning/removed.py; with `dedupe` the copies of one operation count
     once, as they make one finding). Closing it closes `matches` (which stops an engine's
-    worker processes at once rather than whenever the garbage collector gets to it)."""
+    worker processes at once rather than whenever the garbage collector gets to it).
+    `outside` sees each match left out by the window, in input order, and returns what of it
+    the scan would report (the first-seen gate: a rule whose value is not new is no finding, in
+    or out of the window); a match it returns None for is not counted."""
     allow = [f for f in filters if is_allowlist_filter(f)]
     for f in allow:
         stats.removed[f.title] += 0  # listed even when it removed nothing (a stale entry)
@@ -47,7 +51,8 @@ def tuning_gate(
             if window is not None:
                 why = window.reject(m.event.time_ns)
                 if why is not None:
-                    if any(detects(r) for r in m.rules):
+                    left = outside(m) if outside is not None else m
+                    if left is not None and any(detects(r) for r in left.rules):
                         stats.window[why] += 1
                     continue
             for _rule, flt in m.suppressed:

@@ -15,7 +15,7 @@ than N in the window") are judged on what has arrived so far.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -27,11 +27,15 @@ from trailhound.pipeline import ScanStats, scan_stream
 from trailhound.report.columns import row
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
+from trailhound.scoring import Finding
 from trailhound.sources import InputSpec, datepath, s3
 from trailhound.sources.datepath import Day, date_of, day_of
 from trailhound.sources.s3 import is_s3
-from trailhound.watch.identity import alert_id
-from trailhound.watch.state import Alert, FileId, State
+from trailhound.tuning.window import parse_duration
+from trailhound.watch.history import Histories
+from trailhound.watch.identity import alert_id, event_hash
+from trailhound.watch.listing import Listing, list_inputs
+from trailhound.watch.state import DEFAULT_KEEP, Alert, FileId, State
 
 if TYPE_CHECKING:  # the CLI's one scan request (names only: no import of the CLI at run time)
     from trailhound.cli.scan_options import ScanOptions
@@ -47,6 +51,7 @@ class CycleResult:
     stats: ScanStats
     files: int  # inputs read this cycle (new or changed)
     new_alerts: int
+    folders_listed: int = 0  # folders whose entries were read (listing.py)
 
 
 class Detector:
@@ -54,10 +59,12 @@ class Detector:
 
     def __init__(
         self, opts: ScanOptions, ruleset: RuleSet | None, own_files: Sequence[str] = (),
-        lookback_ns: int | None = None,
+        lookback_ns: int | None = None, keep_ns: int | None = None,
     ) -> None:
+        """`keep_ns`: retention (state.expire) after each cycle; default DEFAULT_KEEP."""
         self.opts = opts
         self.lookback_ns = lookback_ns
+        self.retain_ns = parse_duration(DEFAULT_KEEP) if keep_ns is None else keep_ns
         # the state database and output file, if they sit under a watched folder: never inputs
         self.own = {os.path.abspath(p) for p in own_files}
         self.own |= {p + suffix for p in self.own for suffix in ("-wal", "-shm", "-journal")}
@@ -66,17 +73,26 @@ class Detector:
         self.referenced = {r.id for c in self.ruleset.correlations for r in c.rules}
         self.keep_ns = max((c.timespan_ns for c in self.ruleset.correlations), default=0)
         self.keep_ns += LATENESS_NS
+        self.histories = Histories(self.ruleset)
 
-    def run(self, state: State) -> CycleResult:
+    def run(
+        self, state: State, inputs: Mapping[str, FileId] | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> CycleResult:
+        """One cycle over the new or changed files under the watched paths; or, with `inputs`,
+        over those files only, with the identities given (a listing made elsewhere: Spark's
+        file source, spark/stream.py). `meta` is committed with the cycle."""
         # the listing's pruning is process-wide (sources/datepath.py, s3.py): set for this cycle
         # only, so that a library caller's next scan walks everything again
         saved = datepath.WALK_BEFORE, s3.SINCE_NS
         try:
-            return self._run(state)
+            return self._run(state, inputs, meta or {})
         finally:
             datepath.WALK_BEFORE, s3.SINCE_NS = saved
 
-    def _run(self, state: State) -> CycleResult:
+    def _run(
+        self, state: State, inputs: Mapping[str, FileId] | None, extra: Mapping[str, str]
+    ) -> CycleResult:
         opts = self.opts
         done: list[FileId] = []
         # kept matches of earlier cycles (bounded by the window), then this cycle's
@@ -85,12 +101,17 @@ class Detector:
         newest = self._prune(state)
         s3.LISTED.clear()  # this cycle's listing only: memory does not grow with the history
 
-        def select(specs: list[InputSpec]) -> list[InputSpec]:
+        if inputs is None:
+            listing = list_inputs(opts.paths, state)
+        else:  # in the order given
+            listing = Listing([(InputSpec(p, f.size, False), f) for p, f in inputs.items()])
+
+        def select(_: list[InputSpec]) -> list[InputSpec]:
             new = []
-            for spec in specs:
+            for spec, known in listing.specs:
                 if os.path.abspath(spec.path) in self.own:
                     continue
-                fid = _file_id(spec)
+                fid = known or _file_id(spec)
                 if state.is_new(fid):
                     new.append(spec)
                     done.append(fid)
@@ -112,22 +133,46 @@ class Detector:
                     close()
 
         s = scan_stream(
-            opts.paths, opts.profile, ruleset=self.ruleset, engine=opts.engine,
+            (), opts.profile, ruleset=self.ruleset, engine=opts.engine,  # inputs: select's
             strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
             window=opts.window, limits=opts.limits, select=select,
             carry=carry if self.referenced else None,
+            first_seen=self.histories.for_cycle(state),
         )
+        try:  # the gate learns while the findings are read: a failure drops what it learned
+            alerts, rows = self._alerts(s.findings)
+            meta = {NEWEST_DAY: "-".join(map(str, newest[0]))} if newest[0] else {}
+            meta.update(extra)
+            new = state.commit_cycle(
+                done, alerts, self._young([*previous, *consumed]), meta, rows,
+                self.histories.learned(), listing.folders,
+            )
+        except BaseException:
+            self.histories.forget()
+            raise
+        self.histories.committed()
+        state.expire(self.retain_ns or 0)
+        for issue in listing.issues:
+            s.stats.add_issue(issue)
+        return CycleResult(s.stats, len(done), new, listing.listed)
+
+    def _alerts(
+        self, findings: Iterable[Finding]
+    ) -> tuple[list[Alert], dict[str, tuple[int | None, bytes]]]:
+        """One alert per counted signal of each finding; each finding's row by its event."""
         alerts: list[Alert] = []
-        dedupe = opts.profile.dedupe
-        for f in s.findings:
-            r = row(f, opts.profile)
+        rows: dict[str, tuple[int | None, bytes]] = {}
+        profile = self.opts.profile
+        for f in findings:
+            r = row(f, profile)
+            event = event_hash(f.event, profile.dedupe)
+            t = f.event.time_ns
+            rows[event] = (t, orjson.dumps(r))
             for signal in f.rules:
-                aid = alert_id(f.event, signal.id, dedupe)
+                aid = alert_id(f.event, signal.id, profile.dedupe)
                 body = orjson.dumps({"alert_id": aid, "rule_id": signal.id, **r})
-                alerts.append(Alert(aid, body))
-        meta = {NEWEST_DAY: "-".join(map(str, newest[0]))} if newest[0] else {}
-        new = state.commit_cycle(done, alerts, self._young([*previous, *consumed]), meta)
-        return CycleResult(s.stats, len(done), new)
+                alerts.append(Alert(aid, body, event, t))
+        return alerts, rows
 
     def _prune(self, state: State) -> list[Day | None]:
         """With a lookback: skip the CloudTrail date folders older than it, counted back from

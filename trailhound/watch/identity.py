@@ -31,6 +31,11 @@ def event_key(e: Event, dedupe: bool) -> list[Any]:
     return ["at", e.source, *location_tuple(e.location)]
 
 
+def event_hash(e: Event, dedupe: bool) -> str:
+    """A short stable hash of the event's identity: its finding row's key in the state."""
+    return hashlib.blake2b(orjson.dumps(event_key(e, dedupe)), digest_size=16).hexdigest()
+
+
 def alert_id(e: Event, signal_id: str, dedupe: bool) -> str:
     """A short stable hash of (event identity, signal id): the idempotency key sinks carry."""
     text = orjson.dumps([event_key(e, dedupe), signal_id])

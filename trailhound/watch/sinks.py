@@ -34,7 +34,7 @@ class AlertFile:
         self.path = path
         self.state = state
         self.last = _recover(path, state.last_seq())
-
+        state.set_meta(f"cursor:file:{os.path.abspath(path)}", str(self.last))
     def flush(self) -> int:
         """Append every committed alert not in the file yet; how many."""
         n = 0
@@ -45,6 +45,8 @@ class AlertFile:
                 n += 1
             out.flush()
             os.fsync(out.fileno())
+        # what this file holds, for retention (state.expire): nothing it lacks is deleted
+        self.state.set_meta(f"cursor:file:{os.path.abspath(self.path)}", str(self.last))
         return n
 
 

@@ -11,7 +11,18 @@ alerts   the outbox: every alert ever emitted, numbered by `seq` (never reused),
 carried  the matches correlation rules consume, younger than the longest correlation window
          (plus LATENESS), pickled: fed again to the next run's correlation so that a window
          spans runs (cycle.py).
-meta     schema version, sink cursors.
+findings the latest finding row of every event an alert was raised on (`report/columns.row`),
+         replaced when a later cycle raises a new alert on it (a correlation completed):
+         principal risk over all cycles is ranked from these rows (`principals --state`).
+first_seen the digests a first-seen rule has learned (rules/first_seen.py: groups with
+         history, kind 0, and their pairs, kind 1), so a value new once is not new again in
+         a later cycle (watch/history.py).
+folders  each watched folder's mtime when last listed and its subfolders: an unchanged folder
+         is not listed again (watch/listing.py); committed with the cycle.
+Retention (`expire`, watch --keep): alerts and finding rows emitted longer ago than the keep
+period are deleted once no sink needs them and no carried match can raise them again.
+
+meta     schema version, sink cursors, Spark micro-batch ids.
 
 One cycle is one transaction (`commit_cycle`): the alerts it found, the files it read and the
 new carried matches are written together or not at all; a process killed before the commit
@@ -27,6 +38,8 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from trailhound.engine.base import Match
 from trailhound.errors import UsageError
 from trailhound.rules.model import Rule
@@ -37,6 +50,8 @@ SCHEMA_VERSION = "1"
 # a file created as the sleep starts, so that a SIGKILL is known to land there.
 COMMIT_DELAY_ENV = "TRAILHOUND_WATCH_COMMIT_DELAY"
 COMMIT_MARK_ENV = "TRAILHOUND_WATCH_COMMIT_MARK"
+USES_WEBHOOK = "uses:webhook"  # meta: a webhook was configured once (its `delivered` counts)
+DEFAULT_KEEP = "30d"  # watch --keep: how long alerts and finding rows are kept
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,10 +62,20 @@ CREATE TABLE IF NOT EXISTS alerts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     body BLOB NOT NULL,
-    delivered INTEGER NOT NULL DEFAULT 0
+    delivered INTEGER NOT NULL DEFAULT 0,
+    created_ns INTEGER,
+    time_ns INTEGER
 );
 CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (seq) WHERE delivered = 0;
 CREATE TABLE IF NOT EXISTS carried (time_ns INTEGER NOT NULL, match BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, mtime_ns INTEGER, subdirs BLOB);
+CREATE TABLE IF NOT EXISTS findings (
+    event TEXT PRIMARY KEY, row BLOB NOT NULL, created_ns INTEGER, time_ns INTEGER
+);
+CREATE TABLE IF NOT EXISTS first_seen (
+    rule TEXT NOT NULL, kind INTEGER NOT NULL, digest BLOB NOT NULL,
+    PRIMARY KEY (rule, kind, digest)
+) WITHOUT ROWID;
 """
 
 
@@ -68,6 +93,21 @@ class FileId:
 class Alert:
     id: str
     body: bytes  # JSON object
+    event: str = ""  # the event's identity (identity.event_hash): its row in `findings`
+    time_ns: int | None = None  # the event's time (retention keeps what carried may raise)
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """A folder as last listed: its mtime (None: too recent to trust) and its subfolders."""
+
+    path: str
+    mtime_ns: int | None
+    subdirs: tuple[str, ...]
+
+
+# A first-seen digest learned: (rule id, kind: 0 group / 1 pair, digest)
+Learned = tuple[str, int, bytes]
 
 
 class State:
@@ -84,6 +124,7 @@ class State:
             # commit) never runs ahead of the database
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
+            self._migrate()
             version = self.get_meta("schema")
         except sqlite3.DatabaseError as exc:
             raise UsageError(
@@ -96,6 +137,20 @@ class State:
                 f"{path}: state schema {version}, this trailhound writes {SCHEMA_VERSION}; "
                 "give a new file to --state"
             )
+
+    def _migrate(self) -> None:
+        """A state written before retention: its alerts get the columns it needs (emitted
+        now, as far as retention knows; no event time: kept until the carried horizon is
+        gone)."""
+        cols = {str(r[1]) for r in self.db.execute("PRAGMA table_info(alerts)")}
+        if "created_ns" not in cols:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("ALTER TABLE alerts ADD COLUMN created_ns INTEGER")
+            self.db.execute("ALTER TABLE alerts ADD COLUMN time_ns INTEGER")
+            self.db.execute("UPDATE alerts SET created_ns = ?", (time.time_ns(),))
+            self.db.execute("COMMIT")
+        self.db.execute("CREATE INDEX IF NOT EXISTS alerts_created ON alerts (created_ns)")
+        self.db.execute("CREATE INDEX IF NOT EXISTS findings_created ON findings (created_ns)")
 
     def close(self) -> None:
         self.db.close()
@@ -119,6 +174,14 @@ class State:
         ).fetchone()
         return r is None or tuple(r) != (f.size, f.mtime_ns, f.etag)
 
+    def folder(self, path: str) -> Folder | None:
+        r = self.db.execute(
+            "SELECT mtime_ns, subdirs FROM folders WHERE path = ?", (path,)
+        ).fetchone()
+        if r is None:
+            return None
+        return Folder(path, None if r[0] is None else int(r[0]), tuple(orjson.loads(r[1])))
+
     def files_seen(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM files").fetchone()[0])
 
@@ -135,11 +198,27 @@ class State:
             if kept:
                 yield Match(unpack_event(packed), kept)
 
+    # -- finding rows, first-seen history ---------------------------------------------------
+
+    def finding_rows(self) -> Iterator[bytes]:
+        """The latest row (JSON) of every event an alert was raised on, in no set order."""
+        for (row,) in self.db.execute("SELECT row FROM findings"):
+            yield bytes(row)
+
+    def first_seen(self, rule_id: str) -> Iterator[tuple[int, bytes]]:
+        """(kind, digest) of everything `rule_id` has learned in earlier cycles."""
+        for kind, digest in self.db.execute(
+            "SELECT kind, digest FROM first_seen WHERE rule = ?", (rule_id,)
+        ):
+            yield int(kind), bytes(digest)
+
     # -- alerts (the outbox) -----------------------------------------------------------------
 
     def last_seq(self) -> int:
-        r = self.db.execute("SELECT max(seq) FROM alerts").fetchone()
-        return int(r[0] or 0)
+        """The newest seq ever given (AUTOINCREMENT's record: still right once retention has
+        deleted the rows, so an output file is never cut back to what the table still holds)."""
+        r = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'alerts'").fetchone()
+        return 0 if r is None else int(r[0])
 
     def alerts_after(self, seq: int) -> Iterator[tuple[int, bytes]]:
         """(seq, body) of every alert after `seq`, in order (read in pages: memory stays flat)."""
@@ -165,6 +244,41 @@ class State:
     def mark_delivered(self, seq: int) -> None:
         self.db.execute("UPDATE alerts SET delivered = 1 WHERE seq = ?", (seq,))
 
+    # -- retention ---------------------------------------------------------------------------
+
+    def expire(self, keep_ns: int, now_ns: int | None = None) -> int:
+        """Delete the alerts (and finding rows) emitted more than `keep_ns` ago that
+        * every sink has: seq at or below every sink cursor in `meta` (stdout, syslog, each
+          output file), and delivered if a webhook was ever configured on this state; and
+        * no carried match can raise again: the event is older than the oldest carried match
+          (a correlation window still open re-finds its events' alerts: their ids must stay
+          to be recognised).
+        Returns how many alerts were deleted."""
+        now = time.time_ns() if now_ns is None else now_ns
+        cut = now - keep_ns
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cursors = [int(v) for (v,) in db.execute(
+                "SELECT value FROM meta WHERE key LIKE 'cursor:%'")]
+            upto = min(cursors) if cursors else 0  # no sink has read anything: all pending
+            horizon = db.execute("SELECT min(time_ns) FROM carried").fetchone()[0]
+            webhook = self.get_meta(USES_WEBHOOK) is not None
+            older = "" if horizon is None else " AND (time_ns IS NULL OR time_ns < :h)"
+            args = {"cut": cut, "upto": upto, "h": horizon}
+            cur = db.execute(
+                "DELETE FROM alerts WHERE created_ns < :cut AND seq <= :upto"
+                + (" AND delivered = 1" if webhook else "") + older, args,
+            )
+            gone = cur.rowcount
+            db.execute("DELETE FROM findings WHERE created_ns < :cut" + older, args)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return gone
+
     # -- one cycle, one transaction ----------------------------------------------------------
 
     def commit_cycle(
@@ -173,18 +287,42 @@ class State:
         alerts: Sequence[Alert],
         carried: Iterable[Match],
         meta: Mapping[str, str] | None = None,
+        rows: Mapping[str, tuple[int | None, bytes]] | None = None,
+        learned: Iterable[Learned] = (),
+        folders: Iterable[Folder] = (),
     ) -> int:
-        """Record the cycle's alerts (those not emitted before), the files it read and the
-        matches to carry, in ONE transaction. Returns how many alerts were new."""
+        """Record the cycle's alerts (those not emitted before), the files it read, the
+        matches to carry, the finding rows of the events with a new alert (`rows`: event ->
+        (event time, row)) and the first-seen digests learned, in ONE transaction. Returns how many alerts
+        were new."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            before = db.total_changes
+            new = 0
+            changed: set[str] = set()
+            now = time.time_ns()
+            for a in alerts:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO alerts (id, body, created_ns, time_ns) "
+                    "VALUES (?, ?, ?, ?)", (a.id, a.body, now, a.time_ns),
+                )
+                if cur.rowcount == 1:
+                    new += 1
+                    changed.add(a.event)
+            # only events with a new alert: a finding fed again from `carried` without its
+            # partners (pushed out of the window) must not replace its fuller row
             db.executemany(
-                "INSERT OR IGNORE INTO alerts (id, body) VALUES (?, ?)",
-                ((a.id, a.body) for a in alerts),
+                "INSERT OR REPLACE INTO findings (event, row, created_ns, time_ns) "
+                "VALUES (?, ?, ?, ?)",
+                ((e, rows[e][1], now, rows[e][0]) for e in sorted(changed) if rows and e in rows),
             )
-            new = db.total_changes - before
+            db.executemany(
+                "INSERT OR IGNORE INTO first_seen (rule, kind, digest) VALUES (?, ?, ?)", learned
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO folders (path, mtime_ns, subdirs) VALUES (?, ?, ?)",
+                ((f.path, f.mtime_ns, orjson.dumps(f.subdirs)) for f in folders),
+            )
             db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, etag) VALUES (?, ?, ?, ?)",
                 ((f.path, f.size, f.mtime_ns, f.etag) for f in files),

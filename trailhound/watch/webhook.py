@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from trailhound.errors import UsageError
 from trailhound.watch.sinks import line
-from trailhound.watch.state import State
+from trailhound.watch.state import USES_WEBHOOK, State
 
 TRIES = 4
 BACKOFF_S = 0.5
@@ -47,6 +47,7 @@ class Webhook:
         self.url = check_url(url)
         self.state = state
         self.warn = warn
+        state.set_meta(USES_WEBHOOK, "1")  # retention keeps what it has not delivered
 
     def flush(self) -> int:
         """POST every undelivered alert, in order, until one fails; how many were delivered."""

@@ -116,7 +116,7 @@
   app.appendChild(el("header", null,
     el("h1", { text: "trailhound report" }),
     el("p", { className: "meta" },
-      m.findings + " findings, " + D.principals.length + " principals, " + D.rules.length +
+      m.findings + " findings, " + m.principals + " principals, " + D.rules.length +
       " rules fired \u00b7 profile " + m.profile + " \u00b7 engine " + m.engine +
       " \u00b7 trailhound " + m.version + " \u00b7 written " + m.generated),
     el("p", { className: "meta" }, "Input: ", el("code", { text: m.paths.join("  ") })),
@@ -136,6 +136,7 @@
     text: "Ranked as `trailhound principals` ranks them: risky first (3+ ATT&CK tactics from 3+ " +
       "rules, or a distinct-rule score of 6+ within 24 h). The plot shows every event of the " +
       "principal (grey, counted per time slice) and each finding at its score (dots)." }));
+  principalsSection.appendChild(el("p", { className: "note", id: "plotted", text: m.plotted }));
   var principalList = el("div", { id: "principal-list" });
   principalsSection.appendChild(principalList);
   var morePrincipals = button("", function () { renderPrincipals(shownPrincipals + PRINCIPALS_SHOWN); }, "more");
@@ -188,6 +189,11 @@
 
   // -- findings ---------------------------------------------------------------------------------
   var findingsSection = section("findings", "Findings");
+  if (m.findings_in_page < m.findings) {
+    findingsSection.appendChild(el("p", { className: "note", id: "findings-cut",
+      text: "The " + m.findings_in_page + " highest-scored of " + m.findings + " findings are in " +
+        "this page; " + (m.findings - m.findings_in_page) + " more are not (trailhound detect lists them all)." }));
+  }
   var COLUMNS = [
     ["score", "score"], ["time", "time (UTC)"], ["operation", "operation"],
     ["principal", "principal"], ["sourceIP", "source IP"], ["account", "account"],

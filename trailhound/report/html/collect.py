@@ -47,7 +47,8 @@ class Dot:
 class Collected:
     findings: Path  # one JSON array (FINDING_FIELDS) per line, in the scan's order
     raw: Path  # one raw record (JSON) per line, same order
-    count: int = 0
+    count: int = 0  # every finding of the scan
+    kept: int = 0  # the first (highest-scored) ones, spooled for the page
     principals: list[Row] = field(default_factory=list)  # rank_principals' rows, ranked
     rules: dict[str, Row] = field(default_factory=dict)  # rule id -> its signal object
     rule_counts: Counter[str] = field(default_factory=Counter)  # rule id -> findings
@@ -79,24 +80,30 @@ def _compact(r: Row, rule_ids: list[str]) -> list[Any]:
     return out
 
 
-def collect(findings: Iterable[Finding], profile: Profile, folder: str) -> Collected:
-    """Spool `findings` (the scan runs as they are drawn) under `folder` and rank their
-    principals; the scan's stats are complete on return."""
+def collect(
+    findings: Iterable[Finding], profile: Profile, folder: str, keep: int | None = None
+) -> Collected:
+    """Spool the first `keep` of `findings` (None: all; they come highest score first) under
+    `folder`, and rank the principals of all of them; the scan's stats are complete on return.
+    The page's size is bounded by `keep`: a finding beyond it still counts in the principals,
+    the rules and the plots, but its row and raw record stay out of the page."""
     got = Collected(Path(folder, "findings.jsonl"), Path(folder, "raw.jsonl"))
     with got.findings.open("wb") as rows_out, got.raw.open("wb") as raw_out:
-        got.principals = rank_principals(_spooled(findings, profile, got, rows_out, raw_out))
+        got.principals = rank_principals(_spooled(findings, profile, got, rows_out, raw_out, keep))
     return got
 
 
 def _spooled(findings: Iterable[Finding], profile: Profile, got: Collected,
-             rows_out: BinaryIO, raw_out: BinaryIO) -> Iterator[Row]:
+             rows_out: BinaryIO, raw_out: BinaryIO, keep: int | None) -> Iterator[Row]:
     for f in findings:
         r = row(f, profile)
         for s in r["signals"]:
             got.rules.setdefault(s["rule_id"], s)
             got.rule_counts[s["rule_id"]] += 1
-        rows_out.write(orjson.dumps(_compact(r, [s["rule_id"] for s in r["signals"]])) + b"\n")
-        raw_out.write(orjson.dumps(f.event.raw, default=str) + b"\n")
+        if keep is None or got.kept < keep:
+            rows_out.write(orjson.dumps(_compact(r, [s["rule_id"] for s in r["signals"]])) + b"\n")
+            raw_out.write(orjson.dumps(f.event.raw, default=str) + b"\n")
+            got.kept += 1
         got.count += 1
         if f.event.time_ns is not None:
             got.dots.setdefault(r["userArn"], []).append(

@@ -1,0 +1,25 @@
+"""Which names compare without case, by provider: one definition for every place that groups
+events by who made them (correlation group-by values, the principal ranking, the HTML report's
+plotted principals). The text shown is always the record's own; only the comparison folds.
+
+Microsoft's identities are case-insensitive: an Entra user principal name is matched without
+case at sign-in (User@Contoso.com and USER@contoso.com are one account), object and application
+ids are GUIDs (hex, any case), and Azure Resource Manager compares resource ids, subscription
+ids and resource group names without case. Azure Activity, Entra and Microsoft 365 records spell
+one principal both ways (the sign-in's `userPrincipalName` as typed, the Activity Log's
+`caller` from the token). AWS ARNs and GCP principals are compared exactly: IAM policy ARNs
+are case-sensitive, and an exact comparison is what their SIEM `stats by` does.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CASE_INSENSITIVE_PROVIDERS", "fold"]
+
+# Sigma products (Event.provider) whose names compare without case
+CASE_INSENSITIVE_PROVIDERS = frozenset({"azure", "m365"})
+
+
+def fold(provider: str | None, text: str) -> str:
+    """`text` as compared for `provider`: case-folded where the platform ignores case."""
+    return text.casefold() if provider in CASE_INSENSITIVE_PROVIDERS else text
+
