@@ -144,12 +144,18 @@ class LazyEvent(Event):
     findings travel worker -> scoring -> spill -> row; only the row (and correlations) read
     the record, so it is decoded once instead of three times and spilled as the bytes it came
     as (`json`, None once `raw` was replaced). Build it with `raw=PENDING` and `json=...`.
+
+    `row`: the output row of this event's finding as the worker that matched it built it
+    (report/columns.PreRow), so the main process neither decodes the record nor builds the row
+    again; a cache that columns.row_json uses only while the finding still is what the worker
+    saw (same rules, one record, no correlation hit). None once `raw` was replaced.
     """
 
-    __slots__ = ("json",)
+    __slots__ = ("json", "row")
 
-    def __init__(self, *args: Any, json: bytes | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, json: bytes | None = None, row: Any = None, **kwargs: Any) -> None:
         self.json = json
+        self.row = row
         Event.__init__(self, *args, **kwargs)
 
     @property
@@ -163,7 +169,7 @@ class LazyEvent(Event):
     @raw.setter
     def raw(self, value: dict[str, Any]) -> None:
         if value is not PENDING:
-            self.json = None  # the bytes no longer stand for the record
+            self.json = self.row = None  # the bytes (and the row) no longer stand for the record
         _RAW_SLOT.__set__(self, value)
 
     def __eq__(self, other: object) -> bool:

@@ -51,8 +51,8 @@ _SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"
 scalars_of = operator.attrgetter(*_SCALARS)  # an Event's scalar fields, in one C call
 
 # A compact finding (a list: scoring updates score, copies, rules and hits in place):
-# [order, score, copies, rule refs, suppressed refs, hit refs, scalars, raw, location, meta]
-ORDER, SCORE, COPIES, RULES, SUPPRESSED, HITS, SCALARS, RAW, LOCATION, META = range(10)
+# [order, score, copies, rule refs, suppressed refs, hit refs, scalars, raw, location, meta, row]
+ORDER, SCORE, COPIES, RULES, SUPPRESSED, HITS, SCALARS, RAW, LOCATION, META, ROW = range(11)
 Compact = list[Any]
 
 
@@ -73,7 +73,7 @@ def _pack_raw(raw: Any) -> Any:
     return memoryview(packed).tobytes()
 
 
-PackedEvent = tuple[Any, ...]  # (scalars, raw, location, meta)
+PackedEvent = tuple[Any, ...]  # (scalars, raw, location, meta, row)
 
 # unpack_event's layout of Event(*args), which takes the fields in declaration order
 if _EVENT_FIELDS[:4] != ("source", "provider", "raw", "location") or _EVENT_FIELDS[-1] != "meta":
@@ -86,19 +86,21 @@ def location_tuple(loc: Location) -> tuple[Any, ...]:
 
 def pack_event(e: Event) -> PackedEvent:
     """An Event as a tuple: its raw record as JSON bytes (a third of the decoded dict's size;
-    a LazyEvent's own bytes as they came, without decoding them)."""
-    raw = e.json if type(e) is LazyEvent and e.json is not None else _pack_raw(e.raw)
-    return (scalars_of(e), raw, location_tuple(e.location), e.meta)
+    a LazyEvent's own bytes as they came, without decoding them, and the row it carries)."""
+    if type(e) is LazyEvent and e.json is not None:
+        return (scalars_of(e), e.json, location_tuple(e.location), e.meta, e.row)
+    return (scalars_of(e), _pack_raw(e.raw), location_tuple(e.location), e.meta, None)
 
 
 def unpack_event(p: Any) -> Event:
     """The Event of pack_event's tuple (the raw record may be given as its JSON bytes: the fast
-    engine's workers send the record's own bytes so)."""
+    engine's workers send the record's own bytes so, with the finding's row: model.LazyEvent)."""
     scalars, raw, loc, meta = p[0], p[1], p[2], p[3]
+    row = p[4] if len(p) > 4 else None  # (a watch state written before rows travelled: none)
     # Event's fields are (source, provider, raw, location, *the other scalars, meta): checked
     # below at import; one call with the parts spliced is 2x cheaper than placing each field
     if isinstance(raw, bytes):  # decoded when (if) something reads it: see LazyEvent
-        return LazyEvent(scalars[0], scalars[1], PENDING, Location(*loc), *scalars[2:], meta, json=raw)
+        return LazyEvent(scalars[0], scalars[1], PENDING, Location(*loc), *scalars[2:], meta, json=raw, row=row)
     # mypy cannot count a splice followed by a positional argument (the import check does)
     return Event(scalars[0], scalars[1], raw, Location(*loc), *scalars[2:], meta)  # type: ignore[call-arg]
 

@@ -32,7 +32,7 @@ from trailhound.errors import TrailhoundError, UsageError
 from trailhound.logsources import titles
 from trailhound.pipeline import ScanStats, ScanStream, scan_stream
 from trailhound.profiles import Profile
-from trailhound.report.columns import row
+from trailhound.report.columns import row, row_json
 from trailhound.report.escape import for_terminal
 from trailhound.report.writers import WRITERS, wants_raw
 from trailhound.rules.model import RuleSet
@@ -145,6 +145,9 @@ def scan_findings(opts: ScanOptions) -> ScanStream:
 
 def _detect(opts: ScanOptions, fmt: str) -> int:
     writer = WRITERS.get(fmt)
+    if getattr(writer, "takes_json", False):  # rows as JSON, most built by the workers
+        found = scan_findings(opts)
+        return emit(writer, (row_json(f, opts.profile) for f in found.findings), found.stats, opts)
     rows, stats = finding_rows(opts, raw=wants_raw(writer))
     return emit(writer, rows, stats, opts)
 

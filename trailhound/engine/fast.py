@@ -55,6 +55,7 @@ class FastPlan:
     jobs: int | None = None  # worker processes for `scan` (None: one per core)
     use_projection: bool = True  # False: decode every record (no msgspec fast path)
     _gates: dict[tuple[str, str], tuple[_Gate, Prefilter]] = field(default_factory=dict, repr=False)
+    _by_k: dict[tuple[str, str], dict[int, _CompiledRule]] = field(default_factory=dict, repr=False)
     _projection: Any = field(default=None, repr=False)
     _silent: frozenset[int] | None = field(default=None, repr=False)
     _rule_index: dict[int, int] = field(default_factory=dict, repr=False)
@@ -112,8 +113,13 @@ class FastPlan:
             candidates = pf.candidates(event.raw)
             if not candidates:
                 return None
-        every = candidates is ALL
-        return match_event(event, (cr for k, cr in gate if every or k in candidates))
+        if candidates is ALL:
+            return match_event(event, (cr for _, cr in gate))
+        # a few candidates of many rules: look them up in RuleSet order rather than walk the gate
+        by_k = self._by_k.get(event.logsource)
+        if by_k is None:
+            by_k = self._by_k[event.logsource] = dict(gate)
+        return match_event(event, [by_k[k] for k in sorted(candidates) if k in by_k])
 
     # -- matches across process boundaries ------------------------------------------------------
 
@@ -121,9 +127,11 @@ class FastPlan:
         self._rule_index.update({id(cr.rule): k for k, cr in enumerate(self.ref.rules)})
         self._filter_index.update({id(f): j for j, f in enumerate(self.ruleset.filters)})
 
-    def to_wire(self, m: Match, seg: bytes | None = None, value: Any = None) -> WireMatch:
+    def to_wire(self, m: Match, seg: bytes | None = None, value: Any = None,
+                row: Callable[[Match], Any] | None = None) -> WireMatch:
         """A Match as indices (and, when the event's raw record is `orjson.loads(seg)` itself,
-        as those bytes plus the event's other fields: cheaper to send than the dict)."""
+        as those bytes plus the event's other fields: cheaper to send than the dict, with
+        `row(m)`, the output row of its finding built here: model.LazyEvent.row)."""
         if not self._rule_index:
             self._index()
         ri, fi = self._rule_index, self._filter_index
@@ -131,14 +139,15 @@ class FastPlan:
         supp = tuple((ri[id(r)], fi[id(f)]) for r, f in m.suppressed)
         e = m.event
         if seg is not None and e.raw is value and type(e.meta) is dict and not e.meta:
-            return ("s", seg, scalars_of(e), location_tuple(e.location), rules, supp)
+            pre = row(m) if row is not None else None
+            return ("s", seg, scalars_of(e), location_tuple(e.location), rules, supp, pre)
         return ("e", e, rules, supp)
 
     def from_wire(self, w: WireMatch) -> Match:
         rules, filters = self.rules, self.ruleset.filters
         if w[0] == "s":  # the record's own bytes, decoded here (spill.pack_event's layout)
-            _, seg, scalars, where, matched, suppressed = w
-            event = unpack_event((scalars, seg, where, {}))
+            _, seg, scalars, where, matched, suppressed, pre = w
+            event = unpack_event((scalars, seg, where, {}, pre))
         else:
             _, event, matched, suppressed = w
         return Match(event, [rules[k] for k in matched], [(rules[k], filters[j]) for k, j in suppressed])

@@ -26,6 +26,7 @@ large one, plus one batch.
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import multiprocessing
@@ -43,6 +44,7 @@ from trailhound.engine.workers import Failure, Part, supervised
 from trailhound.model import Issue, Location
 from trailhound.pipeline import ScanStats
 from trailhound.profiles import Profile
+from trailhound.report.columns import pre_row
 from trailhound.sources import InputSpec
 from trailhound.sources.envelopes import Item
 from trailhound.sources.files import STDIN, display_name
@@ -87,11 +89,12 @@ def evaluate_items(plan: Any, profile: Profile, items: Iterable[Item], stats: Sc
     """The reader loop over `items` (counted into `stats`), each event evaluated (`candidates`:
     the rules to evaluate, None: ask the prefilter) and its Match yielded as a wire tuple
     (`seg`: the raw bytes `value` was decoded from; events whose raw record it is travel as
-    those bytes)."""
+    those bytes, with their finding's row built here: report/columns.pre_row)."""
+    row = functools.partial(pre_row, profile=profile)
     for event in events(items, stats, profile, normalize_fast):
         m = plan.evaluate(event, candidates)
         if m is not None and not plan.is_silent(m):
-            yield plan.to_wire(m, seg, value)
+            yield plan.to_wire(m, seg, value, row)
 
 
 def file_parts(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,

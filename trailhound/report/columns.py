@@ -8,12 +8,13 @@ from typing import Any
 
 import orjson
 
+from trailhound.engine.base import Match
 from trailhound.engine.correlate import Hit
 from trailhound.model import Event
 from trailhound.normalize.times import output_time
 from trailhound.profiles import Profile
 from trailhound.rules.guides import guide_ref
-from trailhound.scoring import SIGNALS, Finding, Signal
+from trailhound.scoring import SIGNALS, Finding, Signal, score_match
 
 # What a responder needs to act on a finding (issue #11): appended last, so that a CSV read by
 # position keeps every earlier column where it was. Filled from the normalized event in both
@@ -58,6 +59,11 @@ SEED_PATHS = {
     "errorCode": ("errorCode",),
     "errorMessage": ("errorMessage",),
 }
+
+
+# Memoised: most records of one delivery file share a few hundred seconds, and formatting a
+# time costs more than the rest of the row's scalars (the rule that fires on most records).
+_output_time = functools.lru_cache(maxsize=1 << 14)(output_time)
 
 
 def literal(raw: dict[str, Any], path: tuple[str, ...]) -> str | None:
@@ -126,9 +132,25 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
     normalized columns (key `normalized`, whatever the profile) for the writers that keep them
     (writers.wants_raw: OCSF's evidence)."""
     e = f.event
+    pre = _pre_row(f, profile)
+    if pre is not None:  # the same row, as the worker built it
+        out: dict[str, Any] = orjson.loads(pre)
+        out["records"] = f.copies  # (the worker saw one record; collapse() counts the copies)
+    else:
+        out = _built_row(f, profile)
+    if raw:
+        out["raw"] = e.raw
+        # the evidence names who and from where even when the profile's columns are the seed's
+        # literal CloudTrail extractions (an Azure or GCP finding has none there)
+        out["normalized"] = normalized_columns(e)
+    return out
+
+
+def _built_row(f: Finding, profile: Profile) -> dict[str, Any]:
+    e = f.event
     # every profile: the one output time format (normalize/times.output_time); the seed's
     # `_messageTime` is Sumo's own epoch-ms timestamp, not a raw field it extracts
-    out: dict[str, Any] = {"time": output_time(e.time_ns)}
+    out: dict[str, Any] = {"time": _output_time(e.time_ns)}
     if profile.literal_columns:
         for col, path in SEED_PATHS.items():
             out[col] = literal(e.raw, path)
@@ -149,11 +171,6 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
     out["records"] = f.copies
     out["correlations"] = [correlation_obj(h) for h in f.hits]
     out.update(zip(TRIAGE_COLUMNS, triage_columns(e)))
-    if raw:
-        out["raw"] = e.raw
-        # the evidence names who and from where even when the profile's columns are the seed's
-        # literal CloudTrail extractions (an Azure or GCP finding has none there)
-        out["normalized"] = normalized_columns(e)
     return out
 
 
@@ -170,3 +187,42 @@ def normalized_columns(e: Event) -> dict[str, Any]:
         "errorCode": e.error_code,
         "errorMessage": e.error_message,
     }
+
+
+# A finding's row as the worker that matched its event built it (engine/file_scan.py), carried
+# on the event (model.LazyEvent.row): the row's JSON, the ids of the rules it lists (rule ids
+# are unique in a RuleSet) and the profile's `literal_columns` (the row's one profile input).
+PreRow = tuple[bytes, tuple[str, ...], bool]
+
+
+def pre_row(m: Match, profile: Profile) -> PreRow | None:
+    """The row of the finding `m` makes as it stands (scoring.score_match; one record, no
+    correlation hit), or None when it makes none. Why in the worker: with a rule that fires on
+    most records, building each row (and decoding each record for it) in the one main process
+    was the main process's largest cost; the worker has the record decoded anyway."""
+    f = score_match(m)
+    if f is None:
+        return None
+    return orjson.dumps(row(f, profile)), tuple(r.id for r in f.rules), profile.literal_columns
+
+
+def row_json(f: Finding, profile: Profile) -> bytes:
+    """`orjson.dumps(row(f, profile))`, without decoding and encoding the row again when the
+    worker built it (the JSON lines writer's rows)."""
+    pre = _pre_row(f, profile)
+    return pre if pre is not None and f.copies == 1 else orjson.dumps(row(f, profile))
+
+
+def _pre_row(f: Finding, profile: Profile) -> bytes | None:
+    """The JSON of the worker's PreRow when the finding is still the one it was built for (same
+    rules, so same score and signals; no correlation hit; same profile kind); its `records`
+    says 1."""
+    pre: PreRow | None = getattr(f.event, "row", None)
+    if (
+        pre is not None
+        and not f.hits
+        and pre[2] == profile.literal_columns
+        and pre[1] == tuple(r.id for r in f.rules)
+    ):
+        return pre[0]
+    return None
