@@ -29,8 +29,12 @@ def test_readme_example_runs_and_equals_the_cli(capsys: pytest.CaptureFixture[st
     exec(compile(readme_example(), "README.md", "exec"), scope)  # noqa: S102 - our README
     printed = capsys.readouterr().out.splitlines()
     result = scope["result"]
+    # the example's own options, given to the CLI the same way
+    profile = re.search(r'profile="([\w-]+)"', readme_example())
+    options = ["--profile", profile.group(1)] if profile else []
     cli = subprocess.run(
-        [sys.executable, "-m", "trailhound", "demo", "--format", "jsonl", "--since", "2020-01-01"],
+        [sys.executable, "-m", "trailhound", "demo", "--format", "jsonl", "--since", "2020-01-01",
+         *options],
         capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )

@@ -97,7 +97,10 @@ def _azure(r: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
     op = r["operationName"]
     claims = (r.get("identity") or {}).get("claims") or r.get("claims") or {}
     ip = r.get("callerIpAddress") or (r.get("httpRequest") or {}).get("clientIpAddress")
-    return (r.get("time") or r["eventTimestamp"], r.get("caller") or claims.get(_UPN), ip,
+    # an app-only token (claims idtyp "app") carries no UPN: the caller is the application (appid)
+    who = r.get("caller") or claims.get(_UPN) or (
+        claims.get("appid") if claims.get("idtyp") == "app" else None)
+    return (r.get("time") or r["eventTimestamp"], who, ip,
             op["value"] if isinstance(op, dict) else op)
 
 
