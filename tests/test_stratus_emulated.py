@@ -105,6 +105,10 @@ DETECTION = {
         ("methodName", "v1.compute.instances.setlabels"),
     "gcp.lateral-movement.add-sshkey-instance-metadata":
         ("methodName", "v1.compute.instances.setmetadata"),
+    # AWS techniques with no detonation log in ../shared (CloudTrail eventName)
+    "aws.defense-evasion.cloudtrail-lifecycle-rule": ("eventName", "putbucketlifecycle"),
+    "aws.execution.sagemaker-update-lifecycle-config": ("eventName", "updatenotebookinstance"),
+    "aws.impact.ec2-deregister-ami": ("eventName", "deregisterimage"),
 }
 
 
@@ -194,7 +198,10 @@ def test_flagship_alone_misses_the_related_packs_techniques(
                        "entra-id.persistence.backdoor-application-fic",
                        "gcp.defense-evasion.disable-logging-sink",
                        "gcp.impact.gcs-ransomware-individual-deletion",
-                       "azure.persistence.backdoor-managed-identity-fic"):
+                       "azure.persistence.backdoor-managed-identity-fic",
+                       "aws.defense-evasion.cloudtrail-lifecycle-rule",
+                       "aws.execution.sagemaker-update-lifecycle-config",
+                       "aws.impact.ec2-deregister-ami"):
         findings = scan_stream([str(f) for f in written[stratus_id]], corrected).findings
         assert not matching(findings, EXPECTED[stratus_id]), stratus_id
 

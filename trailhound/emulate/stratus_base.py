@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from trailhound.emulate import azure_ops, gcp_ops
+from trailhound.emulate import aws_ops, azure_ops, gcp_ops
 from trailhound.emulate.azure import AzCaller
+from trailhound.emulate.cloudtrail import Actor, Aws
 from trailhound.emulate.gcp import Gcp, GcpCaller
 from trailhound.emulate.scenario import Ctx, Records
 from trailhound.emulate.world import Json
@@ -16,12 +17,21 @@ RG = f"{azure_ops.SUBSCRIPTION}/resourceGroups/rg-app-prod"
 VM = f"{RG}/providers/Microsoft.Compute/virtualMachines/vm-app-01"
 OUTSIDER = "user:stratus.red.team@gmail.example"  # an identity outside the organisation
 
+AwsOp = Callable[[Aws, datetime, Actor], list[Json]]
 AzOp = Callable[[Ctx, datetime, AzCaller], list[Json]]
 GcpOp = Callable[[Gcp, datetime, GcpCaller], list[Json]]
 Build = Callable[[Ctx, datetime], Records]
 # Stratus id -> (what the attacker does, how the records are built, labels the default profile
 # raises: a flagship signal or a related rule's id)
 Entry = tuple[str, Build, tuple[str, ...]]
+
+
+def aws(op: AwsOp) -> Build:
+    """The calls made with m.okafor's stolen long-term key (emulate/aws_ops.attacker)."""
+    def build(c: Ctx, t0: datetime) -> Records:
+        return {"cloudtrail": op(c.aws, t0, aws_ops.attacker(c.aws))}
+
+    return build
 
 
 def azure(op: AzOp) -> Build:

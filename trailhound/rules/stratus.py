@@ -59,8 +59,8 @@ STRATUS_ATTACK: dict[str, frozenset[str]] = {
     }.items()
 }
 
-# Non-AWS techniques Stratus Red Team lists (docs/attack-techniques/{Azure,entra-id,GCP}) with no
-# detonation log at hand: `trailhound emulate` writes one schema-faithful scenario each
+# Techniques Stratus Red Team lists (docs/attack-techniques/{Azure,entra-id,GCP}, and AWS ones
+# missing from ../shared's detonation logs) with no detonation log at hand: `trailhound emulate` writes one schema-faithful scenario each
 # (emulate/stratus.py) and tests/test_stratus_emulated.py scans it with the default profile.
 # Ids from MITRE ATT&CK's Cloud matrix for what each technique does (Stratus's pages give the
 # tactic, and for Azure the Azure Threat Research Matrix id, not an ATT&CK technique).
@@ -134,6 +134,14 @@ STRATUS_EMULATED: dict[str, frozenset[str]] = {
         "gcp.initial-access.use-compute-sa-outside-gcp": {"t1078.004", "t1552.005"},
         # Account Manipulation: SSH Authorized Keys
         "gcp.lateral-movement.add-sshkey-instance-metadata": {"t1098.004"},
+        # --- AWS, no detonation log in ../shared: emulated from the Go package's calls ---
+        # Disable Cloud Logs: S3 expires the trail's log files by itself
+        "aws.defense-evasion.cloudtrail-lifecycle-rule": {"t1562.008"},
+        # the OnStart script runs as the notebook's role (as gcp.execution.modify-vertex-notebook-
+        # startup): Command and Scripting Interpreter, Boot or Logon Initialization Scripts
+        "aws.execution.sagemaker-update-lifecycle-config": {"t1059", "t1037"},
+        # Data Destruction (AWS Threat Technique Catalog T1485.A002, AMI Image Deletion)
+        "aws.impact.ec2-deregister-ami": {"t1485"},
     }.items()
 }
 
@@ -148,14 +156,11 @@ STRATUS_NOT_OBSERVABLE: dict[str, str] = {
         "resource logs"),
 }
 
-# AWS techniques Stratus Red Team lists with no detonation log here -> the rules (ids) written
-# for them (the Azure and GCP ones are emulated: STRATUS_EMULATED). Only their own positive test
+# AWS techniques Stratus Red Team lists with no detonation log here and no emulated scenario yet
+# -> the rules (ids) written for them (the others are emulated: STRATUS_EMULATED). Only their own positive test
 # case proves them (a "rule test only" claim); an empty tuple: nothing detects the technique yet.
 AWS_IAM_CHANGE = "e39dec0c-629d-5b13-9d4a-9048703ef508"  # corrected: users, keys, bucket policies
 STRATUS_WITHOUT_LOGS: dict[str, tuple[str, ...]] = {
-    "aws.defense-evasion.cloudtrail-lifecycle-rule": (),
-    "aws.execution.sagemaker-update-lifecycle-config": (),  # new in Stratus v2.36
-    "aws.impact.ec2-deregister-ami": (),  # new in Stratus v2.36
     "aws.discovery.ec2-enumerate-from-instance": (),
     "aws.discovery.ses-enumerate": (),
     "aws.exfiltration.s3-backdoor-bucket-policy": (AWS_IAM_CHANGE,),
