@@ -312,7 +312,7 @@ def test_scenario_names_follow_the_patterns_the_help_gives() -> None:
     patterns = {"chain": r"chain_\w+", "benign": r"benign_\w+", "noise": r"noise",
                 "signal": r"(iam_change|security_disable|priv_esc|compute_create)_"
                           r"(aws|azure|entra|gcp)", "page": r"(aws|azure)_\w+",
-                "stratus": r"stratus_(azure|entra_id|gcp)_\w+"}
+                "stratus": r"stratus_(aws|azure|entra_id|gcp)_\w+"}
     for s in ALL:
         assert re.fullmatch(patterns[s.family], s.name), s.name
     assert len([s for s in ALL if s.family == "page"]) == 3

@@ -109,6 +109,7 @@ DETECTION = {
     "aws.defense-evasion.cloudtrail-lifecycle-rule": ("eventName", "putbucketlifecycle"),
     "aws.execution.sagemaker-update-lifecycle-config": ("eventName", "updatenotebookinstance"),
     "aws.impact.ec2-deregister-ami": ("eventName", "deregisterimage"),
+    "aws.impact.s3-ransomware-individual-deletion": ("eventName", "deleteobject"),
 }
 
 
@@ -201,7 +202,8 @@ def test_flagship_alone_misses_the_related_packs_techniques(
                        "azure.persistence.backdoor-managed-identity-fic",
                        "aws.defense-evasion.cloudtrail-lifecycle-rule",
                        "aws.execution.sagemaker-update-lifecycle-config",
-                       "aws.impact.ec2-deregister-ami"):
+                       "aws.impact.ec2-deregister-ami",
+                       "aws.impact.s3-ransomware-individual-deletion"):
         findings = scan_stream([str(f) for f in written[stratus_id]], corrected).findings
         assert not matching(findings, EXPECTED[stratus_id]), stratus_id
 

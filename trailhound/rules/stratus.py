@@ -142,6 +142,8 @@ STRATUS_EMULATED: dict[str, frozenset[str]] = {
         "aws.execution.sagemaker-update-lifecycle-config": {"t1059", "t1037"},
         # Data Destruction (AWS Threat Technique Catalog T1485.A002, AMI Image Deletion)
         "aws.impact.ec2-deregister-ami": {"t1485"},
+        # Data Destruction: every object version deleted (as gcp.impact.gcs-ransomware-...)
+        "aws.impact.s3-ransomware-individual-deletion": {"t1485"},
     }.items()
 }
 
@@ -166,7 +168,6 @@ STRATUS_WITHOUT_LOGS: dict[str, tuple[str, ...]] = {
     "aws.exfiltration.s3-backdoor-bucket-policy": (AWS_IAM_CHANGE,),
     "aws.impact.s3-ransomware-batch-deletion": (),
     "aws.impact.s3-ransomware-client-side-encryption": (),
-    "aws.impact.s3-ransomware-individual-deletion": (),
 }
 
 
