@@ -103,3 +103,40 @@ def test_a_racy_folder_is_listed_again(tmp_path: Path) -> None:
     assert det.run(state).files == 1
     again = det.run(state)
     assert again.files == 0 and again.folders_listed > 0  # not trusted: listed again
+
+
+def test_a_file_growing_in_place_is_read_again(tmp_path: Path) -> None:
+    """An hourly append blob (Azure's PT1H.json) grows without its folder's mtime moving: the
+    file is hot (modified lately), stat-ed each cycle, and read again when it grew; once cold,
+    it leaves the folder's mark."""
+    root = tmp_path / "logs"
+    folder = day_dir(root, 1)
+    folder.mkdir(parents=True)
+    log = folder / "PT1H.json"
+
+    def append(event_id: str) -> None:
+        with log.open("a", encoding="utf-8") as fh:  # in place: no entry added to the folder
+            fh.write(json.dumps(record("CreateUser", "u", T0, event_id, "iam.amazonaws.com")))
+            fh.write("\n")
+
+    append("e1")
+    Clock().age(*all_dirs(root))
+    state = State(str(tmp_path / "s.db"))
+    det = Detector(ScanOptions(paths=(str(root),), profile=get_profile("corrected"),
+                               engine="reference"), None)
+    assert det.run(state).new_alerts == 1
+    append("e2")
+    got = det.run(state)
+    assert (got.files, got.folders_listed, got.new_alerts) == (1, 0, 1)  # read again, not listed
+    assert det.run(state).files == 0  # unchanged: stat-ed only
+
+    rows = [json.loads(b) for _, b in state.alerts_after(0)]
+    result = scan([str(root)], get_profile("corrected"), engine="reference")
+    want = Counter((f.event.event_id, r.id) for f in result.findings for r in f.rules)
+    assert Counter((r["eventID"], r["rule_id"]) for r in rows) == want
+    assert {e for e, _ in want} == {"e1", "e2"}
+
+    assert state.folder(str(folder)).hot == ("PT1H.json",)  # type: ignore[union-attr]
+    os.utime(log, (OLD, OLD))  # three hours of silence, as far as the mtime says
+    det.run(state)
+    assert state.folder(str(folder)).hot == ()  # type: ignore[union-attr]

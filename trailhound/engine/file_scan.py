@@ -4,7 +4,8 @@ One file at a time per worker (forked processes under supervision: workers.py), 
 in input order, so the Match stream is the one the reference engine yields on the same inputs,
 in the same order. A file whose worker dies or gets stuck is an input error.
 
-Per file (`scan_bytes`, `scan_loaded`: also the Spark executors' entry point):
+Per file (`file_parts`, in batches; `spec_parts` / `bytes_parts` are the Spark executors' entry
+points, `scan_bytes` / `scan_loaded` the whole-file forms):
 
 1. Load (sources.inputs.load: ISA-L for one small member, else streamed zlib under the caps of
    sources.limits). An input larger than Limits.stream_threshold is streamed through the
@@ -53,7 +54,10 @@ from trailhound.sources.inputs import Streamed, Whole, load, open_input
 from trailhound.sources.limits import Limits
 from trailhound.sources.reader import read_loaded
 
-__all__ = ["FileResult", "Parts", "file_parts", "scan_bytes", "scan_loaded", "scan_specs", "whole"]
+__all__ = [
+    "FileResult", "Parts", "bytes_parts", "file_parts", "scan_bytes", "scan_loaded", "scan_specs",
+    "spec_parts", "whole",
+]
 
 PART = 256  # matches per batch handed on: a few hundred KB (a wire match is about 1-2 KB)
 
@@ -133,12 +137,18 @@ def whole(parts: Parts) -> FileResult:
             return res
 
 
+def bytes_parts(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool,
+                limits: Limits) -> Parts:
+    """`file_parts` of one input's bytes (a Spark URI's or DataFrame row's content)."""
+    return (yield from file_parts(plan, profile, load(io.BytesIO(raw), limits, len(raw)), name,
+                                  explicit, limits))
+
+
 def scan_bytes(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool,
                limits: Limits | None = None) -> FileResult:
-    """Everything one input's bytes contribute (see the module docstring)."""
+    """Everything one input's bytes contribute (see the module docstring), whole."""
     limits = limits or Limits()
-    return scan_loaded(plan, profile, load(io.BytesIO(raw), limits, len(raw)), name, explicit,
-                       limits)
+    return whole(bytes_parts(plan, profile, raw, name, explicit, limits))
 
 
 def scan_loaded(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,
@@ -158,7 +168,7 @@ def _unreadable(name: str, exc: OSError) -> FileResult:
     return res
 
 
-def _spec_parts(plan: Any, profile: Any, spec: InputSpec, stdin: BinaryIO | None,
+def spec_parts(plan: Any, profile: Any, spec: InputSpec, stdin: BinaryIO | None,
                 limits: Limits) -> Parts:
     """`file_parts` of one input, read as a stream (`stdin`: the stream "-" names; None:
     sys.stdin). A read error ends it as `unreadable` (the batches before it stand)."""
@@ -169,12 +179,6 @@ def _spec_parts(plan: Any, profile: Any, spec: InputSpec, stdin: BinaryIO | None
             return (yield from file_parts(plan, profile, got, name, spec.explicit, limits))
     except OSError as exc:
         return _unreadable(name, exc)
-
-
-def _scan_spec(plan: Any, profile: Any, spec: InputSpec, stdin: BinaryIO | None,
-               limits: Limits) -> FileResult:
-    """`_spec_parts`, whole (the Spark executors' local files)."""
-    return whole(_spec_parts(plan, profile, spec, stdin, limits))
 
 
 _STATE: tuple[Any, Any, Limits] | None = None  # (plan, profile, limits), inherited by forked workers
@@ -189,7 +193,7 @@ def _start_worker() -> None:
 def _work(spec: InputSpec) -> Parts:
     assert _STATE is not None
     plan, profile, limits = _STATE
-    return _spec_parts(plan, profile, spec, None, limits)
+    return spec_parts(plan, profile, spec, None, limits)
 
 
 def _failed(spec: InputSpec, why: Failure) -> FileResult:
@@ -236,7 +240,7 @@ def scan_specs(
     files = [s for s in specs if s.path != STDIN]
 
     def here(spec: InputSpec) -> Generator[Piece, None, None]:
-        yield (yield from _spec_parts(plan, profile, spec, stdin, limits))
+        yield (yield from spec_parts(plan, profile, spec, stdin, limits))
 
     def pieces() -> Generator[Piece, None, None]:
         global _STATE

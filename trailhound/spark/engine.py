@@ -5,8 +5,8 @@
 `compile` is the fast engine's plan (FastEngine().compile: the reference predicates, the
 prefilter's anchors). The RuleSet is broadcast and each executor's Python worker compiles the
 same plan once (the compiled predicates hold RE2 objects, which cannot be pickled; compiling
-the shipped packs takes ~0.25 s). `scan` distributes the files: each executor reads one file at
-a time with the local engines' per-file scan (`engine.file_scan.file_parts`, through the same
+the shipped packs takes ~0.05-0.09 s). `scan` distributes the files: each executor reads one
+file at a time with the local engines' per-file scan (`engine.file_scan.file_parts`, through the same
 loading as a local worker), and only the file's matches (wire tuples) and counters
 (engine/file_scan.FileResult) cross back: the matches in batches of file_scan.PART while the
 file is read, then the counters, exactly the pieces a local worker hands on, so an executor's
@@ -39,7 +39,6 @@ driver (stdin goes through a file).
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 import uuid
@@ -431,29 +430,18 @@ def _failed(name: str, kind: str, message: str) -> FileResult:
 
 def _spooled_parts(plan: Any, profile: Any, t: Task, limits: Limits) -> Parts:
     """stdin, from the driver's spool file, read as the local engines read stdin."""
-    from trailhound.engine.file_scan import _spec_parts
+    from trailhound.engine.file_scan import spec_parts
 
     try:
         fh = open(spool.local_path(t.path), "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         return _unreadable(t.name, f"the driver's copy of stdin: {exc.strerror or exc}")
     with fh:
-        return (yield from _spec_parts(plan, profile, InputSpec(STDIN, t.size, True), fh, limits))
-
-
-def _bytes_parts(plan: Any, profile: Any, raw: bytes, name: str, explicit: bool,
-                 limits: Limits) -> Parts:
-    """One input's bytes (a URI's or a DataFrame row's), loaded as file_scan.scan_bytes loads
-    them, in pieces."""
-    from trailhound.engine.file_scan import file_parts
-    from trailhound.sources.inputs import load
-
-    got = load(io.BytesIO(raw), limits, len(raw))
-    return (yield from file_parts(plan, profile, got, name, explicit, limits))
+        return (yield from spec_parts(plan, profile, InputSpec(STDIN, t.size, True), fh, limits))
 
 
 def _scan_tasks(blob: Any, parts: Iterable[list[Task]]) -> Iterator[tuple[int, Piece]]:
-    from trailhound.engine.file_scan import _spec_parts
+    from trailhound.engine.file_scan import spec_parts
 
     plan, profile, limits = _state(blob)
     for part in parts:
@@ -462,7 +450,7 @@ def _scan_tasks(blob: Any, parts: Iterable[list[Task]]) -> Iterator[tuple[int, P
                 pieces = _guarded(t.name, _spooled_parts(plan, profile, t, limits))
             else:
                 spec = InputSpec(t.path, t.size, t.explicit)
-                pieces = _guarded(t.name, _spec_parts(plan, profile, spec, None, limits))
+                pieces = _guarded(t.name, spec_parts(plan, profile, spec, None, limits))
             for piece in pieces:
                 yield t.i, piece
 
@@ -470,17 +458,21 @@ def _scan_tasks(blob: Any, parts: Iterable[list[Task]]) -> Iterator[tuple[int, P
 def _scan_uris(
     blob: Any, index: dict[str, tuple[int, bool]], rows: Iterable[Any]
 ) -> Iterator[tuple[int, Piece]]:
+    from trailhound.engine.file_scan import bytes_parts
+
     plan, profile, limits = _state(blob)
     for path, content in rows:
         if path in index:
             i, explicit = index[path]
-            parts = _bytes_parts(plan, profile, bytes(content), path, explicit, limits)
+            parts = bytes_parts(plan, profile, bytes(content), path, explicit, limits)
             for piece in _guarded(path, parts):
                 yield i, piece
 
 
 def _scan_rows(blob: Any, rows: Iterable[Any]) -> Iterator[Piece]:
+    from trailhound.engine.file_scan import bytes_parts
+
     plan, profile, limits = _state(blob)
     for name, content in rows:
         raw = b"" if content is None else bytes(content)
-        yield from _guarded(name, _bytes_parts(plan, profile, raw, name, True, limits))
+        yield from _guarded(name, bytes_parts(plan, profile, raw, name, True, limits))

@@ -14,9 +14,16 @@ Racy folders (as git's racy index entries): a folder whose mtime is within RACY_
 when it is listed may still get an entry in the same timestamp tick after the listing, without
 its mtime moving; its mark is not kept, so the next cycle lists it again.
 
-What it does not see: a file changed in place (appended to, without a rename) in a folder whose
-entries did not change (cloud log exports write new files, never append; the folder marks of a
-state can be dropped, `DELETE FROM folders`, to list everything once again). Files named directly, and `s3://` URIs, are listed as `discover`
+Hot files: a file may also grow in place without its folder's mtime moving (Azure's diagnostic
+settings append to the hour's PT1H.json for an hour; a local log being written). A file whose
+mtime was within HOT_NS of the listing is kept in its folder's mark as hot, and every cycle
+stats it again (the state's file identity, size + mtime, then says whether it changed); it
+leaves the mark once its mtime is HOT_NS old. So a cycle also pays one stat per file modified
+within the last HOT_NS, which stays small (the files being written), however many were read.
+
+What it still does not see: a file changed in place after HOT_NS of silence, in a folder whose
+entries did not change (the folder marks of a state can be dropped, `DELETE FROM folders`, to
+list everything once again). Files named directly, and `s3://` URIs, are listed as `discover`
 lists them.
 """
 
@@ -34,6 +41,7 @@ from trailhound.sources.files import InputSpec, _not_read, _reason, discover_one
 from trailhound.watch.state import FileId, Folder, State
 
 RACY_NS = 2_000_000_000
+HOT_NS = 2 * 3600 * 1_000_000_000  # an hourly append blob (PT1H.json) and an hour's margin
 
 
 @dataclass
@@ -74,6 +82,8 @@ def _walk(root: str, state: State, out: Listing, relist: bool) -> None:
         mark = None if relist else state.folder(folder)
         if mark is not None and mark.mtime_ns == mtime:
             subdirs: Iterable[str] = mark.subdirs
+            if mark.hot:
+                _hot(mark, parts, out, found)
         else:
             subdirs = _list(folder, parts, mtime, out, found)
         for name in sorted(subdirs, reverse=True):
@@ -98,6 +108,7 @@ def _list(
         out.issues.append(_unlistable(folder, exc))
         return []
     subdirs: list[str] = []
+    hot: list[str] = []
     for entry in entries:
         if entry.name.startswith("."):
             continue  # as discover: hidden names (a file being written under a temporary name)
@@ -115,13 +126,43 @@ def _list(
             )
             continue
         size = st.st_size if stat.S_ISREG(st.st_mode) else None
+        if listed_at - st.st_mtime_ns < HOT_NS:
+            hot.append(entry.name)
         found.append((
             (*parts, entry.name), InputSpec(entry.path, size, False),
             FileId(entry.path, st.st_size, st.st_mtime_ns),
         ))
     racy = listed_at - mtime < RACY_NS
-    out.folders.append(Folder(folder, None if racy else mtime, tuple(sorted(subdirs))))
+    out.folders.append(
+        Folder(folder, None if racy else mtime, tuple(sorted(subdirs)), tuple(sorted(hot)))
+    )
     return subdirs
+
+
+def _hot(
+    mark: Folder, parts: tuple[str, ...], out: Listing,
+    found: list[tuple[tuple[str, ...], InputSpec, FileId]],
+) -> None:
+    """An unchanged folder's hot files: each stat-ed again (a candidate: the state's identity
+    check says whether it grew); the mark rewritten when one has cooled or gone."""
+    now = time.time_ns()
+    still: list[str] = []
+    for name in mark.hot:
+        path = os.path.join(mark.path, name)
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            continue  # gone: its folder's mtime moved, or it will be listed when it does
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        found.append((
+            (*parts, name), InputSpec(path, st.st_size, False),
+            FileId(path, st.st_size, st.st_mtime_ns),
+        ))
+        if now - st.st_mtime_ns < HOT_NS:
+            still.append(name)
+    if len(still) != len(mark.hot):
+        out.folders.append(Folder(mark.path, mark.mtime_ns, mark.subdirs, tuple(still)))
 
 
 def _unlistable(folder: str, exc: OSError) -> Issue:

@@ -17,8 +17,9 @@ findings the latest finding row of every event an alert was raised on (`report/c
 first_seen the digests a first-seen rule has learned (rules/first_seen.py: groups with
          history, kind 0, and their pairs, kind 1), so a value new once is not new again in
          a later cycle (watch/history.py).
-folders  each watched folder's mtime when last listed and its subfolders: an unchanged folder
-         is not listed again (watch/listing.py); committed with the cycle.
+folders  each watched folder's mtime when last listed, its subfolders and its hot files: an
+         unchanged folder is not listed again, only its hot files stat-ed (watch/listing.py);
+         committed with the cycle.
 Retention (`expire`, watch --keep): alerts and finding rows emitted longer ago than the keep
 period are deleted once no sink needs them and no carried match can raise them again.
 
@@ -68,7 +69,9 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (seq) WHERE delivered = 0;
 CREATE TABLE IF NOT EXISTS carried (time_ns INTEGER NOT NULL, match BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, mtime_ns INTEGER, subdirs BLOB);
+CREATE TABLE IF NOT EXISTS folders (
+    path TEXT PRIMARY KEY, mtime_ns INTEGER, subdirs BLOB, hot BLOB
+);
 CREATE TABLE IF NOT EXISTS findings (
     event TEXT PRIMARY KEY, row BLOB NOT NULL, created_ns INTEGER, time_ns INTEGER
 );
@@ -99,11 +102,13 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class Folder:
-    """A folder as last listed: its mtime (None: too recent to trust) and its subfolders."""
+    """A folder as last listed: its mtime (None: too recent to trust), its subfolders and its
+    hot files (modified lately: they may still grow in place, so they are stat-ed each cycle)."""
 
     path: str
     mtime_ns: int | None
     subdirs: tuple[str, ...]
+    hot: tuple[str, ...] = ()
 
 
 # A first-seen digest learned: (rule id, kind: 0 group / 1 pair, digest)
@@ -149,6 +154,8 @@ class State:
             self.db.execute("ALTER TABLE alerts ADD COLUMN time_ns INTEGER")
             self.db.execute("UPDATE alerts SET created_ns = ?", (time.time_ns(),))
             self.db.execute("COMMIT")
+        if "hot" not in {str(r[1]) for r in self.db.execute("PRAGMA table_info(folders)")}:
+            self.db.execute("ALTER TABLE folders ADD COLUMN hot BLOB")  # a state before hot files
         self.db.execute("CREATE INDEX IF NOT EXISTS alerts_created ON alerts (created_ns)")
         self.db.execute("CREATE INDEX IF NOT EXISTS findings_created ON findings (created_ns)")
 
@@ -176,11 +183,12 @@ class State:
 
     def folder(self, path: str) -> Folder | None:
         r = self.db.execute(
-            "SELECT mtime_ns, subdirs FROM folders WHERE path = ?", (path,)
+            "SELECT mtime_ns, subdirs, hot FROM folders WHERE path = ?", (path,)
         ).fetchone()
         if r is None:
             return None
-        return Folder(path, None if r[0] is None else int(r[0]), tuple(orjson.loads(r[1])))
+        return Folder(path, None if r[0] is None else int(r[0]), tuple(orjson.loads(r[1])),
+                      () if r[2] is None else tuple(orjson.loads(r[2])))
 
     def files_seen(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM files").fetchone()[0])
@@ -320,8 +328,9 @@ class State:
                 "INSERT OR IGNORE INTO first_seen (rule, kind, digest) VALUES (?, ?, ?)", learned
             )
             db.executemany(
-                "INSERT OR REPLACE INTO folders (path, mtime_ns, subdirs) VALUES (?, ?, ?)",
-                ((f.path, f.mtime_ns, orjson.dumps(f.subdirs)) for f in folders),
+                "INSERT OR REPLACE INTO folders (path, mtime_ns, subdirs, hot) VALUES (?, ?, ?, ?)",
+                ((f.path, f.mtime_ns, orjson.dumps(f.subdirs), orjson.dumps(f.hot))
+                 for f in folders),
             )
             db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, etag) VALUES (?, ?, ?, ?)",
