@@ -143,9 +143,13 @@ def test_engines_are_registered() -> None:
 
 
 HANG_SCRIPT = """
+import os
 import sys
 import trailhound.scoring as S
-def bad(m, i=0):
+PARENT, score = os.getpid(), S.score_match
+def bad(m, *args, **kwargs):
+    if os.getpid() != PARENT:  # the workers score rows too (columns.pre_row): they go on
+        return score(m, *args, **kwargs)
     raise RuntimeError("scoring failed mid-scan")
 S.score_match = bad
 from trailhound.profiles import get_profile
@@ -155,6 +159,8 @@ try:
     next(s.findings)
 except RuntimeError as e:
     kept = e  # its traceback keeps the scan's frames alive to the end
+else:
+    sys.exit("the main process scored nothing: the test would prove nothing")
 print("exiting")
 """
 

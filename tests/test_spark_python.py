@@ -128,6 +128,11 @@ def test_only_local_executors_get_the_preloading_daemon(
             pass
 
     monkeypatch.setattr(pyspark, "SparkContext", Context)
+    # a JVM started by an earlier test would make SparkConf() load its system properties (that
+    # context's own settings): the conf built here alone is what is checked
+    from pyspark.core.context import SparkContext as Real
+
+    monkeypatch.setattr(Real, "_jvm", None)
     session.build_context(master, conf)
     ours = got.get("spark.python.daemon.module") == "trailhound.spark.daemon"
     assert ours is preloads
