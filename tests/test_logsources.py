@@ -112,6 +112,17 @@ NOT_IN_STRATUS = {
         "ModifySnapshotAttribute shared with group all (Stratus shares with one account)",
     "requestParameters.launchPermission.add.items.group":
         "ModifyImageAttribute shared with group all (Stratus shares with one account)",
+    # the related pack's rules for AWS techniques Stratus has no detonation log of
+    "requestParameters.bucketName":
+        "every S3 bucket-level call's bucket (CloudTrail's S3 log reference); the Stratus logs here"
+        " hold no S3 call",
+    "requestParameters.lifecycleConfigName":
+        "UpdateNotebookInstance's request (SageMaker API LifecycleConfigName, as CloudTrail logs"
+        " request members: camelCase); Stratus aws.execution.sagemaker-update-lifecycle-config has"
+        " no detonation log",
+    "requestParameters.LifecycleConfiguration.Rule.Expiration.Days":
+        "PutBucketLifecycle's request body as CloudTrail logs it (the S3 API's LifecycleConfiguration"
+        " XML; Stratus aws.defense-evasion.cloudtrail-lifecycle-rule has no detonation log)",
 }
 
 # GCP's per-method payloads (protoPayload.serviceData, request, response) vary like CloudTrail's:
