@@ -29,6 +29,7 @@ from trailhound.export.base import Target
 from trailhound.export.normalized import FALSE, TRUE, NotExportable, expand
 from trailhound.export.pack import ExportPack
 from trailhound.model import LOGSOURCES
+from trailhound.rules.loader import yaml_documents
 from trailhound.rules.model import Filter, Rule
 from trailhound.tuning.allowlist import is_allowlist_filter
 
@@ -65,7 +66,7 @@ def _original(path: str | None, wanted: str) -> dict[str, Any]:
     """The YAML document with id `wanted` in the file a rule or filter was loaded from."""
     if path is None:
         raise NotExportable(f"{wanted}: not loaded from a file")
-    for doc in yaml.safe_load_all(Path(path).read_text(encoding="utf-8")):
+    for doc in yaml_documents(Path(path).read_text(encoding="utf-8")):
         if isinstance(doc, dict) and str(doc.get("id")) == wanted:
             return {k: v for k, v in doc.items() if k not in _DROP}
     raise NotExportable(f"{wanted}: no longer in {path}")

@@ -95,6 +95,17 @@ def iter_rule_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+# libyaml's loader (shipped in PyYAML's wheels) reads the same documents as the pure-Python
+# SafeLoader about 7x faster: the shipped packs' rule tests made parsing ~1.7 s of every scan's
+# start-up with the latter. The pure-Python one stays the fallback where libyaml is absent.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def yaml_documents(text: str) -> list[Any]:
+    """The YAML documents of a rule file (empty documents left out); yaml.YAMLError if bad."""
+    return [d for d in yaml.load_all(text, Loader=_SAFE_LOADER) if d is not None]
+
+
 def load_paths(paths: Iterable[Path], *, filters: bool = True) -> tuple[RuleSet, list[RuleProblem]]:
     rules: list[Rule] = []
     flts: list[Filter] = []
@@ -103,7 +114,7 @@ def load_paths(paths: Iterable[Path], *, filters: bool = True) -> tuple[RuleSet,
     pipeline = default_pipeline()
     for f in iter_rule_files(paths):
         try:
-            docs = [d for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d is not None]
+            docs = yaml_documents(f.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError, OSError) as e:
             problems.append(RuleProblem(str(f), f"not readable YAML: {_one_line(e)}"))
             continue
