@@ -14,7 +14,7 @@ import yaml
 
 import trailhound
 from trailhound.errors import RuleError
-from trailhound.rules.first_seen import FirstSeenStats, first_seen_gate
+from trailhound.rules.first_seen import FirstSeenGate, FirstSeenStats
 from trailhound.rules.loader import load_paths, pack_dir
 
 RULE_FILE = pack_dir("related") / "aws_console_login_new_source.yml"
@@ -97,7 +97,7 @@ def test_bad_baseline_line_names_file_and_line(tmp_path: Path) -> None:
     rule = ruleset.rules[0]
     rule.extra["first_seen"] = {**rule.extra["first_seen"], "baseline": str(base)}
     with pytest.raises(RuleError, match=r"known\.jsonl:2: not a baseline line"):
-        list(first_seen_gate([], ruleset))
+        list(FirstSeenGate(ruleset)([]))
 
 
 @pytest.mark.parametrize("spec, reason", [
@@ -132,7 +132,7 @@ def test_memory_is_bounded_and_the_overflow_counted(tmp_path: Path) -> None:
     engine = ReferenceEngine()
     matches = list(engine.run(engine.compile(RuleSet((rule,))), events))
     stats = FirstSeenStats()
-    kept = list(first_seen_gate(matches, RuleSet((rule,)), stats))
+    kept = list(FirstSeenGate(RuleSet((rule,)), stats)(matches))
     # pairs learned: (A, .1), (A, .9); then full: (A, .50) new but not remembered, (B, ...) never
     # becomes established, so B's second login is not new either
     assert {str(m.event.event_id) for m in kept} == {"ev-2", "ev-4"}
@@ -142,4 +142,4 @@ def test_memory_is_bounded_and_the_overflow_counted(tmp_path: Path) -> None:
 def test_rule_sets_without_first_seen_pass_through() -> None:
     ruleset, _ = load_paths([pack_dir("corrected")])
     sentinel = [object()]
-    assert list(first_seen_gate(sentinel, ruleset)) == sentinel  # type: ignore[arg-type]
+    assert list(FirstSeenGate(ruleset)(sentinel)) == sentinel  # type: ignore[arg-type]

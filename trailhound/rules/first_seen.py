@@ -7,7 +7,7 @@ value of a field is new for its group, e.g. a source IP never seen before for th
       baseline: known_sources.jsonl     # optional, relative to the rule file (see below)
       max-pairs: 1000000                # memory bound (default 1,000,000)
 
-The rule's detection selects the events to consider; the post-engine gate (`first_seen_gate`,
+The rule's detection selects the events to consider; the post-engine gate (`FirstSeenGate`,
 after filters) keeps the rule on a match only when
 * the group already has history, in the baseline or earlier in this scan (a principal's very
   first value establishes its history: it is not "new", or every first call would raise), and
@@ -114,7 +114,10 @@ def values_of(raw: Any, paths: tuple[str, ...]) -> tuple[str, ...] | None:
 
 
 @dataclass
-class _History:
+class History:
+    """What one first-seen rule has seen: digests of its established groups and of their pairs
+    (carried across watch cycles by watch/history.py)."""
+
     spec: FirstSeenSpec
     groups: set[bytes] = field(default_factory=set)
     pairs: set[bytes] = field(default_factory=set)
@@ -157,7 +160,7 @@ def read_baseline(path: Path) -> Iterator[tuple[str | None, tuple[str, ...], tup
         yield (None if rule is None else str(rule)), group, value
 
 
-def load_baseline(spec: FirstSeenSpec, history: _History, rule_id: str = "") -> None:
+def load_baseline(spec: FirstSeenSpec, history: History, rule_id: str = "") -> None:
     """Remember the pairs of the rule's own baseline and of the run's (`--baseline`), skipping
     lines meant for another rule."""
     stats = FirstSeenStats()
@@ -178,7 +181,7 @@ class FirstSeenGate:
 
     def __init__(
         self, ruleset: RuleSet, stats: FirstSeenStats | None = None,
-        histories: dict[str, _History] | None = None,
+        histories: dict[str, History] | None = None,
     ) -> None:
         """`histories` (rule id -> history): taken from and left in it, so that a caller can
         carry the history from one scan to the next; a rule missing there starts from its
@@ -188,7 +191,7 @@ class FirstSeenGate:
         self.histories = {} if histories is None else histories
         for rid, spec in self.specs.items():
             if rid not in self.histories:
-                self.histories[rid] = _History(spec)
+                self.histories[rid] = History(spec)
                 load_baseline(spec, self.histories[rid], rid)
 
     def keep(self, m: Match) -> Match | None:
@@ -215,17 +218,7 @@ class FirstSeenGate:
                 yield kept
 
 
-def first_seen_gate(
-    matches: Iterable[Match], ruleset: RuleSet, stats: FirstSeenStats | None = None,
-    histories: dict[str, _History] | None = None,
-) -> Iterator[Match]:
-    """Keep a first-seen rule on a match only when its value is new for an established group;
-    drop a match left with no rule. Rule sets without first-seen rules pass through as they are.
-    `histories`: as FirstSeenGate takes them."""
-    yield from FirstSeenGate(ruleset, stats, histories)(matches)
-
-
-def _is_new(m: Match, history: _History, stats: FirstSeenStats) -> bool:
+def _is_new(m: Match, history: History, stats: FirstSeenStats) -> bool:
     spec = history.spec
     raw = m.event.raw
     group = values_of(raw, spec.group_by)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from trailhound.rules.first_seen import _History, load_baseline, spec_of
+from trailhound.rules.first_seen import History, load_baseline, spec_of
 from trailhound.rules.model import RuleSet
 from trailhound.watch.state import Learned, State
 
@@ -25,7 +25,7 @@ GROUP, PAIR = 0, 1
 
 class _Recorded(set[bytes]):
     """A set that lists what was added to it since the last `new.clear()`. (The gate adds
-    through `.add` only: rules/first_seen._History.remember.)"""
+    through `.add` only: rules/first_seen.History.remember.)"""
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,9 +42,9 @@ class Histories:
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.specs = {r.id: s for r in ruleset.rules if (s := spec_of(r)) is not None}
-        self.loaded: dict[str, _History] | None = None
+        self.loaded: dict[str, History] | None = None
 
-    def for_cycle(self, state: State) -> dict[str, _History] | None:
+    def for_cycle(self, state: State) -> dict[str, History] | None:
         """What the gate starts from (None: the rule set has no first-seen rule)."""
         if not self.specs:
             return None
@@ -52,9 +52,9 @@ class Histories:
             self.loaded = {rid: self._load(state, rid) for rid in self.specs}
         return self.loaded
 
-    def _load(self, state: State, rid: str) -> _History:
+    def _load(self, state: State, rid: str) -> History:
         groups, pairs = _Recorded(), _Recorded()
-        h = _History(self.specs[rid], groups, pairs)
+        h = History(self.specs[rid], groups, pairs)
         load_baseline(h.spec, h, rid)
         for kind, digest in state.first_seen(rid):
             set.add(groups if kind == GROUP else pairs, digest)
