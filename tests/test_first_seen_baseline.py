@@ -115,3 +115,24 @@ def test_a_profile_without_first_seen_rules_says_so(
     code, _, err = _run(capsys, "baseline", "build", "--profile", "corrected",
                         str(_trail(tmp_path / "old", OLD)), "-o", str(base))
     assert code == 2 and "no first-seen rule" in err and not base.exists()
+
+
+def test_a_giant_line_is_refused_without_being_read_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong file given as a baseline (one 64 MB line) is refused at its first line, naming it,
+    and the memory it took stays far below the line's size."""
+    import resource
+
+    base = tmp_path / "baseline.jsonl"
+    with base.open("wb") as fh:
+        fh.write(json.dumps({"group": [A], "value": ["1.2.3.4"]}).encode() + b"\n")
+        for _ in range(64):
+            fh.write(b"x" * (1 << 20))
+        fh.write(b"\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, the process's peak
+    code, out, err = _run(capsys, "detect", "--baseline", str(base), str(_trail(tmp_path, NEW)))
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert code == 2 and out == ""
+    assert f"{base}:2: a line longer than" in err and "Traceback" not in err
+    assert grown < 32 * 1024, f"peak grew by {grown} KiB reading a 64 MiB line"

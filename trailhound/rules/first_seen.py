@@ -136,28 +136,40 @@ def user_baseline() -> Path | None:
     return Path(value) if value else None
 
 
+# A baseline line is one (rule, group, value): a few hundred bytes. Longer lines are refused
+# rather than read whole, so that a wrong file given as a baseline cannot take the memory.
+MAX_BASELINE_LINE = 64 * 1024
+
+
 def read_baseline(path: Path) -> Iterator[tuple[str | None, tuple[str, ...], tuple[str, ...]]]:
-    """(rule id or None, group, value) of each line of a baseline file; a RuleError names the
-    file, the line and what to do."""
+    """(rule id or None, group, value) of each line of a baseline file, read line by line (the
+    file may be large: the rules' max-pairs bound what is kept); a RuleError names the file, the
+    line and what to do."""
     try:
-        lines = path.read_bytes().splitlines()
+        fh = path.open("rb")
     except OSError as e:
         raise RuleError(f"{path}: first_seen baseline not readable ({e.strerror}); "
                         "fix the rule's baseline path or the --baseline option") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            doc = orjson.loads(line)
-            group, value = tuple(map(str, doc["group"])), tuple(map(str, doc["value"]))
-            rule = doc.get("rule")
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-            raise RuleError(
-                f"{path}:{n}: not a baseline line; write "
-                '{"group": [...], "value": [...]} (one JSON object a line), or rebuild it '
-                "with `trailhound baseline build`"
-            ) from None
-        yield (None if rule is None else str(rule)), group, value
+    with fh:
+        for n, line in enumerate(iter(lambda: fh.readline(MAX_BASELINE_LINE + 1), b""), 1):
+            if len(line) > MAX_BASELINE_LINE:
+                raise RuleError(
+                    f"{path}:{n}: a line longer than {MAX_BASELINE_LINE} bytes: not a baseline; "
+                    "give the file `trailhound baseline build` wrote"
+                )
+            if not line.strip():
+                continue
+            try:
+                doc = orjson.loads(line)
+                group, value = tuple(map(str, doc["group"])), tuple(map(str, doc["value"]))
+                rule = doc.get("rule")
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+                raise RuleError(
+                    f"{path}:{n}: not a baseline line; write "
+                    '{"group": [...], "value": [...]} (one JSON object a line), or rebuild it '
+                    "with `trailhound baseline build`"
+                ) from None
+            yield (None if rule is None else str(rule)), group, value
 
 
 def load_baseline(spec: FirstSeenSpec, history: History, rule_id: str = "") -> None:
