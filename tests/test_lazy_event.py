@@ -6,7 +6,7 @@ import json
 import pickle
 
 from trailhound.model import PENDING, Event, LazyEvent, Location
-from trailhound.spill import Runs, pack_event, unpack_event
+from trailhound.spill import Payloads, Runs, pack_event, pack_head, unpack_event, unpack_head
 
 RECORD = b'{"eventName": "AssumeRole", "userIdentity": {"type": "AssumedRole"}, "n": [1, 2.5, null]}'
 
@@ -50,3 +50,22 @@ def test_runs_sort_across_chunks_and_runs(tmp_path) -> None:  # type: ignore[no-
     for x in items:
         runs.add(x)
     assert list(runs) == sorted(items)
+
+
+def test_a_workers_event_is_spilled_as_the_bytes_it_came_as(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    plain = Event("cloudtrail", "aws", json.loads(RECORD), Location("f.json", line=3, index=7),
+                  operation="AssumeRole", time_ns=5, event_id="e-1")
+    row = (b'{"time": 1}', ("rule-a",), True)
+    head = pack_head(plain, row)
+    e = unpack_head(head, RECORD)  # as FastPlan.from_wire builds it
+    assert e == plain and e.row == row and e.head is head
+    payloads = Payloads(str(tmp_path))
+    at = payloads.put_event(e)
+    assert payloads._end == len(head) + len(RECORD)  # written as they came, nothing else
+    back = payloads.get_event(at)
+    assert type(back) is LazyEvent and back == plain and back.row == row
+    e.raw = {"eventName": "Other"}  # no longer what the bytes say: pickled as the event it is
+    assert e.head is None and e.row is None
+    again = payloads.get_event(payloads.put_event(e))
+    assert again.raw == {"eventName": "Other"} and again.operation == "AssumeRole"
+    payloads.close()

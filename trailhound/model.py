@@ -149,13 +149,20 @@ class LazyEvent(Event):
     (report/columns.PreRow), so the main process neither decodes the record nor builds the row
     again; a cache that columns.row_json uses only while the finding still is what the worker
     saw (same rules, one record, no correlation hit). None once `raw` was replaced.
+
+    `head`: the event's other parts (its scalar fields, location and row) as the worker pickled
+    them (spill.unpack_head): with `json`, the event's whole spill form, which the main process
+    writes to a spill file as the bytes it came as, never encoding it. None once `raw` was
+    replaced.
     """
 
-    __slots__ = ("json", "row")
+    __slots__ = ("head", "json", "row")
 
-    def __init__(self, *args: Any, json: bytes | None = None, row: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, json: bytes | None = None, row: Any = None,
+                 head: bytes | None = None, **kwargs: Any) -> None:
         self.json = json
         self.row = row
+        self.head = head
         Event.__init__(self, *args, **kwargs)
 
     @property
@@ -169,7 +176,8 @@ class LazyEvent(Event):
     @raw.setter
     def raw(self, value: dict[str, Any]) -> None:
         if value is not PENDING:
-            self.json = self.row = None  # the bytes (and the row) no longer stand for the record
+            # the bytes (and the row) no longer stand for the record
+            self.json = self.row = self.head = None
         _RAW_SLOT.__set__(self, value)
 
     def __eq__(self, other: object) -> bool:

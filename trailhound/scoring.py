@@ -323,8 +323,9 @@ class _Spill:
 
     Only records the correlator keeps can get hits (and so a new score and rules): those are
     held as objects until the hits are known, as the correlator holds their matches anyway.
-    Every other finding is final at once. Its compact form is written once (spill.Payloads) and
-    only a small entry naming it is sorted, by the keys of the in-memory path computed from the
+    Every other finding is final at once. Its event is written once (spill.Payloads: a worker's
+    event as the bytes it came as) and only a small entry naming it, with the finding's score
+    and rules as indices (spill.Codec.refs), is sorted, by the keys of the in-memory path computed from the
     Finding itself (sort_key, collapse_key, _rank: one definition each, so the two paths cannot
     drift): kept by `min_score` into `final`, sorted by sort_key; or, with `dedupe` and a
     collapse key, first into `groups`, sorted by key and rank, so that each operation's winner -
@@ -342,9 +343,10 @@ class _Spill:
         self.held: list[Finding] = []
         self.payloads = Payloads(self.folder.name)
         # entries are tuples whose natural order is the wanted one (compared in C, no key
-        # function); their last item says where the finding's compact form is
-        self.groups = Runs(None, budget, self.folder.name)  # (key JSON, rank, sort key, copies, at)
-        self.final = Runs(None, budget, self.folder.name)  # (sort key, copies, at)
+        # function; the sort key ends with the unique order, so no comparison goes past it);
+        # `at` says where the finding's event is, `refs` holds the rest of it
+        self.groups = Runs(None, budget, self.folder.name)  # (key JSON, rank, sort key, copies, at, refs)
+        self.final = Runs(None, budget, self.folder.name)  # (sort key, copies, at, refs)
 
     def __enter__(self) -> Self:
         return self
@@ -361,13 +363,14 @@ class _Spill:
         kept = keep(f, self.min_score)
         # a finding below min_score is never read back: as a group's winner it hides its
         # copies, as a copy it only counts
-        at = self.payloads.put(self.codec.encode(f)) if kept else None
+        at = self.payloads.put_event(f.event) if kept else None
+        refs = self.codec.refs(f)
         if key is not None:
             # JSON text: equal keys give equal bytes, and bytes compare whatever the key holds
             # (None next to text)
-            self.groups.add((orjson.dumps(key), _rank(f), sort_key(f), f.copies, at))
+            self.groups.add((orjson.dumps(key), _rank(f), sort_key(f), f.copies, at, refs))
         elif kept:
-            self.final.add((sort_key(f), f.copies, at))
+            self.final.add((sort_key(f), f.copies, at, refs))
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
         held = {f.order: f for f in self.held}
@@ -384,17 +387,15 @@ class _Spill:
         final = self.final
         # sorted by key, then rank: the first of each key wins and counts the others' copies
         winner: list[Any] | None = None
-        for key, _, skey, copies, at in self.groups:
+        for key, _, skey, copies, at, refs in self.groups:
             if winner is not None and key == winner[0]:
                 winner[2] += copies
                 continue
             if winner is not None and winner[3] is not None:
                 final.add(tuple(winner[1:]))
-            winner = [key, skey, copies, at]
+            winner = [key, skey, copies, at, refs]
         if winner is not None and winner[3] is not None:
             final.add(tuple(winner[1:]))
-        codec, payloads = self.codec, self.payloads
-        for _, copies, at in final:
-            f = codec.decode(payloads.get(at), Finding)
-            f.copies = copies
-            yield f
+        codec, get_event = self.codec.finding, self.payloads.get_event
+        for skey, copies, at, refs in final:
+            yield codec(refs, get_event(at), skey[-1], copies, Finding)  # (sort_key ends with order)

@@ -31,7 +31,10 @@ import orjson
 from trailhound.errors import SpillError
 from trailhound.model import PENDING, Event, LazyEvent, Location
 
-__all__ = ["SPILL_AFTER", "Codec", "Compact", "Payloads", "Runs", "Shelf", "location_tuple", "pack_event", "spill_budget", "unpack_event"]
+__all__ = [
+    "SPILL_AFTER", "At", "Codec", "FindingRefs", "Payloads", "Runs", "Shelf", "location_tuple",
+    "pack_event", "pack_head", "spill_budget", "unpack_event", "unpack_head",
+]
 
 # Findings kept as objects before scoring spills (6-8 KB each, raw record decoded), and items
 # per sorted run (2-4 KB each). Measured on 1M-10M generated records: larger budgets only cost
@@ -50,10 +53,11 @@ _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
 _SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"))
 scalars_of = operator.attrgetter(*_SCALARS)  # an Event's scalar fields, in one C call
 
-# A compact finding (a list: scoring updates score, copies, rules and hits in place):
-# [order, score, copies, rule refs, suppressed refs, hit refs, scalars, raw, location, meta, row]
-ORDER, SCORE, COPIES, RULES, SUPPRESSED, HITS, SCALARS, RAW, LOCATION, META, ROW = range(11)
-Compact = list[Any]
+# A finding less its event, order and copies (Codec.refs): score, rule, suppression and hit refs
+FindingRefs = tuple[Any, tuple[int, ...], tuple[tuple[int, int], ...], tuple[int, ...]]
+# Where Payloads put an event: (offset, size) of its pickled pack_event tuple, or (offset,
+# head size, record size) of a worker's head and record bytes as they came (pack_head)
+At = tuple[int, ...]
 
 
 def spill_budget() -> int:
@@ -92,6 +96,20 @@ def pack_event(e: Event) -> PackedEvent:
     return (scalars_of(e), _pack_raw(e.raw), location_tuple(e.location), e.meta, None)
 
 
+def pack_head(e: Event, row: Any) -> bytes:
+    """The parts of an event other than its raw record - scalar fields, location, and the row
+    of its finding (report/columns.PreRow) - pickled: what a worker sends with the record's own
+    bytes (unpack_head; model.LazyEvent.head). Its meta must be empty (not carried)."""
+    return pickle.dumps((scalars_of(e), location_tuple(e.location), row), pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_head(head: bytes, json: bytes) -> LazyEvent:
+    """The event pack_head's bytes and its raw record's JSON bytes stand for (decoded on demand)."""
+    scalars, loc, row = pickle.loads(head)
+    return LazyEvent(scalars[0], scalars[1], PENDING, Location(*loc), *scalars[2:], {},
+                     json=json, row=row, head=head)
+
+
 def unpack_event(p: Any) -> Event:
     """The Event of pack_event's tuple (the raw record may be given as its JSON bytes: the fast
     engine's workers send the record's own bytes so, with the finding's row: model.LazyEvent)."""
@@ -123,38 +141,40 @@ class Codec:
     def obj(self, k: int) -> Any:
         return self._objects[k]
 
-    def encode(self, f: Any) -> Compact:
+    def refs(self, f: Any) -> FindingRefs:
+        """What a finding (scoring.Finding) holds besides its event, order and copies: its score
+        and its rules, suppressions and hits as indices (spill entries carry it; the event is
+        written once to Payloads)."""
         ref = self.ref
-        return [
-            f.order,
+        return (
             f.score,
-            f.copies,
             tuple(ref(r) for r in f.rules),
             tuple((ref(r), ref(x)) for r, x in f.suppressed),
             tuple(ref(h) for h in f.hits),
-            *pack_event(f.event),
-        ]
+        )
 
-    def decode(self, c: Compact, finding: Callable[..., Any]) -> Any:
-        """The Finding (built by `finding`, scoring.Finding) a compact list stands for."""
-        event = unpack_event(c[SCALARS:])
+    def finding(self, refs: FindingRefs, event: Event, order: int, copies: int,
+                finding: Callable[..., Any]) -> Any:
+        """The Finding (built by `finding`, scoring.Finding) `refs` and its event stand for."""
         objs = self._objects
+        score, rules, suppressed, hits = refs
         return finding(
             event,
-            c[SCORE],
-            [objs[k] for k in c[RULES]],
-            [(objs[r], objs[x]) for r, x in c[SUPPRESSED]],
-            c[ORDER],
-            c[COPIES],
-            [objs[k] for k in c[HITS]],
+            score,
+            [objs[k] for k in rules],
+            [(objs[r], objs[x]) for r, x in suppressed],
+            order,
+            copies,
+            [objs[k] for k in hits],
         )
 
 
 class Payloads:
-    """Objects written once and read back once, in any order: each is pickled and appended to
-    one temporary file under `folder`, and `put` returns where (offset, size). Sorting then
-    moves only the small (key, where) entries, not the objects (a finding's compact form is
-    1-2 KB; its entry 100 bytes), and a finding that is never output is never read."""
+    """Events written once and read back once, in any order, appended to one temporary file
+    under `folder`; `put_event` returns where. Sorting then moves only the small (key, where)
+    entries, not the events (a finding's event is 2-3 KB; its entry 100 bytes), and a finding
+    that is never output is never read. An event a worker sent (model.LazyEvent with `head`)
+    is written as the bytes it came as: nothing is encoded here for it."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
@@ -167,23 +187,34 @@ class Payloads:
         self._end = 0
         self._dirty = False
 
-    def put(self, obj: Any) -> tuple[int, int]:
-        data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+    def put_event(self, e: Event) -> At:
+        if type(e) is LazyEvent and e.head is not None and e.json is not None:
+            head, json = e.head, e.json
+            self._write(head, json)
+            return (self._end - len(head) - len(json), len(head), len(json))
+        data = pickle.dumps(pack_event(e), pickle.HIGHEST_PROTOCOL)
+        self._write(data)
+        return (self._end - len(data), len(data))
+
+    def _write(self, *parts: bytes) -> None:
         try:
-            self._fh.write(data)
+            for data in parts:
+                self._fh.write(data)
+                self._end += len(data)
         except OSError as exc:  # disk full: say where and what to do
             raise SpillError(self.folder, exc) from exc
-        at = (self._end, len(data))
-        self._end += len(data)
         self._dirty = True
-        return at
 
-    def get(self, at: tuple[int, int]) -> Any:
+    def get_event(self, at: At) -> Event:
         if self._dirty:  # the buffered writes must reach the file before it is read
             self._fh.flush()
             self._dirty = False
+        if len(at) == 3:
+            offset, head, size = at
+            data = os.pread(self._fh.fileno(), head + size, offset)
+            return unpack_head(data[:head], data[head:])
         offset, size = at
-        return pickle.loads(os.pread(self._fh.fileno(), size, offset))
+        return unpack_event(pickle.loads(os.pread(self._fh.fileno(), size, offset)))
 
     def close(self) -> None:
         self._fh.close()

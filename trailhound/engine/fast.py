@@ -28,7 +28,7 @@ from trailhound.engine.fast_prefilter import ALL, Prefilter
 from trailhound.engine.reference import Plan, ReferenceEngine, _CompiledRule, match_event
 from trailhound.model import Event
 from trailhound.rules.model import Rule, RuleSet
-from trailhound.spill import location_tuple, scalars_of, unpack_event
+from trailhound.spill import pack_head, unpack_head
 
 if TYPE_CHECKING:
     from trailhound.pipeline import ScanStats
@@ -139,15 +139,17 @@ class FastPlan:
         supp = tuple((ri[id(r)], fi[id(f)]) for r, f in m.suppressed)
         e = m.event
         if seg is not None and e.raw is value and type(e.meta) is dict and not e.meta:
-            pre = row(m) if row is not None else None
-            return ("s", seg, scalars_of(e), location_tuple(e.location), rules, supp, pre)
+            # the event's other parts pickled here, once: the main process keeps (and spills)
+            # these bytes as they are (model.LazyEvent.head)
+            head = pack_head(e, row(m) if row is not None else None)
+            return ("s", head, seg, rules, supp)
         return ("e", e, rules, supp)
 
     def from_wire(self, w: WireMatch) -> Match:
         rules, filters = self.rules, self.ruleset.filters
-        if w[0] == "s":  # the record's own bytes, decoded here (spill.pack_event's layout)
-            _, seg, scalars, where, matched, suppressed, pre = w
-            event = unpack_event((scalars, seg, where, {}, pre))
+        if w[0] == "s":  # the record's own bytes, decoded if (when) something reads it
+            _, head, seg, matched, suppressed = w
+            event: Event = unpack_head(head, seg)
         else:
             _, event, matched, suppressed = w
         return Match(event, [rules[k] for k in matched], [(rules[k], filters[j]) for k, j in suppressed])
