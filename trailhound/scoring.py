@@ -151,8 +151,32 @@ def sort_key(f: Finding) -> tuple[object, ...]:
     then input order, so the output is the same on every run. The one sort definition: the
     in-memory path sorts by it, the spilled path stores it with each final finding (spark/score.py
     spells the same order in Spark SQL)."""
-    t, eid = f.event.time_ns, f.event.event_id
-    return (-f.score, t is None, t or 0, eid is None, eid or "", f.order)
+    return _sort_key(f.score, event_order(f.event), f.order)
+
+
+def _sort_key(score: float, event_order: tuple[object, ...], order: int) -> tuple[object, ...]:
+    return (-score, *event_order, order)
+
+
+def event_order(e: Event) -> tuple[object, ...]:
+    """The event's part of sort_key: time (unknown last), then event id (missing last)."""
+    t, eid = e.time_ns, e.event_id
+    return (t is None, t or 0, eid is None, eid or "")
+
+
+# What the spilled path sorts a finding by that depends on its event alone: its collapse key
+# as JSON text (None: none), its status rank (_rank) and event_order.
+EventKeys = tuple[bytes | None, int, tuple[object, ...]]
+
+
+def event_keys(e: Event) -> EventKeys:
+    """The event's EventKeys. Computed by the worker that matched the event (engine/fast.py:
+    the main process is the serial part of a scan), else when the finding is spilled; the
+    functions are the in-memory path's, so the two paths cannot drift."""
+    key = collapse_key(e)
+    # JSON text: equal keys give equal bytes, and bytes compare whatever the key holds (None
+    # next to text)
+    return (None if key is None else orjson.dumps(key), _status_rank(e), event_order(e))
 
 
 def collapse_key(e: Event) -> tuple[object, ...] | None:
@@ -191,8 +215,12 @@ def _collapse_key(
 
 
 def _rank(f: Finding) -> tuple[int, int]:
+    return (_status_rank(f.event), f.order)
+
+
+def _status_rank(e: Event) -> int:
     # The record that says how it ended wins (Succeeded/Failed over Started/Accepted).
-    return (0 if f.event.status in ("success", "failure") else 1, f.order)
+    return 0 if e.status in ("success", "failure") else 1
 
 
 def collapse(findings: list[Finding]) -> list[Finding]:
@@ -359,18 +387,19 @@ class _Spill:
         if may_hit:
             self.held.append(f)
             return
-        key = collapse_key(f.event) if self.dedupe else None
+        e = f.event
+        # (the worker's, when it sent them: then nothing here reads the event's fields)
+        key, status, order = getattr(e, "keys", None) or event_keys(e)
         kept = keep(f, self.min_score)
         # a finding below min_score is never read back: as a group's winner it hides its
         # copies, as a copy it only counts
-        at = self.payloads.put_event(f.event) if kept else None
+        at = self.payloads.put_event(e) if kept else None
         refs = self.codec.refs(f)
-        if key is not None:
-            # JSON text: equal keys give equal bytes, and bytes compare whatever the key holds
-            # (None next to text)
-            self.groups.add((orjson.dumps(key), _rank(f), sort_key(f), f.copies, at, refs))
+        skey = _sort_key(f.score, order, f.order)
+        if key is not None and self.dedupe:
+            self.groups.add((key, (status, f.order), skey, f.copies, at, refs))  # (rank: _rank)
         elif kept:
-            self.final.add((sort_key(f), f.copies, at, refs))
+            self.final.add((skey, f.copies, at, refs))
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
         held = {f.order: f for f in self.held}

@@ -16,9 +16,7 @@ paths, and the tests check that spilling changes nothing (same findings, same or
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
-import operator
 import os
 import pickle
 import tempfile
@@ -29,11 +27,19 @@ from typing import IO, Any
 import orjson
 
 from trailhound.errors import SpillError
-from trailhound.model import PENDING, Event, LazyEvent, Location
+from trailhound.model import (
+    EVENT_FIELDS,
+    PENDING,
+    Event,
+    LazyEvent,
+    Location,
+    location_tuple,
+    scalars_of,
+)
 
 __all__ = [
     "SPILL_AFTER", "At", "Codec", "FindingRefs", "Payloads", "Runs", "Shelf", "location_tuple",
-    "pack_event", "pack_head", "spill_budget", "unpack_event", "unpack_head",
+    "pack_event", "scalars_of", "spill_budget", "unpack_event",
 ]
 
 # Findings kept as objects before scoring spills (6-8 KB each, raw record decoded), and items
@@ -49,14 +55,11 @@ _CHUNK = 256
 _CHUNK_BYTES = 32 << 10
 _PAYLOAD_BUFFER = 1 << 20
 
-_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
-_SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"))
-scalars_of = operator.attrgetter(*_SCALARS)  # an Event's scalar fields, in one C call
 
 # A finding less its event, order and copies (Codec.refs): score, rule, suppression and hit refs
 FindingRefs = tuple[Any, tuple[int, ...], tuple[tuple[int, int], ...], tuple[int, ...]]
 # Where Payloads put an event: (offset, size) of its pickled pack_event tuple, or (offset,
-# head size, record size) of a worker's head and record bytes as they came (pack_head)
+# head size, record size, row size) of a worker's bytes as they came (model.LazyEvent.packed)
 At = tuple[int, ...]
 
 
@@ -80,12 +83,8 @@ def _pack_raw(raw: Any) -> Any:
 PackedEvent = tuple[Any, ...]  # (scalars, raw, location, meta, row)
 
 # unpack_event's layout of Event(*args), which takes the fields in declaration order
-if _EVENT_FIELDS[:4] != ("source", "provider", "raw", "location") or _EVENT_FIELDS[-1] != "meta":
+if EVENT_FIELDS[:4] != ("source", "provider", "raw", "location") or EVENT_FIELDS[-1] != "meta":
     raise ImportError("spill.unpack_event: update it to model.Event's field order")
-
-
-def location_tuple(loc: Location) -> tuple[Any, ...]:
-    return (loc.path, loc.line, loc.offset, loc.index, loc.pointer, loc.compressed)
 
 
 def pack_event(e: Event) -> PackedEvent:
@@ -94,20 +93,6 @@ def pack_event(e: Event) -> PackedEvent:
     if type(e) is LazyEvent and e.json is not None:
         return (scalars_of(e), e.json, location_tuple(e.location), e.meta, e.row)
     return (scalars_of(e), _pack_raw(e.raw), location_tuple(e.location), e.meta, None)
-
-
-def pack_head(e: Event, row: Any) -> bytes:
-    """The parts of an event other than its raw record - scalar fields, location, and the row
-    of its finding (report/columns.PreRow) - pickled: what a worker sends with the record's own
-    bytes (unpack_head; model.LazyEvent.head). Its meta must be empty (not carried)."""
-    return pickle.dumps((scalars_of(e), location_tuple(e.location), row), pickle.HIGHEST_PROTOCOL)
-
-
-def unpack_head(head: bytes, json: bytes) -> LazyEvent:
-    """The event pack_head's bytes and its raw record's JSON bytes stand for (decoded on demand)."""
-    scalars, loc, row = pickle.loads(head)
-    return LazyEvent(scalars[0], scalars[1], PENDING, Location(*loc), *scalars[2:], {},
-                     json=json, row=row, head=head)
 
 
 def unpack_event(p: Any) -> Event:
@@ -188,10 +173,10 @@ class Payloads:
         self._dirty = False
 
     def put_event(self, e: Event) -> At:
-        if type(e) is LazyEvent and e.head is not None and e.json is not None:
-            head, json = e.head, e.json
-            self._write(head, json)
-            return (self._end - len(head) - len(json), len(head), len(json))
+        if type(e) is LazyEvent and e.head is not None and (e.rowp is not None or e.row is None):
+            parts = (e.head, e.json or b"", e.rowp or b"")
+            self._write(*parts)
+            return (self._end - sum(map(len, parts)), *map(len, parts))
         data = pickle.dumps(pack_event(e), pickle.HIGHEST_PROTOCOL)
         self._write(data)
         return (self._end - len(data), len(data))
@@ -209,10 +194,10 @@ class Payloads:
         if self._dirty:  # the buffered writes must reach the file before it is read
             self._fh.flush()
             self._dirty = False
-        if len(at) == 3:
-            offset, head, size = at
-            data = os.pread(self._fh.fileno(), head + size, offset)
-            return unpack_head(data[:head], data[head:])
+        if len(at) == 4:
+            offset, head, size, row = at
+            data = os.pread(self._fh.fileno(), head + size + row, offset)
+            return LazyEvent.packed(data[:head], data[head : head + size], data[head + size :] or None)
         offset, size = at
         return unpack_event(pickle.loads(os.pread(self._fh.fileno(), size, offset)))
 
