@@ -3,10 +3,12 @@
 Scoring must see every finding before it can write the first one (highest score first, copies
 of one operation collapsed), so a scan of months of logs would otherwise hold hundreds of
 thousands of findings - each an Event with its decoded raw record, 6-8 KB - in memory. Past a
-budget (`SPILL_AFTER` findings) scoring.py moves them here instead: each finding becomes a
-compact tuple (the raw record as JSON bytes, rules and hits as indices), written once to
-`Payloads`, and `Runs` sorts small entries naming them with a classic external merge sort
-(sorted runs of at most `budget` items pickled to a temporary directory, then `heapq.merge`).
+budget (`SPILL_AFTER` findings) scoring.py moves them here instead: each finding's event is
+written once to `Payloads` (an event a worker sent, model.LazyEvent.packed, as the bytes it
+came as; any other pickled with its raw record as JSON bytes), and `Runs` sorts small entries
+naming them - the finding's keys, its rules and hits as indices (`Codec`) - with a classic
+external merge sort (sorted runs of at most `budget` items pickled to a temporary directory,
+then `heapq.merge`).
 Memory stays a budget's worth whatever the input size; the temporary files go when the scan
 ends.
 
