@@ -79,5 +79,8 @@ def test_a_packed_event_is_unpacked_by_the_first_read_of_any_field() -> None:
         assert getattr(e, name) == getattr(plain, name), name
         assert e.row is None
     e = LazyEvent.packed(pack_head(plain), RECORD, None)
+    back = pickle.loads(pickle.dumps(e))  # pickled as the plain Event it stands for
+    assert type(back) is Event and back == plain
+    e = LazyEvent.packed(pack_head(plain), RECORD, None)
     e.raw = {"x": 1}  # replaced before any read: the other fields still come from the head
     assert e.time_ns == 9 and e.location == plain.location and e.raw == {"x": 1}

@@ -252,6 +252,10 @@ class LazyEvent(Event):
 
     __hash__ = None  # type: ignore[assignment]  # as Event's (mutable dataclass)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as the plain Event it stands for: the bytes are this process's shortcut
+        return (Event, tuple(getattr(self, f) for f in EVENT_FIELDS))
+
 
 def _unset(e: LazyEvent) -> bool:
     try:
