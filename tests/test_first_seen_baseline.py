@@ -14,7 +14,6 @@ import pytest
 
 from tests.test_first_seen import A, B, login, oracle
 from trailhound.cli.app import main
-from trailhound.rules.first_seen import BASELINE_ENV
 from trailhound.rules.related_ids import related_id
 
 RULE = related_id("aws_console_login_new_source")
@@ -25,12 +24,6 @@ OLD = [login(0, A, "198.51.100.1"), login(1, A, "198.51.100.1"), login(2, B, "19
 # this month: alice from a new address first, then from one she used last month; carol is new
 NEW = [login(10, A, "203.0.113.99"), login(11, A, "198.51.100.1"), login(12, C, "192.0.2.77"),
        login(13, B, "192.0.2.5")]
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--baseline sets the variable for the process: give it back as it was after each test."""
-    monkeypatch.setenv(BASELINE_ENV, "")
 
 
 def _trail(path: Path, records: list[dict[str, Any]]) -> Path:
