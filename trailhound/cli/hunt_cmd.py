@@ -115,10 +115,10 @@ def _run(
 ) -> int:
     # the exit-code policy of `detect` (cli/exits.py): a missing path is a usage error, nothing
     # readable is 4, bad input 3, a reader that left early 141
-    from trailhound.cli.app import _err, print_summary
+    from trailhound.cli.app import _err
     from trailhound.cli.exits import EXIT_BROKEN_PIPE, nothing_read, scan_exit_code
     from trailhound.cli.pipe import write_stdout
-    from trailhound.cli.summary import nothing_read_line
+    from trailhound.cli.summary import nothing_read_line, summary_lines
     from trailhound.cli.tuning_opts import tuned_ruleset
     from trailhound.hunts.allow import EventAllowlist, for_events, not_applied
     from trailhound.hunts.run import run_hunt
@@ -149,8 +149,11 @@ def _run(
         if not write_stdout(lambda rows, out: write_rows(fmt, run.columns, rows, out), counted):
             return EXIT_BROKEN_PIPE
     if not quiet:
-        click.echo(f"trailhound: hunt {for_terminal(chosen.name)}: {run.stats.findings} rows", err=True)
-        print_summary(run.stats, DEFAULT_PROFILE)
+        st = run.stats  # rows, not findings, and no profile: detect's first line would say both
+        click.echo(f"trailhound: hunt {for_terminal(chosen.name)}: {st.findings} rows; {st.files} "
+                   f"files, {st.records} records, {st.events} events", err=True)
+        for line in summary_lines(st, DEFAULT_PROFILE)[1:]:
+            click.echo(line, err=True)
         for note in allowed.notes():
             click.echo(note, err=True)
     return scan_exit_code(run.stats)

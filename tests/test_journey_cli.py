@@ -1,0 +1,27 @@
+"""Small CLI defects found walking the README as a new user (docs journey): each test runs the
+command as documented and checks what a responder reads, against plain Python over the input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.test_first_seen import A, login
+from trailhound.cli.app import cli
+
+
+def test_hunt_summary_counts_rows_not_findings(tmp_path: Path) -> None:
+    """A hunt has no profile and returns rows: its summary says so, with what was read."""
+    records = [login(n, A, "198.51.100.1") for n in range(3)]
+    trail = tmp_path / "trail.json"
+    trail.write_text(json.dumps({"Records": records}))
+    res = CliRunner().invoke(cli, ["hunt", "new_source_for_principal", "--format", "jsonl",
+                                   str(trail)])
+    assert res.exit_code == 0, res.output
+    rows = res.stdout.splitlines()
+    first = res.stderr.splitlines()[0]
+    assert first == (f"trailhound: hunt new_source_for_principal: {len(rows)} rows; "
+                     f"1 files, {len(records)} records, {len(records)} events")
+    assert "findings" not in res.stderr and "profile" not in res.stderr
