@@ -25,3 +25,21 @@ def test_hunt_summary_counts_rows_not_findings(tmp_path: Path) -> None:
     assert first == (f"trailhound: hunt new_source_for_principal: {len(rows)} rows; "
                      f"1 files, {len(records)} records, {len(records)} events")
     assert "findings" not in res.stderr and "profile" not in res.stderr
+
+
+def test_sumo_summary_counts_rows_not_findings(tmp_path: Path) -> None:
+    """`sumo QUERY PATHS` prints the query's rows; its summary names them as `hunt`'s does."""
+    from trailhound.rules.loader import pack_dir
+
+    query = pack_dir("seed") / "seed_query.sumo"
+    records = [login(0, A, "198.51.100.1"), {**login(1, A, "198.51.100.1"),
+               "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging"}]
+    trail = tmp_path / "trail.json"
+    trail.write_text(json.dumps({"Records": records}))
+    res = CliRunner().invoke(cli, ["sumo", "--format", "jsonl", str(query), str(trail)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [r["eventName"] for r in rows] == ["StopLogging"]  # the seed query's one signal here
+    assert res.stderr.splitlines()[0] == (
+        f"trailhound: sumo {query}: 1 rows; 1 files, {len(records)} records, {len(records)} events")
+    assert "findings" not in res.stderr and "profile" not in res.stderr

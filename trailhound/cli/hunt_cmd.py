@@ -13,7 +13,6 @@ from trailhound.cli.exits import epilog
 from trailhound.cli.options import format_opt
 from trailhound.cli.tuning_opts import window_options
 from trailhound.errors import UsageError
-from trailhound.report.escape import for_terminal
 
 if TYPE_CHECKING:
     from trailhound.hunts.registry import Hunt
@@ -118,7 +117,7 @@ def _run(
     from trailhound.cli.app import _err
     from trailhound.cli.exits import EXIT_BROKEN_PIPE, nothing_read, scan_exit_code
     from trailhound.cli.pipe import write_stdout
-    from trailhound.cli.summary import nothing_read_line, summary_lines
+    from trailhound.cli.summary import nothing_read_line, query_summary_lines
     from trailhound.cli.tuning_opts import tuned_ruleset
     from trailhound.hunts.allow import EventAllowlist, for_events, not_applied
     from trailhound.hunts.run import run_hunt
@@ -149,10 +148,7 @@ def _run(
         if not write_stdout(lambda rows, out: write_rows(fmt, run.columns, rows, out), counted):
             return EXIT_BROKEN_PIPE
     if not quiet:
-        st = run.stats  # rows, not findings, and no profile: detect's first line would say both
-        click.echo(f"trailhound: hunt {for_terminal(chosen.name)}: {st.findings} rows; {st.files} "
-                   f"files, {st.records} records, {st.events} events", err=True)
-        for line in summary_lines(st, DEFAULT_PROFILE)[1:]:
+        for line in query_summary_lines(f"hunt {chosen.name}", run.stats):
             click.echo(line, err=True)
         for note in allowed.notes():
             click.echo(note, err=True)
