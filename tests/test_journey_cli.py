@@ -43,3 +43,22 @@ def test_sumo_summary_counts_rows_not_findings(tmp_path: Path) -> None:
     assert res.stderr.splitlines()[0] == (
         f"trailhound: sumo {query}: 1 rows; 1 files, {len(records)} records, {len(records)} events")
     assert "findings" not in res.stderr and "profile" not in res.stderr
+
+
+def test_a_watch_cycle_lists_its_input_errors_under_its_own_line(tmp_path: Path) -> None:
+    """A cycle that met bad input says so under its cycle line, as detect lists errors, without
+    detect's `N findings (profile ...)` line (which counted matches carried from earlier cycles,
+    not the cycle's new alerts)."""
+    logs, db = tmp_path / "logs", str(tmp_path / "th.db")
+    logs.mkdir()
+    (logs / "a.json").write_text(json.dumps({"Records": [login(0, A, "198.51.100.1")]}))
+    args = ["detect", "--state", db, "--format", "jsonl", str(logs)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    (logs / "bad.json").write_text('{"Records": [\n')
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 3, res.output
+    lines = res.stderr.splitlines()
+    assert lines[0].startswith("trailhound watch: cycle 1: 1 new or changed files, 0 new alerts")
+    assert lines[1] == "  1 input errors (bad_json 1):"
+    assert lines[2].startswith(f"    {logs / 'bad.json'}")
+    assert "findings" not in res.stderr
