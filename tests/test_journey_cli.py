@@ -62,3 +62,17 @@ def test_a_watch_cycle_lists_its_input_errors_under_its_own_line(tmp_path: Path)
     assert lines[1] == "  1 input errors (bad_json 1):"
     assert lines[2].startswith(f"    {logs / 'bad.json'}")
     assert "findings" not in res.stderr
+
+
+def test_the_readme_names_every_option_of_the_library_scan() -> None:
+    """Each keyword of `trailhound.scan` (api.scan: detect's options) is named in the README as `name=`."""
+    import inspect
+    import re
+
+    from trailhound.api import scan
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([a-z_]+)=", readme))
+    params = inspect.signature(scan).parameters.values()
+    keywords = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert keywords and keywords <= named, sorted(keywords - named)
