@@ -85,3 +85,16 @@ def test_every_option_is_documented() -> None:
     missing = [f"{name} {o}" for name, cmd in _all_commands(cli) for p in cmd.params
                for o in p.opts if o.startswith("--") and not re.search(re.escape(o) + r"\b", text)]
     assert missing == []
+
+
+@pytest.mark.parametrize(("option", "where"), [
+    ("--allow", r"pass it with `--allow FILE` \(repeatable; (.*?)\):"),
+    ("--max-record-size", r"\| cap \| default \| option \((.*?)\) \|"),
+])
+def test_the_readme_lists_the_commands_an_option_is_on(option: str, where: str) -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    found = re.search(where, text, re.DOTALL)
+    assert found, where
+    listed = set(re.findall(r"`([a-z-]+(?: [a-z]+)?)`", found.group(1)))
+    have = {name for name, cmd in _all_commands(cli) if any(option in p.opts for p in cmd.params)}
+    assert listed == have

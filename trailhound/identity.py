@@ -2,8 +2,9 @@
 events by who made them. Its users:
 
 * engine/correlate.py: the group-by values of Sigma correlation rules (every engine);
-* triage/principals.py: the principal ranking, and so `principals`, `principals --state`, the
-  HTML report's principals and their plots, and `validate`'s ranking check;
+* triage/principals.py: the principal ranking and each principal's accounts (an Azure
+  subscription id in either case is one), and so `principals`, `principals --state`, the HTML
+  report's principals and their plots, and `validate`'s ranking check;
 * rules/first_seen.py: the groups of first-seen rules, in a scan and in a baseline
   (rules/baseline.py writes them folded).
 
