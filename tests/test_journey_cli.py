@@ -76,3 +76,19 @@ def test_the_readme_names_every_option_of_the_library_scan() -> None:
     params = inspect.signature(scan).parameters.values()
     keywords = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert keywords and keywords <= named, sorted(keywords - named)
+
+
+def test_a_rule_with_a_numeric_id_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    """`id: 1` (YAML reads a number): pySigma raises AttributeError on it; the rule is refused
+    with the file and the reason, and the other rules run."""
+    rule = tmp_path / "r.yml"
+    rule.write_text("title: mine\nid: 1\nlogsource: {product: aws, service: cloudtrail}\n"
+                    "detection: {sel: {eventName: StopLogging}, condition: sel}\n")
+    res = CliRunner().invoke(cli, ["rules", "check", str(rule)])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert f"{rule}: refused: id must be a UUID written as a string, got 1" in res.stdout
+    trail = tmp_path / "trail.json"
+    trail.write_text(json.dumps({"Records": [login(0, A, "198.51.100.1")]}))
+    res = CliRunner().invoke(cli, ["detect", "--rules", str(rule), "--format", "jsonl", str(trail)])
+    assert res.exit_code == 3, res.output
+    assert res.stderr.startswith(f"trailhound: rule skipped: {rule}: id must be a UUID")
