@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.test_first_seen import A, login
-from trailhound.cli.app import cli
+from trailhound.cli.app import cli, main
 
 
 def test_hunt_summary_counts_rows_not_findings(tmp_path: Path) -> None:
@@ -92,3 +93,16 @@ def test_a_rule_with_a_numeric_id_is_refused_not_a_traceback(tmp_path: Path) -> 
     res = CliRunner().invoke(cli, ["detect", "--rules", str(rule), "--format", "jsonl", str(trail)])
     assert res.exit_code == 3, res.output
     assert res.stderr.startswith(f"trailhound: rule skipped: {rule}: id must be a UUID")
+
+
+def test_a_missing_rule_path_is_named_as_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rules check PATH` takes no --rules option: its error must not send the user to one."""
+    missing = tmp_path / "nowhere"
+    for argv in (["rules", "check", str(missing)], ["detect", "--rules", str(missing), str(tmp_path)]):
+        with pytest.raises(SystemExit) as ex:
+            main(argv)
+        assert ex.value.code == 2
+        assert capsys.readouterr().err == (f"trailhound: error: {missing}: no such rule file or folder; check "
+                              "the path (a .yml file or a folder of them)\n")

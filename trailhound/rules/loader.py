@@ -91,7 +91,9 @@ def iter_rule_files(paths: Iterable[Path]) -> list[Path]:
         elif p.exists():
             files.append(p)
         else:
-            raise UsageError(f"{p}: no such rule file or folder; check the --rules path")
+            raise UsageError(
+                f"{p}: no such rule file or folder; check the path (a .yml file or a folder of them)"
+            )
     return files
 
 
