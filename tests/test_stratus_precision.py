@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 import trailhound
+from trailhound.engine.fast_prefilter import rule_anchor
 from trailhound.engine.reference import ReferenceEngine
 from trailhound.model import Location, RawRecord
 from trailhound.normalize import normalize
@@ -110,3 +111,16 @@ def test_real_instance_sessions_make_no_discovery_call(external: Path) -> None:
     assert matched(session) == 0
     recon = [{**r, "eventSource": "iam.amazonaws.com", "eventName": "ListRoles"} for r in session]
     assert matched(recon) == len(session)
+
+
+def test_no_log_correlations_base_rules_are_anchored_on_their_calls() -> None:
+    """The fast engine evaluates a rule only on records its prefilter anchor admits: each base rule
+    of these correlations is anchored on eventName values (an anchor on the session ARN or a
+    Get*/List* prefix admitted every assumed-role record, most of a role-heavy trail)."""
+    ruleset = load_pack(get_profile("full").pack)
+    bases = {r for c in ruleset.correlations if label(c).startswith(NO_LOG_CORRELATIONS)
+             for r in c.rules}
+    assert len(bases) == 7
+    for rule in bases:
+        anchor = rule_anchor(rule)
+        assert anchor is not None and {(a.path, a.kind) for a in anchor} == {("eventName", "eq")}, label(rule)
