@@ -50,8 +50,6 @@ INSTANCE_CALLS: tuple[tuple[str, str, str, str, Json | None], ...] = (
      {"includeShadowTrails": True}),
     ("guardduty", "ListDetectors", "guardduty.list-detectors", "guardduty:ListDetectors", None),
 )
-# the error code each service answers a denied call with
-INSTANCE_DENIAL = {"guardduty": "AccessDeniedException"}
 SES_IDENTITIES = ("acme.example", "billing@acme.example")
 
 
@@ -204,8 +202,7 @@ def _instance_discovery(a: Aws, t: datetime, who: Actor) -> list[Json]:
         out.append(a.call(box, t + (5 + 2 * i) * s, svc, name, cmd=cmd, params=params,
                           error=None if svc == "sts" else _denial(box, svc, action)))
     out.append(a.call(who, t + 40 * s, "ssm", "GetCommandInvocation",
-                      params={"commandId": command_id,
-                              "instanceId": INSTANCE_ID}))
+                      params={"commandId": command_id, "instanceId": INSTANCE_ID}))
     return out
 
 
@@ -218,7 +215,10 @@ def _denial(who: Actor, svc: str, action: str) -> tuple[str, str]:
     if svc == "ec2":
         return ("Client.UnauthorizedOperation",
                 f"You are not authorized to perform this operation. {message}")
-    return INSTANCE_DENIAL.get(svc, "AccessDenied"), message
+    # the JSON / REST APIs (CloudTrail, GuardDuty) name it AccessDeniedException, the query ones
+    # (IAM, STS) AccessDenied
+    json_api = svc in ("cloudtrail", "guardduty")
+    return ("AccessDeniedException" if json_api else "AccessDenied"), message
 
 
 def _ses_enumerate(a: Aws, t: datetime, who: Actor) -> list[Json]:
