@@ -35,8 +35,26 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-# NaN/Infinity are not JSON; orjson rejects them, so the fallback decoder must too.
-DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_I64_MIN, _U64_MAX = -(2**63), 2**64 - 1
+
+
+def _parse_int(text: str) -> int | float:
+    """An integer as orjson reads it: exact within 64 bits (signed or unsigned), else a double.
+    The stdlib's own int() kept 2**70 exact, which no orjson.dumps downstream can write: one
+    such value in a record that orjson had refused for another reason (a lone surrogate, 1e400)
+    crashed `--format ocsf` and `report`; 4,301 digits or more it refused outright."""
+    if len(text) < 19:  # 18 digits always fit: the common case, no range check
+        return int(text)
+    if len(text) <= 21:  # '-' and 20 digits at most inside 64 bits
+        n = int(text)
+        if _I64_MIN <= n <= _U64_MAX:
+            return n
+    return float(text)  # inf past a double's range; orjson writes that as null
+
+
+# NaN/Infinity are not JSON; orjson rejects them, so the fallback decoder must too. Integers
+# come out as orjson's do (_parse_int).
+DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
 
 @dataclass(frozen=True, slots=True)
