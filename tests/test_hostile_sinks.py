@@ -103,3 +103,14 @@ def test_replaced_is_all_or_nothing_for_a_regular_file(tmp_path: Path) -> None:
         out.write(b"new")
     assert target.read_bytes() == b"new"
     assert [q.name for q in tmp_path.iterdir()] == ["t.txt"]
+
+
+@pytest.mark.parametrize("args", [["baseline", "build", "-o"], ["report", "-o"]])
+def test_output_folder_that_does_not_exist_is_a_usage_error(tmp_path: Path,
+                                                            args: list[str]) -> None:
+    # baseline build ran the whole scan, then died with FileNotFoundError on its temporary file
+    target = tmp_path / "missing" / "out"
+    p = run(*args, target, H.control_file(tmp_path / "c.json"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr == (f"trailhound: error: {target}: the folder {target.parent} does not "
+                        "exist; create it or pick another -o\n")
