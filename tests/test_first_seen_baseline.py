@@ -14,7 +14,6 @@ import pytest
 
 from tests.test_first_seen import A, B, login, oracle
 from trailhound.cli.app import main
-from trailhound.rules.first_seen import BASELINE_ENV
 from trailhound.rules.related_ids import related_id
 
 RULE = related_id("aws_console_login_new_source")
@@ -25,12 +24,6 @@ OLD = [login(0, A, "198.51.100.1"), login(1, A, "198.51.100.1"), login(2, B, "19
 # this month: alice from a new address first, then from one she used last month; carol is new
 NEW = [login(10, A, "203.0.113.99"), login(11, A, "198.51.100.1"), login(12, C, "192.0.2.77"),
        login(13, B, "192.0.2.5")]
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--baseline sets the variable for the process: give it back as it was after each test."""
-    monkeypatch.setenv(BASELINE_ENV, "")
 
 
 def _trail(path: Path, records: list[dict[str, Any]]) -> Path:
@@ -136,3 +129,31 @@ def test_a_giant_line_is_refused_without_being_read_whole(
     assert code == 2 and out == ""
     assert f"{base}:2: a line longer than" in err and "Traceback" not in err
     assert grown < 32 * 1024, f"peak grew by {grown} KiB reading a 64 MiB line"
+
+
+@pytest.mark.parametrize("command", ["timeline", "report"])
+def test_every_scanning_command_takes_the_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """--baseline reaches the gate from each command that scans (ScanOptions.baseline), not
+    only detect: the events `timeline` marks, and the findings the HTML report holds, are the
+    oracle's with the baseline and without it."""
+    base = tmp_path / "baseline.jsonl"
+    _run(capsys, "baseline", "build", str(_trail(tmp_path / "old", OLD)), "-o", str(base))
+    new = str(_trail(tmp_path / "new", NEW))
+    for extra, known in (["--baseline", str(base)], _pairs(OLD)), ([], set()):
+        if command == "timeline":
+            code, out, err = _run(capsys, "timeline", "--principal", A, "--format", "jsonl", "-q",
+                                  *extra, new)
+            got = {r["eventID"] for r in map(json.loads, out.splitlines())
+                   if any(s["rule_id"] == RULE for s in r["signals"])}
+        else:
+            page = tmp_path / "report.html"
+            code, out, err = _run(capsys, "report", "-q", "-o", str(page), *extra, new)
+            from tests.report_html_support import Page
+
+            data = Page(page.read_text(encoding="utf-8")).json_block("data")
+            fields = data["meta"]["fields"]
+            got = {dict(zip(fields, f, strict=True))["eventID"] for f in data["findings"]}
+        assert code == 0, err
+        assert got == oracle(NEW, known)

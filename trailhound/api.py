@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from trailhound.engine import DEFAULT_ENGINE
@@ -114,11 +115,13 @@ def scan(
     until: str | None = None,
     min_score: float | None = None,
     limits: Limits | None = None,
+    baseline: str | None = None,
     **engine_options: Any,
 ) -> Result:
     """Scan `paths` (files or folders) as `trailhound detect` does with the same options:
     `rules` (--rules), `allow` (--allow files), `since` / `until` (ISO times or durations back
-    from now), `engine` / `strict` (--engine / --strict; `engine_options` such as jobs=2).
+    from now), `engine` / `strict` (--engine / --strict; `engine_options` such as jobs=2),
+    `baseline` (--baseline: a `trailhound baseline build` file).
     Bad input is counted in `result.summary`, never raised; a bad option is a UsageError."""
     p = get_profile(profile)
     notes: list[str] = []
@@ -128,6 +131,7 @@ def scan(
     s = scan_stream(
         paths, p, ruleset=ruleset, engine=engine, strict=strict, engine_options=engine_options,
         min_score=min_score, window=TimeWindow.parse(since, until), limits=limits,
+        baseline=None if baseline is None else Path(baseline),
     )
     findings = list(s.findings)
     s.stats.rules_refused = len(problems)

@@ -1,6 +1,16 @@
 """Which names compare without case, by provider: one definition for every place that groups
-events by who made them (correlation group-by values, the principal ranking, the HTML report's
-plotted principals). The text shown is always the record's own; only the comparison folds.
+events by who made them. Its users:
+
+* engine/correlate.py: the group-by values of Sigma correlation rules (every engine);
+* triage/principals.py: the principal ranking and each principal's accounts (an Azure
+  subscription id in either case is one), and so `principals`, `principals --state`, the HTML
+  report's principals and their plots, and `validate`'s ranking check;
+* rules/first_seen.py: the groups of first-seen rules, in a scan and in a baseline
+  (rules/baseline.py writes them folded).
+
+The text shown is always the record's own; only the comparison folds. (`timeline --principal`
+and the report's plot pass match a name the user typed without case for every provider: a
+lookup, not a grouping; triage/timeline.py.)
 
 Microsoft's identities are case-insensitive: an Entra user principal name is matched without
 case at sign-in (User@Contoso.com and USER@contoso.com are one account), object and application

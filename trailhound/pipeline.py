@@ -10,6 +10,7 @@ import inspect
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO, ParamSpec
 
 from trailhound.engine import DEFAULT_ENGINE, make_engine
@@ -134,12 +135,14 @@ def scan_stream(
     select: Callable[[list[InputSpec]], list[InputSpec]] | None = None,
     carry: Callable[[Iterator[Match]], Iterator[Match]] | None = None,
     first_seen: dict[str, Any] | None = None,
+    baseline: Path | None = None,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
     (scoring.iter_findings), so memory does not grow with their number. Incremental runs
     (watch/cycle.py): `select` keeps the inputs not read before, `carry` wraps the gated
     matches (to keep those correlations need and feed the kept ones of earlier runs),
-    `first_seen` the first-seen rules' history (watch/history.py)."""
+    `first_seen` the first-seen rules' history (watch/history.py). `baseline`: `detect
+    --baseline`'s file, known pairs for every first-seen rule (rules/first_seen.py)."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
@@ -154,7 +157,7 @@ def scan_stream(
     matches = eng.scan(plan, specs, stats, profile, stdin=stdin, on_file=on_file, limits=limits)
     # rules/first_seen.py: new-value rules, after filters; `first_seen`: the history carried
     # across watch cycles
-    novel = FirstSeenGate(rs, histories=first_seen)
+    novel = FirstSeenGate(rs, histories=first_seen, baseline=baseline)
     matches = tuning_gate(
         matches, stats, filters=rs.filters, window=window, min_score=min_score,
         dedupe=profile.dedupe, outside=novel.keep,  # events outside the window are history

@@ -82,7 +82,7 @@ def _run_scan(opts: ScanOptions, ruleset: RuleSet | None) -> ScanStream:
     scan = functools.partial(
         scan_stream, opts.paths, opts.profile, ruleset=ruleset, engine=opts.engine,
         strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
-        stdin=stdin, window=opts.window, limits=opts.limits,
+        stdin=stdin, window=opts.window, limits=opts.limits, baseline=opts.baseline,
     )
     if opts.quiet or not sys.stderr.isatty():
         return _primed(scan())

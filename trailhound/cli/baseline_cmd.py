@@ -4,7 +4,6 @@ gives it to every first-seen rule of the run (rules/first_seen.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -25,7 +24,7 @@ from trailhound.rules.baseline import (
     first_seen_rules,
     write_file,
 )
-from trailhound.rules.first_seen import BASELINE_ENV, read_baseline
+from trailhound.rules.first_seen import read_baseline
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,21 +38,19 @@ def _check(path: Path) -> None:
         raise click.BadParameter(for_terminal(str(e))) from None
 
 
-def _set_baseline(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
-    """The run's baseline is exactly what the option says: none without it (an earlier run in
-    the same process, e.g. through cli.app.main, must not leave its own behind)."""
+def _checked(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """The file, read whole now (a bad line is a usage error before anything is scanned)."""
     if value is None:
-        os.environ.pop(BASELINE_ENV, None)
-        return
+        return None
     _check(value)
-    os.environ[BASELINE_ENV] = str(value.resolve())
+    return value.resolve()
 
 
 def baseline_option(f: F) -> F:
     """`--baseline FILE`: pairs already seen, for every first-seen rule of the run."""
     return click.option(
-        "--baseline", metavar="FILE", expose_value=False, is_eager=True,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path), callback=_set_baseline,
+        "--baseline", metavar="FILE",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path), callback=_checked,
         help="First-seen baseline (from `trailhound baseline build`): values in it are not new "
         "for their group.",
     )(f)

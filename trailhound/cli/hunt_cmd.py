@@ -13,7 +13,6 @@ from trailhound.cli.exits import epilog
 from trailhound.cli.options import format_opt
 from trailhound.cli.tuning_opts import window_options
 from trailhound.errors import UsageError
-from trailhound.report.escape import for_terminal
 
 if TYPE_CHECKING:
     from trailhound.hunts.registry import Hunt
@@ -115,10 +114,10 @@ def _run(
 ) -> int:
     # the exit-code policy of `detect` (cli/exits.py): a missing path is a usage error, nothing
     # readable is 4, bad input 3, a reader that left early 141
-    from trailhound.cli.app import _err, print_summary
+    from trailhound.cli.app import _err
     from trailhound.cli.exits import EXIT_BROKEN_PIPE, nothing_read, scan_exit_code
     from trailhound.cli.pipe import write_stdout
-    from trailhound.cli.summary import nothing_read_line
+    from trailhound.cli.summary import nothing_read_line, query_summary_lines
     from trailhound.cli.tuning_opts import tuned_ruleset
     from trailhound.hunts.allow import EventAllowlist, for_events, not_applied
     from trailhound.hunts.run import run_hunt
@@ -149,8 +148,8 @@ def _run(
         if not write_stdout(lambda rows, out: write_rows(fmt, run.columns, rows, out), counted):
             return EXIT_BROKEN_PIPE
     if not quiet:
-        click.echo(f"trailhound: hunt {for_terminal(chosen.name)}: {run.stats.findings} rows", err=True)
-        print_summary(run.stats, DEFAULT_PROFILE)
+        for line in query_summary_lines(f"hunt {chosen.name}", run.stats):
+            click.echo(line, err=True)
         for note in allowed.notes():
             click.echo(note, err=True)
     return scan_exit_code(run.stats)

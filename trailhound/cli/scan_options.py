@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -62,6 +63,7 @@ class ScanOptions:
     window: TimeWindow | None = None
     limits: Limits | None = None  # None: Limits() from the TRAILHOUND_* environment
     quiet: bool = False
+    baseline: Path | None = None  # --baseline: first-seen pairs already known
 
 
 _OPTIONS = (
@@ -133,6 +135,7 @@ def scan_options(*, paths: bool = True) -> Callable[[C], C]:
             allowlist: Allowlist,
             default_filters: bool,
             window: TimeWindow | None,
+            baseline: Path | None,
             **kw: Any,
         ) -> Any:
             opts = ScanOptions(
@@ -151,6 +154,7 @@ def scan_options(*, paths: bool = True) -> Callable[[C], C]:
                 window=window,
                 limits=Limits(),  # the --max-* options have set the environment it reads
                 quiet=quiet,
+                baseline=baseline,
             )
             s3.SINCE_NS = window.since_ns if window else None  # prunes S3 date folders
             return f(*args, opts=opts, **kw)

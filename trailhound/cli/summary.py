@@ -30,6 +30,14 @@ def nothing_read_line(stats: ScanStats, paths: Sequence[str]) -> str:
     return f"trailhound: nothing readable: no audit record in {files} under {where}{skipped}"
 
 
+def query_summary_lines(query: str, stats: ScanStats) -> list[str]:
+    """`summary_lines` for a query's run (`hunt`, `sumo`): rows, not findings, and no profile.
+    `query` is the hunt's name or the query file (escaped here)."""
+    first = (f"trailhound: {for_terminal(query)}: {stats.findings} rows; {stats.files} files, "
+             f"{stats.records} records, {stats.events} events")
+    return [first, *summary_lines(stats, "")[1:]]
+
+
 def summary_lines(stats: ScanStats, profile: str) -> list[str]:
     """The scan summary `detect` prints on stderr, line by line (escaped for the terminal): what
     was read, skipped, filtered by which filter or allowlist entry, and the input issues. The

@@ -59,10 +59,10 @@ def _read_query(path: str) -> str:
 def _run(query_file: str, paths: tuple[str, ...], fmt: str, quiet: bool) -> int:
     # detect's exit-code policy (cli/exits.py): a bad query or a missing path is a usage error
     # before anything is read, nothing readable is 4, bad input 3, a reader that left early 141
-    from trailhound.cli.app import _err, print_summary
+    from trailhound.cli.app import _err
     from trailhound.cli.exits import EXIT_BROKEN_PIPE, nothing_read, scan_exit_code
     from trailhound.cli.pipe import write_stdout
-    from trailhound.cli.summary import nothing_read_line
+    from trailhound.cli.summary import nothing_read_line, query_summary_lines
     from trailhound.pipeline import ScanStats
     from trailhound.report.rows import write_rows
     from trailhound.sources.files import missing_paths
@@ -86,8 +86,8 @@ def _run(query_file: str, paths: tuple[str, ...], fmt: str, quiet: bool) -> int:
     if not write_stdout(lambda rs, out: write_rows(fmt, plan.columns, rs, out), chained):
         return EXIT_BROKEN_PIPE
     if not quiet:
-        _err(f"trailhound: sumo {for_terminal(query_file)}: {stats.findings} rows")
-        print_summary(stats, "sumo")
+        for line in query_summary_lines(f"sumo {query_file}", stats):
+            _err(line)
     return scan_exit_code(stats)
 
 

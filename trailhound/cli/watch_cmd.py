@@ -12,10 +12,11 @@ from contextlib import closing
 import click
 import orjson
 
-from trailhound.cli.app import print_summary, scan_ruleset
+from trailhound.cli.app import scan_ruleset
 from trailhound.cli.exits import EXIT_BROKEN_PIPE, EXIT_INPUT_ERRORS, EXIT_OK, epilog
 from trailhound.cli.pipe import write_stdout
 from trailhound.cli.scan_options import ScanOptions, scan_options
+from trailhound.cli.summary import summary_lines
 from trailhound.errors import UsageError
 from trailhound.report.triage import principal_writer
 from trailhound.report.writers import WRITERS, write_jsonl
@@ -49,7 +50,11 @@ def _report(n: int, result: CycleResult, state: State, opts: ScanOptions) -> Non
             f"{result.folders_listed} changed folders listed)"
         )
     if result.stats.error_count:
-        print_summary(result.stats, opts.profile.name)
+        # the input errors as detect lists them, without detect's first line: the cycle line
+        # above says what the cycle read, and the scan's findings count would include the
+        # matches carried from earlier cycles (correlation windows), not its new alerts
+        for line in summary_lines(result.stats, opts.profile.name)[1:]:
+            _err(line)
 
 
 def _code(result: CycleResult, refused: int) -> int:

@@ -17,7 +17,7 @@ and tagging it with MITRE ATT&CK.
 
 ```sh
 trailhound hunt list                                   # every shipped hunt
-trailhound hunt show recon_then_tampering              # its SQL, to read or adapt
+trailhound hunt show recon_then_tampering > mine.sql   # its SQL, to read or adapt
 trailhound hunt recon_then_tampering ./AWSLogs/        # run it (table, --format jsonl / csv)
 trailhound hunt --hunt-sql mine.sql ./AWSLogs/         # run your own
 ```

@@ -7,7 +7,8 @@ them and writes every distinct (group, value) pair each rule saw, one JSON objec
 
 `detect --baseline FILE` (cli/baseline_cmd.py) then treats those pairs as already seen: a value
 in the baseline is not "new" for its group, and a group in it has history, so its first value in
-the scan can be new. The texts are the records' own, as first_seen reads them.
+the scan can be new. The texts are the records' own, as first_seen reads them; a group of an
+Azure, Entra or Microsoft 365 record is written case-folded, as it compares (identity.py).
 
 Bounded: at most `max_pairs` lines (DEFAULT_MAX_PAIRS, 200,000: about 30 MB for AWS ARNs and
 addresses). Past the cap the pairs seen first are kept and the rest counted in
@@ -28,7 +29,7 @@ from trailhound.engine import make_engine
 from trailhound.engine.base import Match
 from trailhound.pipeline import ScanStats
 from trailhound.profiles import Profile
-from trailhound.rules.first_seen import FirstSeenSpec, spec_of, values_of
+from trailhound.rules.first_seen import FirstSeenSpec, group_of, spec_of, values_of
 from trailhound.rules.model import RuleSet
 
 DEFAULT_MAX_PAIRS = 200_000
@@ -54,8 +55,8 @@ def pairs(matches: Iterable[Match], specs: dict[str, FirstSeenSpec]) -> Iterable
             spec = specs.get(r.id)
             if spec is None:
                 continue
-            group, value = values_of(m.event.raw, spec.group_by), values_of(m.event.raw,
-                                                                            spec.fields)
+            group = group_of(m.event.raw, spec, m.event.provider)
+            value = values_of(m.event.raw, spec.fields)
             if group is not None and value is not None:
                 yield orjson.dumps({"rule": r.id, "group": group, "value": value})
 

@@ -20,7 +20,13 @@ region. A baseline is the user's memory across scans: JSON lines `{"group": [...
 [...]}` (the texts as they appear in the records), optionally with `"rule": "<id>"` to apply to
 that rule only. `trailhound baseline build PATHS -o FILE` writes one from past logs
 (rules/baseline.py), and `detect --baseline FILE` gives it to every first-seen rule of the run
-(on top of a rule's own `baseline:`): the option sets BASELINE_ENV for the process, read here.
+(on top of a rule's own `baseline:`): the scan passes it to the gate (`FirstSeenGate(...,
+baseline=)`, `scan_stream(..., baseline=)`, `trailhound.scan(..., baseline=)`).
+
+Groups compare as identities do elsewhere (trailhound/identity.py): for Azure, Entra and Microsoft
+365 records without case (`User@Contoso.com` and `user@contoso.com` are one principal's history),
+for AWS and GCP exactly; the value compares exactly. A baseline's groups fold with the rule's
+product (`logsource.product`), which is the matched events' provider.
 
 Memory: one 8-byte digest per distinct pair and per group, per rule (blake2b, collisions at 2^-32
 for a billion pairs); past `max-pairs` the gate stops learning new pairs and counts them in
@@ -30,7 +36,6 @@ for a billion pairs); past `max-pairs` the gate stops learning new pairs and cou
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,12 +46,10 @@ import orjson
 from trailhound.engine import fields as F
 from trailhound.engine.base import Match
 from trailhound.errors import RuleError
+from trailhound.identity import fold
 from trailhound.rules.model import Rule, RuleSet
 
 DEFAULT_MAX_PAIRS = 1_000_000
-# `detect --baseline FILE` (cli/baseline_cmd.py) sets it: an environment variable, as the
-# --max-* input caps do, so every engine and the API see it without threading it through
-BASELINE_ENV = "TRAILHOUND_FIRST_SEEN_BASELINE"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class FirstSeenSpec:
     group_by: tuple[str, ...]
     baseline: Path | None
     max_pairs: int
+    product: str | None = None  # the rule's logsource product: how its baseline's groups fold
 
 
 @dataclass
@@ -87,7 +91,8 @@ def spec_of(rule: Rule) -> FirstSeenSpec | None:
         base_path = Path(baseline).expanduser()
         if not base_path.is_absolute() and rule.path:
             base_path = Path(rule.path).parent / base_path
-    return FirstSeenSpec(fields_, group_by, base_path, max_pairs)
+    product = rule.product.lower() if rule.product else None
+    return FirstSeenSpec(fields_, group_by, base_path, max_pairs, product)
 
 
 def _names(value: Any, where: str) -> tuple[str, ...]:
@@ -113,6 +118,13 @@ def values_of(raw: Any, paths: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(out)
 
 
+def group_of(raw: Any, spec: FirstSeenSpec, provider: str | None) -> tuple[str, ...] | None:
+    """The record's group texts as they compare (identity.fold for `provider`, the event's
+    Sigma product); None when a group-by field is missing."""
+    group = values_of(raw, spec.group_by)
+    return None if group is None else tuple(fold(provider, t) for t in group)
+
+
 @dataclass
 class History:
     """What one first-seen rule has seen: digests of its established groups and of their pairs
@@ -128,12 +140,6 @@ class History:
             return
         self.groups.add(group)
         self.pairs.add(pair)
-
-
-def user_baseline() -> Path | None:
-    """The `detect --baseline` file of this run, if any."""
-    value = os.environ.get(BASELINE_ENV)
-    return Path(value) if value else None
 
 
 # A baseline line is one (rule, group, value): a few hundred bytes. Longer lines are refused
@@ -172,15 +178,18 @@ def read_baseline(path: Path) -> Iterator[tuple[str | None, tuple[str, ...], tup
             yield (None if rule is None else str(rule)), group, value
 
 
-def load_baseline(spec: FirstSeenSpec, history: History, rule_id: str = "") -> None:
-    """Remember the pairs of the rule's own baseline and of the run's (`--baseline`), skipping
-    lines meant for another rule."""
+def load_baseline(
+    spec: FirstSeenSpec, history: History, rule_id: str = "", baseline: Path | None = None
+) -> None:
+    """Remember the pairs of the rule's own baseline and of the run's (`baseline`: `detect
+    --baseline`), skipping lines meant for another rule."""
     stats = FirstSeenStats()
-    for path in (spec.baseline, user_baseline()):
+    for path in (spec.baseline, baseline):
         if path is None:
             continue
-        for rule, group, value in read_baseline(path):
+        for rule, texts, value in read_baseline(path):
             if rule is None or rule == rule_id:
+                group = tuple(fold(spec.product, t) for t in texts)
                 history.remember(_digest(group), _digest(group, value), stats)
 
 
@@ -193,18 +202,18 @@ class FirstSeenGate:
 
     def __init__(
         self, ruleset: RuleSet, stats: FirstSeenStats | None = None,
-        histories: dict[str, History] | None = None,
+        histories: dict[str, History] | None = None, baseline: Path | None = None,
     ) -> None:
         """`histories` (rule id -> history): taken from and left in it, so that a caller can
         carry the history from one scan to the next; a rule missing there starts from its
-        baseline."""
+        baseline and the run's `baseline` file (`detect --baseline`)."""
         self.specs = {r.id: s for r in ruleset.rules if (s := spec_of(r)) is not None}
         self.stats = stats if stats is not None else FirstSeenStats()
         self.histories = {} if histories is None else histories
         for rid, spec in self.specs.items():
             if rid not in self.histories:
                 self.histories[rid] = History(spec)
-                load_baseline(spec, self.histories[rid], rid)
+                load_baseline(spec, self.histories[rid], rid, baseline)
 
     def keep(self, m: Match) -> Match | None:
         """`m` less the first-seen rules whose value is not new; None when no rule is left."""
@@ -233,7 +242,7 @@ class FirstSeenGate:
 def _is_new(m: Match, history: History, stats: FirstSeenStats) -> bool:
     spec = history.spec
     raw = m.event.raw
-    group = values_of(raw, spec.group_by)
+    group = group_of(raw, spec, m.event.provider)
     value = values_of(raw, spec.fields)
     if group is None or value is None:
         return False  # nothing to compare: not evidence of anything new

@@ -92,7 +92,9 @@ def iter_rule_files(paths: Iterable[Path]) -> list[Path]:
         elif p.exists():
             files.append(p)
         else:
-            raise UsageError(f"{p}: no such rule file or folder; check the --rules path")
+            raise UsageError(
+                f"{p}: no such rule file or folder; check the path (a .yml file or a folder of them)"
+            )
     return files
 
 
@@ -125,6 +127,10 @@ def load_paths(paths: Iterable[Path], *, filters: bool = True) -> tuple[RuleSet,
             try:
                 if not isinstance(doc, dict):
                     raise RuleError("a rule must be a YAML mapping")
+                if "id" in doc and not isinstance(doc["id"], str):
+                    # pySigma 1.x calls str methods on it and raises AttributeError, not a
+                    # SigmaError, for `id: 1` or a list
+                    raise RuleError(f"id must be a UUID written as a string, got {doc['id']!r}")
                 if "filter" in doc:
                     if filters:
                         flts.append(_to_filter(doc, f))

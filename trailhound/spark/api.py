@@ -27,6 +27,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -99,10 +100,12 @@ def detect_dataframe(
     keep_raw: bool = True,
     window: TimeWindow | None = None,
     strict: bool = False,
+    baseline: str | os.PathLike[str] | None = None,
 ) -> SparkResult:
     """Scan with the Spark engine on `spark` and return the findings as a DataFrame (see the
     module docstring). `window`: only events inside it can be findings; `strict`: as the CLI's
-    `--strict` (every record decoded: every input issue the reference reports)."""
+    `--strict` (every record decoded: every input issue the reference reports); `baseline`: as
+    `--baseline` (first-seen pairs already known, rules/first_seen.py)."""
     require_pyspark()
     prof = get_profile(profile) if isinstance(profile, str) else profile
     if isinstance(paths_or_df, (str, os.PathLike)):
@@ -117,6 +120,7 @@ def detect_dataframe(
     res = scan_stream(
         paths, prof, ruleset=ruleset, engine="spark", strict=strict, engine_options=options,
         min_score=min_score, window=window,
+        baseline=None if baseline is None else Path(baseline),
     )
     # The findings stream out of scoring (spilled to disk past a budget) into spool files the
     # executors read back: the driver never holds them all (spool.py says why not

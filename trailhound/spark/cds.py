@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from trailhound.spark import prune
+
 ENV = "TRAILHOUND_SPARK_CDS"
 QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"  # the JVM's CDS warnings go to stdout
 STALE = 15 * 60  # seconds after which another builder's lock is taken to be abandoned
@@ -47,7 +49,7 @@ def java_options() -> str:
     path = archive_path()
     if path is None:
         return ""
-    if path.is_file():
+    if path.is_file() and prune.touch(path):  # (touched: in use, prune.py leaves it)
         return f"-XX:SharedArchiveFile={path} {QUIET}"
     _start_builder(path)
     return ""
@@ -138,6 +140,8 @@ def build(path: Path) -> bool:
     try:
         if _dump(Path(tmp)) and os.path.getsize(tmp) > 0:
             os.replace(tmp, path)  # atomic: a JVM maps the whole archive or none
+            # other installs' archives (~70 MB each), interrupted builds, abandoned locks
+            prune.prune(path, ("spark-cds-*.jsa", "spark-cds-*.tmp", "spark-cds-*.lock"))
             return True
         return False
     finally:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from trailhound.errors import UsageError
+from trailhound.spark import prune
 
 INSTALL_HINT = (
     "the Spark engine needs PySpark and Java 17+: pip install 'trailhound[spark]' "
@@ -211,8 +212,8 @@ def _package_zip() -> str:
         key.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     cache = _cache_dir()
     target = cache / f"spark-{key.hexdigest()[:32]}.zip" if cache is not None else None
-    if target is not None and target.is_file():
-        return str(target)
+    if target is not None and target.is_file() and prune.touch(target):
+        return str(target)  # (touched: in use, spark/prune.py leaves it)
     fd, name = tempfile.mkstemp(prefix="trailhound-", suffix=".zip", dir=cache)
     os.close(fd)
     with zipfile.ZipFile(name, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -225,6 +226,7 @@ def _package_zip() -> str:
     if target is None:
         return name
     os.replace(name, target)  # atomic: a concurrent run sees the whole zip or none
+    prune.prune(target, ("spark-*.zip", "trailhound-*.zip"))  # older code's, interrupted builds'
     return str(target)
 
 

@@ -80,6 +80,7 @@ class _Acc:
     last: tuple[int, str] | None = None
     rules: dict[str, set[str]] = field(default_factory=dict)  # detection rule id -> tactics
     sets: dict[str, Counter[str]] = field(default_factory=dict)
+    spelled: dict[str, str] = field(default_factory=dict)  # folded account -> first spelling
 
 
 # A hit: what one finding row brings to its principal's 24 h windows, as a tuple that sorts
@@ -148,6 +149,8 @@ def _add(acc: _Acc, hits: _Hits, principal: str | None, r: Row) -> None:
     for name, col in _SETS.items():
         v = r.get(col)
         if v is not None:
+            if name == "accounts":  # one Azure subscription however its id is cased (identity.py)
+                v = acc.spelled.setdefault(fold(r.get("provider"), v), v)
             acc.sets.setdefault(name, Counter())[v] += 1
 
 

@@ -73,7 +73,7 @@ class Detector:
         self.referenced = {r.id for c in self.ruleset.correlations for r in c.rules}
         self.keep_ns = max((c.timespan_ns for c in self.ruleset.correlations), default=0)
         self.keep_ns += LATENESS_NS
-        self.histories = Histories(self.ruleset)
+        self.histories = Histories(self.ruleset, opts.baseline)
 
     def run(
         self, state: State, inputs: Mapping[str, FileId] | None = None,

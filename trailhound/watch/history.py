@@ -15,6 +15,7 @@ cycle reloads what the state holds.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from trailhound.rules.first_seen import History, load_baseline, spec_of
 from trailhound.rules.model import RuleSet
@@ -40,7 +41,8 @@ class _Recorded(set[bytes]):
 class Histories:
     """The first-seen rules' histories of a watch, carried from cycle to cycle."""
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(self, ruleset: RuleSet, baseline: Path | None = None) -> None:
+        self.baseline = baseline  # `--baseline`: known pairs for every first-seen rule
         self.specs = {r.id: s for r in ruleset.rules if (s := spec_of(r)) is not None}
         self.loaded: dict[str, History] | None = None
 
@@ -55,7 +57,7 @@ class Histories:
     def _load(self, state: State, rid: str) -> History:
         groups, pairs = _Recorded(), _Recorded()
         h = History(self.specs[rid], groups, pairs)
-        load_baseline(h.spec, h, rid)
+        load_baseline(h.spec, h, rid, self.baseline)
         for kind, digest in state.first_seen(rid):
             set.add(groups if kind == GROUP else pairs, digest)
         groups.new.clear()

@@ -52,6 +52,7 @@
     pairs.forEach(function (p) { add(d, [el("dt", { text: p[0] }), el("dd", null, p[1])]); });
     return d;
   }
+  function count(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }  // 1 finding, 2 findings
   function list(values) { return values && values.length ? values.join(", ") : "\u2014"; }
   // Long values (user agents, ARNs) one per line, the first few shown, the rest on request.
   function values(vs, few) {
@@ -116,8 +117,8 @@
   app.appendChild(el("header", null,
     el("h1", { text: "trailhound report" }),
     el("p", { className: "meta" },
-      m.findings + " findings, " + m.principals + " principals, " + D.rules.length +
-      " rules fired \u00b7 profile " + m.profile + " \u00b7 engine " + m.engine +
+      count(m.findings, "finding") + ", " + count(m.principals, "principal") + ", " +
+      count(D.rules.length, "rule") + " fired \u00b7 profile " + m.profile + " \u00b7 engine " + m.engine +
       " \u00b7 trailhound " + m.version + " \u00b7 written " + m.generated),
     el("p", { className: "meta" }, "Input: ", el("code", { text: m.paths.join("  ") })),
     m.notes.map(function (n) { return el("p", { className: "note", text: n }); }),
@@ -397,7 +398,7 @@
     }))] : null;
     rulesSection.appendChild(el("details", { className: "rule", id: "rule-" + r.index },
       el("summary", null, level(r.level), " ", el("span", { className: "rule-title", text: r.title }),
-        el("span", { className: "hint", text: " \u00b7 " + r.findings + " findings \u00b7 weight " + show(r.weight) + (r.context ? " (context)" : "") })),
+        el("span", { className: "hint", text: " \u00b7 " + count(r.findings, "finding") + " \u00b7 weight " + show(r.weight) + (r.context ? " (context)" : "") })),
       dl([["id", r.id], ["signal", show(r.signal)], ["tags", list(r.tags)], ["rule file", show(r.path)],
         ["explain", "trailhound explain " + r.id]]),
       el("p", null, button("Show its findings", function () { setFilter({ principal: state.principal, hasPrincipal: state.hasPrincipal, rule: r.id }); }, "action")),
