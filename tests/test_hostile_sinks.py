@@ -114,3 +114,17 @@ def test_output_folder_that_does_not_exist_is_a_usage_error(tmp_path: Path,
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr == (f"trailhound: error: {target}: the folder {target.parent} does not "
                         "exist; create it or pick another -o\n")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_watch_output_that_is_not_a_file_is_a_usage_error(tmp_path: Path, kind: str) -> None:
+    # watch cuts its output back after a crash: it seeked a FIFO or device (OSError EINVAL, a
+    # traceback) and opened a folder for writing
+    target = tmp_path / "out"
+    os.mkfifo(target) if kind == "fifo" else target.mkdir()
+    p = run("watch", "--state", tmp_path / "s.db", "--cycles", "1", "--output", target,
+            H.control_file(tmp_path / "c.json"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr == (f"trailhound: error: --output {target}: not a regular file; watch cuts "
+                        "its file back to the state after a crash (each alert exactly once), "
+                        "so give a file path, or - for stdout\n")
