@@ -228,7 +228,7 @@ def test_panther_exchange_lower_case_keys(external: Path) -> None:
     assert issues == []
     assert ev.time == "2025-07-07T09:11:11Z"  # "2025-07-07 09:11:11.000000000"
     assert ev.operation == "New-InboxRule" and ev.service == "Exchange"
-    assert ev.src_ip == "1.2.3.4:10736"  # port kept, as logged
+    assert ev.src_ip == "1.2.3.4"  # "1.2.3.4:10736": the port cut off
     assert ev.principal_type == "Admin"  # usertype 2
     assert ev.status == "success"  # resultstatus "True"
     assert ev.event_id == "111-22-33" and ev.account == "11-aa-bb"
@@ -301,9 +301,14 @@ def test_user_type(value: Any, expected: str | None) -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"ClientIP": "203.0.113.9:51234"}, "203.0.113.9:51234"),
-        ({"ClientIP": "[2001:db8::1]:443"}, "[2001:db8::1]:443"),
+        ({"ClientIP": "203.0.113.9:51234"}, "203.0.113.9"),
+        ({"ClientIP": "[2001:db8::1]:443"}, "2001:db8::1"),
+        ({"ClientIP": "[2001:db8::1]"}, "2001:db8::1"),
         ({"ClientIP": "2001:db8::7"}, "2001:db8::7"),
+        ({"ClientIP": "::ffff:192.0.2.1"}, "::ffff:192.0.2.1"),
+        ({"ClientIP": "203.0.113.9:"}, "203.0.113.9:"),
+        ({"ClientIP": "[2001:db8::1]x"}, "[2001:db8::1]x"),
+        ({"ClientIP": "host:port"}, "host:port"),
         ({"ClientIPAddress": "198.51.100.2"}, "198.51.100.2"),
         ({"Client_IPAddress": "198.51.100.3"}, "198.51.100.3"),
         ({"ActorIpAddress": "198.51.100.4"}, "198.51.100.4"),
@@ -311,7 +316,7 @@ def test_user_type(value: Any, expected: str | None) -> None:
         ({"ClientIP": "198.51.100.1", "ClientIPAddress": "198.51.100.2"}, "198.51.100.1"),
     ],
 )
-def test_source_address_as_logged(data: dict[str, Any], expected: str) -> None:
+def test_source_address_without_port(data: dict[str, Any], expected: str) -> None:
     ev, issues = run(data)
     assert issues == [] and ev.src_ip == expected
 

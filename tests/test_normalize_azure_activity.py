@@ -128,7 +128,7 @@ def test_panther_storage_http_status(external: Path) -> None:
     assert ev.service is None  # no provider segment in the operation
     assert ev.status == "failure"  # statusCode 409
     assert ev.error_code == "BlobUsesCustomerSpecifiedEncryption"
-    assert ev.src_ip == "1.1.1.1:57485"  # as logged, port included
+    assert ev.src_ip == "1.1.1.1"  # callerIpAddress "1.1.1.1:57485": the port cut off
     assert ev.user_agent.startswith("Mozilla/5.0 (Macintosh")  # properties.userAgentHeader
 
 

@@ -127,16 +127,19 @@ def _expected(source: str, r: dict[str, Any]) -> tuple[str, str | None, str | No
 
 
 def _endpoint_of(address: str) -> dict[str, Any]:
-    """OCSF src_endpoint of a logged address: an IP in `ip` (with `port` for M365's ip:port),
-    anything else in `name`."""
+    """OCSF src_endpoint of a logged address: an IP in `ip` (M365 and Azure write `ip:port` or
+    `[ip6]:port`: the address without the port), anything else in `name`."""
     host, _, port = address.rpartition(":")
-    for ip, extra in ((address, {}), (host, {"port": int(port) if port.isdigit() else -1})):
+    if port.isdigit() and host:
+        host = host.removeprefix("[").removesuffix("]")
+    else:
+        host = address
+    for ip in (address, host):
         try:
             ipaddress.ip_address(ip)
         except ValueError:
             continue
-        if extra.get("port", 0) >= 0:
-            return {"ip": ip, **extra}
+        return {"ip": ip}
     return {"name": address}
 
 

@@ -1,6 +1,6 @@
-"""Issue #16, the non-AWS part: each Azure, Entra ID and GCP technique Stratus Red Team lists has a
-`trailhound emulate` scenario (no detonation log exists for them), and default `detect` raises a
-finding on it from a rule whose ATT&CK tag matches the technique.
+"""Issue #16, the techniques without a detonation log: each Azure, Entra ID and GCP technique Stratus
+Red Team lists, and the AWS ones missing from ../shared's logs, has a `trailhound emulate` scenario,
+and default `detect` raises a finding on it from a rule whose ATT&CK tag matches the technique.
 
 The oracle is STRATUS_EMULATED (rules/stratus.py): the ATT&CK ids of each technique, written from
 Stratus's pages and MITRE ATT&CK, not read from the rules. The records' schema is held to real
@@ -11,7 +11,9 @@ files checks that each scenario carries the call Stratus's "Detection" section n
 from __future__ import annotations
 
 import json
+from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,6 +112,10 @@ DETECTION = {
     "aws.execution.sagemaker-update-lifecycle-config": ("eventName", "updatenotebookinstance"),
     "aws.impact.ec2-deregister-ami": ("eventName", "deregisterimage"),
     "aws.impact.s3-ransomware-individual-deletion": ("eventName", "deleteobject"),
+    "aws.impact.s3-ransomware-batch-deletion": ("eventName", "deleteobjects"),
+    "aws.impact.s3-ransomware-client-side-encryption": ("eventName", "copyobject"),
+    "aws.discovery.ec2-enumerate-from-instance": ("eventName", "getaccountauthorizationdetails"),
+    "aws.discovery.ses-enumerate": ("eventName", "getsendquota"),
 }
 
 
@@ -203,7 +209,11 @@ def test_flagship_alone_misses_the_related_packs_techniques(
                        "aws.defense-evasion.cloudtrail-lifecycle-rule",
                        "aws.execution.sagemaker-update-lifecycle-config",
                        "aws.impact.ec2-deregister-ami",
-                       "aws.impact.s3-ransomware-individual-deletion"):
+                       "aws.impact.s3-ransomware-individual-deletion",
+                       "aws.impact.s3-ransomware-batch-deletion",
+                       "aws.impact.s3-ransomware-client-side-encryption",
+                       "aws.discovery.ec2-enumerate-from-instance",
+                       "aws.discovery.ses-enumerate"):
         findings = scan_stream([str(f) for f in written[stratus_id]], corrected).findings
         assert not matching(findings, EXPECTED[stratus_id]), stratus_id
 
@@ -232,3 +242,56 @@ def test_administrative_unit_scenarios_set_what_stratus_sets(
     props = {m["displayName"]: m["newValue"]
              for t in unit["properties"]["targetResources"] for m in t["modifiedProperties"]}
     assert json.loads(props[setting]) == value
+
+
+# What each Go package (v2/internal/attacktechniques/aws/...) calls, in order, read off the written
+# records by plain Python: (eventName, how many) runs, consecutive calls of one name folded
+GO_CALLS = {
+    "aws.impact.s3-ransomware-batch-deletion": [
+        ("ListObjects", 1), ("GetObject", 51), ("ListObjectVersions", 1), ("DeleteObjects", 1),
+        ("PutObject", 1)],
+    "aws.impact.s3-ransomware-client-side-encryption": [
+        ("ListObjects", 1), ("GetObject", 51), ("ListObjectVersions", 1), ("CopyObject", 51),
+        ("PutObject", 1)],
+    "aws.discovery.ses-enumerate": [
+        ("GetAccountSendingEnabled", 1), ("ListIdentities", 1),
+        ("GetIdentityVerificationAttributes", 1), ("GetSendQuota", 1)],
+    "aws.discovery.ec2-enumerate-from-instance": [
+        ("DescribeInstanceInformation", 1), ("SendCommand", 1), ("GetCallerIdentity", 1),
+        ("ListBuckets", 1), ("GetAccountSummary", 1), ("ListRoles", 1), ("ListUsers", 1),
+        ("GetAccountAuthorizationDetails", 1), ("DescribeSnapshots", 1), ("DescribeTrails", 1),
+        ("ListDetectors", 1), ("GetCommandInvocation", 1)],
+}
+
+
+def _aws_records(stratus_id: str) -> list[dict[str, Any]]:
+    recs = records(SCENARIOS.get(scenario_name(stratus_id)))["cloudtrail"]
+    return sorted(recs, key=lambda r: str(r["eventTime"]))
+
+
+@pytest.mark.parametrize("stratus_id", sorted(GO_CALLS))
+def test_aws_scenario_makes_the_go_packages_calls_in_order(stratus_id: str) -> None:
+    names = [r["eventName"] for r in _aws_records(stratus_id)]
+    assert [(name, len(list(run))) for name, run in groupby(names)] == GO_CALLS[stratus_id]
+
+
+def test_sse_c_scenario_rewrites_each_object_in_place_under_a_customer_key() -> None:
+    copies = [r for r in _aws_records("aws.impact.s3-ransomware-client-side-encryption")
+              if r["eventName"] == "CopyObject"]
+    for r in copies:
+        params = r["requestParameters"]
+        assert params["x-amz-server-side-encryption-customer-algorithm"] == "AES256"
+        assert params["x-amz-copy-source"] == f"{params['bucketName']}/{params['key']}"
+        assert r["eventCategory"] == "Data" and r["managementEvent"] is False
+    assert len({r["requestParameters"]["key"] for r in copies}) == 51
+
+
+def test_instance_scenario_runs_as_the_instance_role_and_is_denied() -> None:
+    """The instance role holds AmazonSSMManagedInstanceCore only (the Terraform): its session,
+    named after the instance, gets its identity and nothing else."""
+    recs = _aws_records("aws.discovery.ec2-enumerate-from-instance")
+    box = [r for r in recs if r["userIdentity"]["type"] == "AssumedRole"]
+    assert len(box) == 9
+    for r in box:
+        assert r["userIdentity"]["arn"].split("/")[-1].startswith("i-")
+        assert ("errorCode" in r) == (r["eventName"] != "GetCallerIdentity")

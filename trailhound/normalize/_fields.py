@@ -309,6 +309,26 @@ def first(*values: _T | None) -> _T | None:
     return None
 
 
+def address(value: str | None) -> str | None:
+    """A logged client address without the client's port: ``1.2.3.4:5678`` -> ``1.2.3.4``,
+    ``[2001:db8::1]:443`` -> ``2001:db8::1``. Microsoft's UAL and Azure Activity write the port
+    after the address; cut off here (the raw record keeps it) so that an allowlist ``cidr``, the
+    principal ranking's addresses, first-seen and OCSF's ``src_endpoint.ip`` see one address per
+    client, not one per connection. Anything else (a bare IPv4 or IPv6 address: more than one
+    colon and no brackets; a DNS name; a non-numeric tail) is kept as logged."""
+    if not value:
+        return value
+    if value.startswith("["):
+        host, sep, tail = value[1:].partition("]")
+        if sep and host and (not tail or (tail[:1] == ":" and tail[1:].isdigit())):
+            return host
+        return value
+    host, sep, port = value.partition(":")
+    if sep and host and port.isdigit():
+        return host
+    return value
+
+
 def keyed_value(fields: Fields, items: Sequence[Any] | None, key: str, prefix: str) -> str | None:
     """Value of the ``{"key": key, "value": ...}`` item of a list; keys match in any case."""
     if not items:

@@ -34,7 +34,7 @@ import re
 from typing import Any
 
 from trailhound.model import Event, Issue, RawRecord, Status
-from trailhound.normalize._fields import Fields, first, new_event, scalar_text
+from trailhound.normalize._fields import Fields, address, first, new_event, scalar_text
 
 _SUBSCRIPTION = re.compile(r"/subscriptions/([^/?#\s]+)", re.IGNORECASE)
 
@@ -140,12 +140,14 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     ev.service = provider
     ev.principal, claims = _principal(f)
     ev.principal_type = _principal_type(f, claims)
-    ev.src_ip = first(
-        f.string(
-            "callerIpAddress",
-            "httpRequest.clientIpAddress",
-            "http_request.client_ip_address",
-            "HTTPRequest.clientIpAddress",
+    ev.src_ip = address(
+        first(
+            f.string(
+                "callerIpAddress",
+                "httpRequest.clientIpAddress",
+                "http_request.client_ip_address",
+                "HTTPRequest.clientIpAddress",
+            )
         )
     )
     ev.region = None

@@ -25,8 +25,11 @@ Field choices:
   enum as Microsoft Graph ``auditLogUserType`` continues it); numbers outside the table are kept
   as text; a name (Sentinel writes ``Regular``) is kept as logged.
 * src_ip: ``ClientIP``, else ``ClientIPAddress`` (Exchange mailbox records), Sentinel
-  ``Client_IPAddress``, ``ActorIpAddress`` (Entra records); as logged, port (``1.2.3.4:5678``)
-  or brackets (``[2001:db8::1]:443``) included.
+  ``Client_IPAddress``, ``ActorIpAddress`` (Entra records); the address only: the UAL often
+  writes the client's port after it (``1.2.3.4:5678``, ``[2001:db8::1]:443``), which is cut off
+  here (the raw record keeps it) so that an allowlist ``cidr``, the principal ranking's address
+  list, first-seen and OCSF's ``src_endpoint.ip`` see one address per client, not one per
+  connection. A bare IPv6 address (``2001:db8::7``: more than one colon, no brackets) is kept.
 * account: ``OrganizationId`` (the tenant), else ``TenantId`` (in Sentinel that is the
   workspace, so it comes last).
 * status: ``ResultStatus`` ``Succeeded`` / ``Success`` / ``True`` (any case) -> success;
@@ -45,7 +48,7 @@ Field choices:
 from __future__ import annotations
 
 from trailhound.model import Event, Issue, RawRecord
-from trailhound.normalize._fields import Fields, first, new_event
+from trailhound.normalize._fields import Fields, address, first, new_event
 
 # Management Activity API schema, "Enum: User Type" (0-8); 9-10 as Graph's auditLogUserType.
 USER_TYPES: dict[int, str] = {
@@ -144,7 +147,9 @@ def normalize(rec: RawRecord) -> tuple[Event, list[Issue]]:
     ev.service = first(f.string("Workload", "OfficeWorkload"))
     ev.principal = first(f.string("UserId"))
     ev.principal_type = _user_type(f)
-    ev.src_ip = first(f.string("ClientIP", "ClientIPAddress", "Client_IPAddress", "ActorIpAddress"))
+    ev.src_ip = address(
+        first(f.string("ClientIP", "ClientIPAddress", "Client_IPAddress", "ActorIpAddress"))
+    )
     ev.account = first(f.string("OrganizationId", "TenantId"))
     _status(f, ev)
     ev.user_agent = first(

@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime
 import functools
 import ipaddress
-import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -139,24 +138,16 @@ def _attacks(tags: tuple[str, ...]) -> tuple[Row, ...]:
     return tuple(out)
 
 
-_HOST_PORT = re.compile(r"\[(?P<v6>[^\]]+)\]:(?P<p6>\d{1,5})|(?P<v4>[^:]+):(?P<p4>\d{1,5})")
-
-
 @functools.lru_cache(maxsize=4096)  # few addresses, many findings; shared read-only
 def _endpoint(address: str) -> Row:
-    """`src_endpoint` of an address as logged: an IP (M365 writes `ip:port`, `[ip6]:port`) or
-    anything else by `name`."""
-    host, port = address, None
-    m = _HOST_PORT.fullmatch(address)
-    if m:
-        host, port = m["v6"] or m["v4"], int(m["p6"] or m["p4"])
+    """`src_endpoint` of a normalized address: an IP by `ip` (the normalizers cut off the port
+    Microsoft writes after it: normalize/_fields.address), anything else (a DNS name, "AWS
+    Internal") by `name`."""
     try:
-        ipaddress.ip_address(host)
+        ipaddress.ip_address(address)
     except ValueError:
         return {"name": address}
-    if port is None:
-        return {"ip": host}
-    return {"ip": host, "port": port} if port <= 65535 else {"name": address}
+    return {"ip": address}
 
 
 def _api(r: Row) -> Row | None:

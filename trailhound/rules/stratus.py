@@ -144,6 +144,15 @@ STRATUS_EMULATED: dict[str, frozenset[str]] = {
         "aws.impact.ec2-deregister-ami": {"t1485"},
         # Data Destruction: every object version deleted (as gcp.impact.gcs-ransomware-...)
         "aws.impact.s3-ransomware-individual-deletion": {"t1485"},
+        # Data Destruction: every version deleted in one DeleteObjects request
+        "aws.impact.s3-ransomware-batch-deletion": {"t1485"},
+        # Data Encrypted for Impact: objects rewritten under a key only the attacker holds (SSE-C)
+        "aws.impact.s3-ransomware-client-side-encryption": {"t1486"},
+        # Cloud Infrastructure Discovery (buckets, snapshots), Cloud Service Discovery (trails,
+        # GuardDuty), Account Discovery: Cloud Account (IAM users, roles), from the instance's role
+        "aws.discovery.ec2-enumerate-from-instance": {"t1580", "t1526", "t1087.004"},
+        # Cloud Service Discovery: what SES lets the account send, and as whom
+        "aws.discovery.ses-enumerate": {"t1526"},
     }.items()
 }
 
@@ -163,11 +172,7 @@ STRATUS_NOT_OBSERVABLE: dict[str, str] = {
 # case proves them (a "rule test only" claim); an empty tuple: nothing detects the technique yet.
 AWS_IAM_CHANGE = "e39dec0c-629d-5b13-9d4a-9048703ef508"  # corrected: users, keys, bucket policies
 STRATUS_WITHOUT_LOGS: dict[str, tuple[str, ...]] = {
-    "aws.discovery.ec2-enumerate-from-instance": (),
-    "aws.discovery.ses-enumerate": (),
     "aws.exfiltration.s3-backdoor-bucket-policy": (AWS_IAM_CHANGE,),
-    "aws.impact.s3-ransomware-batch-deletion": (),
-    "aws.impact.s3-ransomware-client-side-encryption": (),
 }
 
 
