@@ -171,6 +171,7 @@ def scan_stream(
         dedupe=profile.dedupe,
         correlations=rs.correlations,
         correlation_stats=stats.correlation,
+        max_correlation=limits.max_correlation if limits is not None else None,
     )
     return ScanStream(_counted(findings, stats), stats)
 
@@ -201,3 +202,5 @@ def _counted(findings: Iterator[Finding], stats: ScanStats) -> Iterator[Finding]
     for f in findings:
         stats.findings += 1
         yield f
+    for issue in stats.correlation.issues:  # a correlation past its cap: results incomplete
+        stats.add_issue(issue)

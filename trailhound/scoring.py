@@ -274,13 +274,15 @@ def iter_findings(
     correlations: Sequence[Correlation] = (),
     correlation_stats: CorrelationStats | None = None,
     spill_after: int | None = None,
+    max_correlation: int | None = None,
 ) -> Iterator[Finding]:
     """score_all, yielding the findings in order. Up to `spill_after` findings (default:
     spill.spill_budget()) stay in memory; past that they are kept compact in sorted runs on
     disk (spill.py) and merged back, so memory does not grow with the number of findings."""
     budget = spill_after if spill_after is not None else spill_budget()
     correlator = Correlator(
-        correlations, same_operation=collapse_key if dedupe else None, stats=correlation_stats
+        correlations, same_operation=collapse_key if dedupe else None, stats=correlation_stats,
+        max_items=max_correlation,  # None: Limits() (engine/correlate.py)
     )
     try:
         yield from _score_stream(matches, correlator, budget, dedupe, min_score, correlations)

@@ -297,7 +297,7 @@ class Shelf:
     def __init__(self, budget: int | None = None) -> None:
         self.budget = budget if budget is not None else spill_budget()
         self._memory: dict[int, Any] = {}
-        self._offsets: dict[int, tuple[int, int]] = {}
+        self._offsets: dict[int, int] = {}
         self._file: IO[bytes] | None = None
 
     def __contains__(self, key: int) -> bool:
@@ -328,17 +328,17 @@ class Shelf:
         assert self._file is not None
         data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
         self._file.seek(0, os.SEEK_END)
-        self._offsets[key] = (self._file.tell(), len(data))
+        self._offsets[key] = self._file.tell()  # one int (no size: a pickle ends itself)
         self._file.write(data)
 
     def get(self, key: int) -> Any:
         got = self._memory.get(key, _NOTHING)
         if got is not _NOTHING:
             return got
-        at, size = self._offsets[key]  # KeyError: never put
+        at = self._offsets[key]  # KeyError: never put
         assert self._file is not None
         self._file.seek(at)
-        return pickle.loads(self._file.read(size))
+        return pickle.load(self._file)
 
     def close(self) -> None:
         if self._file is not None:

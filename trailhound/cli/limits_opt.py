@@ -1,5 +1,5 @@
-"""`--max-record-size`, `--max-inflate-ratio`, `--max-inflated-size`: the per-input caps of
-sources/limits.py on the command line (one decorator on `detect` and `demo`).
+"""`--max-record-size`, `--max-inflate-ratio`, `--max-inflated-size`,
+`--max-correlation-events`: the caps of sources/limits.py on the command line (one decorator on `detect` and `demo`).
 
 Each option sets its TRAILHOUND_* environment variable for this process, which `Limits()` reads:
 so every engine sees it (worker processes inherit it, Spark's local executors too) without the
@@ -17,6 +17,7 @@ import click
 from trailhound.errors import UsageError
 from trailhound.sources.limits import (
     ENV,
+    MAX_CORRELATION,
     MAX_INFLATE_RATIO,
     MAX_INFLATED,
     MAX_RECORD,
@@ -48,7 +49,7 @@ def _setter(key: str, ratio: bool = False) -> Callable[[click.Context, click.Par
 
 
 def limit_options(f: F) -> F:
-    """Add the three cap options to a command."""
+    """Add the cap options to a command."""
     options = [
         click.option(
             "--max-record-size", metavar="SIZE", expose_value=False, is_eager=True,
@@ -67,6 +68,12 @@ def limit_options(f: F) -> F:
             callback=_setter("max_inflated"),
             help="Stop reading a gzip file past this many decompressed bytes "
             f"(default {'none' if not MAX_INFLATED else human(MAX_INFLATED)}).",
+        ),
+        click.option(
+            "--max-correlation-events", metavar="N", expose_value=False, is_eager=True,
+            callback=_setter("max_correlation", ratio=True),
+            help=f"Events all correlation rules hold at once (default {MAX_CORRELATION:,}); "
+            "those past it take no part and are reported (exit code 3).",
         ),
     ]
     for option in reversed(options):

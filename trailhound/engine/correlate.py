@@ -78,12 +78,18 @@ and group, and one burst is one hit (not one per window). A hit lists its member
 representative events sorted by (time, event id, input order) and the input positions of every
 record that formed it.
 
-Memory: only events some correlation's referenced rules matched are kept (their `Match`), plus
-one small item per (event, referenced rule, group).
+Memory: only events some correlation's referenced rules matched are kept (their `Match`, on
+disk past a budget), plus one small item per (event, referenced rule, group) in memory until the
+end. The items all correlations hold at once are capped (`max_items`: sources/limits.py
+`max_correlation`, `--max-correlation-events`): an item past the cap is not held, so its event
+takes no part in that correlation (hits may be missed); such events are counted per correlation
+(`CorrelationStats.overflow`) and reported as one `correlation_limit` issue each (`issues`).
+Below the cap nothing changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import operator
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -94,8 +100,9 @@ from typing import Any
 from trailhound.engine import fields as F
 from trailhound.engine.base import Match
 from trailhound.identity import fold
-from trailhound.model import Event
+from trailhound.model import Event, Issue, Location
 from trailhound.rules.model import Correlation
+from trailhound.sources.limits import ENV, OPTION, Limits
 from trailhound.spill import Codec, Shelf, pack_event, unpack_event
 
 __all__ = ["CorrelationStats", "Correlator", "Hit", "correlate"]
@@ -131,17 +138,33 @@ class CorrelationStats:
     untimed: Counter[str] = field(default_factory=Counter)  # no event time
     ungrouped: Counter[str] = field(default_factory=Counter)  # a group-by value missing
     hits: Counter[str] = field(default_factory=Counter)
+    overflow: Counter[str] = field(default_factory=Counter)  # past the cap: not held
+    # one `correlation_limit` issue per correlation that overflowed, located at its first such
+    # event (finish() adds them; the pipeline counts them as input errors: exit code 3)
+    issues: list[Issue] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class _Item:
+    # Held per (event, rule, group) until the end of the scan: slots, and nothing the kept
+    # event can give back (its event id is read from there for the few items in a hit).
     time: int
     rule: int  # position of the matched rule in Correlation.rules
     order: int  # input position of the record
-    unit: Hashable  # the operation it reports (copies share it)
+    unit: int | bytes  # the operation it reports (copies share it): see _unit
     value: Any  # value_count: tuple of texts; value_sum/avg: a number; else None
     final: bool  # the record says how the operation ended (success / failure)
-    event_id: str  # "" when missing
+
+
+def _unit(key: Hashable | None, order: int) -> int | bytes:
+    """The operation an event reports, as a small value: its input position when it has no
+    copies, else a 128-bit digest of the same-operation key. The key itself (source, account,
+    event id, operation, principal, IP, time...) would keep ~0.4 KB of strings alive per held
+    event; repr of a tuple of str/int/None is injective, and a 128-bit collision is out of
+    reach, so copies are grouped exactly as by the key."""
+    if key is None:
+        return order
+    return hashlib.blake2b(repr(key).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _texts(raw: Any, paths: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -178,9 +201,14 @@ class Correlator:
         *,
         same_operation: Callable[[Event], Hashable | None] | None = None,
         stats: CorrelationStats | None = None,
+        max_items: int | None = None,
     ) -> None:
         self.correlations = tuple(correlations)
         self.stats = stats if stats is not None else CorrelationStats()
+        # the cap on items held at once (None: Limits(), i.e. TRAILHOUND_* or the default)
+        self.max_items = max_items if max_items is not None else Limits().max_correlation
+        self._held = 0
+        self._overflow_at: dict[int, Location] = {}  # correlation -> its first event past the cap
         self._same_operation = same_operation
         self._refs: dict[str, list[tuple[int, int]]] = {}
         for ci, c in enumerate(self.correlations):
@@ -204,7 +232,7 @@ class Correlator:
             return False
         e = m.event
         kept = False
-        unit: Hashable | None = None
+        unit: int | bytes | None = None
         for ci, ris in hits.items():
             c = self.correlations[ci]
             if e.time_ns is None:
@@ -212,8 +240,8 @@ class Correlator:
                 continue
             if unit is None:
                 key = self._same_operation(e) if self._same_operation is not None else None
-                unit = ("op", key) if key is not None else ("record", order)
-            ungrouped = False
+                unit = _unit(key, order)
+            ungrouped = overflow = False
             for ri in sorted(set(ris)):
                 group: list[tuple[str, ...]] = []
                 for paths in c.group_paths[ri]:
@@ -226,16 +254,22 @@ class Correlator:
                     if c.value_paths is not None:
                         paths = c.value_paths[ri]
                         value = _texts(e.raw, paths) if c.type == "value_count" else _number(e.raw, paths)
+                    if self._held >= self.max_items:
+                        overflow = True
+                        continue
                     item = _Item(
-                        e.time_ns, ri, order, unit, value,
-                        e.status in ("success", "failure"), e.event_id or "",
+                        e.time_ns, ri, order, unit, value, e.status in ("success", "failure")
                     )
                     self._groups[ci].setdefault(tuple(group), []).append(item)
+                    self._held += 1
                     kept = True
                     continue
                 ungrouped = True
             if ungrouped:
                 self.stats.ungrouped[c.id] += 1
+            if overflow:
+                self.stats.overflow[c.id] += 1
+                self._overflow_at.setdefault(ci, e.location)
         if kept:
             # compact (raw record as JSON bytes): every match a correlation references is kept
             # until the end; decoded again only for the few that end up in a hit
@@ -269,14 +303,26 @@ class Correlator:
             hits.sort(key=lambda h: (h.start_ns, h.group, h.end_ns))
             self.stats.hits[c.id] += len(hits)
             out.extend(hits)
+            if ci in self._overflow_at:
+                self.stats.issues.append(self._overflow_issue(c, self._overflow_at[ci]))
         return out
+
+    def _overflow_issue(self, c: Correlation, where: Location) -> Issue:
+        n = self.stats.overflow[c.id]
+        return Issue(where, "correlation_limit", (
+            f"correlation rule {c.title or c.name or c.id!r} ({c.id}): {n:,} matching events from "
+            f"here on could not be held: all correlations together hold at most "
+            f"{self.max_items:,} at once; those take no part in it, so its hits may be missed; "
+            f"narrow its timespan or group-by, or raise the cap with {OPTION['max_correlation']} "
+            f"or {ENV['max_correlation']}"
+        ))
 
     # -- one group -------------------------------------------------------------------------
 
     def _evaluate(self, c: Correlation, group: GroupKey, items: list[_Item]) -> list[Hit]:
         # Copies of one operation: all records of a unit, and per (unit, rule) the best copy.
-        copies: dict[Hashable, list[int]] = {}
-        best: dict[tuple[Hashable, int], _Item] = {}
+        copies: dict[int | bytes, list[int]] = {}
+        best: dict[tuple[int | bytes, int], _Item] = {}
         for it in items:
             copies.setdefault(it.unit, []).append(it.order)
             k = (it.unit, it.rule)
@@ -286,7 +332,7 @@ class Correlator:
         chosen = list(best.values())
         if not c.type.startswith("temporal"):
             # One item per operation: the first listed rule that matched it.
-            first: dict[Hashable, _Item] = {}
+            first: dict[int | bytes, _Item] = {}
             for it in chosen:
                 cur = first.get(it.unit)
                 if cur is None or it.rule < cur.rule:
@@ -307,22 +353,20 @@ class Correlator:
         return unpack_event(self._kept.get(order)[0])
 
     def _hit(
-        self, c: Correlation, group: GroupKey, members: list[_Item], copies: dict[Hashable, list[int]]
+        self, c: Correlation, group: GroupKey, members: list[_Item], copies: dict[int | bytes, list[int]]
     ) -> Hit:
-        reps: dict[Hashable, _Item] = {}
+        reps: dict[int | bytes, _Item] = {}
         for it in members:
             cur = reps.get(it.unit)
             if cur is None or self._rank(it) < self._rank(cur):
                 reps[it.unit] = it
-        ordered = sorted(
-            reps.values(),
-            key=lambda it: (it.time, it.event_id, it.order),
-        )
-        orders = sorted({o for it in ordered for o in copies[it.unit]})
+        kept = [(it, self._kept_event(it.order)) for it in reps.values()]
+        kept.sort(key=lambda pair: (pair[0].time, pair[1].event_id or "", pair[0].order))
+        orders = sorted({o for it, _ in kept for o in copies[it.unit]})
         return Hit(
             correlation=c,
             group=group,
-            events=tuple(self._kept_event(it.order) for it in ordered),
+            events=tuple(e for _, e in kept),
             orders=tuple(orders),
             start_ns=min(it.time for it in members),
             end_ns=max(it.time for it in members),

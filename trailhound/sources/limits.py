@@ -26,6 +26,10 @@ STREAM_THRESHOLD = 8 * MiB  # decompressed bytes: above this an input is streame
 MAX_RECORD = 8 * MiB  # one line / array element / top-level member of a streamed input
 MAX_INFLATE_RATIO = 200  # decompressed : compressed bytes of one gzip file (checked past the threshold)
 MAX_INFLATED = 0  # decompressed bytes of one gzip file; 0 = no cap (the ratio still applies)
+# (event, referenced rule, group) entries all correlation rules hold at once until the scan ends
+# (engine/correlate.py): ~0.2 KB each, ~0.5 KB when every event is its own group (tracemalloc),
+# so the default keeps them under ~150 MB whatever the input
+MAX_CORRELATION = 300_000
 
 # Environment variable, CLI option, and what each one sets (the messages name both).
 ENV = {
@@ -33,13 +37,16 @@ ENV = {
     "max_ratio": "TRAILHOUND_MAX_INFLATE_RATIO",
     "max_inflated": "TRAILHOUND_MAX_INFLATED",
     "stream_threshold": "TRAILHOUND_STREAM_THRESHOLD",
+    "max_correlation": "TRAILHOUND_MAX_CORRELATION_EVENTS",
 }
 OPTION = {
     "max_record": "--max-record-size",
     "max_ratio": "--max-inflate-ratio",
     "max_inflated": "--max-inflated-size",
     "stream_threshold": "TRAILHOUND_STREAM_THRESHOLD",
+    "max_correlation": "--max-correlation-events",
 }
+COUNTS = ("max_ratio", "max_correlation")  # whole numbers, not sizes
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -77,7 +84,7 @@ def _env_int(name: str, default: int, ratio: bool = False) -> int:
 
 
 def _from_env(key: str, default: int) -> int:
-    return _env_int(ENV[key], default, ratio=key == "max_ratio")
+    return _env_int(ENV[key], default, ratio=key in COUNTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +97,9 @@ class Limits:
         has inflated past `stream_threshold`; a breach stops that file (`inflate_limit`).
     max_inflated: decompressed bytes of one gzip file (0: no cap); a breach stops that file.
     stream_threshold: inputs whose decompressed text is larger are streamed.
+    max_correlation: events (one per referenced rule and group they fall in) all correlation
+        rules hold at once; the events past it take no part, counted per correlation and
+        reported as a `correlation_limit` issue (engine/correlate.py).
     """
 
     max_record: int = field(default_factory=lambda: _from_env("max_record", MAX_RECORD))
@@ -98,9 +108,12 @@ class Limits:
     stream_threshold: int = field(
         default_factory=lambda: _from_env("stream_threshold", STREAM_THRESHOLD)
     )
+    max_correlation: int = field(
+        default_factory=lambda: _from_env("max_correlation", MAX_CORRELATION)
+    )
 
     def __post_init__(self) -> None:
-        for key in ("max_record", "max_ratio", "stream_threshold"):
+        for key in ("max_record", "max_ratio", "stream_threshold", "max_correlation"):
             if getattr(self, key) < 1:
                 raise UsageError(f"{OPTION[key]} must be at least 1, not {getattr(self, key)}")
         if self.max_inflated < 0:
