@@ -32,8 +32,9 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
         EXIT_INPUT_ERRORS,
         (
             "scan finished, but some input was bad (truncated gzip, bad JSON, unknown envelope, "
-            "wrong-typed field, non-UTF-8 bytes, unreadable file, dangling symlink) or a --rules "
-            "rule was refused: stderr names each; everything else was processed"
+            "wrong-typed field, non-UTF-8 bytes, unreadable file, dangling symlink), a --rules "
+            "rule was refused or a correlation rule passed --max-correlation-events: stderr "
+            "names each; everything else was processed"
         ),
     ),
     (
