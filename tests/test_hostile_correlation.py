@@ -193,3 +193,15 @@ def test_memory_stays_bounded_past_the_cap(tmp_path: Path) -> None:
     # Uncapped, the large run would hold ~20x the small one; capped it holds about the same
     # (generous margin: the overflow bookkeeping is a counter and one location per rule).
     assert large < 1.5 * small + (256 << 10), (small, large)
+
+
+def test_a_bad_cap_is_a_usage_error(tmp_path: Path) -> None:
+    log, _, _ = setup(tmp_path, 3)
+    for bad in ("0", "lots"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "trailhound", "detect", "--max-correlation-events", bad, str(log)],
+            capture_output=True, text=True, timeout=600, check=False,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "--max-correlation-events" in proc.stderr and "Traceback" not in proc.stderr
+        assert proc.stdout == ""
