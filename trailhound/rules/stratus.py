@@ -162,7 +162,8 @@ STRATUS_EMULATED: dict[str, frozenset[str]] = {
 }
 
 # Stratus techniques whose only telemetry is a log trailhound does not read: listed by
-# `rules coverage` as not covered, with the reason, instead of claiming a proxy.
+# `rules coverage` as not covered, with the reason, instead of claiming a proxy. None now: the
+# two Azure blob ransomware techniques (StorageBlobLogs, read as azure_activity) are emulated.
 STRATUS_NOT_OBSERVABLE: dict[str, str] = {}
 
 # AWS techniques Stratus Red Team lists with no detonation log here and no emulated scenario yet
