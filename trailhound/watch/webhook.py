@@ -89,8 +89,9 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        # the default context (certificates and host name checked), as urllib's own handler
-        return self.do_open(_HTTPSConnection, req, context=self._context)
+        # no context given: http.client's default one (certificates and host name checked), as
+        # urllib's own handler built without arguments
+        return self.do_open(_HTTPSConnection, req)
 
 
 _OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
