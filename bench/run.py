@@ -10,8 +10,10 @@ Each command runs as its own process; its time is wall-clock from start to exit 
 and imports included), the best of --repeat runs for trailhound and the bound, one run for the
 slow alternatives. Peak RSS is the largest sum over the command's whole process tree
 (workers included) of each process's proportional set size (resident memory, pages shared by
-forked processes counted once), sampled every 20 ms from /proc. Run it on an idle machine: the
-load average is printed before and after.
+forked processes counted once), sampled every 20 ms from /proc. The command's output goes to a
+temporary file whose lines are counted in C after it exits, so the harness costs the run it
+measures next to nothing. Run it on an idle machine: the load average is printed before and
+after.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -93,36 +96,50 @@ class Run:
     worker_mb: float = 0.0  # the largest descendant (a worker process)
 
 
+def count_lines(path: Path) -> int:
+    """Newlines in a file, counted in C over 1 MB chunks: the harness must not spend CPU on the
+    output it measures (iterating 800 MB of JSON lines in Python took ~46 CPU-s, stolen from
+    the run on 2 cores)."""
+    n = 0
+    with open(path, "rb", buffering=0) as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+    return n
+
+
 def measure(cmd: list[str] | str, shell: bool = False) -> Run:
+    """Run `cmd` with its output going to a temporary file (counted after it exits), sampling
+    its process tree's memory meanwhile."""
     peak = [0, 0]
     done = threading.Event()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=ENV
-    )
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        out_path, err_path = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, shell=shell, stdout=out, stderr=err, cwd=REPO, env=ENV)
 
-    def sample() -> None:
-        while not done.is_set():
-            tree = _children(proc.pid)
-            sizes = [_rss_kb(p) for p in tree]
-            peak[0] = max(peak[0], sum(sizes))
-            # with shell=True the root is the shell: count its children as "main" processes
-            peak[1] = max([peak[1], *sizes[2 if shell else 1 :]])
-            done.wait(0.02)
+            def sample() -> None:
+                tree, listed = [proc.pid], 0.0
+                while not done.is_set():
+                    now = time.monotonic()
+                    if now - listed >= 0.5:  # walking /proc is the sampler's dearest part
+                        tree, listed = _children(proc.pid), now
+                    sizes = [_rss_kb(p) for p in tree]
+                    peak[0] = max(peak[0], sum(sizes))
+                    # with shell=True the root is the shell: count its children as "main" processes
+                    peak[1] = max([peak[1], *sizes[2 if shell else 1 :]])
+                    done.wait(0.02)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    lines = 0
-    assert proc.stdout is not None
-    for _ in proc.stdout:
-        lines += 1
-    err = proc.stderr.read() if proc.stderr else b""
-    rc = proc.wait()
-    seconds = time.perf_counter() - t0
-    done.set()
-    sampler.join()
-    if rc not in (0, 3):
-        raise SystemExit(f"command failed ({rc}): {cmd}\n{err.decode(errors='replace')[-2000:]}")
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            rc = proc.wait()
+            seconds = time.perf_counter() - t0
+            done.set()
+            sampler.join()
+        if rc not in (0, 3):
+            text = err_path.read_bytes().decode(errors="replace")[-2000:]
+            raise SystemExit(f"command failed ({rc}): {cmd}\n{text}")
+        lines = count_lines(out_path)
     return Run(seconds, peak[0] / 1024, lines, rc, peak[1] / 1024)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import pickle
 
-from trailhound.model import PENDING, Event, LazyEvent, Location
-from trailhound.spill import Runs, pack_event, unpack_event
+from trailhound.model import PENDING, Event, LazyEvent, Location, pack_head
+from trailhound.spill import Payloads, Runs, pack_event, unpack_event
 
 RECORD = b'{"eventName": "AssumeRole", "userIdentity": {"type": "AssumedRole"}, "n": [1, 2.5, null]}'
 
@@ -50,3 +50,37 @@ def test_runs_sort_across_chunks_and_runs(tmp_path) -> None:  # type: ignore[no-
     for x in items:
         runs.add(x)
     assert list(runs) == sorted(items)
+
+
+def test_a_workers_event_is_spilled_as_the_bytes_it_came_as(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    plain = Event("cloudtrail", "aws", json.loads(RECORD), Location("f.json", line=3, index=7),
+                  operation="AssumeRole", time_ns=5, event_id="e-1")
+    row = (b'{"time": 1}', ("rule-a",), True)
+    head, rowp = pack_head(plain), pickle.dumps(row)
+    e = LazyEvent.packed(head, RECORD, rowp, "keys")  # as FastPlan.from_wire builds it
+    assert e.row == row and e.keys == "keys"
+    payloads = Payloads(str(tmp_path))
+    at = payloads.put_event(e)
+    assert payloads._end == len(head) + len(RECORD) + len(rowp)  # written as they came, nothing else
+    back = payloads.get_event(at)
+    assert type(back) is LazyEvent and back.row == row
+    assert back == plain and e == plain  # every field unpacked on first read
+    e.raw = {"eventName": "Other"}  # no longer what the bytes say: pickled as the event it is
+    assert e.head is None and e.row is None and e.keys is None and e.operation == "AssumeRole"
+    again = payloads.get_event(payloads.put_event(e))
+    assert again.raw == {"eventName": "Other"} and again.operation == "AssumeRole"
+    payloads.close()
+
+
+def test_a_packed_event_is_unpacked_by_the_first_read_of_any_field() -> None:
+    plain = Event("cloudtrail", "aws", json.loads(RECORD), Location("f.json", index=2), time_ns=9)
+    for name in ("raw", "time_ns", "location", "meta", "logsource"):
+        e = LazyEvent.packed(pack_head(plain), RECORD, None)
+        assert getattr(e, name) == getattr(plain, name), name
+        assert e.row is None
+    e = LazyEvent.packed(pack_head(plain), RECORD, None)
+    back = pickle.loads(pickle.dumps(e))  # pickled as the plain Event it stands for
+    assert type(back) is Event and back == plain
+    e = LazyEvent.packed(pack_head(plain), RECORD, None)
+    e.raw = {"x": 1}  # replaced before any read: the other fields still come from the head
+    assert e.time_ns == 9 and e.location == plain.location and e.raw == {"x": 1}

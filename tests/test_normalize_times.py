@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from trailhound.model import Location, RawRecord
 from trailhound.normalize import normalize
-from trailhound.normalize.times import TimeParseError, format_ns, parse_time
+from trailhound.normalize.times import _MAX_NS, _MIN_NS, TimeParseError, format_ns, parse_time
 
 NS = 1_000_000_000
 
@@ -190,9 +190,21 @@ def test_parse_time_matches_datetime(naive: datetime, offset_min: int) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(min_value=-(10**18) * 60, max_value=(10**18) * 200))
+@given(st.integers(min_value=_MIN_NS, max_value=_MAX_NS))
 def test_format_then_parse_round_trips(ns: int) -> None:
     assert parse_time(format_ns(ns)) == (format_ns(ns), ns)
+
+
+@pytest.mark.parametrize("ns", [_MIN_NS - 1, _MAX_NS + 1, -(2**63) - 1, 2**63, 10**18 * 200])
+def test_times_past_64_bit_nanoseconds_are_refused(ns: int) -> None:
+    # The oracle: the year boundaries in 64-bit signed nanoseconds, from datetime arithmetic
+    # (1678-01-01 and 2262-01-01 are the whole years inside -2**63..2**63-1).
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert (datetime(1678, 1, 1, tzinfo=UTC) - epoch) // timedelta(microseconds=1) * 1000 == _MIN_NS
+    assert (datetime(2262, 1, 1, tzinfo=UTC) - epoch) // timedelta(microseconds=1) * 1000 == _MAX_NS + 1
+    assert -(2**63) <= _MIN_NS and _MAX_NS < 2**63
+    with pytest.raises(TimeParseError, match="outside years 1678-2261"):
+        parse_time(format_ns(ns))
 
 
 def _ct(data: dict) -> RawRecord:
@@ -257,8 +269,8 @@ def test_canonical_time_path_equals_parse_time(text: str) -> None:
 def test_canonical_time_path_edges() -> None:
     from trailhound.normalize.times import _canonical, _parse_any
 
-    for ok in ("2024-02-29T23:59:59Z", "1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z"):
+    for ok in ("2024-02-29T23:59:59Z", "1970-01-01T00:00:00Z", "1678-01-01T00:00:00Z", "2261-12-31T23:59:59Z", "1969-12-31T23:59:59Z"):
         assert _canonical(ok) == _parse_any(ok)
     for bad in ("2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:00:60Z",
-                "0000-01-01T00:00:00Z", "2024-01-01T00:00:0\u0663Z", "2024-01-01t00:00:00Z", "2024-01-01T00:00:00.5Z"):
+                "0000-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2024-01-01T00:00:0\u0663Z", "2024-01-01t00:00:00Z", "2024-01-01T00:00:00.5Z"):
         assert _canonical(bad) is None

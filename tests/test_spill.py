@@ -29,7 +29,7 @@ from trailhound.report.columns import row
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import iter_findings, score_all
 from trailhound.sources import discover
-from trailhound.spill import Codec, Runs
+from trailhound.spill import Codec, Payloads, Runs
 
 BUDGETS = (1, 2, 7, 100)
 
@@ -109,14 +109,16 @@ def test_spilled_scoring_equals_in_memory_on_colliding_keys(seed: int) -> None:
                 assert got == want, (seed, budget, dedupe, min_score)
 
 
-def test_codec_round_trips_what_orjson_refuses() -> None:
+def test_codec_round_trips_what_orjson_refuses(tmp_path: Path) -> None:
     ms, _ = _synthetic(3)
     f = score_all([Match(ms[0].event, ms[0].rules + [r for r in ruleset("corrected").rules if not r.context][:1], [])])[0]
     f.event.raw = {"big": 2**80, "lone": "\udc00", "f": -0.0, "nested": [[], {}]}
     c = Codec()
     from trailhound.scoring import Finding
 
-    back = c.decode(c.encode(f), Finding)
+    payloads = Payloads(str(tmp_path))
+    back = c.finding(c.refs(f), payloads.get_event(payloads.put_event(f.event)), f.order, f.copies, Finding)
+    payloads.close()
     assert back == f
     assert back.event.raw["big"] == 2**80 and back.event.raw["lone"] == "\udc00"
     assert math.copysign(1, back.event.raw["f"]) == -1

@@ -5,6 +5,9 @@ All are plain dataclasses so every stage (and every engine) can be tested in iso
 
 from __future__ import annotations
 
+import dataclasses
+import operator
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -136,31 +139,97 @@ class Event:
 # mypy sees `raw` as a dataclass field (a dict), not the member descriptor that slots=True makes it.
 _RAW_SLOT: Any = Event.raw  # type: ignore[misc]
 PENDING: Any = object()  # a LazyEvent's `raw` not decoded yet
+_UNREAD: Any = object()  # a LazyEvent's `row` not unpickled yet
+
+EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
+SCALAR_FIELDS = tuple(n for n in EVENT_FIELDS if n not in ("raw", "location", "meta"))
+scalars_of = operator.attrgetter(*SCALAR_FIELDS)  # an Event's scalar fields, in one C call
+_FIELD_SET = frozenset(EVENT_FIELDS)
+
+
+def location_tuple(loc: Location) -> tuple[Any, ...]:
+    return (loc.path, loc.line, loc.offset, loc.index, loc.pointer, loc.compressed)
+
+
+def pack_head(e: Event) -> bytes:
+    """An event's fields other than its raw record, pickled (LazyEvent.packed reads them back);
+    its meta must be empty (not carried)."""
+    return pickle.dumps((scalars_of(e), location_tuple(e.location)), pickle.HIGHEST_PROTOCOL)
 
 
 class LazyEvent(Event):
-    """An Event whose raw record arrived as its JSON bytes (from a worker process or a spill file)
-    and is decoded on first read of `raw`. Why: a rule that fires on most records makes most
-    findings travel worker -> scoring -> spill -> row; only the row (and correlations) read
-    the record, so it is decoded once instead of three times and spilled as the bytes it came
-    as (`json`, None once `raw` was replaced). Build it with `raw=PENDING` and `json=...`.
+    """An Event that arrived as bytes (from a worker process or a spill file) and is decoded on
+    demand. Why: a rule that fires on most records makes most findings travel worker ->
+    scoring -> spill -> row, and the main process is the one serial part of a scan; the JSON
+    lines of such findings need none of their event's fields.
 
-    `row`: the output row of this event's finding as the worker that matched it built it
-    (report/columns.PreRow), so the main process neither decodes the record nor builds the row
-    again; a cache that columns.row_json uses only while the finding still is what the worker
-    saw (same rules, one record, no correlation hit). None once `raw` was replaced.
+    * `json`: the raw record's JSON bytes, decoded on first read of `raw` (build it with
+      `raw=PENDING`), so it is decoded at most once, and spilled as the bytes it came as.
+    * `row`: the output row of this event's finding as the worker that matched it built it
+      (report/columns.PreRow), so the main process neither decodes the record nor builds the
+      row again; a cache that columns.row_json uses only while the finding still is what the
+      worker saw (same rules, one record, no correlation hit). `rowp`: it, pickled by the
+      worker, unpickled on first read of `row`.
+    * `packed(head, json, rowp, keys)`: every field arrived as bytes - `head`, the other fields
+      pickled by pack_head - and is unpickled on the first read of any of them, so a finding
+      that goes from a worker through the spill to its JSON line never builds its event.
+      `keys`: scoring.event_keys of the event, computed by the worker.
+
+    An Event is not changed after it is normalized; replacing `raw` (tests do) drops the bytes,
+    the row and the keys, which no longer stand for it.
     """
 
-    __slots__ = ("json", "row")
+    __slots__ = ("_row", "head", "json", "keys", "rowp")
+    head: bytes | None
+    json: bytes | None
+    rowp: bytes | None
+    keys: Any
 
     def __init__(self, *args: Any, json: bytes | None = None, row: Any = None, **kwargs: Any) -> None:
         self.json = json
-        self.row = row
+        self._row = row
+        self.head = self.rowp = self.keys = None
         Event.__init__(self, *args, **kwargs)
+
+    @classmethod
+    def packed(cls, head: bytes, json: bytes, rowp: bytes | None, keys: Any = None) -> LazyEvent:
+        e = cls.__new__(cls)  # the Event fields stay unset until one is read (__getattr__)
+        e.head, e.json, e.rowp, e.keys, e._row = head, json, rowp, keys, _UNREAD
+        return e
+
+    def _unpack(self) -> None:
+        scalars, loc = pickle.loads(self.head)  # type: ignore[arg-type]
+        for name, value in zip(SCALAR_FIELDS, scalars, strict=True):
+            setattr(self, name, value)
+        self.location = Location(*loc)
+        self.meta = {}
+        _RAW_SLOT.__set__(self, PENDING)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for an attribute not set: a packed event's fields before the first read
+        if name not in _FIELD_SET or self.head is None:
+            raise AttributeError(name)
+        self._unpack()
+        return getattr(self, name)
+
+    @property
+    def row(self) -> Any:
+        row = self._row
+        if row is _UNREAD:
+            row = self._row = None if self.rowp is None else pickle.loads(self.rowp)
+        return row
+
+    @row.setter
+    def row(self, value: Any) -> None:
+        self._row, self.rowp = value, None
 
     @property
     def raw(self) -> dict[str, Any]:
-        value = _RAW_SLOT.__get__(self, LazyEvent)
+        try:
+            value = _RAW_SLOT.__get__(self, LazyEvent)
+        except AttributeError:  # packed: no field unpacked yet
+            self._unpack()
+            value = PENDING
         if value is PENDING:
             value = orjson.loads(self.json)  # type: ignore[arg-type]
             _RAW_SLOT.__set__(self, value)
@@ -169,14 +238,28 @@ class LazyEvent(Event):
     @raw.setter
     def raw(self, value: dict[str, Any]) -> None:
         if value is not PENDING:
-            self.json = self.row = None  # the bytes (and the row) no longer stand for the record
+            if self.head is not None and _unset(self):
+                self._unpack()  # (the head is dropped below: its fields first)
+            # the bytes, the row and the keys no longer stand for the record
+            self.json = self.head = self.rowp = self.keys = self._row = None
         _RAW_SLOT.__set__(self, value)
 
     def __eq__(self, other: object) -> bool:
         # the dataclass's __eq__ wants the very same class: a LazyEvent equals the Event it stands for
         if not isinstance(other, Event):
             return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in Event.__dataclass_fields__)
+        return all(getattr(self, f) == getattr(other, f) for f in EVENT_FIELDS)
 
     __hash__ = None  # type: ignore[assignment]  # as Event's (mutable dataclass)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as the plain Event it stands for: the bytes are this process's shortcut
+        return (Event, tuple(getattr(self, f) for f in EVENT_FIELDS))
+
+
+def _unset(e: LazyEvent) -> bool:
+    try:
+        _RAW_SLOT.__get__(e, LazyEvent)
+    except AttributeError:
+        return True
+    return False

@@ -151,8 +151,32 @@ def sort_key(f: Finding) -> tuple[object, ...]:
     then input order, so the output is the same on every run. The one sort definition: the
     in-memory path sorts by it, the spilled path stores it with each final finding (spark/score.py
     spells the same order in Spark SQL)."""
-    t, eid = f.event.time_ns, f.event.event_id
-    return (-f.score, t is None, t or 0, eid is None, eid or "", f.order)
+    return _sort_key(f.score, event_order(f.event), f.order)
+
+
+def _sort_key(score: float, event_order: tuple[object, ...], order: int) -> tuple[object, ...]:
+    return (-score, *event_order, order)
+
+
+def event_order(e: Event) -> tuple[object, ...]:
+    """The event's part of sort_key: time (unknown last), then event id (missing last)."""
+    t, eid = e.time_ns, e.event_id
+    return (t is None, t or 0, eid is None, eid or "")
+
+
+# What the spilled path sorts a finding by that depends on its event alone: its collapse key
+# as JSON text (None: none), its status rank (_rank) and event_order.
+EventKeys = tuple[bytes | None, int, tuple[object, ...]]
+
+
+def event_keys(e: Event) -> EventKeys:
+    """The event's EventKeys. Computed by the worker that matched the event (engine/fast.py:
+    the main process is the serial part of a scan), else when the finding is spilled; the
+    functions are the in-memory path's, so the two paths cannot drift."""
+    key = collapse_key(e)
+    # JSON text: equal keys give equal bytes, and bytes compare whatever the key holds (None
+    # next to text)
+    return (None if key is None else orjson.dumps(key), _status_rank(e), event_order(e))
 
 
 def collapse_key(e: Event) -> tuple[object, ...] | None:
@@ -191,8 +215,12 @@ def _collapse_key(
 
 
 def _rank(f: Finding) -> tuple[int, int]:
+    return (_status_rank(f.event), f.order)
+
+
+def _status_rank(e: Event) -> int:
     # The record that says how it ended wins (Succeeded/Failed over Started/Accepted).
-    return (0 if f.event.status in ("success", "failure") else 1, f.order)
+    return 0 if e.status in ("success", "failure") else 1
 
 
 def collapse(findings: list[Finding]) -> list[Finding]:
@@ -323,8 +351,9 @@ class _Spill:
 
     Only records the correlator keeps can get hits (and so a new score and rules): those are
     held as objects until the hits are known, as the correlator holds their matches anyway.
-    Every other finding is final at once. Its compact form is written once (spill.Payloads) and
-    only a small entry naming it is sorted, by the keys of the in-memory path computed from the
+    Every other finding is final at once. Its event is written once (spill.Payloads: a worker's
+    event as the bytes it came as) and only a small entry naming it, with the finding's score
+    and rules as indices (spill.Codec.refs), is sorted, by the keys of the in-memory path computed from the
     Finding itself (sort_key, collapse_key, _rank: one definition each, so the two paths cannot
     drift): kept by `min_score` into `final`, sorted by sort_key; or, with `dedupe` and a
     collapse key, first into `groups`, sorted by key and rank, so that each operation's winner -
@@ -342,9 +371,10 @@ class _Spill:
         self.held: list[Finding] = []
         self.payloads = Payloads(self.folder.name)
         # entries are tuples whose natural order is the wanted one (compared in C, no key
-        # function); their last item says where the finding's compact form is
-        self.groups = Runs(None, budget, self.folder.name)  # (key JSON, rank, sort key, copies, at)
-        self.final = Runs(None, budget, self.folder.name)  # (sort key, copies, at)
+        # function; the sort key ends with the unique order, so no comparison goes past it);
+        # `at` says where the finding's event is, `refs` holds the rest of it
+        self.groups = Runs(None, budget, self.folder.name)  # (key JSON, rank, sort key, copies, at, refs)
+        self.final = Runs(None, budget, self.folder.name)  # (sort key, copies, at, refs)
 
     def __enter__(self) -> Self:
         return self
@@ -357,17 +387,19 @@ class _Spill:
         if may_hit:
             self.held.append(f)
             return
-        key = collapse_key(f.event) if self.dedupe else None
+        e = f.event
+        # (the worker's, when it sent them: then nothing here reads the event's fields)
+        key, status, order = getattr(e, "keys", None) or event_keys(e)
         kept = keep(f, self.min_score)
         # a finding below min_score is never read back: as a group's winner it hides its
         # copies, as a copy it only counts
-        at = self.payloads.put(self.codec.encode(f)) if kept else None
-        if key is not None:
-            # JSON text: equal keys give equal bytes, and bytes compare whatever the key holds
-            # (None next to text)
-            self.groups.add((orjson.dumps(key), _rank(f), sort_key(f), f.copies, at))
+        at = self.payloads.put_event(e) if kept else None
+        refs = self.codec.refs(f)
+        skey = _sort_key(f.score, order, f.order)
+        if key is not None and self.dedupe:
+            self.groups.add((key, (status, f.order), skey, f.copies, at, refs))  # (rank: _rank)
         elif kept:
-            self.final.add((sort_key(f), f.copies, at))
+            self.final.add((skey, f.copies, at, refs))
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
         held = {f.order: f for f in self.held}
@@ -384,17 +416,15 @@ class _Spill:
         final = self.final
         # sorted by key, then rank: the first of each key wins and counts the others' copies
         winner: list[Any] | None = None
-        for key, _, skey, copies, at in self.groups:
+        for key, _, skey, copies, at, refs in self.groups:
             if winner is not None and key == winner[0]:
                 winner[2] += copies
                 continue
             if winner is not None and winner[3] is not None:
                 final.add(tuple(winner[1:]))
-            winner = [key, skey, copies, at]
+            winner = [key, skey, copies, at, refs]
         if winner is not None and winner[3] is not None:
             final.add(tuple(winner[1:]))
-        codec, payloads = self.codec, self.payloads
-        for _, copies, at in final:
-            f = codec.decode(payloads.get(at), Finding)
-            f.copies = copies
-            yield f
+        codec, get_event = self.codec.finding, self.payloads.get_event
+        for skey, copies, at, refs in final:
+            yield codec(refs, get_event(at), skey[-1], copies, Finding)  # (sort_key ends with order)

@@ -3,10 +3,12 @@
 Scoring must see every finding before it can write the first one (highest score first, copies
 of one operation collapsed), so a scan of months of logs would otherwise hold hundreds of
 thousands of findings - each an Event with its decoded raw record, 6-8 KB - in memory. Past a
-budget (`SPILL_AFTER` findings) scoring.py moves them here instead: each finding becomes a
-compact tuple (the raw record as JSON bytes, rules and hits as indices), written once to
-`Payloads`, and `Runs` sorts small entries naming them with a classic external merge sort
-(sorted runs of at most `budget` items pickled to a temporary directory, then `heapq.merge`).
+budget (`SPILL_AFTER` findings) scoring.py moves them here instead: each finding's event is
+written once to `Payloads` (an event a worker sent, model.LazyEvent.packed, as the bytes it
+came as; any other pickled with its raw record as JSON bytes), and `Runs` sorts small entries
+naming them - the finding's keys, its rules and hits as indices (`Codec`) - with a classic
+external merge sort (sorted runs of at most `budget` items pickled to a temporary directory,
+then `heapq.merge`).
 Memory stays a budget's worth whatever the input size; the temporary files go when the scan
 ends.
 
@@ -16,9 +18,7 @@ paths, and the tests check that spilling changes nothing (same findings, same or
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
-import operator
 import os
 import pickle
 import tempfile
@@ -29,31 +29,44 @@ from typing import IO, Any
 import orjson
 
 from trailhound.errors import SpillError
-from trailhound.model import PENDING, Event, LazyEvent, Location
+from trailhound.model import (
+    EVENT_FIELDS,
+    PENDING,
+    Event,
+    LazyEvent,
+    Location,
+    location_tuple,
+    scalars_of,
+)
 
-__all__ = ["SPILL_AFTER", "Codec", "Compact", "Payloads", "Runs", "Shelf", "location_tuple", "pack_event", "spill_budget", "unpack_event"]
+__all__ = [
+    "SPILL_AFTER", "At", "Codec", "FindingRefs", "Payloads", "Runs", "Shelf", "location_tuple",
+    "pack_event", "scalars_of", "spill_budget", "unpack_event",
+]
 
 # Findings kept as objects before scoring spills (6-8 KB each, raw record decoded), and items
 # per sorted run (2-4 KB each). Measured on 1M-10M generated records: larger budgets only cost
 # memory (25,000: 260-690 MB; 2,500: 65-110 MB), no time.
 SPILL_AFTER = 5_000
 # Runs merged at once; past this many, they are first merged into one (file handles, buffers).
-MAX_RUNS = 64
+# 256: 1M findings (~160 runs of each sort) merge in one pass; at 64 every entry was merged two
+# or three times (measured on 807,708 entries of the spill's shape: 10.3 -> 6.5 CPU-s per sort,
+# peak RSS +13 MB). A merge holds one read buffer and one decoded chunk per run.
+MAX_RUNS = 256
 _BUFFER = 1 << 16
+_READ_BUFFER = 1 << 14  # (a chunk larger than it is read straight into its bytes)
 # Sorted items per pickle in a run, at most: a merge holds one decoded chunk per run (up to
 # MAX_RUNS), so a chunk is also kept under _CHUNK_BYTES pickled (large items: fewer per chunk)
 _CHUNK = 256
 _CHUNK_BYTES = 32 << 10
 _PAYLOAD_BUFFER = 1 << 20
 
-_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
-_SCALARS = tuple(n for n in _EVENT_FIELDS if n not in ("raw", "location", "meta"))
-scalars_of = operator.attrgetter(*_SCALARS)  # an Event's scalar fields, in one C call
 
-# A compact finding (a list: scoring updates score, copies, rules and hits in place):
-# [order, score, copies, rule refs, suppressed refs, hit refs, scalars, raw, location, meta, row]
-ORDER, SCORE, COPIES, RULES, SUPPRESSED, HITS, SCALARS, RAW, LOCATION, META, ROW = range(11)
-Compact = list[Any]
+# A finding less its event, order and copies (Codec.refs): score, rule, suppression and hit refs
+FindingRefs = tuple[Any, tuple[int, ...], tuple[tuple[int, int], ...], tuple[int, ...]]
+# Where Payloads put an event: (offset, size) of its pickled pack_event tuple, or (offset,
+# head size, record size, row size) of a worker's bytes as they came (model.LazyEvent.packed)
+At = tuple[int, ...]
 
 
 def spill_budget() -> int:
@@ -76,12 +89,8 @@ def _pack_raw(raw: Any) -> Any:
 PackedEvent = tuple[Any, ...]  # (scalars, raw, location, meta, row)
 
 # unpack_event's layout of Event(*args), which takes the fields in declaration order
-if _EVENT_FIELDS[:4] != ("source", "provider", "raw", "location") or _EVENT_FIELDS[-1] != "meta":
+if EVENT_FIELDS[:4] != ("source", "provider", "raw", "location") or EVENT_FIELDS[-1] != "meta":
     raise ImportError("spill.unpack_event: update it to model.Event's field order")
-
-
-def location_tuple(loc: Location) -> tuple[Any, ...]:
-    return (loc.path, loc.line, loc.offset, loc.index, loc.pointer, loc.compressed)
 
 
 def pack_event(e: Event) -> PackedEvent:
@@ -123,38 +132,40 @@ class Codec:
     def obj(self, k: int) -> Any:
         return self._objects[k]
 
-    def encode(self, f: Any) -> Compact:
+    def refs(self, f: Any) -> FindingRefs:
+        """What a finding (scoring.Finding) holds besides its event, order and copies: its score
+        and its rules, suppressions and hits as indices (spill entries carry it; the event is
+        written once to Payloads)."""
         ref = self.ref
-        return [
-            f.order,
+        return (
             f.score,
-            f.copies,
             tuple(ref(r) for r in f.rules),
             tuple((ref(r), ref(x)) for r, x in f.suppressed),
             tuple(ref(h) for h in f.hits),
-            *pack_event(f.event),
-        ]
+        )
 
-    def decode(self, c: Compact, finding: Callable[..., Any]) -> Any:
-        """The Finding (built by `finding`, scoring.Finding) a compact list stands for."""
-        event = unpack_event(c[SCALARS:])
+    def finding(self, refs: FindingRefs, event: Event, order: int, copies: int,
+                finding: Callable[..., Any]) -> Any:
+        """The Finding (built by `finding`, scoring.Finding) `refs` and its event stand for."""
         objs = self._objects
+        score, rules, suppressed, hits = refs
         return finding(
             event,
-            c[SCORE],
-            [objs[k] for k in c[RULES]],
-            [(objs[r], objs[x]) for r, x in c[SUPPRESSED]],
-            c[ORDER],
-            c[COPIES],
-            [objs[k] for k in c[HITS]],
+            score,
+            [objs[k] for k in rules],
+            [(objs[r], objs[x]) for r, x in suppressed],
+            order,
+            copies,
+            [objs[k] for k in hits],
         )
 
 
 class Payloads:
-    """Objects written once and read back once, in any order: each is pickled and appended to
-    one temporary file under `folder`, and `put` returns where (offset, size). Sorting then
-    moves only the small (key, where) entries, not the objects (a finding's compact form is
-    1-2 KB; its entry 100 bytes), and a finding that is never output is never read."""
+    """Events written once and read back once, in any order, appended to one temporary file
+    under `folder`; `put_event` returns where. Sorting then moves only the small (key, where)
+    entries, not the events (a finding's event is 2-3 KB; its entry 100 bytes), and a finding
+    that is never output is never read. An event a worker sent (model.LazyEvent with `head`)
+    is written as the bytes it came as: nothing is encoded here for it."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
@@ -167,23 +178,34 @@ class Payloads:
         self._end = 0
         self._dirty = False
 
-    def put(self, obj: Any) -> tuple[int, int]:
-        data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+    def put_event(self, e: Event) -> At:
+        if type(e) is LazyEvent and e.head is not None and (e.rowp is not None or e.row is None):
+            parts = (e.head, e.json or b"", e.rowp or b"")
+            self._write(*parts)
+            return (self._end - sum(map(len, parts)), *map(len, parts))
+        data = pickle.dumps(pack_event(e), pickle.HIGHEST_PROTOCOL)
+        self._write(data)
+        return (self._end - len(data), len(data))
+
+    def _write(self, *parts: bytes) -> None:
         try:
-            self._fh.write(data)
+            for data in parts:
+                self._fh.write(data)
+                self._end += len(data)
         except OSError as exc:  # disk full: say where and what to do
             raise SpillError(self.folder, exc) from exc
-        at = (self._end, len(data))
-        self._end += len(data)
         self._dirty = True
-        return at
 
-    def get(self, at: tuple[int, int]) -> Any:
+    def get_event(self, at: At) -> Event:
         if self._dirty:  # the buffered writes must reach the file before it is read
             self._fh.flush()
             self._dirty = False
+        if len(at) == 4:
+            offset, head, size, row = at
+            data = os.pread(self._fh.fileno(), head + size + row, offset)
+            return LazyEvent.packed(data[:head], data[head : head + size], data[head + size :] or None)
         offset, size = at
-        return pickle.loads(os.pread(self._fh.fileno(), size, offset))
+        return unpack_event(pickle.loads(os.pread(self._fh.fileno(), size, offset)))
 
     def close(self) -> None:
         self._fh.close()
@@ -259,7 +281,7 @@ class Runs:
 
 def _read_run(path: str) -> Iterator[Any]:
     fh: IO[bytes]
-    with open(path, "rb", buffering=_BUFFER) as fh:
+    with open(path, "rb", buffering=_READ_BUFFER) as fh:
         read, loads = fh.read, pickle.loads
         while head := read(8):
             yield from loads(read(int.from_bytes(head, "little")))

@@ -15,7 +15,7 @@ from trailhound import __version__
 from trailhound.api import user_ruleset
 from trailhound.cli.exits import (  # the EXIT_ names are imported from here by other commands
     EXIT_BROKEN_PIPE,
-    EXIT_FATAL,  # noqa: F401
+    EXIT_FATAL,
     EXIT_INPUT_ERRORS,  # noqa: F401
     EXIT_OK,  # noqa: F401
     EXIT_USAGE,
@@ -24,7 +24,13 @@ from trailhound.cli.exits import (  # the EXIT_ names are imported from here by 
     scan_exit_code,
 )
 from trailhound.cli.options import format_opt
-from trailhound.cli.pipe import PipeGroup, buffered_stdout, silence_stdout, write_stdout
+from trailhound.cli.pipe import (
+    PipeGroup,
+    buffered_stdout,
+    output_failed,
+    silence_stdout,
+    write_stdout,
+)
 from trailhound.cli.scan_options import DEFAULT_ENGINE, ScanOptions, scan_options  # noqa: F401
 from trailhound.cli.summary import nothing_read_line, summary_lines
 from trailhound.cli.tuning_opts import tuned_ruleset
@@ -282,3 +288,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         # other command's
         silence_stdout()
         sys.exit(EXIT_BROKEN_PIPE)
+    except OSError as e:  # output that cannot be written: one line, as any fatal error
+        if debug:
+            raise
+        _err(f"trailhound: error: {for_terminal(output_failed(e))}")
+        sys.exit(EXIT_FATAL)

@@ -12,6 +12,7 @@ import click
 
 from trailhound.cli.choices import PROFILE_CHOICE
 from trailhound.cli.exits import EXIT_NOTHING_READ, epilog, nothing_read, scan_exit_code
+from trailhound.cli.params import check_output_folder
 from trailhound.cli.summary import nothing_read_line, summary_lines
 from trailhound.errors import RuleError
 from trailhound.profiles import DEFAULT_PROFILE, get_profile
@@ -76,6 +77,7 @@ def build_cmd(paths: tuple[str, ...], output: Path, profile: str, max_pairs: int
     month's logs) and write them to FILE, for `detect --baseline FILE`."""
     from trailhound.rules.loader import load_pack
 
+    check_output_folder(output)
     prof = get_profile(profile)
     ruleset = load_pack(prof.pack)
     if not first_seen_rules(ruleset).rules:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import click
+
+from trailhound.errors import UsageError
 
 
 class FiniteFloat(click.ParamType[float]):
@@ -23,3 +26,11 @@ class FiniteFloat(click.ParamType[float]):
 
 
 FINITE_FLOAT = FiniteFloat()
+
+
+def check_output_folder(output: str | Path) -> None:
+    """A UsageError before any scan when -o FILE's folder does not exist (the scan would run to
+    its end and then fail to write)."""
+    folder = Path(output).resolve().parent
+    if not folder.is_dir():
+        raise UsageError(f"{output}: the folder {folder} does not exist; create it or pick another -o")

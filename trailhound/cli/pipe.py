@@ -74,3 +74,13 @@ class PipeGroup(click.Group):
 def _left_early() -> NoReturn:
     silence_stdout()
     sys.exit(EXIT_BROKEN_PIPE)
+
+
+def output_failed(exc: OSError) -> str:
+    """The one line for output that cannot be written (disk full, I/O error, a vanished folder):
+    it reaches main() as an OSError from any command's writes to stdout or to -o FILE. Stdout is
+    silenced first, so the interpreter's last flush does not fail again with a traceback."""
+    silence_stdout()
+    where = f"{exc.filename}: " if exc.filename else ""
+    return (f"{where}cannot write the output: {exc.strerror or type(exc).__name__}; free space "
+            "there or write elsewhere")

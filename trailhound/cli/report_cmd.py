@@ -8,16 +8,16 @@ from __future__ import annotations
 import sys
 import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
 
 from trailhound import __version__
 from trailhound.cli.exits import epilog, nothing_read, scan_exit_code
+from trailhound.cli.params import check_output_folder
 from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.cli.summary import nothing_read_line, summary_lines
-from trailhound.errors import TrailhoundError, UsageError
+from trailhound.errors import TrailhoundError
 from trailhound.report.escape import for_terminal
 from trailhound.report.html import write_report
 from trailhound.report.html.collect import FINDING_FIELDS, collect
@@ -66,9 +66,7 @@ def report(output: str, findings_only: bool, max_findings: int, opts: ScanOption
     record, and each rule's playbook and hunts (as `trailhound explain`)."""
     from trailhound.cli.app import print_summary, scan_findings  # app imports this module
 
-    folder_of = Path(output).resolve().parent
-    if not folder_of.is_dir():  # say so before the scan, not after it
-        raise UsageError(f"{output}: the folder {folder_of} does not exist; create it or pick another -o")
+    check_output_folder(output)
     notes = []
     if "-" in opts.paths and not findings_only:
         findings_only = True

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -26,9 +27,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from trailhound.engine.base import Engine, Match
 from trailhound.engine.fast_prefilter import ALL, Prefilter
 from trailhound.engine.reference import Plan, ReferenceEngine, _CompiledRule, match_event
-from trailhound.model import Event
+from trailhound.model import Event, LazyEvent, pack_head
 from trailhound.rules.model import Rule, RuleSet
-from trailhound.spill import location_tuple, scalars_of, unpack_event
+from trailhound.scoring import event_keys
 
 if TYPE_CHECKING:
     from trailhound.pipeline import ScanStats
@@ -139,15 +140,19 @@ class FastPlan:
         supp = tuple((ri[id(r)], fi[id(f)]) for r, f in m.suppressed)
         e = m.event
         if seg is not None and e.raw is value and type(e.meta) is dict and not e.meta:
+            # the event's other fields and its finding's row pickled here, once: the main
+            # process keeps (and spills) these bytes as they are, with the scoring keys
+            # computed here too (model.LazyEvent.packed)
             pre = row(m) if row is not None else None
-            return ("s", seg, scalars_of(e), location_tuple(e.location), rules, supp, pre)
+            rowp = None if pre is None else pickle.dumps(pre, pickle.HIGHEST_PROTOCOL)
+            return ("s", pack_head(e), seg, rowp, event_keys(e), rules, supp)
         return ("e", e, rules, supp)
 
     def from_wire(self, w: WireMatch) -> Match:
         rules, filters = self.rules, self.ruleset.filters
-        if w[0] == "s":  # the record's own bytes, decoded here (spill.pack_event's layout)
-            _, seg, scalars, where, matched, suppressed, pre = w
-            event = unpack_event((scalars, seg, where, {}, pre))
+        if w[0] == "s":  # the record's own bytes, decoded if (when) something reads it
+            _, head, seg, rowp, keys, matched, suppressed = w
+            event: Event = LazyEvent.packed(head, seg, rowp, keys)
         else:
             _, event, matched, suppressed = w
         return Match(event, [rules[k] for k in matched], [(rules[k], filters[j]) for k, j in suppressed])

@@ -18,6 +18,8 @@ Accepted input (leading/trailing blanks ignored):
 re-exported forms that drop the zone (Athena/Lake ``2024-11-25 22:00:58.000000000``, Panther
 ``2025-01-15 14:20:35.456``) were UTC before export.
 
+Years outside 1678-2261 (in UTC) are refused: 64-bit epoch nanoseconds hold no more.
+
 More than 9 fraction digits are cut to 9 (nanoseconds is the finest unit kept). Seconds ``60``
 (leap second) and hour ``24`` are refused. Numbers (epoch seconds or milliseconds) are not
 accepted here: the normalizers report a number where a time string is expected as a wrong type.
@@ -37,6 +39,14 @@ _NS_PER_S = 1_000_000_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MIN_ORDINAL = date.min.toordinal()
 _MAX_ORDINAL = date.max.toordinal()
+# Times are epoch nanoseconds in 64 bits downstream (orjson, array('q'), DuckDB, spill files,
+# Spark): a record dated 9999 passed the parser and then crashed `watch` (orjson: "Integer
+# exceeds 64-bit range") and `report` (OverflowError). Whole years inside that range are read;
+# a time outside them is refused here, as a year 0 is, so nothing downstream sees one.
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261
+_MIN_NS = (date(_FIRST_YEAR, 1, 1).toordinal() - _EPOCH_ORDINAL) * 86400 * _NS_PER_S
+_MAX_NS = (date(_LAST_YEAR + 1, 1, 1).toordinal() - _EPOCH_ORDINAL) * 86400 * _NS_PER_S - 1
+_YEARS = (f"{_FIRST_YEAR:04d}", f"{_LAST_YEAR:04d}")  # the same bounds as 4-digit text
 
 _ZONE = r"(?P<zone>[Zz]|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)"
 
@@ -141,6 +151,8 @@ def _canonical(text: str) -> tuple[str, int] | None:
         return None
     if not (text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]).isdigit():
         return None
+    if not _YEARS[0] <= text[0:4] <= _YEARS[1]:
+        return None  # outside the years kept (_MIN_NS): _parse_any says so
     hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
     if hour > 23 or minute > 59 or second > 59:
         return None
@@ -193,4 +205,9 @@ def _parse_any(text: str) -> tuple[str, int]:
         - _offset_seconds(parts["zone"])
     )
     ns = seconds * _NS_PER_S + frac_ns
+    if not _MIN_NS <= ns <= _MAX_NS:
+        raise TimeParseError(
+            f"the time falls outside years {_FIRST_YEAR}-{_LAST_YEAR} once converted to UTC, "
+            "the years trailhound can order (times are kept as 64-bit epoch nanoseconds)"
+        )
     return format_ns(ns), ns

@@ -146,7 +146,9 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
     return out
 
 
-def _built_row(f: Finding, profile: Profile) -> dict[str, Any]:
+def _built_row(f: Finding, profile: Profile, signal: Any = signal_obj) -> dict[str, Any]:
+    """The row built from the finding (`signal`: how a counted rule is listed; pre_row, which
+    encodes the row at once, lists the shared objects rather than fresh copies)."""
     e = f.event
     # every profile: the one output time format (normalize/times.output_time); the seed's
     # `_messageTime` is Sumo's own epoch-ms timestamp, not a raw field it extracts
@@ -164,7 +166,7 @@ def _built_row(f: Finding, profile: Profile) -> dict[str, Any]:
     out["suspicion_score"] = f.score
     out["eventID"] = event_id
     out["provider"] = e.provider
-    out["signals"] = [signal_obj(r) for r in f.rules]
+    out["signals"] = [signal(r) for r in f.rules]
     out["outcome"] = e.status
     out["source"] = e.source
     out["origin"] = str(e.location)
@@ -203,7 +205,9 @@ def pre_row(m: Match, profile: Profile) -> PreRow | None:
     f = score_match(m)
     if f is None:
         return None
-    return orjson.dumps(row(f, profile)), tuple(r.id for r in f.rules), profile.literal_columns
+    # (the worker's event carries no row yet: the row is built, as row() would)
+    json = orjson.dumps(_built_row(f, profile, _signal_obj))
+    return json, tuple(r.id for r in f.rules), profile.literal_columns
 
 
 def row_json(f: Finding, profile: Profile) -> bytes:

@@ -17,7 +17,6 @@ addresses). Past the cap the pairs seen first are kept and the rest counted in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import BinaryIO
 
 import orjson
 
+from trailhound.atomic import replaced
 from trailhound.engine import make_engine
 from trailhound.engine.base import Match
 from trailhound.pipeline import ScanStats
@@ -96,14 +96,9 @@ def build(
 
 
 def write_file(path: Path, write: Callable[[BinaryIO], BaselineStats]) -> BaselineStats:
-    """Write through a temporary file renamed into place: an interrupted build leaves the old
-    baseline whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as out:
-            stats = write(out)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write through a temporary file renamed into place (atomic.replaced): an interrupted
+    build leaves the old baseline whole."""
+    with replaced(path) as out:
+        stats = write(out)
     return stats
 

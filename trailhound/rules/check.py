@@ -42,6 +42,7 @@ from trailhound.model import LOGSOURCES
 from trailhound.rules.loader import RuleProblem, iter_rule_files, load_paths
 from trailhound.rules.model import Filter, Rule, RuleSet
 from trailhound.rules.pipelines import FIELD_TABLES, NOT_MAPPED, map_filter, placeholder_values
+from trailhound.yamldepth import check_depth
 
 __all__ = [
     "CheckResult",
@@ -131,9 +132,18 @@ def read_placeholders(path: str | Path) -> dict[str, list[str]]:
     except OSError as e:
         raise UsageError(f"{p}: cannot read the placeholder file: {e.strerror or e}") from None
     try:
-        data = yaml.safe_load(text) if p.suffix.lower() != ".json" else json.loads(text)
+        if p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            check_depth(text)
+            data = yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as e:
         raise UsageError(f"{p}: not YAML/JSON: {' '.join(str(e).split())}") from None
+    except RecursionError:  # json's decoder recurses once per level
+        raise UsageError(
+            f"{p}: not a placeholder file: JSON nested too deep to read; a placeholder file is "
+            "a map of name -> list of values"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

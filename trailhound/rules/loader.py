@@ -49,6 +49,7 @@ from trailhound.rules.model import (
     RuleSet,
 )
 from trailhound.rules.pipelines import default_pipeline, map_filter
+from trailhound.yamldepth import check_depth
 
 PACKS = ("seed", "corrected", "related")
 
@@ -104,7 +105,9 @@ _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def yaml_documents(text: str) -> list[Any]:
-    """The YAML documents of a rule file (empty documents left out); yaml.YAMLError if bad."""
+    """The YAML documents of a rule file (empty documents left out); yaml.YAMLError if bad
+    (also when nested too deep for the loader: yamldepth.py)."""
+    check_depth(text)
     return [d for d in yaml.load_all(text, Loader=_SAFE_LOADER) if d is not None]
 
 

@@ -120,6 +120,16 @@ def _cloudtrail(rec: dict[str, Any], keys: Keys) -> Verdict | None:
             kind="s3_notification",
             message="S3 test event (sent when notifications are set up); skipped",
         )
+    if rec.get("eventType") == "AwsCloudTrailInsight" or (
+        rec.get("eventCategory") == "Insight" and isinstance(rec.get("insightDetails"), dict)
+    ):
+        # CloudTrail-Insight/ files sit beside CloudTrail/ under AWSLogs/<account>/ in the same
+        # {"Records": [...]} shape; walking the trail's bucket meets them (log-formats.md 1.4).
+        return Verdict(
+            kind="not_audit_log",
+            message="CloudTrail Insights event (a rate anomaly CloudTrail computed over API "
+            "calls, not an API call); skipped",
+        )
     return None
 
 

@@ -24,7 +24,22 @@ class InputSpec:
 
 
 def display_name(spec: InputSpec) -> str:
-    return STDIN_NAME if spec.path == STDIN else spec.path
+    """The input's name in locations, rows and state: `shown_path` of its path."""
+    return STDIN_NAME if spec.path == STDIN else shown_path(spec.path)
+
+
+def shown_path(path: str) -> str:
+    """`path` as valid Unicode. A file name whose bytes are not UTF-8 reaches Python with lone
+    surrogates standing for them (PEP 383), which no UTF-8 sink (orjson, SQLite, DuckDB) takes:
+    one such file in a scanned folder crashed every command. Its bytes show as \\xNN here; the
+    file is still opened by its real path."""
+    if path.isascii():
+        return path
+    try:
+        raw = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that does not stand for a byte
+        raw = path.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def discover(paths: Sequence[str]) -> tuple[list[InputSpec], list[Issue]]:

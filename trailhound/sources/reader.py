@@ -119,12 +119,39 @@ def _magic(data: bytes, first: int) -> str | None:
     return next((name for magic, name in _MAGIC if data.startswith(magic, first)), None)
 
 
+# Exports users feed us as CSV, by their header's columns (lower-cased): what the file is and how
+# to get the JSON records out of it. A CSV's header is its first line.
+_M365_CSV = (
+    "a CSV export of the Microsoft 365 audit log (its AuditData column holds each record as "
+    "JSON); trailhound reads the JSON records: take that column out as JSON lines, e.g. "
+    "PowerShell `Import-Csv FILE | ForEach-Object AuditData | Set-Content -Encoding utf8 "
+    "audit.jsonl`"
+)
+_CLOUDTRAIL_CSV = (
+    "a CSV of CloudTrail records (CloudTrail Lake or Athena query results); trailhound reads "
+    "CloudTrail as JSON: scan the trail's S3 files, or query with the JSON output"
+)
+_CSV_EXPORTS = (("auditdata", _M365_CSV), ("eventsource", _CLOUDTRAIL_CSV))
+
+
+def _csv_export(data: bytes, first: int) -> str | None:
+    """What a CSV export is and what to do, when its header line names a column we know."""
+    end = data.find(b"\n", first, first + 4096)
+    header = data[first : end if end >= 0 else first + 4096].decode("utf-8", "replace")
+    if "," not in header:
+        return None
+    columns = {c.strip().strip('"').lower() for c in header.split(",")}
+    return next((what for column, what in _CSV_EXPORTS if column in columns), None)
+
+
 def _not_json(data: bytes, first: int, path: str, explicit: bool) -> Issue:
     what = _magic(data, first)
     if what is None:
+        what = _csv_export(data, first)
+    if what is None:
         head = data[first : first + 40].decode("utf-8", "replace")
         what = f"not JSON (starts with {snippet(head, 50)})"
-    else:
+    elif not what.startswith("a CSV"):
         what = f"{what}, not JSON; unpack it first"
     if explicit:
         return Issue(Location(path), "not_json", f"{what}; cannot read this file", "error")

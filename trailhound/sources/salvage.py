@@ -35,8 +35,76 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-# NaN/Infinity are not JSON; orjson rejects them, so the fallback decoder must too.
-DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_I64_MIN, _U64_MAX = -(2**63), 2**64 - 1
+
+
+def _parse_int(text: str) -> int | float:
+    """An integer as orjson reads it: exact within 64 bits (signed or unsigned), else a double.
+    The stdlib's own int() kept 2**70 exact, which no orjson.dumps downstream can write: one
+    such value in a record that orjson had refused for another reason (a lone surrogate, 1e400)
+    crashed `--format ocsf` and `report`; 4,301 digits or more it refused outright."""
+    if len(text) < 19:  # 18 digits always fit: the common case, no range check
+        return int(text)
+    if len(text) <= 21:  # '-' and 20 digits at most inside 64 bits
+        n = int(text)
+        if _I64_MIN <= n <= _U64_MAX:
+            return n
+    return float(text)  # inf past a double's range; orjson writes that as null
+
+
+# A \uD800-\uDFFF escape: JSON allows a lone one, Unicode does not. orjson refuses it (so the
+# record comes here) and so does every orjson.dumps after: one lone surrogate in a user agent
+# crashed jsonl, ocsf, report, hunt and every watch cycle (the same file again each cycle).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sound_text(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD, as invalid UTF-8 bytes are."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def _sound(value: Any) -> Any:
+    """`value` with sound_text applied to every string and key, in place; iterative: a value
+    as deep as the decoder allows must not overflow the stack here."""
+    if isinstance(value, str):
+        return sound_text(value)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if any(_LONE_SURROGATE.search(k) for k in node):
+                items = [(sound_text(k), v) for k, v in node.items()]
+                node.clear()
+                node.update(items)
+            pairs: Any = node.items()
+        elif isinstance(node, list):
+            pairs = enumerate(node)
+        else:
+            continue
+        for k, v in list(pairs):
+            if isinstance(v, str):
+                node[k] = sound_text(v)
+            elif isinstance(v, (dict, list)):
+                stack.append(v)
+    return value
+
+
+class _Decoder(json.JSONDecoder):
+    """The stdlib decoder, giving what orjson would: NaN/Infinity refused (not JSON), integers
+    as orjson reads them (_parse_int), no lone surrogate in any string."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_constant=_reject_constant, parse_int=_parse_int)
+
+    def raw_decode(self, s: str, idx: int = 0) -> tuple[Any, int]:
+        value, end = super().raw_decode(s, idx)
+        if _SURROGATE_ESCAPE.search(s, idx, end):
+            value = _sound(value)
+        return value, end
+
+
+DECODER = _Decoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +185,7 @@ def _object(text: str, pos: int) -> tuple[dict[str, Any], bool, int, Break | Non
             return obj, usable, i, Break(i, "", "Expecting property name enclosed in double quotes")
         try:
             key, i = _scanstring(text, i + 1)
+            key = sound_text(key)
         except ValueError as exc:
             return obj, usable, i, Break(_error_pos(exc, i), "", decode_error_reason(exc))
         i = skip_ws(text, i)

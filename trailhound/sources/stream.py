@@ -733,7 +733,8 @@ def stream_items(
     if b.peek() in _OPEN and not r.first_line_is_value():
         yield from r.values()
     else:
-        head = b.buf[: first + 64]
+        b.fill(4096)  # a CSV header names the export (reader._csv_export)
+        head = b.buf[: first + 4096]
         line = b.line + b.buf.count(b"\n", 0, b.pos)
         framed = r.lines(line)
         if b.peek() not in _OPEN:

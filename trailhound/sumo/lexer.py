@@ -9,6 +9,7 @@ values are bare words such as `aws/cloudtrail` or `prod/*`, and the operators af
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from trailhound.sumo.errors import SumoQueryError
@@ -55,8 +56,11 @@ def scope_end(text: str) -> int:
     return n
 
 
-def _string_end(text: str, start: int, operator: str, name: str = "<query>") -> int:
-    """Offset just past the double-quoted string starting at `start`."""
+def _string_end(text: str, start: int, operator: str | Callable[[], str],
+                name: str = "<query>") -> int:
+    """Offset just past the double-quoted string starting at `start`. `operator` names it in
+    the error; a callable is asked only then (finding it scans back through the tokens: once
+    per string made lexing 100,000 strings quadratic, minutes)."""
     i = start + 1
     while i < len(text):
         if text[i] == "\\":
@@ -65,7 +69,8 @@ def _string_end(text: str, start: int, operator: str, name: str = "<query>") -> 
         if text[i] == '"':
             return i + 1
         i += 1
-    raise SumoQueryError(text, name, start, operator, "string not closed; add the closing \"")
+    raise SumoQueryError(text, name, start, operator if isinstance(operator, str) else operator(),
+                         "string not closed; add the closing \"")
 
 
 def _unescape(body: str) -> str:
@@ -117,11 +122,11 @@ def tokens(text: str, start: int, name: str) -> list[Token]:
             out.append(Token("regex", text[i + 1 : j - 1].replace("\\/", "/"), i))
             i = j
         elif c == '"':
-            j = _string_end(text, i, _operator_of(out), name)
+            j = _string_end(text, i, lambda: _operator_of(out), name)
             out.append(Token("str", _unescape(text[i + 1 : j - 1]), i))
             i = j
         elif c == "%" and text.startswith('%"', i):
-            j = _string_end(text, i + 1, _operator_of(out), name)
+            j = _string_end(text, i + 1, lambda: _operator_of(out), name)
             out.append(Token("ident", _unescape(text[i + 2 : j - 1]), i, quoted=True))
             i = j
         elif c.isdigit():

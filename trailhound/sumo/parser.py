@@ -12,6 +12,8 @@ catalog page) are read as `e as x` and `fields a, b`, each with a warning.
 
 from __future__ import annotations
 
+import dataclasses
+
 from trailhound.sumo.ast import (
     Assign,
     Binary,
@@ -52,13 +54,49 @@ _COMPARE = ("=", "==", "!=", "<>", "<", ">", "<=", ">=")
 _SUBSET = ", ".join(OPERATORS)
 
 
+# Expressions are parsed and evaluated recursively, one Python frame (or ten) per level: a
+# query of 5,000 '(' or 100,000 chained `or` died with RecursionError as a traceback. Deeper
+# than this is no query anyone writes; it is refused with its position, as any other.
+MAX_DEPTH = 100
+_TOO_DEEP = (f"nested more than {MAX_DEPTH} levels deep (parentheses, not, or a chain of "
+             "and/or/+); split it into several `where` operators")
+
+
 def parse_query(text: str, name: str = "<query>") -> Query:
     """Parse a Sumo query; raises SumoQueryError (exit 2) for anything outside the subset."""
     end = scope_end(text)
-    scope = _ScopeParser(text, name, scope_tokens(text, end, name)).parse()
+    sp = _ScopeParser(text, name, scope_tokens(text, end, name))
     p = _Parser(text, name, tokens(text, end, name))
-    ops = p.operators()
+    parser: _Base = sp
+    try:
+        scope = sp.parse()
+        parser = p
+        ops = p.operators()
+    except RecursionError:
+        raise parser.error(parser.peek(), _TOO_DEEP) from None
+    for node in (scope, *ops):
+        deep = _deeper_than(node, MAX_DEPTH)
+        if deep is not None:
+            what = "scope" if node is scope else "as" if isinstance(node, Assign) else (
+                type(node).__name__.lower())
+            raise SumoQueryError(text, name, deep, what, _TOO_DEEP)
     return Query(text, name, scope, ops, p.warnings)
+
+
+def _deeper_than(node: object, limit: int) -> int | None:
+    """The offset of a node more than `limit` levels below `node`, else None. Iterative: the
+    tree it checks is the one too deep to recurse over."""
+    stack = [(node, 1)]
+    while stack:
+        n, depth = stack.pop()
+        if depth > limit:
+            return int(getattr(n, "pos", 0))
+        for f in dataclasses.fields(n):  # type: ignore[arg-type]  # only dataclasses pushed
+            value = getattr(n, f.name)
+            for child in value if isinstance(value, tuple) else (value,):
+                if dataclasses.is_dataclass(child):
+                    stack.append((child, depth + 1))
+    return None
 
 
 class _Base:

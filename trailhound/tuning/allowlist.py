@@ -48,6 +48,7 @@ from trailhound.engine.fields import EVENT_FIELD_PREFIX
 from trailhound.errors import AllowlistError
 from trailhound.logsources import LOGSOURCES
 from trailhound.rules.model import Filter, RuleSet
+from trailhound.yamldepth import check_depth
 
 __all__ = [
     "MATCH_FIELDS",
@@ -180,6 +181,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 def _read_yaml(path: str) -> list[Entry]:
     text = _text(path)
     try:
+        check_depth(text)
         doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)

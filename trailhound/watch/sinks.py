@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, TextIO
 
 import orjson
 
+from trailhound.errors import UsageError
 from trailhound.watch.state import State
 
 _SEQ = re.compile(rb'\{"seq":([0-9]+),')
@@ -56,6 +58,11 @@ def _recover(path: str, committed: int) -> int:
     if not os.path.exists(path):
         open(path, "ab").close()
         return 0
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO, a device, a folder: no cut, no seek
+        raise UsageError(
+            f"--output {path}: not a regular file; watch cuts its file back to the state after "
+            "a crash (each alert exactly once), so give a file path, or - for stdout"
+        )
     with open(path, "r+b") as f:
         for start, text in _lines_backwards(f):
             m = _SEQ.match(text)

@@ -82,6 +82,23 @@ CREATE TABLE IF NOT EXISTS first_seen (
 """
 
 
+def _stored(name: str) -> str:
+    """A path or file name as SQLite and orjson take it. A name whose bytes are not UTF-8
+    (PEP 383 surrogates in Python) is kept as NUL + the hex of its bytes: no path holds a NUL,
+    so the form is never a real name, and `_loaded` gives the exact name back to list again."""
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "\0" + os.fsencode(name).hex()
+    return name
+
+
+def _loaded(text: str) -> str:
+    return os.fsdecode(bytes.fromhex(text[1:])) if text.startswith("\0") else text
+
+
 @dataclass(frozen=True, slots=True)
 class FileId:
     """What makes a file the same file in the next run."""
@@ -121,9 +138,16 @@ class State:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise UsageError(
+                f"--state {path}: the folder {folder} does not exist; create it or give a "
+                "file in an existing folder"
+            )
         try:
             # autocommit mode: every transaction is spelled out (BEGIN IMMEDIATE ... COMMIT)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._refuse_foreign()
             self.db.execute("PRAGMA journal_mode=WAL")
             # FULL: a commit survives a power cut too, so the output file (written after the
             # commit) never runs ahead of the database
@@ -141,6 +165,20 @@ class State:
             raise UsageError(
                 f"{path}: state schema {version}, this trailhound writes {SCHEMA_VERSION}; "
                 "give a new file to --state"
+            )
+
+    def _refuse_foreign(self) -> None:
+        """Another program's SQLite database is not ours to change: our tables and WAL mode
+        would be written into it. Ours has a `meta` table; an empty file is a new state."""
+        tables = sorted(
+            str(r[0]) for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        )
+        if tables and "meta" not in tables:
+            self.db.close()
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise UsageError(
+                f"{self.path}: an SQLite database of another program (tables: {shown}), left "
+                "unchanged; give a new file to --state"
             )
 
     def _migrate(self) -> None:
@@ -177,18 +215,19 @@ class State:
         """True when `f` was never read, or has changed since (one indexed lookup: the cost of
         a cycle does not grow with the files already seen, beyond the index's log)."""
         r = self.db.execute(
-            "SELECT size, mtime_ns, etag FROM files WHERE path = ?", (f.path,)
+            "SELECT size, mtime_ns, etag FROM files WHERE path = ?", (_stored(f.path),)
         ).fetchone()
         return r is None or tuple(r) != (f.size, f.mtime_ns, f.etag)
 
     def folder(self, path: str) -> Folder | None:
         r = self.db.execute(
-            "SELECT mtime_ns, subdirs, hot FROM folders WHERE path = ?", (path,)
+            "SELECT mtime_ns, subdirs, hot FROM folders WHERE path = ?", (_stored(path),)
         ).fetchone()
         if r is None:
             return None
-        return Folder(path, None if r[0] is None else int(r[0]), tuple(orjson.loads(r[1])),
-                      () if r[2] is None else tuple(orjson.loads(r[2])))
+        return Folder(path, None if r[0] is None else int(r[0]),
+                      tuple(map(_loaded, orjson.loads(r[1]))),
+                      () if r[2] is None else tuple(map(_loaded, orjson.loads(r[2]))))
 
     def files_seen(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM files").fetchone()[0])
@@ -329,12 +368,12 @@ class State:
             )
             db.executemany(
                 "INSERT OR REPLACE INTO folders (path, mtime_ns, subdirs, hot) VALUES (?, ?, ?, ?)",
-                ((f.path, f.mtime_ns, orjson.dumps(f.subdirs), orjson.dumps(f.hot))
-                 for f in folders),
+                ((_stored(f.path), f.mtime_ns, orjson.dumps([_stored(n) for n in f.subdirs]),
+                  orjson.dumps([_stored(n) for n in f.hot])) for f in folders),
             )
             db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, etag) VALUES (?, ?, ?, ?)",
-                ((f.path, f.size, f.mtime_ns, f.etag) for f in files),
+                ((_stored(f.path), f.size, f.mtime_ns, f.etag) for f in files),
             )
             db.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (meta or {}).items()

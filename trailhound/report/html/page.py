@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
+
+from trailhound.atomic import replaced
 
 RAW_CHUNK = 500  # raw records per JSON block: the page parses one block when one is asked for
 
@@ -76,31 +77,25 @@ def write_report(path: str, head: dict[str, Any], findings: Path, raw: Path, cou
     summary, principals, rules); `findings` / `raw`: the spooled lines (collect.py)."""
     script, style = _asset("app.js"), _asset("app.css")
     title = "trailhound report"
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as out:
-            out.write(
-                "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-                f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp(script, style)}\">\n"
-                "<meta name=\"referrer\" content=\"no-referrer\">\n"
-                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                f"<title>{title}</title>\n<style>{style}</style>\n</head>\n"
-                "<body><noscript>This report needs JavaScript to show its data.</noscript>\n"
-                "<div id=\"app\"></div>\n".encode()
-            )
-            doc = orjson.dumps(head)
-            out.write(b'<script type="application/json" id="data">')
-            out.write(script_safe(doc[:-1]))  # the head's object, left open for the findings
-            out.write(b',"findings":')
-            _write_array(out, _lines(findings))
-            out.write(b"}</script>\n")
-            lines = _lines(raw)
-            for chunk in range((count + RAW_CHUNK - 1) // RAW_CHUNK):
-                out.write(f'<script type="application/json" id="raw-{chunk}">'.encode())
-                _write_array(out, (next(lines) for _ in range(min(RAW_CHUNK, count - chunk * RAW_CHUNK))))
-                out.write(b"</script>\n")
-            out.write(f"<script>{script}</script>\n</body></html>\n".encode())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with replaced(path) as out:
+        out.write(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp(script, style)}\">\n"
+            "<meta name=\"referrer\" content=\"no-referrer\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>{title}</title>\n<style>{style}</style>\n</head>\n"
+            "<body><noscript>This report needs JavaScript to show its data.</noscript>\n"
+            "<div id=\"app\"></div>\n".encode()
+        )
+        doc = orjson.dumps(head)
+        out.write(b'<script type="application/json" id="data">')
+        out.write(script_safe(doc[:-1]))  # the head's object, left open for the findings
+        out.write(b',"findings":')
+        _write_array(out, _lines(findings))
+        out.write(b"}</script>\n")
+        lines = _lines(raw)
+        for chunk in range((count + RAW_CHUNK - 1) // RAW_CHUNK):
+            out.write(f'<script type="application/json" id="raw-{chunk}">'.encode())
+            _write_array(out, (next(lines) for _ in range(min(RAW_CHUNK, count - chunk * RAW_CHUNK))))
+            out.write(b"</script>\n")
+        out.write(f"<script>{script}</script>\n</body></html>\n".encode())
