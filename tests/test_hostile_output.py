@@ -234,8 +234,10 @@ def test_stderr_summary_escapes_file_names_issues_and_titles(tmp_path: Path) -> 
 
 def test_jsonl_round_trips_the_raw_values(tmp_path: Path) -> None:
     p, recs = detect(tmp_path, "jsonl")
+    # nothing a terminal would obey, raw (`cat findings.jsonl`): JSON's \uNNNN escapes instead
+    assert_no_raw_controls(p.stdout)
     # split on LF only, as JSON Lines says: str.splitlines() would also split inside a string
-    # at U+0085 or U+2028, which JSON carries raw
+    # at U+0085 or U+2028, were they raw
     rows = [json.loads(line) for line in p.stdout.decode("utf-8").split("\n") if line]
     assert len(rows) == len(recs)
     by_id = {row["eventID"]: row for row in rows}

@@ -179,6 +179,11 @@ AZURE_PER_OPERATION = {
     "properties.requestbody":
         "the request body of a write, in its Start record of the diagnostic export; the "
         "sample is a Success record",
+    # Azure Storage resource logs (StorageBlobLogs), read as azure_activity: the sample is an
+    # Activity Log record; tests/test_stratus_blob_panther.py matches them on Panther's logs
+    "properties.metricResponseType": "StorageBlobLogs only",
+    "properties.userAgentHeader": "StorageBlobLogs only",
+    "statusText": "StorageBlobLogs only",
 }
 
 

@@ -130,6 +130,42 @@ def test_panther_storage_http_status(external: Path) -> None:
     assert ev.error_code == "BlobUsesCustomerSpecifiedEncryption"
     assert ev.src_ip == "1.1.1.1"  # callerIpAddress "1.1.1.1:57485": the port cut off
     assert ev.user_agent.startswith("Mozilla/5.0 (Macintosh")  # properties.userAgentHeader
+    assert ev.principal == "key1(EXAMPLE_HASH)"  # a SAS request: identity.tokenHash, no claims
+
+
+# A StorageBlobLogs record of an OAuth request, as Microsoft Learn's "Azure Blob Storage
+# monitoring data reference" lays out `identity` (requester, authorization[].principals)
+OAUTH_BLOB = {
+    "time": "2026-03-14T10:00:00.1234567Z",
+    "resourceId": "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg1/"
+    "providers/Microsoft.Storage/storageAccounts/acct1/blobServices/default",
+    "category": "StorageDelete",
+    "operationName": "DeleteBlob",
+    "statusCode": 202,
+    "statusText": "Success",
+    "callerIpAddress": "203.0.113.9:50122",
+    "identity": {
+        "type": "OAuth",
+        "tokenHash": "D2AE5E8F2D6A0E1C",
+        "authorization": [{"action": "Microsoft.Storage/storageAccounts/blobServices/"
+                           "containers/blobs/delete", "result": "Granted", "type": "RBAC",
+                           "principals": [{"id": "6f1e-oid", "type": "User"}]}],
+        "requester": {"appId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+                      "audience": "https://storage.azure.com/", "objectId": "6f1e-oid",
+                      "tenantId": "72f988bf", "upn": "user@contoso.com"},
+    },
+    "properties": {"accountName": "acct1", "objectKey": "/acct1/c1/a.txt", "serviceType": "blob"},
+}
+
+
+def test_storage_oauth_requester_is_the_principal() -> None:
+    ev, issues = normalize(rec(OAUTH_BLOB))
+    assert issues == []
+    assert ev.principal == "user@contoso.com"  # identity.requester.upn, before the token hash
+    assert ev.status == "success" and ev.src_ip == "203.0.113.9"
+    no_upn = {**OAUTH_BLOB, "identity": {**OAUTH_BLOB["identity"], "requester": {
+        "objectId": "6f1e-oid", "appId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46"}}}
+    assert normalize(rec(no_upn))[0].principal == "6f1e-oid"  # a managed identity: object id
 
 
 def test_panther_recommendation_active_is_other(external: Path) -> None:

@@ -80,6 +80,9 @@ DETECTION = {
     "azure.impact.blob-ransomware-service-storage-cmk":
         ("operationName", "microsoft.keyvault/vaults/delete"),
     "azure.impact.resource-lock": ("operationName", "microsoft.authorization/locks/delete"),
+    # data plane: StorageBlobLogs records (emulate/stratus_azure_blob.py)
+    "azure.impact.blob-ransomware-individual-file-deletion": ("operationName", "deleteblob"),
+    "azure.impact.blob-ransomware-cpek": ("statusText", "blobusescustomerspecifiedencryption"),
     "azure.persistence.backdoor-managed-identity-fic":
         ("operationName", ("microsoft.managedidentity/userassignedidentities/"
                            "federatedidentitycredentials/write")),
@@ -295,3 +298,36 @@ def test_instance_scenario_runs_as_the_instance_role_and_is_denied() -> None:
     for r in box:
         assert r["userIdentity"]["arn"].split("/")[-1].startswith("i-")
         assert ("errorCode" in r) == (r["eventName"] != "GetCallerIdentity")
+
+
+# What the Azure blob ransomware Go packages call, read off the StorageBlobLogs records by plain
+# Python: 51 blobs (main.tf num_files) in 5 containers, one caller
+def _blob_records(stratus_id: str) -> list[dict[str, Any]]:
+    recs = records(SCENARIOS.get(scenario_name(stratus_id)))["azure_activity"]
+    return sorted(recs, key=lambda r: str(r["time"]))
+
+
+def test_blob_deletion_scenario_deletes_each_blob_then_its_version() -> None:
+    recs = _blob_records("azure.impact.blob-ransomware-individual-file-deletion")
+    ops = [(r["operationName"], r["properties"]["objectKey"]) for r in recs]
+    read = [k for op, k in ops if op == "GetBlob"]
+    deleted = [k for op, k in ops if op == "DeleteBlob"]
+    assert len(set(read)) == 51 and len(read) == 51
+    assert deleted == read + read  # each blob, then its version left by versioning
+    assert ops[-1][0] == "PutBlob" and ops[-1][1].endswith("/your-files-deleted/FILES-DELETED.txt")
+    assert len({r["identity"]["requester"]["upn"] for r in recs}) == 1
+    assert all(r["category"] == "StorageDelete" for r in recs if r["operationName"] == "DeleteBlob")
+
+
+def test_cpk_scenario_rewrites_each_blob_in_place_then_reads_are_refused() -> None:
+    recs = _blob_records("azure.impact.blob-ransomware-cpek")
+    attacker = [r for r in recs if r["statusCode"] < 400]
+    pairs = [(r["operationName"], r["properties"]["objectKey"]) for r in attacker
+             if r["operationName"] in ("GetBlob", "PutBlob")]
+    rewritten = [k for op, k in pairs[0:-1:2]]
+    assert pairs[:-1] == [x for k in rewritten for x in (("GetBlob", k), ("PutBlob", k))]
+    assert len(set(rewritten)) == 51 and pairs[-1][1].endswith("/FILES-ENCRYPTED.txt")
+    refused = [r for r in recs if r["statusCode"] >= 400]
+    assert {r["statusText"] for r in refused} == {"BlobUsesCustomerSpecifiedEncryption"}
+    assert {r["properties"]["objectKey"] for r in refused} <= set(rewritten)
+    assert min(r["time"] for r in refused) > max(r["time"] for r in attacker)

@@ -139,13 +139,13 @@ def test_coverage_command_lists_proofs_and_gaps(
     gaps = {r["stratus_log"] for r in rows if r["status"] == "not covered"}
     assert gaps == {t for t, rule_ids in STRATUS_WITHOUT_LOGS.items() if not rule_ids} | set(
         STRATUS_NOT_OBSERVABLE)
-    whys = {r["stratus_log"]: r["rule_test"] for r in rows if r["status"] == "not covered"}
-    assert "StorageBlobLogs" in whys["azure.impact.blob-ransomware-cpek"]
     only_tested = {r["stratus_log"]: r["rules"] for r in rows if r["status"] == "rule test only"}
     assert set(only_tested) == {t for t, rule_ids in STRATUS_WITHOUT_LOGS.items() if rule_ids}
     emulated = {r["stratus_log"]: r for r in rows if r["status"] == "emulated"}
     assert set(emulated) == set(STRATUS_EMULATED)
     assert "azure_activity_disk_exported" in emulated["azure.exfiltration.disk-export"]["rules"]
+    # data plane only, read from Azure Storage resource logs (StorageBlobLogs)
+    assert "azure_storage_blobs_cpk_locked" in emulated["azure.impact.blob-ransomware-cpek"]["rules"]
     # the flagship alone does not cover the related pack's techniques, and says so
     flagship = _coverage_rows(
         ["--profile", "corrected", "--stratus", str(external / "stratus-red-team" / "detonation-logs")],

@@ -189,3 +189,32 @@ def test_detect_state_runs_the_rules_and_engine_asked_for(
     assert ("ops-0000", "4f0e8a4c-5a55-4b7e-9d7a-0d3c2a1b9e11") in {
         (a["eventID"], a["rule_id"]) for a in alerts
     }  # the rules of --rules
+
+
+def test_state_refuses_another_programs_database_and_leaves_it_unchanged(tmp_path: Path) -> None:
+    import sqlite3
+
+    from trailhound.errors import UsageError
+
+    other = tmp_path / "app.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+        db.execute("INSERT INTO customers VALUES (1, 'x')")
+    db.close()
+    before = other.read_bytes()
+    with pytest.raises(UsageError, match="another program.*customers"):
+        State(str(other))
+    assert other.read_bytes() == before  # no table added, no WAL mode written
+    assert not (tmp_path / "app.db-wal").exists()
+    # an empty file is a new state, and a state opens again
+    empty = tmp_path / "new.db"
+    empty.touch()
+    State(str(empty)).close()
+    State(str(empty)).close()
+
+
+def test_state_in_a_missing_folder_says_so(tmp_path: Path) -> None:
+    from trailhound.errors import UsageError
+
+    with pytest.raises(UsageError, match="folder .*missing.* does not exist"):
+        State(str(tmp_path / "missing" / "s.db"))

@@ -103,3 +103,59 @@ def test_webhook_refuses_non_http_url(tmp_path: Path, capsys: pytest.CaptureFixt
                    str(tmp_path)])
     assert code == 2 and "http:// or https://" in capsys.readouterr().err
     assert not (tmp_path / "s.db").exists()
+
+
+def test_a_dripping_target_cannot_hold_a_cycle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A target that answers one byte at a time, each well inside the per-read timeout, forever:
+    every attempt ends at its deadline and the alerts stay pending (without the deadline the
+    cycle never ends; the thread join below is only a guard so the test fails, not hangs)."""
+    monkeypatch.setattr(webhook, "BACKOFF_S", 0.01)
+    monkeypatch.setattr(webhook, "TRIES", 2)
+    monkeypatch.setattr(webhook, "TIMEOUT_S", 2.0)
+    monkeypatch.setattr(webhook, "DEADLINE_S", 1.0)
+    stop = threading.Event()
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    port = srv.getsockname()[1]
+    attempts: list[int] = []
+
+    def drip() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                continue
+            attempts.append(1)
+            with conn:
+                conn.recv(65536)
+                for b in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000:
+                    if stop.is_set():
+                        break
+                    try:
+                        conn.sendall(bytes([b]))
+                    except OSError:
+                        break
+                    stop.wait(0.05)
+
+    t = threading.Thread(target=drip, daemon=True)
+    t.start()
+    logs, db, out = tmp_path / "logs", tmp_path / "s.db", tmp_path / "out.jsonl"
+    planted = Planted()
+    drop_batch(logs, 0, planted)
+    argv = ["watch", "--state", str(db), "--output", str(out), "--cycles", "1", "--engine",
+            "reference", "-q", "--webhook", f"http://127.0.0.1:{port}/hook", str(logs)]
+    codes: list[int] = []
+    runner = threading.Thread(target=lambda: codes.append(_watch(argv)), daemon=True)
+    runner.start()
+    runner.join(120)
+    stop.set()
+    assert not runner.is_alive(), "the dripping target held the watch cycle"
+    srv.close()
+    assert codes == [0]
+    err = capsys.readouterr().err
+    assert "alerts kept pending" in err and "within 1 s" in err
+    assert len(attempts) == 2  # TRIES attempts, each ended by its deadline

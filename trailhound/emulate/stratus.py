@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from trailhound.emulate import azure_ops, gcp_ops, stratus_aws, stratus_azure, stratus_gcp
+from trailhound.emulate import (
+    azure_ops,
+    gcp_ops,
+    stratus_aws,
+    stratus_azure,
+    stratus_azure_blob,
+    stratus_gcp,
+)
 from trailhound.emulate.azure import AzCaller
 from trailhound.emulate.entra import ATTACK_UA, GLOBAL_ADMIN, Entra, included, mod, target
 from trailhound.emulate.gcp import IAM_ADMIN, Gcp, GcpCaller
@@ -336,6 +343,7 @@ TABLE: dict[str, Entry] = {
         "a restricted-management administrative unit with a backdoor user in it",
         _entra(_admin_unit("IsMemberManagementRestricted", True)), (ADMIN_UNIT,)),
     **stratus_azure.TABLE,
+    **stratus_azure_blob.TABLE,
     **stratus_gcp.TABLE,
     **stratus_aws.TABLE,
 }

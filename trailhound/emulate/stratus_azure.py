@@ -1,9 +1,8 @@
 """Stratus Red Team Azure techniques added with Stratus v2.36 (rules/stratus.py
 STRATUS_EMULATED): one scenario each, the Activity Log operations the technique's Go package
-makes (its "Detection" section names them), in the diagnostic-settings export shape. The blob
-ransomware techniques that only touch the data plane (StorageBlobLogs) are not here: trailhound
-reads no Storage resource logs (rules/stratus.py STRATUS_NOT_OBSERVABLE). The table is merged
-into emulate/stratus.py's."""
+makes (its "Detection" section names them), in the diagnostic-settings export shape. The two
+blob ransomware techniques that only touch the data plane (StorageBlobLogs) are in
+emulate/stratus_azure_blob.py. The table is merged into emulate/stratus.py's."""
 
 from __future__ import annotations
 

@@ -9,7 +9,10 @@ Field choices:
 * operation: returned as logged (case kept; rules compare case-insensitively).
 * service: ``resourceProviderName.value`` / ``ResourceProviderValue``, else the part of the
   operation before the first ``/`` (``MICROSOFT.AUTHORIZATION`` stays upper-case).
-* principal: ``caller``, else claims (UPN claim -> ``name`` -> ``appid`` -> object id).
+* principal: ``caller``, else claims (UPN claim -> ``name`` -> ``appid`` -> object id), else
+  (Storage resource logs, StorageBlobLogs: no claims) the OAuth requester (``upn`` -> object id
+  -> app id), else ``identity.tokenHash`` (a SAS or account key: the credential is all the log
+  names; STORAGE_CALLER).
   principal_type: ``authorization.evidence.principalType`` (diagnostic shape: under
   ``identity``); else the ``idtyp`` claim (``app`` -> ServicePrincipal, ``user`` -> User).
 * region: None (``location`` is where Azure processed the event, not the resource region).
@@ -33,6 +36,7 @@ import json
 import re
 from typing import Any
 
+from trailhound.azure_fields import STORAGE_CALLER
 from trailhound.model import Event, Issue, RawRecord, Status
 from trailhound.normalize._fields import Fields, address, first, new_event, scalar_text
 
@@ -67,7 +71,7 @@ def _principal(f: Fields) -> tuple[str | None, dict[Any, Any] | None]:
     if caller is not None:
         return caller, claims
     if claims is None:
-        return None, None
+        return first(f.string(*STORAGE_CALLER)), None
     prefix = claims_hit[0] if claims_hit else "claims"
     for key in (_UPN, "name", "appid", _OBJECT_ID):
         value = first(f.string((key,), root=claims, prefix=prefix))
@@ -77,13 +81,16 @@ def _principal(f: Fields) -> tuple[str | None, dict[Any, Any] | None]:
 
 
 def _principal_type(f: Fields, claims: dict[Any, Any] | None) -> str | None:
-    kind = first(
-        f.string(
-            "identity.authorization.evidence.principalType",
-            "authorization.evidence.principalType",
-            "Authorization_d.evidence.principalType",
-        )
-    )
+    paths = [
+        "identity.authorization.evidence.principalType",
+        "authorization.evidence.principalType",
+        "Authorization_d.evidence.principalType",
+    ]
+    authz = f.raw("identity.authorization")
+    if authz is not None and isinstance(authz[1], list):
+        # Storage resource logs: a list of RBAC decisions with no evidence, not a bad record
+        paths.pop(0)
+    kind = first(f.string(*paths))
     if kind is not None or claims is None:
         return kind
     idtyp = f.string("idtyp", root=claims, prefix="claims")

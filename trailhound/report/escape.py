@@ -13,8 +13,11 @@ errorMessage can carry terminal escape sequences, spreadsheet formulas or markup
   strip first. TAB, CR and LF cannot start a cell: they are escaped. A cell starting with a quote
   gets one too, so stripping exactly one leading quote always gives the escaped value back.
   Numbers written by trailhound itself (scores, counts) are left alone: -0.5 is not a formula.
-JSON output needs nothing here: JSON is exact, the encoder escapes control characters itself,
-and escaping for display is the reader's job.
+- json (JSON lines, OCSF): the encoder escapes C0 controls and quotes; the other characters of
+  the terminal's set that JSON allows raw (DEL, C1 such as CSI U+009B, bidi controls, zero-width
+  characters, line separators) are written as `\\uNNNN` too (`for_json`), so `cat findings.jsonl`
+  or `grep` on a terminal shows them instead of obeying them. Lossless: a JSON reader decodes
+  `\\u009b` to the same character.
 """
 
 from __future__ import annotations
@@ -40,6 +43,25 @@ def _visible(m: re.Match[str]) -> str:
         return "\\\\"
     code = ord(ch)
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+# The terminal's set less what JSON itself escapes (C0, the backslash) and less lone surrogates
+# (the encoder refuses them; the readers turn them into U+FFFD).
+_JSON_UNSAFE = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff"
+    "\u2028\u2029]"
+)
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group(0)):04x}"
+
+
+def for_json(text: str) -> str:
+    """JSON text (an encoder's output) with the characters above written as `\\uNNNN`; they can
+    only stand inside JSON strings, where the escape means the same character. ASCII text (the
+    common case: `isascii` is constant time on a str) is returned as it is."""
+    return text if text.isascii() else _JSON_UNSAFE.sub(_json_escape, text)
 
 
 def for_terminal(value: object) -> str:

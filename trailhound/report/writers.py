@@ -10,7 +10,7 @@ import orjson
 
 from trailhound.registry import Registry
 from trailhound.report.columns import COLUMNS, SEED_COLUMNS
-from trailhound.report.escape import for_csv, for_terminal
+from trailhound.report.escape import for_csv, for_json, for_terminal
 from trailhound.report.layout import Layout, Slot
 from trailhound.report.layout import write_table as write_records
 from trailhound.report.names import short_principal, short_time
@@ -27,16 +27,17 @@ def wants_raw(writer: Writer) -> bool:
 
 
 def write_jsonl(rows: Iterable[Row | bytes], out: TextIO) -> None:
-    """One JSON object per line; a row may come as its JSON already (columns.row_json)."""
+    """One JSON object per line; a row may come as its JSON already (columns.row_json). Log text
+    that a terminal would obey (C1, bidi controls...) is written escaped (escape.for_json)."""
     # a write per 512 rows: a text stream's write costs more than the row's JSON
     dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     chunk: list[str] = []
     for r in rows:
         chunk.append((r + b"\n").decode() if r.__class__ is bytes else dumps(r, option=nl).decode())
         if len(chunk) == 512:
-            out.write("".join(chunk))
+            out.write(for_json("".join(chunk)))
             chunk.clear()
-    out.write("".join(chunk))
+    out.write(for_json("".join(chunk)))
 
 
 def _csv_cell(v: Any) -> str:

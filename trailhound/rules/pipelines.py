@@ -117,6 +117,8 @@ from sigma.processing.transformations import (
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaLogSource, SigmaRule
 from sigma.types import SigmaExists, SigmaNull, SigmaType
 
+from trailhound.azure_fields import STORAGE_CALLER
+
 __all__ = [
     "AWS_CLOUDTRAIL_FIELDS",
     "AZURE_ACTIVITY_FIELDS",
@@ -192,8 +194,10 @@ AZURE_ACTIVITY_FIELDS: dict[str, list[str]] = {
     "subscriptionId": _AA_SUBSCRIPTION,
     "callerIpAddress": _AA_CALLER_IP,
     # the diagnostic export has no `caller`: its token claims name the caller (UPN, else the
-    # object id of a service principal), as the normalizer reads them
-    "caller": ["caller", "Caller", f"identity.claims.{_AA_UPN}", f"identity.claims.{_AA_OID}"],
+    # object id of a service principal), as the normalizer reads them; Storage resource logs
+    # name the OAuth requester, else the SAS / key hash
+    "caller": ["caller", "Caller", f"identity.claims.{_AA_UPN}", f"identity.claims.{_AA_OID}",
+               *STORAGE_CALLER],
     "correlationId": _AA_CORRELATION,
     "properties.message": ["properties.message", "Properties_d.message"],
 }

@@ -107,6 +107,11 @@ STRATUS_EMULATED: dict[str, frozenset[str]] = {
         # Data Encrypted for Impact: the data put under a key the attacker then deletes
         "azure.impact.blob-ransomware-client-encryption-scope": {"t1486"},
         "azure.impact.blob-ransomware-service-storage-cmk": {"t1486"},
+        # Data Encrypted for Impact: each blob rewritten under a customer-provided key (CPK) only
+        # the attacker holds; Data Destruction: every blob and version deleted one by one.
+        # Data plane only: Azure Storage resource logs (StorageBlobLogs), read as azure_activity
+        "azure.impact.blob-ransomware-cpek": {"t1486"},
+        "azure.impact.blob-ransomware-individual-file-deletion": {"t1485"},
         # Data Destruction: a lock exists to prevent it; removing it is its first step
         "azure.impact.resource-lock": {"t1485"},
         # Additional Cloud Credentials: a federated credential, API keys turned back on
@@ -157,15 +162,9 @@ STRATUS_EMULATED: dict[str, frozenset[str]] = {
 }
 
 # Stratus techniques whose only telemetry is a log trailhound does not read: listed by
-# `rules coverage` as not covered, with the reason, instead of claiming a proxy.
-STRATUS_NOT_OBSERVABLE: dict[str, str] = {
-    "azure.impact.blob-ransomware-cpek": (
-        "data plane only (GetBlob / PutBlob with customer-provided keys in StorageBlobLogs): "
-        "trailhound reads no Azure Storage resource logs"),
-    "azure.impact.blob-ransomware-individual-file-deletion": (
-        "data plane only (DeleteBlob in StorageBlobLogs): trailhound reads no Azure Storage "
-        "resource logs"),
-}
+# `rules coverage` as not covered, with the reason, instead of claiming a proxy. None now: the
+# two Azure blob ransomware techniques (StorageBlobLogs, read as azure_activity) are emulated.
+STRATUS_NOT_OBSERVABLE: dict[str, str] = {}
 
 # AWS techniques Stratus Red Team lists with no detonation log here and no emulated scenario yet
 # -> the rules (ids) written for them (the others are emulated: STRATUS_EMULATED). Only their own positive test

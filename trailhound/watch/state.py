@@ -138,9 +138,16 @@ class State:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise UsageError(
+                f"--state {path}: the folder {folder} does not exist; create it or give a "
+                "file in an existing folder"
+            )
         try:
             # autocommit mode: every transaction is spelled out (BEGIN IMMEDIATE ... COMMIT)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._refuse_foreign()
             self.db.execute("PRAGMA journal_mode=WAL")
             # FULL: a commit survives a power cut too, so the output file (written after the
             # commit) never runs ahead of the database
@@ -158,6 +165,20 @@ class State:
             raise UsageError(
                 f"{path}: state schema {version}, this trailhound writes {SCHEMA_VERSION}; "
                 "give a new file to --state"
+            )
+
+    def _refuse_foreign(self) -> None:
+        """Another program's SQLite database is not ours to change: our tables and WAL mode
+        would be written into it. Ours has a `meta` table; an empty file is a new state."""
+        tables = sorted(
+            str(r[0]) for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        )
+        if tables and "meta" not in tables:
+            self.db.close()
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise UsageError(
+                f"{self.path}: an SQLite database of another program (tables: {shown}), left "
+                "unchanged; give a new file to --state"
             )
 
     def _migrate(self) -> None:

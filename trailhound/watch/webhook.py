@@ -6,11 +6,20 @@ after a 2xx answer; a process killed between the answer and the mark sends it ag
 same key (at least once, exactly once for a receiver that drops a key it has seen). A failed
 POST (refused, timeout, 408/429/5xx, or any other answer) is retried with exponential backoff
 (BACKOFF_S, doubled each time, TRIES in all); then the cycle leaves it and every later alert
-pending, in order, for the next cycle. stdlib urllib: one POST needs no more.
+pending, in order, for the next cycle. stdlib urllib: one POST needs no more (and it keeps the
+proxy variables a user's network may need).
+
+Each attempt has a whole deadline (DEADLINE_S), not only urllib's per-read timeout: a target that
+drips its answer a byte at a time, each byte inside TIMEOUT_S, would otherwise hold the watch's
+cycle for as long as it likes. The response is read through a socket whose every read gets the
+time left (_DeadlineSocket).
 """
 
 from __future__ import annotations
 
+import http.client
+import io
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -23,8 +32,69 @@ from trailhound.watch.state import USES_WEBHOOK, State
 
 TRIES = 4
 BACKOFF_S = 0.5
-TIMEOUT_S = 10.0
+TIMEOUT_S = 10.0  # connect, and each read
+DEADLINE_S = 30.0  # a whole attempt: connect, send, the answer's status line and headers
 PAGE = 100
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The answer's byte stream, each read given the attempt's time left."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock, self.deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no whole answer within {DEADLINE_S:g} s")
+        self.sock.settimeout(min(left, TIMEOUT_S))
+        return self.sock.recv_into(b)
+
+
+class _DeadlineSocket:
+    """The connection's socket (plain or TLS); `makefile` (how http.client reads the answer)
+    gives a reader bound by the deadline; everything else is the socket's own."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        super().connect()
+        self.sock = _DeadlineSocket(self.sock, deadline)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        super().connect()
+        self.sock = _DeadlineSocket(self.sock, deadline)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        # no context given: http.client's default one (certificates and host name checked), as
+        # urllib's own handler built without arguments
+        return self.do_open(_HTTPSConnection, req)
+
+
+_OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
 
 
 def check_url(url: str) -> str:
@@ -78,7 +148,7 @@ class Webhook:
                 headers={"Content-Type": "application/json", "Idempotency-Key": key},
             )
             try:
-                with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+                with _OPENER.open(req, timeout=TIMEOUT_S) as resp:
                     if 200 <= resp.status < 300:
                         return None
                     reason = f"HTTP {resp.status}"
