@@ -51,7 +51,12 @@ class _DeadlineReader(io.RawIOBase):
         if left <= 0:
             raise TimeoutError(f"no whole answer within {DEADLINE_S:g} s")
         self.sock.settimeout(min(left, TIMEOUT_S))
-        return self.sock.recv_into(b)
+        try:
+            return self.sock.recv_into(b)
+        except TimeoutError:
+            if time.monotonic() >= self.deadline:  # the read ran into the deadline: say which
+                raise TimeoutError(f"no whole answer within {DEADLINE_S:g} s") from None
+            raise
 
 
 class _DeadlineSocket:
