@@ -11,27 +11,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.report_html_support import Opened, browser, report
+from tests.report_html_support import Opened, browser
 from tests.test_cli import th
-from trailhound.demo import dataset_path
+from tests.test_report_html_browser import DEMO, demo_report
 
-__all__ = ["browser"]  # the fixture, imported for pytest
-
-DEMO = str(dataset_path())
-
+__all__ = ["browser", "demo_report"]  # the fixtures, imported for pytest
 
 def _english(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-@pytest.fixture(scope="module")
-def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "report.html"
-    got = report(out, DEMO)
-    assert got.returncode == 0, got.stderr
-    return out
 
 
 def test_counts_are_singular_for_one(browser: Any, demo_report: Path) -> None:
