@@ -19,6 +19,8 @@ from trailhound.sources.reader import read_bytes
 DOCUMENTED = {
     ("azure_activity", "principal"), ("azure_activity", "account"), ("azure_activity", "event_id"),
     ("m365_audit", "user_agent"),
+    # the raw address keeps the client's port (`1.2.3.4:5678`); the normalizer cuts it off
+    ("m365_audit", "src_ip"), ("azure_activity", "src_ip"),
 }
 
 

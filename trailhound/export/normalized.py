@@ -12,7 +12,9 @@ What is left out, because a query cannot say it with raw field tests: Azure's pr
 claims when `caller` is absent (a claim key spelled as a URL, picked by a priority list), Azure's
 subscription taken from the `/subscriptions/<id>` segment of a resource id, GCP's project taken
 from `logName`, Entra's principal chosen by the initiator's kind, Azure's synthetic event ids,
-Microsoft 365's user agent inside `ExtendedProperties`. Those paths are the ones the export
+Microsoft 365's user agent inside `ExtendedProperties`, the client's port that Microsoft 365 and
+Azure may write after a source address (the normalizers cut it off: normalize/_fields.address;
+the raw column keeps it). Those paths are the ones the export
 reads; docs/export.md lists the difference, and tests/test_export_normalized.py checks the
 table against the normalizers over the demo dataset.
 """

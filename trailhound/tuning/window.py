@@ -44,9 +44,11 @@ def parse_bound(text: str, option: str, now_ns: int | None = None) -> int:
         return now - span
     try:
         return parse_time(t)[1]
-    except (TimeParseError, ValueError, TypeError):
+    except (TimeParseError, ValueError, TypeError) as exc:
+        # a time the parser read but cannot place (a year past 2261) says so, not "not a time"
+        why = f"{exc}" if "outside years" in str(exc) else "not a time or a duration"
         raise UsageError(
-            f"{option} {text!r}: not a time or a duration; write an ISO time "
+            f"{option} {text!r}: {why}; write an ISO time "
             "(2026-03-14, 2026-03-14T09:30:00Z) or a duration back from now (90m, 24h, 7d)"
         ) from None
 
