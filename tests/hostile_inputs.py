@@ -23,6 +23,18 @@ from tests.test_profiles_defects import ct
 _BLOCK = 1 << 20
 
 
+def run(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """trailhound as a user runs it, on a wide terminal (COLUMNS 400: no table cell cut), text
+    decoded strictly (a lone surrogate or undecodable byte in the output fails the test)."""
+    return subprocess.run(
+        [sys.executable, "-m", "trailhound", *map(str, args)], capture_output=True, text=True,
+        timeout=300, check=False, cwd=cwd, errors="strict",
+        env={**os.environ, "COLUMNS": "400", **(env or {})},
+    )
+
+
 def stop_logging(n: int = 1) -> dict[str, Any]:
     """The control record: the seed and corrected profiles flag it."""
     return ct("StopLogging", "cloudtrail.amazonaws.com", n)

@@ -10,9 +10,6 @@ within 64 bits, else a double) and every writer writes them.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -21,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import hostile_inputs as H
+from tests.hostile_inputs import run
 from trailhound.sources.salvage import DECODER
 
 BIG = 2**70
@@ -40,12 +38,6 @@ def test_fallback_integers_are_what_orjson_reads(n: int | str) -> None:
         return
     assert type(got) is type(want) and got == want
 
-
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trailhound", *map(str, args)], capture_output=True, text=True,
-        timeout=300, check=False, env={**os.environ, "COLUMNS": "400"},
-    )
 
 
 @pytest.fixture()

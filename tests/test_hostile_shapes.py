@@ -15,15 +15,13 @@ import csv
 import gzip
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import hostile_inputs as H
+from tests.hostile_inputs import run
 from trailhound.model import Issue, RawRecord
 from trailhound.sources import read_bytes
 from trailhound.sources.limits import Limits
@@ -49,12 +47,6 @@ def insight(state: str, n: int) -> dict[str, Any]:
         "eventCategory": "Insight",
     }
 
-
-def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trailhound", *map(str, args)], capture_output=True, text=True,
-        timeout=120, check=False, env={**os.environ, "COLUMNS": "400", **(env or {})},
-    )
 
 
 @pytest.fixture()

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests import hostile_inputs as H
+from tests.hostile_inputs import run
 
 SEED = ["--profile", "seed"]
 COMMANDS: dict[str, list[str]] = {
@@ -33,13 +32,6 @@ COMMANDS: dict[str, list[str]] = {
     "hunt": ["hunt", "recon_then_tampering", "--format", "jsonl"],  # DuckDB over the events
 }
 
-
-def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trailhound", *map(str, args)], capture_output=True, text=True,
-        timeout=300, check=False, cwd=cwd, errors="strict",
-        env={**os.environ, "COLUMNS": "400"},
-    )
 
 
 @pytest.fixture()

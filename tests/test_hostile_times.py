@@ -11,24 +11,17 @@ finishes with exit 3 and the other findings.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests import hostile_inputs as H
+from tests.hostile_inputs import run
 
 FAR = ["9999-12-31T23:59:59Z", "2262-04-12T00:00:00Z", "1677-09-21T00:00:00Z",
        "0001-01-01T00:00:00Z"]
 
-
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trailhound", *map(str, args)], capture_output=True, text=True,
-        timeout=300, check=False, env={**os.environ, "COLUMNS": "400"},
-    )
 
 
 @pytest.fixture()
