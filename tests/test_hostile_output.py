@@ -248,3 +248,21 @@ def test_jsonl_round_trips_the_raw_values(tmp_path: Path) -> None:
         assert row["errorMessage"] == r["errorMessage"]
         assert row["sourceIP"] == r["sourceIPAddress"]
         assert [s["title"] for s in row["signals"]].count(TITLE) == 1
+
+
+def test_watch_alert_lines_nothing_raw_values_recoverable(tmp_path: Path) -> None:
+    """The watch writes each alert's stored body as it is (file, stdout, webhook): escaped once
+    when built, it carries no raw C1 / bidi / zero-width character and still decodes to the
+    log's values (oracle: the records written here)."""
+    logs, rules, recs = build(tmp_path)
+    out, db = tmp_path / "alerts.jsonl", tmp_path / "state.db"
+    p = th("watch", "--state", str(db), "--output", str(out), "--cycles", "1", "--engine",
+           "reference", "--min-score", "0", "--rules", str(rules), "-q", str(logs))
+    assert b"Traceback" not in p.stderr
+    data = out.read_bytes()
+    assert_no_raw_controls(data)
+    alerts = [json.loads(x) for x in data.decode("utf-8").split("\n") if x]
+    by_id = {a["eventID"]: a for a in alerts}
+    assert {r["eventID"] for r in recs} <= by_id.keys()
+    for r in recs:
+        assert by_id[r["eventID"]]["userAgent"] == r["userAgent"]

@@ -64,6 +64,11 @@ def for_json(text: str) -> str:
     return text if text.isascii() else _JSON_UNSAFE.sub(_json_escape, text)
 
 
+def for_json_bytes(data: bytes) -> bytes:
+    """`for_json` over UTF-8 JSON bytes (an alert body the watch stores and writes as it is)."""
+    return data if data.isascii() else for_json(data.decode()).encode()
+
+
 def for_terminal(value: object) -> str:
     """Text safe to print on a terminal: every control/bidi/zero-width character made visible."""
     return _UNSAFE.sub(_visible, "" if value is None else str(value))

@@ -25,6 +25,7 @@ import orjson
 from trailhound.engine.base import Match
 from trailhound.pipeline import ScanStats, scan_stream
 from trailhound.report.columns import row
+from trailhound.report.escape import for_json_bytes
 from trailhound.rules.loader import load_pack
 from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding
@@ -170,7 +171,8 @@ class Detector:
             rows[event] = (t, orjson.dumps(r))
             for signal in f.rules:
                 aid = alert_id(f.event, signal.id, profile.dedupe)
-                body = orjson.dumps({"alert_id": aid, "rule_id": signal.id, **r})
+                # written as it is to the file, stdout and the webhook: escaped once, here
+                body = for_json_bytes(orjson.dumps({"alert_id": aid, "rule_id": signal.id, **r}))
                 alerts.append(Alert(aid, body, event, t))
         return alerts, rows
 
