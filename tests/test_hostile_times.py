@@ -65,3 +65,13 @@ def test_other_commands_finish(tmp_path: Path, far_times: Path, command: str) ->
     }.get(command, [])
     p = run(command, *extra, far_times)
     assert_reported(p)
+
+
+def test_since_past_the_orderable_years_says_why() -> None:
+    from trailhound.errors import UsageError
+    from trailhound.tuning.window import parse_bound
+
+    with pytest.raises(UsageError, match="--since '2999-01-01': the time falls outside years 1678-2261"):
+        parse_bound("2999-01-01", "--since")
+    with pytest.raises(UsageError, match="'soon': not a time or a duration"):
+        parse_bound("soon", "--since")

@@ -93,6 +93,10 @@ class TimeParseError(ValueError):
     """The text is not a time this module understands; the message says why."""
 
 
+class TimeOutOfRange(TimeParseError):
+    """A time read as written that falls outside the years trailhound can place."""
+
+
 def _offset_seconds(zone: str | None) -> int:
     if zone is None or zone in ("Z", "z", "UTC", "GMT"):
         return 0
@@ -111,7 +115,7 @@ def format_ns(ns: int) -> str:
     days, rem = divmod(seconds, 86400)
     ordinal = days + _EPOCH_ORDINAL
     if not _MIN_ORDINAL <= ordinal <= _MAX_ORDINAL:
-        raise TimeParseError("the time falls outside years 0001-9999 once converted to UTC")
+        raise TimeOutOfRange("the time falls outside years 0001-9999 once converted to UTC")
     day = date.fromordinal(ordinal)
     hh, rem = divmod(rem, 3600)
     mm, ss = divmod(rem, 60)
@@ -206,7 +210,7 @@ def _parse_any(text: str) -> tuple[str, int]:
     )
     ns = seconds * _NS_PER_S + frac_ns
     if not _MIN_NS <= ns <= _MAX_NS:
-        raise TimeParseError(
+        raise TimeOutOfRange(
             f"the time falls outside years {_FIRST_YEAR}-{_LAST_YEAR} once converted to UTC, "
             "the years trailhound can order (times are kept as 64-bit epoch nanoseconds)"
         )

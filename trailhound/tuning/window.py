@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from trailhound.errors import UsageError
-from trailhound.normalize.times import TimeParseError, format_ns, parse_time
+from trailhound.normalize.times import TimeOutOfRange, TimeParseError, format_ns, parse_time
 
 __all__ = ["OUTSIDE", "UNTIMED", "TimeWindow", "parse_bound", "parse_duration"]
 
@@ -45,8 +45,8 @@ def parse_bound(text: str, option: str, now_ns: int | None = None) -> int:
     try:
         return parse_time(t)[1]
     except (TimeParseError, ValueError, TypeError) as exc:
-        # a time the parser read but cannot place (a year past 2261) says so, not "not a time"
-        why = f"{exc}" if "outside years" in str(exc) else "not a time or a duration"
+        # a time read but not placeable (a year past 2261) says so, not "not a time"
+        why = str(exc) if isinstance(exc, TimeOutOfRange) else "not a time or a duration"
         raise UsageError(
             f"{option} {text!r}: {why}; write an ISO time "
             "(2026-03-14, 2026-03-14T09:30:00Z) or a duration back from now (90m, 24h, 7d)"
