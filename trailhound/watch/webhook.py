@@ -76,15 +76,12 @@ class _DeadlineSocket:
 class _HTTPConnection(http.client.HTTPConnection):
     def connect(self) -> None:
         deadline = time.monotonic() + DEADLINE_S
-        super().connect()
+        super().connect()  # for _HTTPSConnection: HTTPSConnection's, which wraps it in TLS
         self.sock = _DeadlineSocket(self.sock, deadline)
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        deadline = time.monotonic() + DEADLINE_S
-        super().connect()
-        self.sock = _DeadlineSocket(self.sock, deadline)
+class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
+    """TLS (HTTPSConnection.connect, next in the order) with _HTTPConnection's deadline."""
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
