@@ -55,15 +55,28 @@ def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
     if _depth_bound(text) <= limit:
         return
     depth = 0
-    for event in yaml.parse(text, Loader=_PARSER):
-        if isinstance(event, _OPEN):
-            depth += 1
-            if depth > limit:
-                raise TooDeep(
-                    problem=f"nested more than {limit} levels deep (no rule, allowlist or "
-                    "placeholder file needs that many; is this the right file?)",
+    try:
+        for event in yaml.parse(text, Loader=_PARSER):
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > limit:
                     # libyaml's marks have the same line and column as the pure-Python ones
-                    problem_mark=event.start_mark,  # type: ignore[arg-type]
-                )
-        elif isinstance(event, _CLOSE):
-            depth -= 1
+                    raise _too_deep(limit, event.start_mark)
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+    except TooDeep:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        # libyaml 0.2.5 (PyYAML 6.0.2+ wheels) refuses 1,000 flow levels in its scanner, which
+        # reads ahead of the events: the same verdict, said the same way on every build
+        if "maximum nesting depth" not in str(exc.problem or ""):
+            raise
+        raise _too_deep(limit, exc.problem_mark) from None
+
+
+def _too_deep(limit: int, mark: Any) -> TooDeep:
+    return TooDeep(
+        problem=f"nested more than {limit} levels deep (no rule, allowlist or placeholder file "
+        "needs that many; is this the right file?)",
+        problem_mark=mark,
+    )
