@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, ParamSpec
 from trailhound.engine import DEFAULT_ENGINE, make_engine
 from trailhound.engine.base import Match
 from trailhound.engine.correlate import CorrelationStats
+from trailhound.engine.fast import FastPlan
 from trailhound.engine.loop import spec_events
 from trailhound.model import Event, Issue
 from trailhound.profiles import Profile
@@ -136,17 +137,25 @@ def scan_stream(
     carry: Callable[[Iterator[Match]], Iterator[Match]] | None = None,
     first_seen: dict[str, Any] | None = None,
     baseline: Path | None = None,
+    rows_only: bool = False,
 ) -> ScanStream:
     """`scan`, with the findings as an iterator: past a budget they are sorted on disk
     (scoring.iter_findings), so memory does not grow with their number. Incremental runs
     (watch/cycle.py): `select` keeps the inputs not read before, `carry` wraps the gated
     matches (to keep those correlations need and feed the kept ones of earlier runs),
     `first_seen` the first-seen rules' history (watch/history.py). `baseline`: `detect
-    --baseline`'s file, known pairs for every first-seen rule (rules/first_seen.py)."""
+    --baseline`'s file, known pairs for every first-seen rule (rules/first_seen.py).
+    `rows_only`: the consumer writes only each finding's row (report/columns.row_json, as
+    `detect --format jsonl` does), never reads its event: a finding that nothing after the
+    engine can change then comes as a scoring.RowFinding (its row as the worker built it, no
+    event), which costs the main process a fraction of a Finding (engines that read in worker
+    processes: fast)."""
     stats = ScanStats()
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
     plan = eng.compile(rs)
+    if rows_only and isinstance(plan, FastPlan):
+        plan.for_rows()
     specs, issues = eng.discover(paths)
     for issue in issues:
         stats.add_issue(issue)

@@ -15,10 +15,11 @@ counted: they neither make a finding nor add weight on their own.
 from __future__ import annotations
 
 import operator
+import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 import orjson
 
@@ -27,7 +28,7 @@ from trailhound.engine.correlate import CorrelationStats, Correlator, Hit
 from trailhound.errors import SpillError
 from trailhound.model import Event
 from trailhound.rules.model import Correlation, Filter, Rule
-from trailhound.spill import Codec, Payloads, Runs, spill_budget
+from trailhound.spill import At, Codec, FindingRefs, Payloads, Runs, spill_budget
 
 # The Event fields that name an operation (collapse_key's inputs, in _collapse_key's order).
 COLLAPSE_FIELDS = (
@@ -74,13 +75,24 @@ def _total(rules: Iterable[Signal]) -> float:
     return score
 
 
+def counted(rules: Iterable[Signal]) -> list[Signal]:
+    """The rules that count towards a score: not those with `generate` False (base rules of a
+    correlation)."""
+    return [r for r in rules if r.generate]
+
+
+def match_score(m: Match) -> float:
+    """The score of the finding `m` makes (score_match), without making it (engine/fast.py)."""
+    return _total(counted(m.rules))
+
+
 def score_match(m: Match, order: int = 0) -> Finding | None:
     """A Finding when at least one counted detection (non-context) rule survived, else None.
     Rules with `generate` False (base rules of a correlation) are not counted."""
-    counted: list[Signal] = [r for r in m.rules if r.generate]
-    if not any(not r.context for r in counted):
+    rules = counted(m.rules)
+    if not any(not r.context for r in rules):
         return None
-    return Finding(m.event, _total(counted), counted, list(m.suppressed), order)
+    return Finding(m.event, _total(rules), rules, list(m.suppressed), order)
 
 
 def add_hits(
@@ -112,8 +124,7 @@ def hits_by_order(hits: Sequence[Hit]) -> dict[int, list[Hit]]:
 def hit_only_finding(correlator: Correlator, order: int) -> Finding:
     """The finding of an event no counted rule flagged but a correlation hit includes."""
     m = correlator.match(order)
-    counted: list[Signal] = [r for r in m.rules if r.generate]
-    return Finding(m.event, 0, counted, list(m.suppressed), order)
+    return Finding(m.event, 0, counted(m.rules), list(m.suppressed), order)
 
 
 def apply_hits(f: Finding, hits: Sequence[Hit], position: dict[str, int]) -> None:
@@ -148,9 +159,9 @@ def keep_score(score: float, min_score: float | None) -> bool:
 
 def sort_key(f: Finding) -> tuple[object, ...]:
     """Highest score first; ties by event time (unknown last), then event id (missing last),
-    then input order, so the output is the same on every run. The one sort definition: the
-    in-memory path sorts by it, the spilled path stores it with each final finding (spark/score.py
-    spells the same order in Spark SQL)."""
+    then input order, so the output is the same on every run. The one sort definition: scoring
+    sorts every finding by it, in memory or spilled, computed from its parts (_sort_key) where the
+    event's part came from a worker (spark/score.py spells the same order in Spark SQL)."""
     return _sort_key(f.score, event_order(f.event), f.order)
 
 
@@ -164,15 +175,15 @@ def event_order(e: Event) -> tuple[object, ...]:
     return (t is None, t or 0, eid is None, eid or "")
 
 
-# What the spilled path sorts a finding by that depends on its event alone: its collapse key
-# as JSON text (None: none), its status rank (_rank) and event_order.
+# What scoring sorts a finding by that depends on its event alone: its collapse key as JSON
+# text (None: none), its status rank (copies of one operation: the lowest rank, then the
+# first, wins) and event_order.
 EventKeys = tuple[bytes | None, int, tuple[object, ...]]
 
 
 def event_keys(e: Event) -> EventKeys:
     """The event's EventKeys. Computed by the worker that matched the event (engine/fast.py:
-    the main process is the serial part of a scan), else when the finding is spilled; the
-    functions are the in-memory path's, so the two paths cannot drift."""
+    the main process is the serial part of a scan), else when the finding is sorted."""
     key = collapse_key(e)
     # JSON text: equal keys give equal bytes, and bytes compare whatever the key holds (None
     # next to text)
@@ -214,33 +225,9 @@ def _collapse_key(
     return None
 
 
-def _rank(f: Finding) -> tuple[int, int]:
-    return (_status_rank(f.event), f.order)
-
-
 def _status_rank(e: Event) -> int:
     # The record that says how it ended wins (Succeeded/Failed over Started/Accepted).
     return 0 if e.status in ("success", "failure") else 1
-
-
-def collapse(findings: list[Finding]) -> list[Finding]:
-    """One finding per operation: the final-status record (else the first), counting copies."""
-    best: dict[tuple[object, ...], Finding] = {}
-    out: list[Finding] = []
-    for f in findings:
-        key = collapse_key(f.event)
-        if key is None:
-            out.append(f)
-            continue
-        kept = best.get(key)
-        if kept is None:
-            best[key] = f
-        else:
-            winner = kept if _rank(kept) <= _rank(f) else f
-            winner.copies = kept.copies + f.copies
-            best[key] = winner
-    out.extend(best.values())
-    return out
 
 
 def score_all(
@@ -302,88 +289,136 @@ def _score_stream(
     min_score: float | None,
     correlations: Sequence[Correlation],
 ) -> Iterator[Finding]:
-    kept: list[Finding] = []
-    spill: _Spill | None = None
-    for i, m in enumerate(matches):
-        may_hit = correlator.add(m, i)  # only matches the correlator keeps can get hits
-        f = score_match(m, i)
-        if f is None:
-            continue
-        if spill is not None:
-            spill.add(f, may_hit)
-            continue
-        kept.append(f)
-        if len(kept) > budget:
-            spill = _Spill(budget, dedupe, min_score)
-            kept.reverse()
-            while kept:  # freed one by one as they are encoded
-                f = kept.pop()
-                spill.add(f, correlator.keeps(f.order))
-    hits = correlator.finish() if correlations else []
-    if spill is None:
-        yield from _in_memory(kept, hits, correlator, min_score, dedupe)
-        return
-    with spill:
-        yield from spill.finish(hits, correlator)
+    sorter = _Sorter(dedupe, min_score)
+    try:
+        found = 0  # findings so far; past `budget`, the sorter spills
+        add, add_row = sorter.add, sorter.add_row
+        for i, m in enumerate(matches):
+            e = m.event
+            if e.__class__ is RowEvent:  # final in the worker: scored, its row built there
+                add_row(e, i)
+            else:
+                may_hit = correlator.add(m, i)  # only matches the correlator keeps can get hits
+                f = score_match(m, i)
+                if f is None:
+                    continue
+                # in memory, every finding waits for the hits (the correlator says which can
+                # get any only once it has seen them all)
+                add(f, may_hit or sorter.payloads is None)
+            found += 1
+            if found == budget + 1 and sorter.payloads is None:
+                sorter.spill(budget, correlator.keeps)
+        hits = correlator.finish() if correlations else []
+        yield from sorter.finish(hits, correlator)
+    finally:
+        sorter.close()
 
 
-def _in_memory(
-    kept: list[Finding],
-    hits: Sequence[Hit],
-    correlator: Correlator,
-    min_score: float | None,
-    dedupe: bool,
-) -> list[Finding]:
-    by_order = {f.order: f for f in kept}
-    if correlator.correlations:
-        add_hits(by_order, hits, correlator)
-    findings = [by_order[i] for i in sorted(by_order)]
-    if dedupe:
-        findings = collapse(findings)
-    findings = [f for f in findings if keep(f, min_score)]
-    findings.sort(key=sort_key)
-    return findings
+# -- sorting: one way, in memory or spilled (see spill.py) ---------------------------------
 
 
-# -- the same, spilled (see spill.py) -------------------------------------------------------
+class RowEvent(Event):
+    """What the main process gets of an event whose finding the worker that matched it made
+    final (engine/fast.py FastPlan.to_wire, in scans asked for rows only: pipeline.scan_stream's
+    `rows_only`): the finding's score, its output row as JSON (report/columns.pre_row) and the
+    event's EventKeys; of the Event's fields only `time_ns` (the tuning gate's window reads
+    it), the others raise AttributeError. Such a finding has no rule a correlation or a
+    first-seen history reads and nothing a filter suppressed: nothing after the engine can
+    change it, so it goes from the wire to its sorted place and its JSON line as these bytes."""
+
+    __slots__ = ("json", "keys", "score")
+    json: bytes
+    keys: EventKeys
+    score: float
+
+    def __init__(self, keys: EventKeys, score: float, json: bytes) -> None:
+        self.keys, self.score, self.json = keys, score, json
+        order = keys[2]
+        self.time_ns = None if order[0] else order[1]  # type: ignore[assignment]  # (event_order)
+
+    def __repr__(self) -> str:
+        return f"RowEvent(keys={self.keys!r}, score={self.score!r}, json={self.json!r})"
 
 
-class _Spill:
-    """The findings past the budget, routed as soon as they are scored.
+class RowFinding(Finding):
+    """A finding final in the worker that matched it, as scans asked for rows only yield it:
+    its score, order, copies and its row's JSON as the worker built it (report/columns.row_json
+    writes it, `records` set to the copies); no event, rules or hits (reading them raises
+    AttributeError)."""
+
+    __slots__ = ("json",)
+    json: bytes
+
+    @classmethod
+    def of(cls, json: bytes, skey: tuple[Any, ...], copies: int) -> RowFinding:
+        f = cls.__new__(cls)  # (no event, rules or hits to set)
+        f.json, f.score, f.order, f.copies = json, -skey[0], skey[-1], copies
+        return f
+
+    def __repr__(self) -> str:
+        return f"RowFinding(score={self.score!r}, order={self.order}, copies={self.copies}, json={self.json!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RowFinding):
+            return NotImplemented
+        return (self.json, self.score, self.order, self.copies) == (other.json, other.score, other.order, other.copies)
+
+    __hash__ = None  # type: ignore[assignment]  # (as Finding's)
+
+
+# How the sorter keeps a finding until it is output: the Finding itself (in memory), a rows-only
+# finding's row JSON (in memory or spilled alike: the bytes are all of it), or where the spill
+# wrote its event and the rest of it as indices (spill.Payloads, spill.Codec.refs).
+Item = Finding | bytes | tuple[At, FindingRefs]
+_UNBOUNDED = sys.maxsize  # a Runs budget that never writes a run
+
+
+class _Sorter:
+    """Findings -> their output order, collapsing copies of one operation (`dedupe`) and keeping
+    by `min_score`; in memory until `spill()`, then in sorted runs on disk (spill.Runs).
 
     Only records the correlator keeps can get hits (and so a new score and rules): those are
-    held as objects until the hits are known, as the correlator holds their matches anyway.
-    Every other finding is final at once. Its event is written once (spill.Payloads: a worker's
-    event as the bytes it came as) and only a small entry naming it, with the finding's score
-    and rules as indices (spill.Codec.refs), is sorted, by the keys of the in-memory path computed from the
-    Finding itself (sort_key, collapse_key, _rank: one definition each, so the two paths cannot
-    drift): kept by `min_score` into `final`, sorted by sort_key; or, with `dedupe` and a
-    collapse key, first into `groups`, sorted by key and rank, so that each operation's winner -
-    the first of its key, as collapse() picks it - can count the copies.
+    `held` as objects until the hits are known, as the correlator holds their matches anyway;
+    in memory every finding is held (which ones the correlator keeps is known only at the
+    end). Every other finding is final at once: a small entry - its keys, copies and Item - is
+    sorted, kept by `min_score` into `final`, sorted by sort key; or, with `dedupe` and a
+    collapse key, first into `groups`, sorted by key and rank, so that each operation's winner
+    (the lowest rank: final status, then first in input order) can count the copies. Entries
+    are tuples whose natural order is the wanted one (compared in C, no key function; the sort
+    key ends with the unique order, so no comparison goes past it into the Item).
     """
 
-    def __init__(self, budget: int, dedupe: bool, min_score: float | None) -> None:
+    def __init__(self, dedupe: bool, min_score: float | None) -> None:
+        self.dedupe = dedupe
+        self.min_score = min_score
+        self.codec = Codec()
+        self.held: list[Finding] = []
+        self.folder: tempfile.TemporaryDirectory[str] | None = None
+        self.payloads: Payloads | None = None  # None: in memory
+        self.groups = Runs(None, _UNBOUNDED, "")  # (key JSON, rank, sort key, copies, item)
+        self.final = Runs(None, _UNBOUNDED, "")  # (sort key, copies, item)
+
+    def spill(self, budget: int, keeps: Callable[[int], bool]) -> None:
+        """From now on keep at most `budget` entries per sort in memory, the rest on disk;
+        the held findings the correlator did not keep (`keeps(order)` False) become entries."""
         try:
             self.folder = tempfile.TemporaryDirectory(prefix="trailhound-findings-")
         except OSError as exc:
             raise SpillError(tempfile.gettempdir(), exc) from exc
-        self.codec = Codec()
-        self.dedupe = dedupe
-        self.min_score = min_score
-        self.held: list[Finding] = []
         self.payloads = Payloads(self.folder.name)
-        # entries are tuples whose natural order is the wanted one (compared in C, no key
-        # function; the sort key ends with the unique order, so no comparison goes past it);
-        # `at` says where the finding's event is, `refs` holds the rest of it
-        self.groups = Runs(None, budget, self.folder.name)  # (key JSON, rank, sort key, copies, at, refs)
-        self.final = Runs(None, budget, self.folder.name)  # (sort key, copies, at, refs)
+        self.groups.limit(budget, self.folder.name)
+        self.final.limit(budget, self.folder.name)
+        held, self.held = self.held, []
+        held.reverse()
+        while held:  # freed one by one as they are written
+            f = held.pop()
+            self.add(f, keeps(f.order))
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.payloads.close()
-        self.folder.cleanup()
+    def close(self) -> None:
+        if self.payloads is not None:
+            self.payloads.close()
+        if self.folder is not None:
+            self.folder.cleanup()
 
     def add(self, f: Finding, may_hit: bool) -> None:
         if may_hit:
@@ -392,16 +427,27 @@ class _Spill:
         e = f.event
         # (the worker's, when it sent them: then nothing here reads the event's fields)
         key, status, order = getattr(e, "keys", None) or event_keys(e)
-        kept = keep(f, self.min_score)
-        # a finding below min_score is never read back: as a group's winner it hides its
-        # copies, as a copy it only counts
-        at = self.payloads.put_event(e) if kept else None
-        refs = self.codec.refs(f)
-        skey = _sort_key(f.score, order, f.order)
+        item: Item | None = None
+        # a finding below min_score is never output: as a group's winner it hides its copies,
+        # as a copy it only counts
+        if keep(f, self.min_score):
+            payloads = self.payloads
+            item = f if payloads is None else (payloads.put_event(e), self.codec.refs(f))
+        self._add(key, status, _sort_key(f.score, order, f.order), f.copies, item)
+
+    def add_row(self, e: RowEvent, order: int) -> None:
+        """The finding of a RowEvent (final in the worker) at input position `order`."""
+        key, status, event_order = e.keys
+        score = e.score
+        item = e.json if keep_score(score, self.min_score) else None
+        self._add(key, status, _sort_key(score, event_order, order), 1, item)
+
+    def _add(self, key: bytes | None, status: int, skey: tuple[Any, ...], copies: int,
+             item: Item | None) -> None:
         if key is not None and self.dedupe:
-            self.groups.add((key, (status, f.order), skey, f.copies, at, refs))  # (rank: _rank)
-        elif kept:
-            self.final.add((skey, f.copies, at, refs))
+            self.groups.add((key, (status, skey[-1]), skey, copies, item))  # (sort key ends with order)
+        elif item is not None:
+            self.final.add((skey, copies, item))
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
         held = {f.order: f for f in self.held}
@@ -418,15 +464,24 @@ class _Spill:
         final = self.final
         # sorted by key, then rank: the first of each key wins and counts the others' copies
         winner: list[Any] | None = None
-        for key, _, skey, copies, at, refs in self.groups:
+        for key, _, skey, copies, item in self.groups:
             if winner is not None and key == winner[0]:
                 winner[2] += copies
                 continue
             if winner is not None and winner[3] is not None:
                 final.add(tuple(winner[1:]))
-            winner = [key, skey, copies, at, refs]
+            winner = [key, skey, copies, item]
         if winner is not None and winner[3] is not None:
             final.add(tuple(winner[1:]))
-        codec, get_event = self.codec.finding, self.payloads.get_event
-        for skey, copies, at, refs in final:
-            yield codec(refs, get_event(at), skey[-1], copies, Finding)  # (sort_key ends with order)
+        codec, row_finding = self.codec.finding, RowFinding.of
+        for skey, copies, item in final:
+            kind = item.__class__
+            if kind is bytes:
+                yield row_finding(item, skey, copies)
+            elif kind is tuple:
+                at, refs = item
+                assert self.payloads is not None  # (only a spill writes events)
+                yield codec(refs, self.payloads.get_event(at), skey[-1], copies, Finding)
+            else:
+                item.copies = copies
+                yield item

@@ -232,6 +232,12 @@ class Runs:
     def spilled(self) -> bool:
         return bool(self._runs)
 
+    def limit(self, budget: int, folder: str) -> None:
+        """Hold at most `budget` items from now on (the runs go under `folder`)."""
+        self.budget, self.folder = max(1, budget), folder
+        if len(self._batch) >= self.budget:
+            self._flush()
+
     def add(self, item: Any) -> None:
         self._batch.append(item)
         self.count += 1

@@ -77,12 +77,13 @@ def _checked_ruleset(
     return ruleset, len(problems)
 
 
-def _run_scan(opts: ScanOptions, ruleset: RuleSet | None) -> ScanStream:
+def _run_scan(opts: ScanOptions, ruleset: RuleSet | None, rows_only: bool = False) -> ScanStream:
     stdin = sys.stdin.buffer if "-" in opts.paths else None
     scan = functools.partial(
         scan_stream, opts.paths, opts.profile, ruleset=ruleset, engine=opts.engine,
         strict=opts.strict, engine_options=opts.engine_options, min_score=opts.min_score,
         stdin=stdin, window=opts.window, limits=opts.limits, baseline=opts.baseline,
+        rows_only=rows_only,
     )
     if opts.quiet or not sys.stderr.isatty():
         return _primed(scan())
@@ -140,11 +141,12 @@ def finding_rows(
     return (row(f, opts.profile, raw=raw) for f in result.findings), result.stats
 
 
-def scan_findings(opts: ScanOptions) -> ScanStream:
+def scan_findings(opts: ScanOptions, rows_only: bool = False) -> ScanStream:
     """The findings themselves (their events and raw records: the HTML report needs them) and
-    the scan's summary, complete once the findings are consumed."""
+    the scan's summary, complete once the findings are consumed (`rows_only`: for a consumer
+    of row_json alone; see pipeline.scan_stream)."""
     ruleset, refused = scan_ruleset(opts)
-    result = _run_scan(opts, ruleset)
+    result = _run_scan(opts, ruleset, rows_only)
     result.stats.rules_refused = refused
     return result
 
@@ -152,7 +154,7 @@ def scan_findings(opts: ScanOptions) -> ScanStream:
 def _detect(opts: ScanOptions, fmt: str) -> int:
     writer = WRITERS.get(fmt)
     if getattr(writer, "takes_json", False):  # rows as JSON, most built by the workers
-        found = scan_findings(opts)
+        found = scan_findings(opts, rows_only=True)
         return emit(writer, (row_json(f, opts.profile) for f in found.findings), found.stats, opts)
     rows, stats = finding_rows(opts, raw=wants_raw(writer))
     return emit(writer, rows, stats, opts)

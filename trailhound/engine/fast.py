@@ -28,8 +28,9 @@ from trailhound.engine.base import Engine, Match
 from trailhound.engine.fast_prefilter import ALL, Prefilter
 from trailhound.engine.reference import Plan, ReferenceEngine, _CompiledRule, match_event
 from trailhound.model import Event, LazyEvent, pack_head
+from trailhound.rules.first_seen import spec_of
 from trailhound.rules.model import Rule, RuleSet
-from trailhound.scoring import event_keys
+from trailhound.scoring import RowEvent, event_keys, match_score
 
 if TYPE_CHECKING:
     from trailhound.pipeline import ScanStats
@@ -55,10 +56,14 @@ class FastPlan:
     prefilter: Prefilter
     jobs: int | None = None  # worker processes for `scan` (None: one per core)
     use_projection: bool = True  # False: decode every record (no msgspec fast path)
+    # the scan's consumer needs only rows (pipeline.scan_stream's `rows_only`): a finding nothing
+    # after the engine can change crosses as its row, score and keys alone (to_wire)
+    rows_only: bool = False
     _gates: dict[tuple[str, str], tuple[_Gate, Prefilter]] = field(default_factory=dict, repr=False)
     _by_k: dict[tuple[str, str], dict[int, _CompiledRule]] = field(default_factory=dict, repr=False)
     _projection: Any = field(default=None, repr=False)
     _silent: frozenset[int] | None = field(default=None, repr=False)
+    _watched: frozenset[int] | None = field(default=None, repr=False)
     _rule_index: dict[int, int] = field(default_factory=dict, repr=False)
     _filter_index: dict[int, int] = field(default_factory=dict, repr=False)
 
@@ -73,13 +78,38 @@ class FastPlan:
         references and no filter applies to. `scan` neither decodes a record only they can
         match nor yields a Match of only them."""
         if self._silent is None:
-            referenced = {r.id for c in self.ruleset.correlations for r in c.rules}
+            referenced = self._referenced()
             self._silent = frozenset(
                 k
                 for k, cr in enumerate(self.ref.rules)
                 if cr.rule.context and cr.rule.id not in referenced and not cr.filters
             )
         return self._silent
+
+    def for_rows(self) -> None:
+        """The scan's consumer needs only rows (pipeline.scan_stream's `rows_only`): see to_wire."""
+        _ = self.watched  # (computed once here, before worker processes fork)
+        self.rows_only = True
+
+    def _referenced(self) -> set[str]:
+        """Ids of the rules a correlation references (engine/correlate.Correlator keeps their
+        matches)."""
+        return {r.id for c in self.ruleset.correlations for r in c.rules}
+
+    @property
+    def watched(self) -> frozenset[int]:
+        """Rules whose matches the main process may still change after the engine: those a
+        correlation references (a hit adds to the finding: engine/correlate.py) and first-seen
+        rules (rules/first_seen.FirstSeenGate drops a rule whose value is not new). A match of
+        none of them, with nothing suppressed (the tuning gate counts suppressions by filter),
+        makes a finding the worker can make final (to_wire's rows-only form)."""
+        if self._watched is None:
+            referenced = self._referenced()
+            self._watched = frozenset(
+                k for k, cr in enumerate(self.ref.rules)
+                if cr.rule.id in referenced or spec_of(cr.rule) is not None
+            )
+        return self._watched
 
     def is_silent(self, m: Match) -> bool:
         if m.suppressed:
@@ -132,13 +162,19 @@ class FastPlan:
                 row: Callable[[Match], Any] | None = None) -> WireMatch:
         """A Match as indices (and, when the event's raw record is `orjson.loads(seg)` itself,
         as those bytes plus the event's other fields: cheaper to send than the dict, with
-        `row(m)`, the output row of its finding built here: model.LazyEvent.row)."""
+        `row(m)`, the output row of its finding built here: model.LazyEvent.row). In a rows-only
+        scan, a finding nothing after the engine changes (see `watched`) crosses as its keys,
+        score, rules and row JSON alone: no event (scoring.RowEvent)."""
         if not self._rule_index:
             self._index()
         ri, fi = self._rule_index, self._filter_index
         rules = tuple(ri[id(r)] for r in m.rules)
-        supp = tuple((ri[id(r)], fi[id(f)]) for r, f in m.suppressed)
         e = m.event
+        if self.rows_only and row is not None and not m.suppressed and self.watched.isdisjoint(rules):
+            pre = row(m)
+            if pre is not None:
+                return ("r", event_keys(e), match_score(m), rules, pre[0])
+        supp = tuple((ri[id(r)], fi[id(f)]) for r, f in m.suppressed)
         if seg is not None and e.raw is value and type(e.meta) is dict and not e.meta:
             # the event's other fields and its finding's row pickled here, once: the main
             # process keeps (and spills) these bytes as they are, with the scoring keys
@@ -150,6 +186,9 @@ class FastPlan:
 
     def from_wire(self, w: WireMatch) -> Match:
         rules, filters = self.rules, self.ruleset.filters
+        if w[0] == "r":  # final in the worker: its row, score and keys (see to_wire)
+            _, keys, score, matched, json = w
+            return Match(RowEvent(keys, score, json), [rules[k] for k in matched], [])
         if w[0] == "s":  # the record's own bytes, decoded if (when) something reads it
             _, head, seg, rowp, keys, matched, suppressed = w
             event: Event = LazyEvent.packed(head, seg, rowp, keys)

@@ -14,7 +14,7 @@ from trailhound.model import Event
 from trailhound.normalize.times import output_time
 from trailhound.profiles import Profile
 from trailhound.rules.guides import guide_ref
-from trailhound.scoring import SIGNALS, Finding, Signal, score_match
+from trailhound.scoring import SIGNALS, Finding, RowFinding, Signal, score_match
 
 # What a responder needs to act on a finding (issue #11): appended last, so that a CSV read by
 # position keeps every earlier column where it was. Filled from the normalized event in both
@@ -131,7 +131,6 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
     """The finding's row; `raw` adds the original record (key `raw`, not a column) and the
     normalized columns (key `normalized`, whatever the profile) for the writers that keep them
     (writers.wants_raw: OCSF's evidence)."""
-    e = f.event
     pre = _pre_row(f, profile)
     if pre is not None:  # the same row, as the worker built it
         out: dict[str, Any] = orjson.loads(pre)
@@ -139,6 +138,7 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
     else:
         out = _built_row(f, profile)
     if raw:
+        e = f.event
         out["raw"] = e.raw
         # the evidence names who and from where even when the profile's columns are the seed's
         # literal CloudTrail extractions (an Azure or GCP finding has none there)
@@ -221,6 +221,8 @@ def _pre_row(f: Finding, profile: Profile) -> bytes | None:
     """The JSON of the worker's PreRow when the finding is still the one it was built for (same
     rules, so same score and signals; no correlation hit; same profile kind); its `records`
     says 1."""
+    if f.__class__ is RowFinding:  # final in the worker: its row is all it carries
+        return f.json
     pre: PreRow | None = getattr(f.event, "row", None)
     if (
         pre is not None

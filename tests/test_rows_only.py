@@ -1,0 +1,146 @@
+"""Rows-only scans (issue #10, cheap findings): `scan_stream(..., rows_only=True)` lets a worker send
+a finding nothing after the engine can change as its row, score and keys alone
+(scoring.RowEvent -> RowFinding). Whatever path each finding takes, the JSON lines must be the
+ones of the full scan (every finding with its event), in memory and spilled, with copies of one
+record collapsed, with correlation hits, first-seen rules, filter suppressions and a time window.
+
+Oracles: the same scan without `rows_only` (events travel, rows are rebuilt when the finding
+changed) and the reference engine (no worker, every row built in the main process from the
+decoded record); for scoring alone, the same matches scored as plain Events.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.test_cheap_findings import ASSUME_ROLE_MISUSE, generated
+from tests.test_spill import _synthetic
+from trailhound.cli.app import main, scan_ruleset
+from trailhound.cli.scan_options import ScanOptions
+from trailhound.engine.base import Match
+from trailhound.pipeline import scan_stream
+from trailhound.profiles import get_profile
+from trailhound.report.columns import pre_row, row_json
+from trailhound.rules.first_seen import spec_of
+from trailhound.rules.model import RuleSet
+from trailhound.scoring import RowEvent, RowFinding, event_keys, iter_findings, match_score
+from trailhound.tuning.window import TimeWindow
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The assumed-role mix (a rule fires on most records), two files delivered twice (copies
+    of each record: `corrected` collapses them)."""
+    out = tmp_path_factory.mktemp("rows")
+    generated(out, 0.8)
+    files = sorted(p for p in out.rglob("*.json.gz") if "CloudTrail-Digest" not in p.parts)
+    for p in files[:2]:
+        shutil.copy(p, p.with_name("again-" + p.name))
+    return out
+
+
+def _ruleset(paths: tuple[str, ...], external: Path, profile: str) -> RuleSet:
+    opts = ScanOptions(paths=paths, profile=get_profile(profile),
+                       rule_paths=(str(external / ASSUME_ROLE_MISUSE),))
+    rs, refused = scan_ruleset(opts)
+    assert rs is not None and not refused
+    return rs
+
+
+def _lines(paths: tuple[str, ...], profile: str, rs: RuleSet, **kw: Any) -> tuple[list[bytes], list[Any]]:
+    prof = get_profile(profile)
+    s = scan_stream(list(paths), prof, ruleset=rs, **kw)
+    found = list(s.findings)
+    return [row_json(f, prof) for f in found], found
+
+
+@pytest.mark.parametrize("profile", ["corrected", "full", "seed"])
+@pytest.mark.parametrize("spill_after", ["5", "1000000"])
+def test_rows_only_lines_are_the_full_scans(
+    folder: Path, external: Path, profile: str, spill_after: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAILHOUND_SPILL_AFTER", spill_after)
+    paths = (str(folder), str(external))  # external: correlations fire, filters suppress
+    rs = _ruleset(paths, external, profile)
+    got, found = _lines(paths, profile, rs, engine="fast", rows_only=True)
+    want, full = _lines(paths, profile, rs, engine="fast")
+    ref, _ = _lines(paths, profile, rs, engine="reference")
+    assert got == want == ref
+    # most findings came as rows, and (correlations) the others with their events
+    rows = [f for f in found if isinstance(f, RowFinding)]
+    assert len(rows) > 1000 and (len(rows) < len(found) or not rs.correlations)
+    assert not any(isinstance(f, RowFinding) for f in full)
+    if profile == "corrected":  # the copies were collapsed into rows-only winners
+        assert sum(f.copies > 1 for f in rows) > 100
+    # what the main process may change came with its event: correlation hits, first-seen rules
+    watched = {r.id for c in rs.correlations for r in c.rules}
+    watched |= {r.id for r in rs.rules if spec_of(r) is not None}
+    if rs.correlations:
+        assert any(f.hits for f in found if not isinstance(f, RowFinding))
+    if profile == "full":
+        assert any(spec_of(r) is not None for r in rs.rules)  # the shipped first-seen rule
+    for f in rows:
+        assert not {s["rule_id"] for s in orjson.loads(f.json)["signals"]} & watched
+
+
+def test_rows_only_respects_the_time_window(folder: Path, external: Path) -> None:
+    paths = (str(folder),)
+    rs = _ruleset(paths, external, "corrected")
+    _, every = _lines(paths, "corrected", rs, engine="reference")
+    times = sorted({orjson.loads(row_json(f, get_profile("corrected")))["time"] for f in every})
+    assert len(times) > 10
+    # half the events: a rows-only finding is cut by its event's time like any other
+    mid = next(f.event.time_ns for f in every if f.event.time_ns is not None)
+    for window in (TimeWindow(mid, None), TimeWindow(None, mid)):
+        got, found = _lines(paths, "corrected", rs, engine="fast", rows_only=True, window=window)
+        want, _ = _lines(paths, "corrected", rs, engine="reference", window=window)
+        assert got == want and 0 < len(got) < len(every)
+        assert any(isinstance(f, RowFinding) for f in found)
+
+
+def test_detect_jsonl_writes_the_full_scans_lines(
+    folder: Path, external: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    rs = _ruleset((str(folder),), external, "corrected")
+    want, _ = _lines((str(folder),), "corrected", rs, engine="reference")
+    with pytest.raises(SystemExit) as ex:
+        main(["detect", "--profile", "corrected", "--rules", str(external / ASSUME_ROLE_MISUSE),
+              "--format", "jsonl", "-q", str(folder)])
+    assert ex.value.code == 0
+    assert capsysbinary.readouterr().out == b"".join(line + b"\n" for line in want)
+
+
+def _as_rows(ms: list[Match], profile: str, rng: random.Random) -> list[Match]:
+    """Each match that makes a finding, at random, as a worker of a rows-only scan sends it."""
+    prof = get_profile(profile)
+    out = []
+    for m in ms:
+        pre = pre_row(m, prof)
+        if pre is not None and rng.random() < 0.7:
+            m = Match(RowEvent(event_keys(m.event), match_score(m), pre[0]), list(m.rules), [])
+        out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_scoring_rows_mixed_with_events_writes_the_events_lines(seed: int) -> None:
+    """Copies of one operation where some come as rows, some with events; ties on every key;
+    findings below min_score; spilled after 1 or 3 findings, or never."""
+    ms, rs = _synthetic(seed)
+    prof = get_profile("corrected")
+    mixed = _as_rows(ms, "corrected", random.Random(seed))
+    for budget in (1, 3, 10**9):
+        for dedupe in (False, True):
+            for min_score in (None, 0, 2, math.inf):
+                kw: dict[str, Any] = {"dedupe": dedupe, "correlations": rs.correlations,
+                                      "spill_after": budget}
+                want = [row_json(f, prof) for f in iter_findings(iter(ms), min_score, **kw)]
+                got = [row_json(f, prof) for f in iter_findings(iter(mixed), min_score, **kw)]
+                assert got == want, (seed, budget, dedupe, min_score)
