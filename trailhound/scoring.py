@@ -177,17 +177,32 @@ def event_order(e: Event) -> tuple[object, ...]:
 
 # What scoring sorts a finding by that depends on its event alone: its collapse key as JSON
 # text (None: none), its status rank (copies of one operation: the lowest rank, then the
-# first, wins) and event_order.
-EventKeys = tuple[bytes | None, int, tuple[object, ...]]
+# first, wins), event_order, and what the collapse groups are sorted by before the key
+# (group_first).
+EventKeys = tuple[bytes | None, int, tuple[object, ...], tuple[object, ...]]
 
 
 def event_keys(e: Event) -> EventKeys:
     """The event's EventKeys. Computed by the worker that matched the event (engine/fast.py:
     the main process is the serial part of a scan), else when the finding is sorted."""
     key = collapse_key(e)
+    order = event_order(e)
+    if key is None:
+        return (None, _status_rank(e), order, ())
     # JSON text: equal keys give equal bytes, and bytes compare whatever the key holds (None
     # next to text)
-    return (None if key is None else orjson.dumps(key), _status_rank(e), event_order(e))
+    return (orjson.dumps(key), _status_rank(e), order, group_first(key, order))
+
+
+def group_first(key: tuple[object, ...], event_order: tuple[object, ...]) -> tuple[object, ...]:
+    """What the collapse groups sort by before the key itself: event_order when the key
+    determines it, else nothing. Why: copies of one operation need only be adjacent, so any
+    order that keeps equal keys together will do, and a "record" key (below) holds the event
+    time and id, i.e. all of event_order: sorted by it first, the groups come out nearly in the
+    final order (most findings share a few scores), and input read in time order is nearly
+    sorted by it already, so both sorts cost little more than a pass (timsort, heapq.merge of
+    runs that barely overlap) instead of a shuffle by event id."""
+    return event_order if key[1] == "record" else ()
 
 
 def collapse_key(e: Event) -> tuple[object, ...] | None:
@@ -382,7 +397,7 @@ class _Sorter:
     in memory every finding is held (which ones the correlator keeps is known only at the
     end). Every other finding is final at once: a small entry - its keys, copies and Item - is
     sorted, kept by `min_score` into `final`, sorted by sort key; or, with `dedupe` and a
-    collapse key, first into `groups`, sorted by key and rank, so that each operation's winner
+    collapse key, first into `groups`, sorted by key (after group_first) and rank, so that each operation's winner
     (the lowest rank: final status, then first in input order) can count the copies. Entries
     are tuples whose natural order is the wanted one (compared in C, no key function; the sort
     key ends with the unique order, so no comparison goes past it into the Item).
@@ -395,7 +410,7 @@ class _Sorter:
         self.held: list[Finding] = []
         self.folder: tempfile.TemporaryDirectory[str] | None = None
         self.payloads: Payloads | None = None  # None: in memory
-        self.groups = Runs(None, _UNBOUNDED, "")  # (key JSON, rank, sort key, copies, item)
+        self.groups = Runs(None, _UNBOUNDED, "")  # (group_first, key JSON, rank, sort key, copies, item)
         self.final = Runs(None, _UNBOUNDED, "")  # (sort key, copies, item)
 
     def spill(self, budget: int, keeps: Callable[[int], bool]) -> None:
@@ -426,26 +441,27 @@ class _Sorter:
             return
         e = f.event
         # (the worker's, when it sent them: then nothing here reads the event's fields)
-        key, status, order = getattr(e, "keys", None) or event_keys(e)
+        key, status, order, first = getattr(e, "keys", None) or event_keys(e)
         item: Item | None = None
         # a finding below min_score is never output: as a group's winner it hides its copies,
         # as a copy it only counts
         if keep(f, self.min_score):
             payloads = self.payloads
             item = f if payloads is None else (payloads.put_event(e), self.codec.refs(f))
-        self._add(key, status, _sort_key(f.score, order, f.order), f.copies, item)
+        self._add(key, first, status, _sort_key(f.score, order, f.order), f.copies, item)
 
     def add_row(self, e: RowEvent, order: int) -> None:
         """The finding of a RowEvent (final in the worker) at input position `order`."""
-        key, status, event_order = e.keys
+        key, status, event_order, first = e.keys
         score = e.score
         item = e.json if keep_score(score, self.min_score) else None
-        self._add(key, status, _sort_key(score, event_order, order), 1, item)
+        self._add(key, first, status, _sort_key(score, event_order, order), 1, item)
 
-    def _add(self, key: bytes | None, status: int, skey: tuple[Any, ...], copies: int,
-             item: Item | None) -> None:
+    def _add(self, key: bytes | None, first: tuple[object, ...], status: int,
+             skey: tuple[Any, ...], copies: int, item: Item | None) -> None:
         if key is not None and self.dedupe:
-            self.groups.add((key, (status, skey[-1]), skey, copies, item))  # (sort key ends with order)
+            # (sort key ends with order)
+            self.groups.add((first, key, (status, skey[-1]), skey, copies, item))
         elif item is not None:
             self.final.add((skey, copies, item))
 
@@ -462,9 +478,10 @@ class _Sorter:
             self.add(f, False)
         held.clear()
         final = self.final
-        # sorted by key, then rank: the first of each key wins and counts the others' copies
+        # sorted by key (after group_first, equal for equal keys), then rank: the first of each
+        # key wins and counts the others' copies
         winner: list[Any] | None = None
-        for key, _, skey, copies, item in self.groups:
+        for _, key, _, skey, copies, item in self.groups:
             if winner is not None and key == winner[0]:
                 winner[2] += copies
                 continue
