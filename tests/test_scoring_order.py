@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 from tests.test_spill import _synthetic
 from trailhound.engine.base import Match
 from trailhound.model import Event, Location
-from trailhound.scoring import collapse_key, event_keys, event_order, iter_findings, keep, score_match, sort_key
+from trailhound.scoring import (
+    collapse_key,
+    event_keys,
+    event_order,
+    iter_findings,
+    keep,
+    score_match,
+    sort_key,
+)
 
 
 def _plain(ms: list[Match], dedupe: bool, min_score: float | None) -> list[tuple[Any, ...]]:
