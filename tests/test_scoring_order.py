@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.test_engine_fast import ruleset
 from tests.test_spill import _synthetic
 from trailhound.engine.base import Match
 from trailhound.model import Event, Location
@@ -26,6 +30,7 @@ from trailhound.scoring import (
     score_match,
     sort_key,
 )
+from trailhound.spill import MAX_PILES, Piles
 
 
 def _plain(ms: list[Match], dedupe: bool, min_score: float | None) -> list[tuple[Any, ...]]:
@@ -101,3 +106,50 @@ def test_copies_of_one_operation_sort_together_in_the_groups(a: Event, data: st.
         assert ka[0] == kb[0] and ka[3] == kb[3]
         if ka[3]:
             assert event_order(a) == event_order(b)
+
+
+def _many(seed: int, n: int) -> list[Match]:
+    """`n` CloudTrail findings of few scores, about one in ten a copy of an earlier record
+    (with other rules at times: copies need not score alike), times mostly rising."""
+    rs = ruleset("corrected")
+    det = [r for r in rs.rules if not r.context and r.generate][:4]
+    rng = random.Random(seed)
+    ms: list[Match] = []
+    for i in range(n):
+        if ms and rng.random() < 0.1:
+            e = rng.choice(ms).event
+        else:
+            e = Event(
+                source="cloudtrail", provider="aws", raw={"i": i}, location=Location("f", i),
+                time_ns=rng.choice([None, i // 3, rng.randint(0, n)]),
+                event_id=rng.choice([None, f"e{i}", f"e{i // 2}"]), operation="Op",
+                status=rng.choice(["success", "other"]),
+            )
+        ms.append(Match(e, rng.sample(det, rng.randint(1, 2)), []))
+    return ms
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_many_findings_spilled_are_plain_pythons(seed: int) -> None:
+    """Enough findings of one score that its pile is written to disk in many chunks."""
+    ms = _many(seed, 3000)
+    for budget in (50, 10**9):
+        for min_score in (None, 2):
+            want = _plain(ms, True, min_score)
+            got = [(f.order, f.score, [r.id for r in f.rules], f.copies)
+                   for f in iter_findings(iter(ms), min_score, dedupe=True, spill_after=budget)]
+            assert got == want, (seed, budget, min_score)
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_piles_give_each_pile_in_key_order(tmp_path: Path, on_disk: bool) -> None:
+    rng = random.Random(7)
+    piles = Piles(str(tmp_path) if on_disk else None)
+    added: list[tuple[int, int]] = []
+    for i in range(5000):
+        k = rng.randint(0, MAX_PILES + 5)
+        if piles.add(k, (k, i)):
+            added.append((k, i))
+    assert len({k for k, _ in added}) == MAX_PILES  # a new key past the cap is refused
+    assert list(piles) == sorted(added)  # every item, piles by key, each in arrival order
+    assert os.listdir(tmp_path) == []  # read once, then gone

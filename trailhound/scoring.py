@@ -14,6 +14,7 @@ counted: they neither make a finding nor add weight on their own.
 
 from __future__ import annotations
 
+import heapq
 import operator
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from trailhound.engine.correlate import CorrelationStats, Correlator, Hit
 from trailhound.errors import SpillError
 from trailhound.model import Event
 from trailhound.rules.model import Correlation, Filter, Rule
-from trailhound.spill import At, Codec, FindingRefs, Payloads, Runs, spill_budget
+from trailhound.spill import At, Codec, FindingRefs, Payloads, Piles, Runs, spill_budget
 
 # The Event fields that name an operation (collapse_key's inputs, in _collapse_key's order).
 COLLAPSE_FIELDS = (
@@ -477,19 +478,57 @@ class _Sorter:
         for f in held.values():
             self.add(f, False)
         held.clear()
+        piles = Piles(None if self.folder is None else self.folder.name)
+        try:
+            yield from self._output(self._winners(piles))
+        finally:
+            piles.close()
+
+    def _winners(self, piles: Piles) -> Piles:
+        """Each collapse group's winner, counting the others' copies, into `final` - or, for
+        groups sorted by event order (group_first), into one pile per score: the groups come
+        out in event order, so each score's winners do too (once the few that share one event
+        order are sorted by input order), and the piles read in score order are sorted by sort
+        key without a second external sort of every finding."""
         final = self.final
-        # sorted by key (after group_first, equal for equal keys), then rank: the first of each
-        # key wins and counts the others' copies
+        block: list[tuple[Any, ...]] = []  # winners of one group_first, in group order
+        at: tuple[object, ...] = ()
+
+        def flush() -> None:
+            block.sort()  # (sort key first: event order is equal, so score, then input order)
+            for entry in block:
+                if not piles.add(entry[0][0], entry):  # (a new score past MAX_PILES)
+                    final.add(entry)
+            block.clear()
+
+        def won(first: tuple[object, ...], entry: tuple[Any, ...]) -> None:
+            nonlocal at
+            if not first:
+                final.add(entry)
+                return
+            if first != at:
+                flush()
+                at = first
+            block.append(entry)
+
+        # sorted by group_first (equal for equal keys), key, then rank: the first of each key
+        # wins and counts the others' copies
         winner: list[Any] | None = None
-        for _, key, _, skey, copies, item in self.groups:
-            if winner is not None and key == winner[0]:
-                winner[2] += copies
+        for first, key, _, skey, copies, item in self.groups:
+            if winner is not None and key == winner[1]:
+                winner[3] += copies
                 continue
-            if winner is not None and winner[3] is not None:
-                final.add(tuple(winner[1:]))
-            winner = [key, skey, copies, item]
-        if winner is not None and winner[3] is not None:
-            final.add(tuple(winner[1:]))
+            if winner is not None and winner[4] is not None:
+                won(winner[0], tuple(winner[2:]))
+            winner = [first, key, skey, copies, item]
+        if winner is not None and winner[4] is not None:
+            won(winner[0], tuple(winner[2:]))
+        flush()
+        return piles
+
+    def _output(self, piled: Piles) -> Iterator[Finding]:
+        # both sorted by sort key (unique: no comparison reaches the item)
+        final: Iterable[tuple[Any, ...]] = heapq.merge(self.final, piled) if self.final.count else piled
         codec, row_finding = self.codec.finding, RowFinding.of
         for skey, copies, item in final:
             kind = item.__class__
