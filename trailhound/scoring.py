@@ -495,7 +495,8 @@ class _Sorter:
         at: tuple[object, ...] = ()
 
         def flush() -> None:
-            block.sort()  # (sort key first: event order is equal, so score, then input order)
+            if len(block) > 1:
+                block.sort()  # (sort key first: event order is equal, so score, then input order)
             for entry in block:
                 if not piles.add(entry[0][0], entry):  # (a new score past MAX_PILES)
                     final.add(entry)
