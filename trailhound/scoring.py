@@ -411,7 +411,7 @@ class _Sorter:
         self.held: list[Finding] = []
         self.folder: tempfile.TemporaryDirectory[str] | None = None
         self.payloads: Payloads | None = None  # None: in memory
-        self.groups = Runs(None, _UNBOUNDED, "")  # (group_first, key JSON, rank, sort key, copies, item)
+        self.groups = Runs(None, _UNBOUNDED, "")  # (group_first, key JSON, status, order, sort key, copies, item)
         self.final = Runs(None, _UNBOUNDED, "")  # (sort key, copies, item)
 
     def spill(self, budget: int, keeps: Callable[[int], bool]) -> None:
@@ -462,7 +462,7 @@ class _Sorter:
              skey: tuple[Any, ...], copies: int, item: Item | None) -> None:
         if key is not None and self.dedupe:
             # (sort key ends with order)
-            self.groups.add((first, key, (status, skey[-1]), skey, copies, item))
+            self.groups.add((first, key, status, skey[-1], skey, copies, item))  # (rank: status, order)
         elif item is not None:
             self.final.add((skey, copies, item))
 
@@ -515,7 +515,7 @@ class _Sorter:
         # sorted by group_first (equal for equal keys), key, then rank: the first of each key
         # wins and counts the others' copies
         winner: list[Any] | None = None
-        for first, key, _, skey, copies, item in self.groups:
+        for first, key, _, _, skey, copies, item in self.groups:
             if winner is not None and key == winner[1]:
                 winner[3] += copies
                 continue
