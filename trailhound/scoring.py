@@ -58,7 +58,7 @@ class Finding:
     rules: list[Signal]
     suppressed: list[tuple[Rule, Filter]] = field(default_factory=list)
     order: int = 0  # input position, the last tie-breaker
-    copies: int = 1  # records this finding stands for (see collapse())
+    copies: int = 1  # records this finding stands for (copies of one operation: see _Sorter)
     hits: list[Hit] = field(default_factory=list)  # correlation hits the event is part of
 
     def flag(self, signal: str) -> int:

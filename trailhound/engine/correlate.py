@@ -346,7 +346,7 @@ class Correlator:
         return [self._hit(c, group, m, copies) for m in _hits_of(ranges, chosen, eligible)]
 
     def _rank(self, it: _Item) -> tuple[int, int]:
-        # As scoring.collapse: the record that says how the operation ended stands for it.
+        # As scoring collapses copies: the record that says how the operation ended stands for it.
         return (0 if it.final else 1, it.order)
 
     def _kept_event(self, order: int) -> Event:

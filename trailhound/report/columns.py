@@ -134,7 +134,7 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
     pre = _pre_row(f, profile)
     if pre is not None:  # the same row, as the worker built it
         out: dict[str, Any] = orjson.loads(pre)
-        out["records"] = f.copies  # (the worker saw one record; collapse() counts the copies)
+        out["records"] = f.copies  # (the worker saw one record; scoring counts the copies)
     else:
         out = _built_row(f, profile)
     if raw:
