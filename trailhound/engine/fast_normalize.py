@@ -69,15 +69,12 @@ def _folded(obj: dict[str, Any]) -> set[str]:
     return {k.casefold() for k in obj if isinstance(k, str)}
 
 
-# The string fields read from the top level and from userIdentity, in the order unpacked below.
-_TOP = (
-    "eventName", "eventSource", "sourceIPAddress", "awsRegion", "recipientAccountId", "errorCode",
-    "errorMessage", "userAgent", "eventID",
-)
-_IDENTITY = ("arn", "principalId", "userName", "accountId", "invokedBy", "type")
 # Every key this module asks about (the absent-field test below relies on it: `_text` checks).
 _NAMES = frozenset({
-    "eventTime", "userIdentity", *_TOP, "responseElements", *_IDENTITY, "ConsoleLogin",
+    "eventTime", "userIdentity", "eventName", "eventSource", "sourceIPAddress", "awsRegion",
+    "recipientAccountId", "errorCode", "errorMessage", "userAgent", "eventID",
+    "responseElements", "arn", "principalId", "userName", "accountId", "invokedBy", "type",
+    "ConsoleLogin",
 })
 _FOLDED_NAMES = {n.casefold(): n for n in _NAMES}
 # Keys met in records that are no case variant of a name in _NAMES (other than the name
@@ -128,27 +125,6 @@ def _text(obj: dict[str, Any], key: str, plain: list[bool | None]) -> str | None
     return v or None
 
 
-_STR_OR_NONE = frozenset({str, type(None)})
-
-
-def _texts(obj: dict[str, Any], keys: tuple[str, ...], plain: list[bool | None]) -> list[str | None]:
-    """[_text(obj, key, plain) for key in keys], in a few C-level passes when every value is a
-    string, null or absent and no key of `obj` is a case variant (the common record); else key
-    by key. Why: one `_text` call per field was a third of the normalizer's time."""
-    vals: list[Any] = list(map(obj.get, keys))
-    if not _STR_OR_NONE.issuperset(map(type, vals)):
-        return [_text(obj, key, plain) for key in keys]  # (raises _NotPlain: a wrong type)
-    if None in vals:  # null or absent: absent ones must have no case variant
-        p = plain[0]
-        if p is None:
-            p = plain[0] = _no_variants(obj)
-        if not p:
-            return [_text(obj, key, plain) for key in keys]
-    if "" in vals:
-        return [v or None for v in vals]
-    return vals
-
-
 def normalize_fast(rec: RawRecord) -> tuple[Event, list[Issue]]:
     """normalize(rec), by the short way when the record is plain (engine/loop.py's normalizer
     in the fast engine)."""
@@ -177,13 +153,26 @@ def cloudtrail_event(rec: RawRecord, force: bool = False) -> tuple[Event, list[I
         if ui is None:
             arn = pid = uname = uacct = invoked = utype = None
         elif ui.__class__ is dict:
-            arn, pid, uname, uacct, invoked, utype = _texts(ui, _IDENTITY, [None])
+            inner: list[bool | None] = [None]
+            arn = _text(ui, "arn", inner)
+            pid = _text(ui, "principalId", inner)
+            uname = _text(ui, "userName", inner)
+            uacct = _text(ui, "accountId", inner)
+            invoked = _text(ui, "invokedBy", inner)
+            utype = _text(ui, "type", inner)
         else:
             return None
-        (operation, service, src_ip, region, recipient, error_code, error_message, user_agent,
-         event_id) = _texts(d, _TOP, top)
+        operation = _text(d, "eventName", top)
         if operation is None:
             return None
+        service = _text(d, "eventSource", top)
+        src_ip = _text(d, "sourceIPAddress", top)
+        region = _text(d, "awsRegion", top)
+        recipient = _text(d, "recipientAccountId", top)
+        error_code = _text(d, "errorCode", top)
+        error_message = _text(d, "errorMessage", top)
+        user_agent = _text(d, "userAgent", top)
+        event_id = _text(d, "eventID", top)
         if error_code is not None:
             status = "failure"
         else:

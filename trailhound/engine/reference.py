@@ -176,6 +176,17 @@ def _field_test(node: ir.FieldTest) -> Pred:
             )
 
         return fieldref_pred
+    if isinstance(m, ir.Text):  # leaf_test's string_leaf, inlined: the commonest test by far
+        match = F.compile_wildcard(m.parts, cased=m.cased)
+
+        def text_pred(c: _Ctx) -> bool:
+            for v in c.field(field_name, path, attr)[1]:
+                t = v if v.__class__ is str else F.text_of(v)
+                if t is not None and match(t):
+                    return True
+            return False
+
+        return text_pred
     test = leaf_test(m)
     assert test is not None, m
 

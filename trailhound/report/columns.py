@@ -72,12 +72,10 @@ def literal(raw: dict[str, Any], path: tuple[str, ...]) -> str | None:
     value, or null when the path is missing or null."""
     cur: Any = raw
     for key in path:
-        if not isinstance(cur, dict) or key not in cur:
+        if not isinstance(cur, dict):
             return None
-        cur = cur[key]
-    if cur is None:
-        return None
-    if isinstance(cur, str):
+        cur = cur.get(key)  # (absent and null alike: None, which ends the path)
+    if cur is None or isinstance(cur, str):
         return cur
     return orjson.dumps(cur).decode()
 
