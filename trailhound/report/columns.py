@@ -147,12 +147,16 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
 
 def _built_row(f: Finding, profile: Profile, signal: Any = signal_obj) -> dict[str, Any]:
     """The row built from the finding (`signal`: how a counted rule is listed)."""
-    raised = f.signals()
-    scored = (*(int(s in raised) for s in SIGNALS), f.score)
     return dict(zip(COLUMNS, _values(
-        f.event, profile, scored, [signal(r) for r in f.rules], f.copies,
+        f.event, profile, _flags(f), [signal(r) for r in f.rules], f.copies,
         [correlation_obj(h) for h in f.hits],
     ), strict=True))
+
+
+def _flags(f: Finding) -> tuple[Any, ...]:
+    """The finding's SIGNALS flags (0 / 1, in order), then its suspicion_score."""
+    raised = f.signals()
+    return (*(int(s in raised) for s in SIGNALS), f.score)
 
 
 def _values(e: Event, profile: Profile, scored: tuple[Any, ...], signals: Any, copies: int,
@@ -225,10 +229,8 @@ def _scored(rules: tuple[Rule, ...]) -> tuple[tuple[Any, ...], orjson.Fragment, 
     f = score_match(Match(None, list(rules), []))  # type: ignore[arg-type]  # (reads no event)
     if f is None:
         return None
-    raised = f.signals()
-    flags = (*(int(s in raised) for s in SIGNALS), f.score)
     signals = orjson.Fragment(orjson.dumps([_signal_obj(r) for r in f.rules]))
-    return flags, signals, tuple(r.id for r in f.rules)
+    return _flags(f), signals, tuple(r.id for r in f.rules)
 
 
 def row_json(f: Finding, profile: Profile) -> bytes:
