@@ -52,7 +52,7 @@ class _Ctx:
         self._fields: dict[str, tuple[bool, list[Any]]] = {}
         self._texts: list[str] | None = None
 
-    def field(self, name: str, path: F.FieldPath, attr: str | None = None) -> tuple[bool, list[Any]]:
+    def field(self, name: str, path: F.FieldPath, attr: str | None) -> tuple[bool, list[Any]]:
         """(present, leaves) of a field (fields.py sections 1 and 4; `attr`: the normalized
         attribute it reads, F.event_attr(name), which the predicates compute once)."""
         got = self._fields.get(name)
