@@ -111,7 +111,10 @@ def hits_by_order(hits: Sequence[Hit]) -> dict[int, list[Hit]]:
 
 def hit_only_finding(correlator: Correlator, order: int) -> Finding:
     """The finding of an event no counted rule flagged but a correlation hit includes."""
-    m = correlator.match(order)
+    return _hit_only(correlator.match(order), order)
+
+
+def _hit_only(m: Match, order: int) -> Finding:
     counted: list[Signal] = [r for r in m.rules if r.generate]
     return Finding(m.event, 0, counted, list(m.suppressed), order)
 
@@ -320,6 +323,13 @@ def _score_stream(
                 f = kept.pop()
                 spill.add(f, correlator.keeps(f.order))
     hits = correlator.finish() if correlations else []
+    if spill is None and len(kept) + sum(len(h.orders) for h in hits) > budget:
+        # the hits' findings would pass the budget (a `gte: 1` correlation over a common
+        # event makes one per held event, up to the correlation cap): spill them too
+        spill = _Spill(budget, dedupe, min_score)
+        for f in kept:
+            spill.add(f, correlator.keeps(f.order))
+        kept = []
     if spill is None:
         yield from _in_memory(kept, hits, correlator, min_score, dedupe)
         return
@@ -351,9 +361,9 @@ def _in_memory(
 class _Spill:
     """The findings past the budget, routed as soon as they are scored.
 
-    Only records the correlator keeps can get hits (and so a new score and rules): those are
-    held as objects until the hits are known, as the correlator holds their matches anyway.
-    Every other finding is final at once. Its event is written once (spill.Payloads: a worker's
+    Only records the correlator keeps can get hits (and so a new score and rules): only their
+    input positions are held until the hits are known, and each is then built again from the
+    correlator's compact copy of its match (which it holds anyway). Every other finding is final at once. Its event is written once (spill.Payloads: a worker's
     event as the bytes it came as) and only a small entry naming it, with the finding's score
     and rules as indices (spill.Codec.refs), is sorted, by the keys of the in-memory path computed from the
     Finding itself (sort_key, collapse_key, _rank: one definition each, so the two paths cannot
@@ -370,7 +380,7 @@ class _Spill:
         self.codec = Codec()
         self.dedupe = dedupe
         self.min_score = min_score
-        self.held: list[Finding] = []
+        self.held: list[int] = []  # orders of findings the correlator keeps (may get hits)
         self.payloads = Payloads(self.folder.name)
         # entries are tuples whose natural order is the wanted one (compared in C, no key
         # function; the sort key ends with the unique order, so no comparison goes past it);
@@ -386,8 +396,8 @@ class _Spill:
         self.folder.cleanup()
 
     def add(self, f: Finding, may_hit: bool) -> None:
-        if may_hit:
-            self.held.append(f)
+        if may_hit:  # built again from the correlator's copy once the hits are known
+            self.held.append(f.order)
             return
         e = f.event
         # (the worker's, when it sent them: then nothing here reads the event's fields)
@@ -404,17 +414,21 @@ class _Spill:
             self.final.add((skey, f.copies, at, refs))
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
-        held = {f.order: f for f in self.held}
-        self.held = []
+        # One finding at a time, its event loaded once from the correlator's compact copy and
+        # routed at once: held as objects, a hit's findings took ~6 KB each (1.9 GB at the
+        # correlation cap)
         position = _positions(correlator)
-        for order, hs in hits_by_order(hits).items():
-            f = held.get(order)
-            if f is None:
-                f = held[order] = hit_only_finding(correlator, order)
-            apply_hits(f, hs, position)
-        for f in held.values():
-            self.add(f, False)
-        held.clear()
+        by_order = hits_by_order(hits)
+        held, self.held = set(self.held), []
+        for order in held | by_order.keys():
+            m = correlator.match(order)
+            f = score_match(m, order)
+            hs = by_order.get(order)
+            if hs:
+                f = f or _hit_only(m, order)
+                apply_hits(f, hs, position)
+            if f is not None:
+                self.add(f, False)
         final = self.final
         # sorted by key, then rank: the first of each key wins and counts the others' copies
         winner: list[Any] | None = None

@@ -24,7 +24,7 @@ from trailhound.sources.files import STDIN
 from trailhound.triage.principals import rank_principals
 from trailhound.tuning.window import parse_duration
 from trailhound.watch.cef import Syslog, parse_target
-from trailhound.watch.cycle import CycleResult, Detector
+from trailhound.watch.cycle import IDLE_PAUSE_NS, CycleResult, Detector, pause_after
 from trailhound.watch.sinks import AlertFile, AlertStream
 from trailhound.watch.state import DEFAULT_KEEP, State
 from trailhound.watch.webhook import Webhook, check_url
@@ -137,7 +137,8 @@ def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
 )
 @click.option(
     "--interval", default="60s", show_default=True,
-    help="Time between cycles: 30s, 5m, 1h.",
+    help=f"Time between cycles: 30s, 5m, 1h (0s: back to back); after a cycle that read "
+    f"nothing new, at least {IDLE_PAUSE_NS // 10**9}s.",
 )
 @click.option(
     "--output", default="-", show_default=True, metavar="FILE.jsonl|-",
@@ -230,5 +231,5 @@ def watch(
             code = max(code, _code(result, refused))
             if cycles and n >= cycles:
                 break
-            time.sleep(pause / 1e9)
+            time.sleep(pause_after(result, pause) / 1e9)
     sys.exit(code)
