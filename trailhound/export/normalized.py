@@ -157,10 +157,8 @@ def expand(node: ir.Node, source: str) -> ir.Node:
 
 
 def _expand(node: ir.Node, source: str) -> ir.Node:
-    if isinstance(node, ir.And):
-        return ir.And(tuple(_expand(a, source) for a in node.args))
-    if isinstance(node, ir.Or):
-        return ir.Or(tuple(_expand(a, source) for a in node.args))
+    if isinstance(node, (ir.And, ir.Or)):
+        return _expand_all(node, source)
     if isinstance(node, ir.Not):
         return ir.Not(_expand(node.arg, source))
     if isinstance(node, ir.Keyword) or node.attr is None:
@@ -182,6 +180,27 @@ def _expand(node: ir.Node, source: str) -> ir.Node:
         test = ir.FieldTest(p, matcher)
         branches.append(ir.And((*nulls, test)) if nulls else test)
     return branches[0] if len(branches) == 1 else ir.Or(tuple(branches))
+
+
+def _expand_all(node: ir.And | ir.Or, source: str) -> ir.Node:
+    """An And / Or expanded: a part that cannot be said does not matter when another part
+    decides the whole (an allowlist entry scoped `provider: aws` is FALSE on Entra records, so
+    its `user_agent`, which Entra audit records lack, need not be said there)."""
+    decides = FALSE if isinstance(node, ir.And) else TRUE
+    args: list[ir.Node] = []
+    refused: NotExportable | None = None
+    for a in node.args:
+        try:
+            x = _expand(a, source)
+        except NotExportable as exc:
+            refused = refused or exc
+            continue
+        if simplify(x) == decides:
+            return decides
+        args.append(x)
+    if refused is not None:
+        raise refused
+    return type(node)(tuple(args))
 
 
 def _constant_matches(m: ir.Matcher, value: str) -> bool:
