@@ -157,5 +157,5 @@ def test_a_dripping_target_cannot_hold_a_cycle(
     srv.close()
     assert codes == [0]
     err = capsys.readouterr().err
-    assert "alerts kept pending" in err and "within 1 s" in err
+    assert "1 alert kept pending" in err and "within 1 s" in err
     assert len(attempts) == 2  # TRIES attempts, each ended by its deadline

@@ -19,6 +19,7 @@ from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.cli.summary import summary_lines
 from trailhound.errors import UsageError
 from trailhound.report.triage import principal_writer
+from trailhound.report.wording import count
 from trailhound.report.writers import WRITERS, write_jsonl
 from trailhound.sources.files import STDIN
 from trailhound.triage.principals import rank_principals
@@ -45,9 +46,9 @@ def _report(n: int, result: CycleResult, state: State, opts: ScanOptions) -> Non
     """One line per cycle, and the input errors (as detect lists them)."""
     if not opts.quiet:
         _err(
-            f"trailhound watch: cycle {n}: {result.files} new or changed files, "
-            f"{result.new_alerts} new alerts ({state.files_seen()} files seen, "
-            f"{result.folders_listed} changed folders listed)"
+            f"trailhound watch: cycle {n}: {count(result.files, 'new or changed file')}, "
+            f"{count(result.new_alerts, 'new alert')} ({count(state.files_seen(), 'file')} seen, "
+            f"{count(result.folders_listed, 'changed folder')} listed)"
         )
     if result.stats.error_count:
         # the input errors as detect lists them, without detect's first line: the cycle line
@@ -126,7 +127,7 @@ def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
         return EXIT_BROKEN_PIPE
     if not opts.quiet:
         risky = sum(1 for r in ranked if r["risky"])
-        _err(f"  {len(ranked)} principals, {risky} risky (every cycle of {state_path})")
+        _err(f"  {count(len(ranked), 'principal')}, {risky} risky (every cycle of {state_path})")
     return _code(result, refused)
 
 

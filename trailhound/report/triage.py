@@ -12,6 +12,7 @@ from trailhound.report.escape import for_terminal
 from trailhound.report.layout import Layout, Slot, output_width, write_table
 from trailhound.report.names import short_principal, short_time
 from trailhound.report.rows import view_writer
+from trailhound.report.wording import NO_PRINCIPAL
 from trailhound.report.writers import score_style, signals_text
 from trailhound.triage.principals import (
     PRINCIPAL_COLUMNS,
@@ -73,7 +74,7 @@ def principal_cells(r: Row) -> dict[str, str]:
         "findings": r["findings"],
         # one account: shown beside it, so the ARN can drop it
         "principal": short_principal(r["principal"], accounts[0] if len(accounts) == 1 else None)
-        if r["principal"] is not None else "(no principal)",
+        if r["principal"] is not None else NO_PRINCIPAL,
         "risky": "yes" if r["risky"] else "",
         "first_seen": short_time(r["first_seen"]),
         "last_seen": short_time(r["last_seen"]),

@@ -39,6 +39,7 @@ from trailhound.engine.compiler import Refused, detection_items, filter_tree, ru
 from trailhound.engine.sigma_regex import regex_problem
 from trailhound.errors import UsageError
 from trailhound.model import LOGSOURCES
+from trailhound.report.wording import count
 from trailhound.rules.loader import RuleProblem, iter_rule_files, load_paths
 from trailhound.rules.model import Filter, Rule, RuleSet
 from trailhound.rules.pipelines import FIELD_TABLES, NOT_MAPPED, map_filter, placeholder_values
@@ -106,7 +107,7 @@ class CheckResult:
         refused = [f for f in self.files if not f.ok]
         kinds = Counter(f.refused[0].kind for f in refused)
         noted = sum(1 for f in self.files if f.ok and f.notes)
-        parts = [f"{len(self.files)} files: {len(self.files) - len(refused)} loaded"]
+        parts = [f"{count(len(self.files), 'file')}: {len(self.files) - len(refused)} loaded"]
         if noted:
             parts[0] += f" ({noted} with notes)"
         if refused:

@@ -27,6 +27,7 @@ import urllib.request
 from collections.abc import Callable
 
 from trailhound.errors import UsageError
+from trailhound.report.wording import count
 from trailhound.watch.sinks import line
 from trailhound.watch.state import USES_WEBHOOK, State
 
@@ -130,8 +131,9 @@ class Webhook:
                 if reason is not None:
                     left = len(self.state.undelivered(PAGE))
                     self.warn(
-                        f"trailhound: webhook {shown(self.url)}: {reason}; {left}"
-                        f"{'+' if left == PAGE else ''} alerts kept pending for the next cycle"
+                        f"trailhound: webhook {shown(self.url)}: {reason}; "
+                        f"{f'{left}+ alerts' if left == PAGE else count(left, 'alert')} kept "
+                        "pending for the next cycle"
                     )
                     return sent
                 self.state.mark_delivered(seq)
