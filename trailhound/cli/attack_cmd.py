@@ -18,7 +18,7 @@ from trailhound.cli.exits import EXIT_INPUT_ERRORS, EXIT_OK, epilog
 from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.errors import UsageError
 from trailhound.report.escape import for_terminal
-from trailhound.report.wording import count
+from trailhound.wording import count
 
 
 def _layer_writer(target: TextIO | None) -> Callable[[Iterable[Layer], TextIO], None]:

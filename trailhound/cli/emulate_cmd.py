@@ -11,7 +11,7 @@ from trailhound.emulate.run import DEFAULT_SEED
 from trailhound.emulate.scenario import Scenario
 from trailhound.errors import UsageError
 from trailhound.report.escape import for_terminal
-from trailhound.report.wording import count
+from trailhound.wording import count
 
 EMULATE_HELP = """\b
 Scenarios (`trailhound emulate list` names and describes each):

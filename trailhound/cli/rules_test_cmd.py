@@ -10,7 +10,7 @@ import click
 
 from trailhound.cli.options import format_opt
 from trailhound.cli.pipe import write_stdout
-from trailhound.report.wording import count
+from trailhound.wording import count
 
 TEST_EXIT_HELP = """\b
 Exit codes:

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from trailhound.pipeline import SKIP_NAMES, ScanStats
 from trailhound.report.escape import for_terminal
-from trailhound.report.wording import count
 from trailhound.sources.classify import UNDERSTOOD
 from trailhound.tuning.summary import tuning_lines
+from trailhound.wording import count
 
 
 def skipped_parts(stats: ScanStats) -> list[str]:

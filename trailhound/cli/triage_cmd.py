@@ -16,10 +16,10 @@ from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.cli.watch_cmd import principals_incremental
 from trailhound.report.escape import for_terminal
 from trailhound.report.triage import principal_writer, timeline_writer
-from trailhound.report.wording import count
 from trailhound.triage.principals import rank_principals
 from trailhound.triage.timeline import build_timeline
 from trailhound.tuning.window import parse_duration
+from trailhound.wording import count
 
 
 class Duration(click.ParamType[int]):

@@ -19,7 +19,6 @@ from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.cli.summary import summary_lines
 from trailhound.errors import UsageError
 from trailhound.report.triage import principal_writer
-from trailhound.report.wording import count
 from trailhound.report.writers import WRITERS, write_jsonl
 from trailhound.sources.files import STDIN
 from trailhound.triage.principals import rank_principals
@@ -29,6 +28,7 @@ from trailhound.watch.cycle import IDLE_PAUSE_NS, CycleResult, Detector, pause_a
 from trailhound.watch.sinks import AlertFile, AlertStream
 from trailhound.watch.state import DEFAULT_KEEP, State
 from trailhound.watch.webhook import Webhook, check_url
+from trailhound.wording import count
 
 Sink = AlertFile | AlertStream | Webhook | Syslog
 

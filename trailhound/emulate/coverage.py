@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from trailhound.emulate.check import Report
-from trailhound.report.wording import count
+from trailhound.wording import count
 
 COLUMNS = ("scenario", "family", "expected_signal", "fired", "score", "rank")
 # XML 1.0 forbids most control characters even escaped: a rule name could carry them

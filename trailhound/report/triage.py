@@ -12,7 +12,6 @@ from trailhound.report.escape import for_terminal
 from trailhound.report.layout import Layout, Slot, output_width, write_table
 from trailhound.report.names import short_principal, short_time
 from trailhound.report.rows import view_writer
-from trailhound.report.wording import NO_PRINCIPAL
 from trailhound.report.writers import score_style, signals_text
 from trailhound.triage.principals import (
     PRINCIPAL_COLUMNS,
@@ -21,6 +20,7 @@ from trailhound.triage.principals import (
     TACTICS_THRESHOLD,
 )
 from trailhound.triage.timeline import TIMELINE_COLUMNS
+from trailhound.wording import NO_PRINCIPAL
 
 Row = dict[str, Any]
 TableWriter = Callable[[Iterable[Row], TextIO], None]

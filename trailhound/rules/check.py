@@ -39,10 +39,10 @@ from trailhound.engine.compiler import Refused, detection_items, filter_tree, ru
 from trailhound.engine.sigma_regex import regex_problem
 from trailhound.errors import UsageError
 from trailhound.model import LOGSOURCES
-from trailhound.report.wording import count
 from trailhound.rules.loader import RuleProblem, iter_rule_files, load_paths
 from trailhound.rules.model import Filter, Rule, RuleSet
 from trailhound.rules.pipelines import FIELD_TABLES, NOT_MAPPED, map_filter, placeholder_values
+from trailhound.wording import count
 from trailhound.yamldepth import check_depth
 
 __all__ = [

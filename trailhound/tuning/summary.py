@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from trailhound.report.escape import for_terminal
-from trailhound.report.wording import count
 from trailhound.tuning.window import OUTSIDE, UNTIMED
+from trailhound.wording import count
 
 __all__ = ["tuning_lines"]
 

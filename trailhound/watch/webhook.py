@@ -27,9 +27,9 @@ import urllib.request
 from collections.abc import Callable
 
 from trailhound.errors import UsageError
-from trailhound.report.wording import count
 from trailhound.watch.sinks import line
 from trailhound.watch.state import USES_WEBHOOK, State
+from trailhound.wording import count
 
 TRIES = 4
 BACKOFF_S = 0.5
