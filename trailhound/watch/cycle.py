@@ -200,10 +200,10 @@ class Detector:
         """With a lookback: skip the CloudTrail date folders older than it, counted back from
         the newest date folder read so far (not from the clock: replayed old logs work too);
         both the folder walk and the S3 listing. Returns that newest day, to be updated."""
-        text = state.get_meta(NEWEST_DAY)
-        if not text:
+        day = state.meta_day(NEWEST_DAY)
+        if day is None:
             return [None]
-        y, m, d = map(int, text.split("-"))
+        y, m, d = day
         if self.lookback_ns is not None:
             start = int(datetime(y, m, d, tzinfo=UTC).timestamp()) * 1_000_000_000
             start -= self.lookback_ns
