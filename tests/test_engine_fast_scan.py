@@ -209,6 +209,12 @@ def _first_key_not_version() -> bytes:
     return s3(recs)
 
 
+def _dense(records: list[Any]) -> list[Any]:
+    """Every record a candidate (CreateUser), but one in four."""
+    return [r if i % 4 == 3 else {**r, "eventSource": "iam.amazonaws.com", "eventName": "CreateUser"}
+            for i, r in enumerate(records)]
+
+
 def _pieces(data: bytes) -> bytes:
     half = len(data) // 2
     return gz(data[:half]) + gz(data[half:])
@@ -244,6 +250,12 @@ CASES: dict[str, tuple[Callable[[], bytes], str | None]] = {
     "other top-level member after Records": (lambda: s3(_with(sample(), 299, eventName="CreateUser", eventSource="iam.amazonaws.com"))[:-1] + b',"x":1}', "s3"),
     "Records twice": (lambda: b'{"Records":[{"eventName":"CreateUser","eventSource":"iam.amazonaws.com"}],' + s3(sample())[1:], "s3"),
     "empty Records": (lambda: b'{"Records":[]}', "s3"),
+    # most records candidates: the records are cut out by a second msgspec pass (s3_file)
+    "dense, minified": (lambda: s3(_dense(sample(60))), "s3"),
+    "dense, pretty-printed": (lambda: s3(_dense(sample(60)), indent=2), "s3"),
+    "dense, space after colons": (lambda: s3(_dense(sample(60)), separators=(" , ", ": ")), "s3"),
+    "dense, eventVersion not first": (lambda: s3(_dense(orjson.loads(_first_key_not_version())["Records"])), "s3"),
+    "dense, bad JSON": (lambda: s3(_dense(sample(60)))[:-10] + b"]", "reader"),
     "Records not a list": (lambda: b'{"Records":{"eventName":"CreateUser"}}', "reader"),
     "element not an object": (lambda: b'{"Records":[1,"x",null]}', "reader"),
     "bad JSON": (lambda: s3(sample())[:-10] + b"]", "reader"),

@@ -57,6 +57,8 @@ class FastPlan:
     use_projection: bool = True  # False: decode every record (no msgspec fast path)
     _gates: dict[tuple[str, str], tuple[_Gate, Prefilter]] = field(default_factory=dict, repr=False)
     _by_k: dict[tuple[str, str], dict[int, _CompiledRule]] = field(default_factory=dict, repr=False)
+    _by_cands: dict[tuple[tuple[str, str], Any], tuple[_CompiledRule, ...]] = field(
+        default_factory=dict, repr=False)
     _projection: Any = field(default=None, repr=False)
     _silent: frozenset[int] | None = field(default=None, repr=False)
     _rule_index: dict[int, int] = field(default_factory=dict, repr=False)
@@ -90,7 +92,10 @@ class FastPlan:
         if not self._rule_index:
             self._index()
         ri = self._rule_index
-        return all(ri[id(r)] in silent for r in m.rules)
+        for r in m.rules:  # (a loop, not all() over a generator: called for every match)
+            if ri[id(r)] not in silent:
+                return False
+        return True
 
     def gate(self, logsource: tuple[str, str]) -> tuple[_Gate, Prefilter]:
         """The rules of a log source and their prefilter (memoised)."""
@@ -107,7 +112,8 @@ class FastPlan:
     def evaluate(self, event: Event, candidates: Any = None) -> Match | None:
         """The reference engine's Match for `event`, evaluating only `candidates` (rule indices;
         ALL or None: ask the prefilter)."""
-        gate, pf = self.gate(event.logsource)
+        logsource = event.logsource
+        gate, pf = self.gate(logsource)
         if not gate:
             return None
         if candidates is None:
@@ -117,10 +123,23 @@ class FastPlan:
         if candidates is ALL:
             return match_event(event, (cr for _, cr in gate))
         # a few candidates of many rules: look them up in RuleSet order rather than walk the gate
-        by_k = self._by_k.get(event.logsource)
+        # (memoised for the projection's candidate sets: frozen, and a few distinct ones)
+        if candidates.__class__ is not frozenset:
+            return match_event(event, self._in_order(logsource, gate, candidates))
+        key = (logsource, candidates)
+        rules = self._by_cands.get(key)
+        if rules is None:
+            if len(self._by_cands) >= 4096:  # (bounded)
+                self._by_cands.clear()
+            rules = self._by_cands[key] = self._in_order(logsource, gate, candidates)
+        return match_event(event, rules)
+
+    def _in_order(self, logsource: tuple[str, str], gate: _Gate, candidates: Any
+                  ) -> tuple[_CompiledRule, ...]:
+        by_k = self._by_k.get(logsource)
         if by_k is None:
-            by_k = self._by_k[event.logsource] = dict(gate)
-        return match_event(event, [by_k[k] for k in sorted(candidates) if k in by_k])
+            by_k = self._by_k[logsource] = dict(gate)
+        return tuple(by_k[k] for k in sorted(candidates) if k in by_k)
 
     # -- matches across process boundaries ------------------------------------------------------
 

@@ -426,12 +426,14 @@ class CloudTrailProjection:
                 return -1
             return a - 16
 
+        nxt, at = -1, -1  # the start of record `nxt` (found as the end of the one before)
         for i in wanted:
-            s = start(i)
+            s = at if i == nxt else start(i)
             if s < 0:
                 return None
             if i + 1 < n:
-                e = start(i + 1)
+                nxt, at = i + 1, start(i + 1)
+                e = at
                 if e < 0:
                     return None
                 seg = data[s:e].rstrip(_WS)
@@ -448,13 +450,13 @@ class CloudTrailProjection:
                 out[i] = seg[:-1]
         return out
 
-    def cut_all(self, data: bytes, n: int, wanted: list[int]) -> dict[int, bytes] | None:
-        """Second pass: the records as msgspec cuts them out (when `cut` could not)."""
+    def cut_all(self, data: bytes, recs: list[Any], wanted: list[int]) -> dict[int, bytes] | None:
+        """The bytes of records `wanted` as a second msgspec pass cuts them out (None: cannot)."""
         try:
             raws = self.raw_decoder.decode(data).Records  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001
             return None
-        if len(raws) != n:
+        if len(raws) != len(recs):
             return None
         return {i: bytes(raws[i]) for i in wanted}
 
@@ -500,11 +502,19 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str
         return None
     selected = proj.select(recs)
     wanted = [i for i, _ in selected]
-    segs = proj.cut(data, recs, wanted)
-    if segs is None:
-        segs = proj.cut_all(data, len(recs), wanted)
-        if segs is None:
-            return None
+    # Two ways to cut the records out; the cheaper first, by the share of records wanted: a
+    # second msgspec pass over every record (~1.5 µs a record) or two buffer addresses per
+    # wanted one (~3 µs). Both give the records' values (the bytes may differ in whitespace
+    # around a record, which only orjson reads).
+    dense = 2 * len(wanted) > len(recs)
+    ways = (proj.cut_all, proj.cut) if dense else (proj.cut, proj.cut_all)
+    segs = None
+    for way in ways:
+        segs = way(data, recs, wanted)
+        if segs is not None:
+            break
+    else:
+        return None
     res = FileResult(mode="s3", decoded=len(selected))
     checked = False
     parsed: list[tuple[int, Any, Any]] = []

@@ -52,15 +52,14 @@ class _Ctx:
         self._fields: dict[str, tuple[bool, list[Any]]] = {}
         self._texts: list[str] | None = None
 
-    def field(self, name: str, path: F.FieldPath) -> tuple[bool, list[Any]]:
-        """(present, leaves) of a field (fields.py sections 1 and 4)."""
-        try:
-            return self._fields[name]
-        except KeyError:
-            attr = F.event_attr(name)
+    def field(self, name: str, path: F.FieldPath, attr: str | None) -> tuple[bool, list[Any]]:
+        """(present, leaves) of a field (fields.py sections 1 and 4; `attr`: the normalized
+        attribute it reads, F.event_attr(name), which the predicates compute once)."""
+        got = self._fields.get(name)
+        if got is None:  # (no try/except: most fields are read once per event, so a miss)
             hits = F.resolve(self.raw, path) if attr is None else F.event_hits(self.event, attr)
             got = self._fields[name] = (bool(hits), F.leaves(hits))
-            return got
+        return got
 
     def texts(self) -> list[str]:
         if self._texts is None:
@@ -92,7 +91,7 @@ def leaf_test(m: ir.Matcher) -> LeafTest | None:
         match = F.compile_wildcard(m.parts, cased=m.cased)
 
         def string_leaf(v: Any) -> bool:
-            t = F.text_of(v)
+            t = v if v.__class__ is str else F.text_of(v)  # (most leaves are strings)
             return t is not None and match(t)
 
         return string_leaf
@@ -152,36 +151,47 @@ def leaf_test(m: ir.Matcher) -> LeafTest | None:
 
 
 def _field_test(node: ir.FieldTest) -> Pred:
-    field_name, path, m = node.field, node.path, node.matcher
+    field_name, path, attr, m = node.field, node.path, node.attr, node.matcher
     if isinstance(m, ir.Exists):
         want = m.want
-        return lambda c: c.field(field_name, path)[0] is want
+        return lambda c: c.field(field_name, path, attr)[0] is want
     if isinstance(m, ir.Null):
 
         def null_pred(c: _Ctx) -> bool:
-            present, ls = c.field(field_name, path)
+            present, ls = c.field(field_name, path, attr)
             return not present or any(v is None for v in ls)
 
         return null_pred
     if isinstance(m, ir.FieldRef):
-        other, other_path = m.field, m.path
+        other, other_path, other_attr = m.field, m.path, F.event_attr(m.field)
         starts, ends = m.starts, m.ends
 
         def fieldref_pred(c: _Ctx) -> bool:
-            mine = [t for t in map(F.text_of, c.field(field_name, path)[1]) if t is not None]
+            mine = [t for t in map(F.text_of, c.field(field_name, path, attr)[1]) if t is not None]
             if not mine:
                 return False
-            theirs = [t for t in map(F.text_of, c.field(other, other_path)[1]) if t is not None]
+            theirs = [t for t in map(F.text_of, c.field(other, other_path, other_attr)[1]) if t is not None]
             return any(
                 F.text_compare(a, b, starts=starts, ends=ends) for a in mine for b in theirs
             )
 
         return fieldref_pred
+    if isinstance(m, ir.Text):  # leaf_test's string_leaf, inlined: the commonest test by far
+        match = F.compile_wildcard(m.parts, cased=m.cased)
+
+        def text_pred(c: _Ctx) -> bool:
+            for v in c.field(field_name, path, attr)[1]:
+                t = v if v.__class__ is str else F.text_of(v)
+                if t is not None and match(t):
+                    return True
+            return False
+
+        return text_pred
     test = leaf_test(m)
     assert test is not None, m
 
     def leaf_pred(c: _Ctx) -> bool:
-        for v in c.field(field_name, path)[1]:
+        for v in c.field(field_name, path, attr)[1]:
             if test(v):
                 return True
         return False

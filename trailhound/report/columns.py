@@ -14,6 +14,7 @@ from trailhound.model import Event
 from trailhound.normalize.times import output_time
 from trailhound.profiles import Profile
 from trailhound.rules.guides import guide_ref
+from trailhound.rules.model import Rule
 from trailhound.scoring import SIGNALS, Finding, Signal, score_match
 
 # What a responder needs to act on a finding (issue #11): appended last, so that a CSV read by
@@ -71,12 +72,10 @@ def literal(raw: dict[str, Any], path: tuple[str, ...]) -> str | None:
     value, or null when the path is missing or null."""
     cur: Any = raw
     for key in path:
-        if not isinstance(cur, dict) or key not in cur:
+        if not isinstance(cur, dict):
             return None
-        cur = cur[key]
-    if cur is None:
-        return None
-    if isinstance(cur, str):
+        cur = cur.get(key)  # (absent and null alike: None, which ends the path)
+    if cur is None or isinstance(cur, str):
         return cur
     return orjson.dumps(cur).decode()
 
@@ -151,48 +150,56 @@ def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:
 
 
 def _built_row(f: Finding, profile: Profile, signal: Any = signal_obj) -> dict[str, Any]:
-    """The row built from the finding (`signal`: how a counted rule is listed; pre_row, which
-    encodes the row at once, lists the shared objects rather than fresh copies)."""
-    e = f.event
+    """The row built from the finding (`signal`: how a counted rule is listed)."""
+    return dict(zip(COLUMNS, _values(
+        f.event, profile, _flags(f), [signal(r) for r in f.rules], f.copies,
+        [correlation_obj(h) for h in f.hits],
+    ), strict=True))
+
+
+def _flags(f: Finding) -> tuple[Any, ...]:
+    """The finding's SIGNALS flags (0 / 1, in order), then its suspicion_score."""
+    raised = f.signals()
+    return (*(int(s in raised) for s in SIGNALS), f.score)
+
+
+def _values(e: Event, profile: Profile, scored: tuple[Any, ...], signals: Any, copies: int,
+            correlations: Any) -> list[Any]:
+    """The row's values in COLUMNS order: the event's, with the finding's `scored` (the SIGNALS
+    flags, then suspicion_score), `signals`, `copies` and `correlations` put in their places.
+    A list zipped with COLUMNS rather than a dict filled key by key: a rule that fires on most
+    records builds one row per record in the workers (pre_row), and this is its cost."""
     # every profile: the one output time format (normalize/times.output_time); the seed's
     # `_messageTime` is Sumo's own epoch-ms timestamp, not a raw field it extracts
-    out: dict[str, Any] = {"time": _output_time(e.time_ns)}
     if profile.literal_columns:
-        for col, path in SEED_PATHS.items():
-            out[col] = literal(e.raw, path)
-        event_id = literal(e.raw, ("eventID",)) or e.event_id
+        raw = e.raw
+        head = [literal(raw, path) for path in _SEED_PATHS]
+        event_id = literal(raw, _EVENT_ID) or e.event_id
     else:
-        out.update(normalized_columns(e))
+        head = _normalized_values(e)
         event_id = e.event_id
-    raised = f.signals()
-    for s in SIGNALS:
-        out[s] = int(s in raised)
-    out["suspicion_score"] = f.score
-    out["eventID"] = event_id
-    out["provider"] = e.provider
-    out["signals"] = [signal(r) for r in f.rules]
-    out["outcome"] = e.status
-    out["source"] = e.source
-    out["origin"] = str(e.location)
-    out["records"] = f.copies
-    out["correlations"] = [correlation_obj(h) for h in f.hits]
-    out.update(zip(TRIAGE_COLUMNS, triage_columns(e)))
-    return out
+    return [
+        _output_time(e.time_ns), *head, *scored, event_id, e.provider, signals, e.status,
+        e.source, str(e.location), copies, correlations, *triage_columns(e),
+    ]
+
+
+_SEED_PATHS = tuple(SEED_PATHS.values())
+_EVENT_ID = ("eventID",)
+_NORMALIZED_KEYS = tuple(SEED_PATHS)  # the same eight columns, filled from the event
+
+
+def _normalized_values(e: Event) -> list[Any]:
+    aws = e.provider == "aws"
+    return [
+        e.operation if aws else None, None if aws else e.operation, e.principal,
+        e.principal_type, e.src_ip, e.region, e.error_code, e.error_message,
+    ]
 
 
 def normalized_columns(e: Event) -> dict[str, Any]:
     """The columns a profile without literal columns fills from the normalized event."""
-    aws = e.provider == "aws"
-    return {
-        "eventName": e.operation if aws else None,
-        "operationName": None if aws else e.operation,
-        "userArn": e.principal,
-        "identityType": e.principal_type,
-        "sourceIP": e.src_ip,
-        "awsRegion": e.region,
-        "errorCode": e.error_code,
-        "errorMessage": e.error_message,
-    }
+    return dict(zip(_NORMALIZED_KEYS, _normalized_values(e), strict=True))
 
 
 # A finding's row as the worker that matched its event built it (engine/file_scan.py), carried
@@ -206,12 +213,28 @@ def pre_row(m: Match, profile: Profile) -> PreRow | None:
     correlation hit), or None when it makes none. Why in the worker: with a rule that fires on
     most records, building each row (and decoding each record for it) in the one main process
     was the main process's largest cost; the worker has the record decoded anyway."""
-    f = score_match(m)
+    scored = _scored(tuple(m.rules))
+    if scored is None:
+        return None
+    flags, signals, ids = scored
+    # (the worker's event carries no row yet: the row is built, as row() would)
+    json = orjson.dumps(dict(zip(COLUMNS, _values(m.event, profile, flags, signals, 1, []),
+                                 strict=True)))
+    return json, ids, profile.literal_columns
+
+
+@functools.lru_cache(maxsize=4096)
+def _scored(rules: tuple[Rule, ...]) -> tuple[tuple[Any, ...], orjson.Fragment, tuple[str, ...]] | None:
+    """What a finding of exactly these matched rules puts in its row, by scoring.score_match
+    itself: the SIGNALS flags and score, the `signals` column as JSON (orjson.Fragment: encoded
+    once, not once per finding) and the counted rules' ids; None: no finding. Why cached: a
+    scan has a few rule combinations and up to one finding per record. (Rules compare by
+    identity: the key holds them, so an id is never reused for another rule while cached.)"""
+    f = score_match(Match(None, list(rules), []))  # type: ignore[arg-type]  # (reads no event)
     if f is None:
         return None
-    # (the worker's event carries no row yet: the row is built, as row() would)
-    json = orjson.dumps(_built_row(f, profile, _signal_obj))
-    return json, tuple(r.id for r in f.rules), profile.literal_columns
+    signals = orjson.Fragment(orjson.dumps([_signal_obj(r) for r in f.rules]))
+    return _flags(f), signals, tuple(r.id for r in f.rules)
 
 
 def row_json(f: Finding, profile: Profile) -> bytes:
