@@ -32,7 +32,10 @@ class Language:
 SPL = Language(
     "spl",
     frozenset({"eval", "where", "rename", "table", "sort"}),
-    frozenset({"if", "in", "lower", "like", "match", "isnull", "isnotnull", "cidrmatch", "tonumber", "true", "false"}),
+    frozenset({
+        "if", "in", "lower", "like", "match", "isnull", "isnotnull", "cidrmatch", "tonumber", "true", "false",
+        "case", "replace",
+    }),
     re.compile(r'\(sourcetype=""( OR sourcetype="")*\)\Z'),  # string literals are blanked first
     "```",
 )
@@ -41,7 +44,7 @@ KQL = Language(
     frozenset({"extend", "where", "project", "sort"}),
     frozenset({
         "iff", "tostring", "parse_json", "todouble", "tolower", "isempty", "isnotempty", "ipv4_is_in_range",
-        "ipv6_is_in_range", "indexof", "strlen", "substring", "pack_all", "not",
+        "ipv6_is_in_range", "indexof", "strlen", "substring", "pack_all", "not", "case", "extract",
     }),
     re.compile(r"([A-Za-z]+|union)\b"),
     "//",
@@ -49,7 +52,10 @@ KQL = Language(
 ESQL = Language(
     "esql",
     frozenset({"EVAL", "WHERE", "KEEP", "SORT"}),
-    frozenset({"CASE", "TO_LOWER", "TO_DOUBLE", "TO_STRING", "TO_IP", "CIDR_MATCH", "STARTS_WITH", "ENDS_WITH", "LOCATE"}),
+    frozenset({
+        "CASE", "TO_LOWER", "TO_DOUBLE", "TO_STRING", "TO_IP", "CIDR_MATCH", "STARTS_WITH", "ENDS_WITH", "LOCATE",
+        "REPLACE",
+    }),
     re.compile(r"FROM logs-[a-z0-9.]+-\*(, logs-[a-z0-9.]+-\*)*\Z"),
     "//",
 )

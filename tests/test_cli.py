@@ -46,7 +46,7 @@ def test_clean_input_exit_0_and_jsonl(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     rows = [json.loads(x) for x in p.stdout.splitlines()]
     assert [r["eventName"] for r in rows] == ["StopLogging"]
-    assert "1 files, 2 records, 2 events, 1 findings" in p.stderr
+    assert "1 file, 2 records, 2 events, 1 finding" in p.stderr
 
 
 def test_bad_line_reported_with_position_others_processed(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_bad_line_reported_with_position_others_processed(tmp_path: Path) -> Non
     assert p.returncode == 3
     assert [json.loads(x)["eventName"] for x in p.stdout.splitlines()] == ["DeleteTrail", "CreateUser"]
     assert f"{f}:2" in p.stderr
-    assert "1 input errors (bad_json 1)" in p.stderr
+    assert "1 input error (bad_json 1)" in p.stderr
     assert "Traceback" not in p.stderr
 
 

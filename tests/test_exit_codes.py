@@ -140,7 +140,7 @@ def test_dangling_symlink_in_a_folder_is_reported_and_counted(tmp_path: Path) ->
     p = th("detect", "--format", "jsonl", str(logs))
     assert p.returncode == 3
     assert [json.loads(x)["eventName"] for x in p.stdout.splitlines()] == ["StopLogging"]
-    assert "1 input errors (dangling_symlink 1)" in p.stderr
+    assert "1 input error (dangling_symlink 1)" in p.stderr
     assert f"{logs / 'gone.json'}: symbolic link to {str(tmp_path / 'deleted.json')!r}" in p.stderr
 
 

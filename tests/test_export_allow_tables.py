@@ -34,7 +34,9 @@ def test_renamed_columns_carry_the_entries(tmp_path: Path) -> None:
     audit = _leg(p.stdout, "AuditLogs")
     assert activity and audit
     for flag in activity:
-        assert 'not(ipv4_is_in_range(CallerIpAddress, "10.20.0.0/16"))' in flag, flag
+        # (the address without the client's port: tests/test_export_ports.py)
+        assert 'not(ipv4_is_in_range(case(CallerIpAddress matches regex' in flag, flag
+        assert ', CallerIpAddress), "10.20.0.0/16"))' in flag, flag
         assert 'not(Caller =~ "helpdesk.sync@acme.example")' in flag, flag
     for flag in audit:
         # the initiator's address and UPN inside the dynamic InitiatedBy column
@@ -66,3 +68,26 @@ def test_esql_names_the_entries_it_cannot_apply(tmp_path: Path) -> None:
     named = [x for x in p.stderr.splitlines() if f"allowlist {allow}:1" in x]
     assert any("not exported to esql for azure.activitylogs" in x for x in named), p.stderr
     assert "Traceback" not in p.stderr
+
+
+def _refused_sources(stderr: str) -> set[str]:
+    """The log sources named by `not exported ... has no raw field in <source> records`."""
+    return set(re.findall(r"has no raw field in (\w+) records", stderr))
+
+
+def test_an_entry_scoped_to_another_provider_does_not_refuse_a_rule(tmp_path: Path) -> None:
+    """Entra audit records have no user agent: an entry testing it can only be refused where it
+    applies (every provider), not where its `provider` rules it out."""
+    scoped, everywhere = tmp_path / "aws.yml", tmp_path / "all.yml"
+    scoped.write_text("- user_agent: '*terraform*'\n  provider: aws\n  reason: ci\n", encoding="utf-8")
+    everywhere.write_text("- user_agent: '*terraform*'\n  reason: ci\n", encoding="utf-8")
+    for target in ("kql", "duckdb-sql", "splunk"):
+        p = run("--profile", "corrected", "--to", target, "--allow", str(everywhere))
+        assert _refused_sources(p.stderr) == {"entra_audit"}, (target, p.stderr)
+        p = run("--profile", "corrected", "--to", target, "--allow", str(scoped))
+        assert _refused_sources(p.stderr) == set(), (target, p.stderr)
+        assert "terraform" in p.stdout.lower()  # applied where it applies (AWS)
+    kql = run("--profile", "corrected", "--to", "kql", "--allow", str(scoped)).stdout
+    audit = _leg(kql, "AuditLogs")
+    assert audit and not any("terraform" in flag for flag in audit)  # no trace on Entra
+    assert all('UserAgent contains "terraform"' in flag for flag in _leg(kql, "AWSCloudTrail"))

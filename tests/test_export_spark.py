@@ -4,6 +4,7 @@ CloudTrail data (files read by Spark itself, one row per record as JSON text), a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,22 @@ def test_spark_export_matches_modifiers_like_the_reference_engine(spark: Any) ->
         spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST(NULL AS STRING) AS raw WHERE false")
     df = spark.sql(sql("spark-sql"))
     assert flags([tuple(r) for r in df.collect()], df.columns) == detect_signals()
+
+
+def test_spark_compares_the_address_without_the_port(spark: Any, tmp_path: Path) -> None:
+    """tests/test_export_ports.py's allowlist cidr on ported Microsoft 365 addresses, in Spark
+    SQL (Java's regex: regexp_extract, RLIKE) this time."""
+    from tests.test_export_ports import RULE, _kept_ids, _records
+
+    rule, allow, log = tmp_path / "rule.yml", tmp_path / "allow.yml", tmp_path / "m365.jsonl"
+    rule.write_text(RULE, encoding="utf-8")
+    allow.write_text("- cidr: 10.20.0.0/16\n  provider: m365\n", encoding="utf-8")
+    log.write_text("".join(json.dumps(r) + "\n" for r in _records()), encoding="utf-8")
+    spark.read.text(str(log)).createOrReplaceTempView("m365_lines")
+    spark.sql("CREATE OR REPLACE TEMP VIEW m365_audit AS SELECT value AS raw FROM m365_lines")
+    for name in ("cloudtrail", *(n for n in NON_AWS if n != "m365_audit")):
+        spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST(NULL AS STRING) AS raw WHERE false")
+    ruleset, messages = ruleset_for(None, [str(rule)], [str(allow)], None)
+    assert messages == []
+    df = spark.sql(TARGETS.get("spark-sql").render(build(ruleset, "corrected")))
+    assert {r["event_id"] for r in df.collect()} == _kept_ids()

@@ -308,7 +308,7 @@ def test_one_file_of_matches_is_handed_on_in_batches(files: Path, baseline_one: 
     run = detect("fast", path)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
-    assert f"1 files, {MATCHING} records" in run.stderr, run.stderr
+    assert f"1 file, {MATCHING} records" in run.stderr, run.stderr
     want = matching_ids(path)
     assert len(want) == MATCHING and findings(run) == sorted(want)
     bounded(run, {"fast": baseline_one}, "fast")

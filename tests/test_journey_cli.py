@@ -23,8 +23,9 @@ def test_hunt_summary_counts_rows_not_findings(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     rows = res.stdout.splitlines()
     first = res.stderr.splitlines()[0]
-    assert first == (f"trailhound: hunt new_source_for_principal: {len(rows)} rows; "
-                     f"1 files, {len(records)} records, {len(records)} events")
+    rows_said = f"{len(rows)} row" + ("" if len(rows) == 1 else "s")
+    assert first == (f"trailhound: hunt new_source_for_principal: {rows_said}; "
+                     f"1 file, {len(records)} records, {len(records)} events")
     assert "findings" not in res.stderr and "profile" not in res.stderr
 
 
@@ -42,7 +43,7 @@ def test_sumo_summary_counts_rows_not_findings(tmp_path: Path) -> None:
     rows = [json.loads(x) for x in res.stdout.splitlines()]
     assert [r["eventName"] for r in rows] == ["StopLogging"]  # the seed query's one signal here
     assert res.stderr.splitlines()[0] == (
-        f"trailhound: sumo {query}: 1 rows; 1 files, {len(records)} records, {len(records)} events")
+        f"trailhound: sumo {query}: 1 row; 1 file, {len(records)} records, {len(records)} events")
     assert "findings" not in res.stderr and "profile" not in res.stderr
 
 
@@ -59,8 +60,8 @@ def test_a_watch_cycle_lists_its_input_errors_under_its_own_line(tmp_path: Path)
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 3, res.output
     lines = res.stderr.splitlines()
-    assert lines[0].startswith("trailhound watch: cycle 1: 1 new or changed files, 0 new alerts")
-    assert lines[1] == "  1 input errors (bad_json 1):"
+    assert lines[0].startswith("trailhound watch: cycle 1: 1 new or changed file, 0 new alerts")
+    assert lines[1] == "  1 input error (bad_json 1):"
     assert lines[2].startswith(f"    {logs / 'bad.json'}")
     assert "findings" not in res.stderr
 

@@ -92,7 +92,7 @@ def test_a_changed_finding_does_not_use_the_worker_row(folder: Path, external: P
     corr = rs.correlations[0] if rs.correlations else None
     if corr is not None:
         t = f.event.time_ns or 0
-        hit = Hit(corr, (), (f.event,), (f.order,), t, t)
+        hit = Hit(corr, (), (f.event.event_id,), 1, (f.order,), t, t)
         hitted = dataclasses.replace(f, hits=[hit])
         assert row(hitted, prof)["correlations"] == [
             {"rule_id": corr.id, "title": corr.title, "events": [f.event.event_id]}

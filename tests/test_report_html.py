@@ -185,7 +185,7 @@ def test_exit_codes_and_no_page_when_nothing_was_read(tmp_path: Path) -> None:
     partly = report(out, str(bad))
     assert partly.returncode == 3 and out.exists()
     summary = Page(out.read_text(encoding="utf-8")).json_block("data")["summary"]
-    assert any("input errors" in line for line in summary)
+    assert any("1 input error (bad_json 1)" in line for line in summary)
     assert any(f"{bad}:2 " in line and "bad JSON" in line for line in summary)
     assert "Traceback" not in partly.stderr
 

@@ -159,7 +159,7 @@ def test_rules_without_tests_still_load_and_are_reported(
     ruleset, problems = load_paths([f])
     assert problems == [] and len(ruleset.rules) == 1
     code, out, err = _main(["rules", "test", str(f)], capsys)
-    assert code == 0 and "1 rules without a positive and a negative case" in err
+    assert code == 0 and "1 rule without a positive and a negative case" in err
     code, out, err = _main(["rules", "test", "--require-cases", "--format", "jsonl", str(f)],
                            capsys)
     assert code == 1

@@ -337,7 +337,7 @@ def test_cli_rules_check_exit_codes(tmp_path: Path) -> None:
     good = write(tmp_path / "good.yml", rule_doc(GOOD))
     p = th("rules", "check", str(good))
     assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines() == [f"{good}: loaded", "1 files: 1 loaded, 0 refused"]
+    assert p.stdout.splitlines() == [f"{good}: loaded", "1 file: 1 loaded, 0 refused"]
 
     bad = write(tmp_path / "bad.yml", rule_doc(AGGREGATION))
     p = th("rules", "check", str(tmp_path))
@@ -423,7 +423,7 @@ def test_cli_detect_rules_adds_user_rules_and_skips_refused(tmp_path: Path) -> N
     skipped = [line for line in p.stderr.splitlines() if "rule skipped" in line]
     assert len(skipped) == 1 and skipped[0].startswith("trailhound: rule skipped: ")
     assert "aggregation" in skipped[0] and "\x1b" not in p.stderr and "broken\\x1b[2J" in skipped[0]
-    assert "1 files, 3 records, 3 events, 2 findings" in p.stderr
+    assert "1 file, 3 records, 3 events, 2 findings" in p.stderr
 
     # repeatable, files or folders; a missing path is a usage error
     extra = write(tmp_path / "extra.yml", rule_doc("sel: {eventName: ListBuckets}\ncondition: sel"))

@@ -29,6 +29,7 @@ import pytest
 from tests.watch_fixtures import CORRELATION, SECURITY_DISABLE, Planted, drop_batch
 from trailhound.pipeline import scan
 from trailhound.profiles import get_profile
+from trailhound.watch.cycle import IDLE_PAUSE_ENV
 from trailhound.watch.state import COMMIT_DELAY_ENV, COMMIT_MARK_ENV
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork and SIGKILL")
@@ -43,7 +44,8 @@ def _spawn(argv: list[str], env: dict[str, str], log: Path) -> int:
         return pid
     code = 1
     try:  # the child: never returns into pytest
-        os.environ.update(env)
+        # cycles back to back, idle or not: a kill may land in a cycle as well as in a pause
+        os.environ.update({IDLE_PAUSE_ENV: "0s", **env})
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         os.dup2(fd, 1)
         os.dup2(fd, 2)

@@ -157,5 +157,28 @@ def test_a_dripping_target_cannot_hold_a_cycle(
     srv.close()
     assert codes == [0]
     err = capsys.readouterr().err
-    assert "alerts kept pending" in err and "within 1 s" in err
+    assert "1 alert kept pending" in err and "within 1 s" in err
     assert len(attempts) == 2  # TRIES attempts, each ended by its deadline
+
+
+@pytest.mark.parametrize("url", [
+    "http://[::1",  # unclosed IPv6 bracket
+    "http://host:99999/",  # port past 65535
+    "http://a\nb/",  # control character in the host
+    "http://127.0.0.1:1/\x1b[31m",  # ... in the path
+    "http://hook example/",  # a space
+    "http://" + "a" * 70_000 + "/",  # a host label IDNA cannot encode
+], ids=["ipv6", "port", "host-newline", "path-escape", "space", "long-label"])
+def test_a_url_urllib_would_choke_on_is_a_usage_error_before_reading(
+    tmp_path: Path, url: str
+) -> None:
+    """Each of these raised inside urllib at the first POST: a traceback after the scan."""
+    from tests.hostile_inputs import run
+
+    logs = tmp_path / "logs"
+    drop_batch(logs, 0, Planted())
+    p = run("watch", "--state", tmp_path / "s.db", "--output", tmp_path / "o.jsonl",
+            "--cycles", "1", "--engine", "reference", "-q", "--webhook", url, logs)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert "--webhook" in p.stderr and "give an http:// or https:// URL with a host" in p.stderr
+    assert "\x1b" not in p.stderr and not (tmp_path / "o.jsonl").exists()  # nothing read

@@ -124,7 +124,10 @@ def hits_by_order(hits: Sequence[Hit]) -> dict[int, list[Hit]]:
 
 def hit_only_finding(correlator: Correlator, order: int) -> Finding:
     """The finding of an event no counted rule flagged but a correlation hit includes."""
-    m = correlator.match(order)
+    return _hit_only(correlator.match(order), order)
+
+
+def _hit_only(m: Match, order: int) -> Finding:
     return Finding(m.event, 0, counted(m.rules), list(m.suppressed), order)
 
 
@@ -325,6 +328,10 @@ def _score_stream(
             if found == budget + 1 and sorter.payloads is None:
                 sorter.spill(budget, correlator.keeps)
         hits = correlator.finish() if correlations else []
+        if sorter.payloads is None and found + sum(len(h.orders) for h in hits) > budget:
+            # the hits' findings would pass the budget (a `gte: 1` correlation over a common
+            # event makes one per held event, up to the correlation cap): spill them too
+            sorter.spill(budget, correlator.keeps)
         yield from sorter.finish(hits, correlator)
     finally:
         sorter.close()
@@ -393,22 +400,25 @@ class _Sorter:
     """Findings -> their output order, collapsing copies of one operation (`dedupe`) and keeping
     by `min_score`; in memory until `spill()`, then in sorted runs on disk (spill.Runs).
 
-    Only records the correlator keeps can get hits (and so a new score and rules): those are
-    `held` as objects until the hits are known, as the correlator holds their matches anyway;
-    in memory every finding is held (which ones the correlator keeps is known only at the
-    end). Every other finding is final at once: a small entry - its keys, copies and Item - is
+    Only records the correlator keeps can get hits (and so a new score and rules): in memory,
+    every finding is `held` as an object until the hits are known (which the correlator keeps
+    is known only at the end); spilled, only the input positions of those it keeps are (`kept`),
+    and each is then built again from the correlator's compact copy of its match (which it holds
+    anyway). Every other finding is final at once: a small entry - its keys, copies and Item - is
     sorted, kept by `min_score` into `final`, sorted by sort key; or, with `dedupe` and a
-    collapse key, first into `groups`, sorted by key (after group_first) and rank, so that each operation's winner
-    (the lowest rank: final status, then first in input order) can count the copies. Entries
-    are tuples whose natural order is the wanted one (compared in C, no key function; the sort
-    key ends with the unique order, so no comparison goes past it into the Item).
+    collapse key, first into `groups`, sorted by key (after group_first) and rank, so that each
+    operation's winner (the lowest rank: final status, then first in input order) can count the
+    copies. Entries are tuples whose natural order is the wanted one (compared in C, no key
+    function; the sort key ends with the unique order, so no comparison goes past it into the
+    Item).
     """
 
     def __init__(self, dedupe: bool, min_score: float | None) -> None:
         self.dedupe = dedupe
         self.min_score = min_score
         self.codec = Codec()
-        self.held: list[Finding] = []
+        self.held: list[Finding] = []  # in memory: every finding, until the hits are known
+        self.kept: list[int] = []  # spilled: orders of findings the correlator keeps (may get hits)
         self.folder: tempfile.TemporaryDirectory[str] | None = None
         self.payloads: Payloads | None = None  # None: in memory
         self.groups = Runs(None, _UNBOUNDED, "")  # (group_first, key JSON, status, order, sort key, copies, item)
@@ -438,7 +448,10 @@ class _Sorter:
 
     def add(self, f: Finding, may_hit: bool) -> None:
         if may_hit:
-            self.held.append(f)
+            if self.payloads is None:
+                self.held.append(f)
+            else:  # built again from the correlator's copy once the hits are known
+                self.kept.append(f.order)
             return
         e = f.event
         # (the worker's, when it sent them: then nothing here reads the event's fields)
@@ -467,17 +480,33 @@ class _Sorter:
             self.final.add((skey, copies, item))
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
-        held = {f.order: f for f in self.held}
-        self.held = []
         position = _positions(correlator)
-        for order, hs in hits_by_order(hits).items():
-            f = held.get(order)
-            if f is None:
-                f = held[order] = hit_only_finding(correlator, order)
-            apply_hits(f, hs, position)
-        for f in held.values():
-            self.add(f, False)
-        held.clear()
+        by_order = hits_by_order(hits)
+        if self.payloads is None:
+            held = {f.order: f for f in self.held}
+            self.held = []
+            for order, hs in by_order.items():
+                f = held.get(order)
+                if f is None:
+                    f = held[order] = hit_only_finding(correlator, order)
+                apply_hits(f, hs, position)
+            for f in held.values():
+                self.add(f, False)
+            held.clear()
+        else:
+            # One finding at a time, its event loaded once from the correlator's compact copy
+            # and routed at once: held as objects, a hit's findings took ~6 KB each (1.9 GB at
+            # the correlation cap)
+            kept, self.kept = set(self.kept), []
+            for order in kept | by_order.keys():
+                m = correlator.match(order)
+                found = score_match(m, order)
+                its = by_order.get(order)
+                if its:
+                    found = found or _hit_only(m, order)
+                    apply_hits(found, its, position)
+                if found is not None:
+                    self.add(found, False)
         piles = Piles(None if self.folder is None else self.folder.name)
         try:
             yield from self._output(self._winners(piles))

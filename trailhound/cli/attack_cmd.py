@@ -18,6 +18,7 @@ from trailhound.cli.exits import EXIT_INPUT_ERRORS, EXIT_OK, epilog
 from trailhound.cli.scan_options import ScanOptions, scan_options
 from trailhound.errors import UsageError
 from trailhound.report.escape import for_terminal
+from trailhound.wording import count
 
 
 def _layer_writer(target: TextIO | None) -> Callable[[Iterable[Layer], TextIO], None]:
@@ -50,7 +51,7 @@ def _opened(output: str) -> Iterator[TextIO | None]:
 def _techniques_note(layer: Layer, output: str) -> str:
     scored = sum(1 for t in layer["techniques"] if "score" in t)
     where = "stdout" if output == "-" else for_terminal(output)
-    return f"  ATT&CK Navigator layer: {scored} techniques scored, written to {where}"
+    return f"  ATT&CK Navigator layer: {count(scored, 'technique')} scored, written to {where}"
 
 
 @click.command("attack-layer", epilog=epilog())

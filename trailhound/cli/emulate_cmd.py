@@ -11,6 +11,7 @@ from trailhound.emulate.run import DEFAULT_SEED
 from trailhound.emulate.scenario import Scenario
 from trailhound.errors import UsageError
 from trailhound.report.escape import for_terminal
+from trailhound.wording import count
 
 EMULATE_HELP = """\b
 Scenarios (`trailhound emulate list` names and describes each):
@@ -65,7 +66,8 @@ def emulate(scenario: str, out: str | None, formats: tuple[str, ...], seed: int,
             # `all --format s3`: the scenarios of other clouds are skipped, each said so
             click.echo(for_terminal(f"trailhound: skipped: {e}"), err=True)
             continue
-        click.echo(for_terminal(f"{s.name}: wrote {n} records in {len(files)} files to {folder}"))
+        click.echo(for_terminal(
+            f"{s.name}: wrote {count(n, 'record')} in {count(len(files), 'file')} to {folder}"))
 
 
 def _list(scenarios: list[Scenario]) -> None:

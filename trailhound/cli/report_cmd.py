@@ -25,6 +25,7 @@ from trailhound.report.html.events import event_times
 from trailhound.report.html.page import RAW_CHUNK
 from trailhound.report.html.plot import data_uri, timeline_svg
 from trailhound.report.html.rules import rule_entries
+from trailhound.wording import NO_PRINCIPAL
 
 # Principals drawn: the highest-ranked ones. A plot is ~3-10 KB; beyond a few hundred the page
 # grows without helping anyone (the findings of the rest are still listed and searchable).
@@ -101,6 +102,7 @@ def report(output: str, findings_only: bool, max_findings: int, opts: ScanOption
                 "findings_in_page": got.kept,
                 "principals": len(got.principals),
                 "plotted": plotted_line(len(got.principals)),
+                "no_principal": NO_PRINCIPAL,  # (the tables' label: wording.py)
                 "fields": FINDING_FIELDS,
                 "raw_chunk": RAW_CHUNK,
                 "notes": notes,

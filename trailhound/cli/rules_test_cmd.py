@@ -10,6 +10,7 @@ import click
 
 from trailhound.cli.options import format_opt
 from trailhound.cli.pipe import write_stdout
+from trailhound.wording import count
 
 TEST_EXIT_HELP = """\b
 Exit codes:
@@ -44,9 +45,9 @@ def rules_test(paths: tuple[str, ...], require_cases: bool, fmt: str) -> None:
     write_stdout(lambda rows, out: write_rows(fmt, COLUMNS, rows, out), table)
     failed = sum(row["status"] != "PASS" for row in table)
     click.echo(
-        f"trailhound: rules test: {len(run.results)} cases, {len(run.failed)} failed; "
-        f"{len(run.untested)} rules without a positive and a negative case; "
-        f"{len(run.problems)} rules not loaded",
+        f"trailhound: rules test: {count(len(run.results), 'case')}, {len(run.failed)} failed; "
+        f"{count(len(run.untested), 'rule')} without a positive and a negative case; "
+        f"{count(len(run.problems), 'rule')} not loaded",
         err=True,
     )
     sys.exit(1 if failed else 0)

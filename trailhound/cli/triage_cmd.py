@@ -19,6 +19,7 @@ from trailhound.report.triage import principal_writer, timeline_writer
 from trailhound.triage.principals import rank_principals
 from trailhound.triage.timeline import build_timeline
 from trailhound.tuning.window import parse_duration
+from trailhound.wording import count
 
 
 class Duration(click.ParamType[int]):
@@ -54,7 +55,7 @@ def principals(fmt: str, opts: ScanOptions, state_path: str | None) -> None:
     rows, stats = finding_rows(opts)
     ranked = rank_principals(rows)  # reads every row: the summary is complete after this
     risky = sum(1 for r in ranked if r["risky"])
-    note = f"  {len(ranked)} principals, {risky} risky"
+    note = f"  {count(len(ranked), 'principal')}, {risky} risky"
     sys.exit(emit(principal_writer(fmt), ranked, stats, opts, [note]))
 
 
@@ -109,6 +110,6 @@ def timeline(principal: str, around: str | None, span: int, fmt: str, opts: Scan
 
         code = emit(timeline_writer(fmt), counted(found.rows), stats, opts)
     if not opts.quiet and code != EXIT_BROKEN_PIPE:  # after the summary, as emit's notes come
-        click.echo(f"  timeline of {for_terminal(principal)}: {found.events} events, "
+        click.echo(f"  timeline of {for_terminal(principal)}: {count(found.events, 'event')}, "
                    f"{shown} shown, {marked} of them findings", err=True)
     sys.exit(code)

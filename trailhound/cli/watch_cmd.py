@@ -24,10 +24,11 @@ from trailhound.sources.files import STDIN
 from trailhound.triage.principals import rank_principals
 from trailhound.tuning.window import parse_duration
 from trailhound.watch.cef import Syslog, parse_target
-from trailhound.watch.cycle import CycleResult, Detector
+from trailhound.watch.cycle import IDLE_PAUSE_NS, CycleResult, Detector, pause_after
 from trailhound.watch.sinks import AlertFile, AlertStream
 from trailhound.watch.state import DEFAULT_KEEP, State
 from trailhound.watch.webhook import Webhook, check_url
+from trailhound.wording import count
 
 Sink = AlertFile | AlertStream | Webhook | Syslog
 
@@ -45,9 +46,9 @@ def _report(n: int, result: CycleResult, state: State, opts: ScanOptions) -> Non
     """One line per cycle, and the input errors (as detect lists them)."""
     if not opts.quiet:
         _err(
-            f"trailhound watch: cycle {n}: {result.files} new or changed files, "
-            f"{result.new_alerts} new alerts ({state.files_seen()} files seen, "
-            f"{result.folders_listed} changed folders listed)"
+            f"trailhound watch: cycle {n}: {count(result.files, 'new or changed file')}, "
+            f"{count(result.new_alerts, 'new alert')} ({count(state.files_seen(), 'file')} seen, "
+            f"{count(result.folders_listed, 'changed folder')} listed)"
         )
     if result.stats.error_count:
         # the input errors as detect lists them, without detect's first line: the cycle line
@@ -126,7 +127,7 @@ def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
         return EXIT_BROKEN_PIPE
     if not opts.quiet:
         risky = sum(1 for r in ranked if r["risky"])
-        _err(f"  {len(ranked)} principals, {risky} risky (every cycle of {state_path})")
+        _err(f"  {count(len(ranked), 'principal')}, {risky} risky (every cycle of {state_path})")
     return _code(result, refused)
 
 
@@ -137,7 +138,8 @@ def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
 )
 @click.option(
     "--interval", default="60s", show_default=True,
-    help="Time between cycles: 30s, 5m, 1h.",
+    help=f"Time between cycles: 30s, 5m, 1h (0s: back to back); after a cycle that read "
+    f"nothing new, at least {IDLE_PAUSE_NS // 10**9}s.",
 )
 @click.option(
     "--output", default="-", show_default=True, metavar="FILE.jsonl|-",
@@ -230,5 +232,5 @@ def watch(
             code = max(code, _code(result, refused))
             if cycles and n >= cycles:
                 break
-            time.sleep(pause / 1e9)
+            time.sleep(pause_after(result, pause) / 1e9)
     sys.exit(code)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from trailhound.emulate.check import Report
+from trailhound.wording import count
 
 COLUMNS = ("scenario", "family", "expected_signal", "fired", "score", "rank")
 # XML 1.0 forbids most control characters even escaped: a rule name could carry them
@@ -33,7 +34,7 @@ def rows(report: Report) -> Iterator[dict[str, Any]]:
 
 def summary(report: Report) -> str:
     failures = report.failures()
-    return f"{len(report.outcomes)} scenarios: " + (
+    return f"{count(len(report.outcomes), 'scenario')}: " + (
         "all expectations hold" if not failures else f"{len(failures)} failed"
     )
 

@@ -74,9 +74,9 @@ Hits
 ----
 Satisfied windows of one correlation and group that overlap in time merge into ONE hit, whose
 members are the members of those windows; so an event belongs to at most one hit per correlation
-and group, and one burst is one hit (not one per window). A hit lists its members'
-representative events sorted by (time, event id, input order) and the input positions of every
-record that formed it.
+and group, and one burst is one hit (not one per window). A hit lists the event ids of its
+members' representative events sorted by (time, event id, input order) - the first LISTED of
+them, and how many there are - and the input positions of every record that formed it.
 
 Memory: only events some correlation's referenced rules matched are kept (their `Match`, on
 disk past a budget), plus one small item per (event, referenced rule, group) in memory until the
@@ -105,7 +105,7 @@ from trailhound.rules.model import Correlation
 from trailhound.sources.limits import ENV, OPTION, Limits
 from trailhound.spill import Codec, Shelf, pack_event, unpack_event
 
-__all__ = ["CorrelationStats", "Correlator", "Hit", "correlate"]
+__all__ = ["LISTED", "CorrelationStats", "Correlator", "Hit", "correlate"]
 
 GroupKey = tuple[tuple[str, ...], ...]
 
@@ -119,13 +119,27 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+# Event ids a hit lists, at most. Every event of a hit is a finding whose row lists the hit:
+# a `gte: 1` correlation without group-by over 300,000 events (the cap) would otherwise write
+# 300,000 ids into each of 300,000 rows (3.6 TB); past this many the ids are those of the
+# first events in time order, and the rest are counted (Hit.size), as the row says.
+LISTED = 100
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One correlation hit: the events (one per operation) that formed it, in time order."""
+    """One correlation hit: the events (one per operation) that formed it, in time order.
+
+    It names its events by input position and event id, never holds them: a hit's findings
+    load each event once, when they are built (scoring.py), so holding every hit of a scan
+    costs a few hundred bytes per event, not the events."""
 
     correlation: Correlation
     group: GroupKey  # the group-by values, in group_by order (each a tuple of leaf texts)
-    events: tuple[Event, ...]  # representative record per operation, by (time, event id, order)
+    # event ids of the first LISTED operations (representative records), by (time, event id,
+    # input order)
+    event_ids: tuple[str | None, ...]
+    size: int  # operations that formed it (event_ids lists the first LISTED of them)
     orders: tuple[int, ...]  # input positions of every record that formed it (copies included)
     start_ns: int
     end_ns: int
@@ -298,7 +312,10 @@ class Correlator:
         out: list[Hit] = []
         for ci, c in enumerate(self.correlations):
             hits: list[Hit] = []
-            for group, items in self._groups[ci].items():
+            # each group's items let go once evaluated (the hits name what they need)
+            groups, self._groups[ci] = self._groups[ci], {}
+            while groups:
+                group, items = groups.popitem()
                 hits.extend(self._evaluate(c, group, items))
             hits.sort(key=lambda h: (h.start_ns, h.group, h.end_ns))
             self.stats.hits[c.id] += len(hits)
@@ -360,13 +377,15 @@ class Correlator:
             cur = reps.get(it.unit)
             if cur is None or self._rank(it) < self._rank(cur):
                 reps[it.unit] = it
-        kept = [(it, self._kept_event(it.order)) for it in reps.values()]
-        kept.sort(key=lambda pair: (pair[0].time, pair[1].event_id or "", pair[0].order))
-        orders = sorted({o for it, _ in kept for o in copies[it.unit]})
+        # each representative's event id, read from its kept match (the event is let go at once)
+        ids = {it.order: self._kept_event(it.order).event_id for it in reps.values()}
+        named = sorted(reps.values(), key=lambda it: (it.time, ids[it.order] or "", it.order))
+        orders = sorted({o for it in named for o in copies[it.unit]})
         return Hit(
             correlation=c,
             group=group,
-            events=tuple(e for _, e in kept),
+            event_ids=tuple(ids[it.order] for it in named[:LISTED]),
+            size=len(named),
             orders=tuple(orders),
             start_ns=min(it.time for it in members),
             end_ns=max(it.time for it in members),

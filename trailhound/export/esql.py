@@ -27,7 +27,7 @@ import re
 from trailhound.engine import ir
 from trailhound.export.base import Target
 from trailhound.export.columnar import bind, unapplied_filters
-from trailhound.export.normalized import FALSE, TRUE, NotExportable
+from trailhound.export.normalized import ADDRESS_PATTERNS, FALSE, TRUE, AddressCidr, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.text import c_string, one_line
 
@@ -166,7 +166,10 @@ def _test(x: str, m: ir.Matcher) -> str:
     if isinstance(m, ir.Bool):
         return f"TO_LOWER(TO_STRING({x})) == {c_string('true' if m.value else 'false')}"
     if isinstance(m, ir.Cidr):
-        return f"CIDR_MATCH(TO_IP({x}), {c_string(str(m.network))})"
+        ip = x
+        if isinstance(m, AddressCidr):  # (REPLACE is Java's replaceAll: an unset group is "")
+            ip = f"REPLACE({x}, {c_string('|'.join(ADDRESS_PATTERNS))}, \"$1$2\")"
+        return f"CIDR_MATCH(TO_IP({ip}), {c_string(str(m.network))})"
     if isinstance(m, ir.FieldRef):
         a, b = f"TO_LOWER({x})", f"TO_LOWER({_name(m.field)})"
         if m.starts and m.ends:

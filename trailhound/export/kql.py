@@ -26,7 +26,7 @@ from trailhound.engine import ir
 from trailhound.export.base import Target
 from trailhound.export.columnar import bind, unapplied_filters
 from trailhound.export.lists import ExactList, gather
-from trailhound.export.normalized import FALSE, TRUE, NotExportable
+from trailhound.export.normalized import ADDRESS_PATTERNS, FALSE, TRUE, AddressCidr, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.sql import regex_pattern
 from trailhound.export.text import c_string, one_line
@@ -233,7 +233,8 @@ def _test(x: str, m: ir.Matcher) -> str:
         return f"isnotempty({x})" if m.want else f"isempty({x})"
     if isinstance(m, ir.Cidr):
         fn = "ipv4_is_in_range" if m.network.version == 4 else "ipv6_is_in_range"
-        return f"{fn}({x}, {c_string(str(m.network))})"
+        ip = _address(x) if isinstance(m, AddressCidr) else x
+        return f"{fn}({ip}, {c_string(str(m.network))})"
     if isinstance(m, ir.FieldRef):
         a, b = f"tolower({x})", f"tolower({m.field})"
         if m.starts and m.ends:
@@ -244,6 +245,13 @@ def _test(x: str, m: ir.Matcher) -> str:
             return f"(strlen({a}) >= strlen({b}) and substring({a}, strlen({a}) - strlen({b})) == {b})"
         return f"{a} == {b}"
     raise NotExportable(f"{m} has no KQL form here")
+
+
+def _address(x: str) -> str:
+    """The address part of source address `x` (normalized.ADDRESS_PATTERNS)."""
+    arms = ", ".join(f"{x} matches regex {_verbatim(p)}, extract({_verbatim(p)}, 1, {x})"
+                     for p in ADDRESS_PATTERNS)
+    return f"case({arms}, {x})"
 
 
 def _weighted(rules: list[ExportRule]) -> str:

@@ -12,19 +12,25 @@ What is left out, because a query cannot say it with raw field tests: Azure's pr
 claims when `caller` is absent (a claim key spelled as a URL, picked by a priority list), Azure's
 subscription taken from the `/subscriptions/<id>` segment of a resource id, GCP's project taken
 from `logName`, Entra's principal chosen by the initiator's kind, Azure's synthetic event ids,
-Microsoft 365's user agent inside `ExtendedProperties`, the client's port that Microsoft 365 and
-Azure may write after a source address (the normalizers cut it off: normalize/_fields.address;
-the raw column keeps it). Those paths are the ones the export
+Microsoft 365's user agent inside `ExtendedProperties`. Those paths are the ones the export
 reads; docs/export.md lists the difference, and tests/test_export_normalized.py checks the
 table against the normalizers over the demo dataset.
+
+The client's port that Microsoft 365 and Azure may write after a source address (`1.2.3.4:5678`,
+`[2001:db8::1]:443`) is cut off by their normalizers (normalize/_fields.address), so an allowlist
+`cidr` compares the address: a `|cidr` test on their `trailhound.src_ip` becomes an AddressCidr,
+which each target renders over the address part of the raw column (ADDRESS_PATTERNS).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from trailhound.engine import ir
 from trailhound.model import LOGSOURCES
 
-__all__ = ["PATHS", "expand", "paths", "provider", "simplify"]
+__all__ = ["ADDRESS_PATTERNS", "PATHS", "PORT_CUT", "AddressCidr", "expand", "paths", "provider",
+           "simplify"]
 
 _AZURE_OPERATION = ("operationName.value", "operationName", "operation_name.value", "OperationNameValue")
 
@@ -110,6 +116,22 @@ PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# The sources whose normalizer reads the source address through normalize/_fields.address
+PORT_CUT = frozenset({"azure_activity", "m365_audit"})
+# normalize/_fields.address as patterns a SIEM's regex engine runs (RE2, Java, PCRE), each with
+# one group, the address: `[host]` or `[host]:port`; `host:port` (a host without a colon, not
+# starting with `[`; the port ASCII digits). The first that matches gives the address; a value
+# neither matches is the address as logged. `\z`: the very end (Java's and PCRE's `$` also
+# match before a final newline).
+ADDRESS_PATTERNS = (r"^\[([^\]]+)\](?::[0-9]+)?\z", r"^([^:\[][^:]*):[0-9]+\z")
+
+
+@dataclass(frozen=True)
+class AddressCidr(ir.Cidr):
+    """`|cidr` on the address part of a raw source address (ADDRESS_PATTERNS): the test of an
+    allowlist `cidr` (or any `trailhound.src_ip|cidr`) on a PORT_CUT source."""
+
+
 TRUE: ir.Node = ir.And(())  # an empty conjunction: always true (targets render it as such)
 FALSE: ir.Node = ir.Or(())  # an empty disjunction: never true
 
@@ -135,10 +157,8 @@ def expand(node: ir.Node, source: str) -> ir.Node:
 
 
 def _expand(node: ir.Node, source: str) -> ir.Node:
-    if isinstance(node, ir.And):
-        return ir.And(tuple(_expand(a, source) for a in node.args))
-    if isinstance(node, ir.Or):
-        return ir.Or(tuple(_expand(a, source) for a in node.args))
+    if isinstance(node, (ir.And, ir.Or)):
+        return _expand_all(node, source)
     if isinstance(node, ir.Not):
         return ir.Not(_expand(node.arg, source))
     if isinstance(node, ir.Keyword) or node.attr is None:
@@ -146,6 +166,9 @@ def _expand(node: ir.Node, source: str) -> ir.Node:
     if node.attr == "provider":
         return TRUE if _constant_matches(node.matcher, provider(source)) else FALSE
     alternatives = paths(source, node.attr)
+    matcher = node.matcher
+    if node.attr == "src_ip" and source in PORT_CUT and isinstance(matcher, ir.Cidr):
+        matcher = AddressCidr(matcher.network)
     if not alternatives:
         raise NotExportable(
             f"{node.field} has no raw field in {source} records (docs/export.md, normalized fields)"
@@ -154,9 +177,30 @@ def _expand(node: ir.Node, source: str) -> ir.Node:
     branches: list[ir.Node] = []
     for i, p in enumerate(alternatives):
         nulls = [ir.FieldTest(q, ir.Null()) for q in alternatives[:i]]
-        test = ir.FieldTest(p, node.matcher)
+        test = ir.FieldTest(p, matcher)
         branches.append(ir.And((*nulls, test)) if nulls else test)
     return branches[0] if len(branches) == 1 else ir.Or(tuple(branches))
+
+
+def _expand_all(node: ir.And | ir.Or, source: str) -> ir.Node:
+    """An And / Or expanded: a part that cannot be said does not matter when another part
+    decides the whole (an allowlist entry scoped `provider: aws` is FALSE on Entra records, so
+    its `user_agent`, which Entra audit records lack, need not be said there)."""
+    decides = FALSE if isinstance(node, ir.And) else TRUE
+    args: list[ir.Node] = []
+    refused: NotExportable | None = None
+    for a in node.args:
+        try:
+            x = _expand(a, source)
+        except NotExportable as exc:
+            refused = refused or exc
+            continue
+        if simplify(x) == decides:
+            return decides
+        args.append(x)
+    if refused is not None:
+        raise refused
+    return type(node)(tuple(args))
 
 
 def _constant_matches(m: ir.Matcher, value: str) -> bool:

@@ -23,7 +23,7 @@ import re
 from trailhound.engine import ir
 from trailhound.export.base import Target
 from trailhound.export.lists import ExactList, gather
-from trailhound.export.normalized import FALSE, TRUE, NotExportable
+from trailhound.export.normalized import ADDRESS_PATTERNS, FALSE, TRUE, AddressCidr, NotExportable
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.sql import regex_pattern
 from trailhound.export.text import c_string, one_line
@@ -135,7 +135,8 @@ def _value_test(x: str, m: ir.Matcher) -> str:
     if isinstance(m, ir.Exists):
         return f"isnotnull({x})" if m.want else f"isnull({x})"
     if isinstance(m, ir.Cidr):
-        return f"cidrmatch({c_string(str(m.network))}, {x})"
+        ip = _address(x) if isinstance(m, AddressCidr) else x
+        return f"cidrmatch({c_string(str(m.network))}, {ip})"
     if isinstance(m, ir.FieldRef):
         a, b = f"lower({x})", f"lower({field(m.field)})"
         if m.starts and m.ends:
@@ -144,6 +145,14 @@ def _value_test(x: str, m: ir.Matcher) -> str:
             return f'like({a}, {b}."%")' if m.starts else f'like({a}, "%".{b})'
         return f"{a}={b}"
     raise NotExportable(f"{m} has no SPL form here")
+
+
+def _address(x: str) -> str:
+    """The address part of source address `x` (normalized.ADDRESS_PATTERNS)."""
+    group = c_string("\\1")
+    arms = ", ".join(f"match({x}, {c_string(p)}), replace({x}, {c_string(p)}, {group})"
+                     for p in ADDRESS_PATTERNS)
+    return f"case({arms}, true(), {x})"
 
 
 def _source_test(source: str) -> str:

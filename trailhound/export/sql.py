@@ -33,7 +33,14 @@ from collections.abc import Sequence
 
 from trailhound.engine import ir
 from trailhound.export.lists import ExactList, gather
-from trailhound.export.normalized import FALSE, TRUE, NotExportable, paths
+from trailhound.export.normalized import (
+    ADDRESS_PATTERNS,
+    FALSE,
+    TRUE,
+    AddressCidr,
+    NotExportable,
+    paths,
+)
 from trailhound.export.pack import ExportPack, ExportRule
 from trailhound.export.text import one_line
 from trailhound.scoring import keep_score
@@ -175,7 +182,7 @@ def _test(field_name: str, m: ir.Matcher, d: Dialect) -> str:
     if isinstance(m, ir.Null):
         return f"{x} IS NULL"
     if isinstance(m, ir.Cidr):
-        return _cidr(x, m.network, d)
+        return _cidr(_address(x, d) if isinstance(m, AddressCidr) else x, m.network, d)
     if isinstance(m, ir.FieldRef):
         return _fieldref(x, m, d)
     raise NotExportable(f"{field_name}: {type(m).__name__} ({m}) has no SQL form here")
@@ -188,6 +195,13 @@ def _cidr(x: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network, d: Dialect
     as_int = " + ".join(f"{o} * {256 ** (3 - i)}" for i, o in enumerate(octets))
     lo, hi = int(net.network_address), int(net.broadcast_address)
     return f"({d.regex(x, IPV4_FULL)} AND ({as_int}) BETWEEN {lo} AND {hi})"
+
+
+def _address(x: str, d: Dialect) -> str:
+    """The address part of source address `x` (normalized.ADDRESS_PATTERNS)."""
+    arms = " ".join(f"WHEN {d.regex(x, p)} THEN regexp_extract({x}, {d.string(p)}, 1)"
+                    for p in ADDRESS_PATTERNS)
+    return f"(CASE {arms} ELSE {x} END)"
 
 
 def _fieldref(x: str, m: ir.FieldRef, d: Dialect) -> str:

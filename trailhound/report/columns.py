@@ -118,12 +118,16 @@ def _signal_obj(rule: Signal) -> dict[str, Any]:
 
 def correlation_obj(hit: Hit) -> dict[str, Any]:
     """A correlation hit the event is part of: the correlation, and the event ids (in time
-    order) of every event that formed the hit, this one included."""
-    return {
+    order) of the events that formed the hit: every one, or the first correlate.LISTED and
+    `events_omitted`, how many more (each of those is a finding listing the hit too)."""
+    obj: dict[str, Any] = {
         "rule_id": hit.correlation.id,
         "title": hit.correlation.title,
-        "events": [e.event_id for e in hit.events],
+        "events": list(hit.event_ids),
     }
+    if hit.size > len(hit.event_ids):
+        obj["events_omitted"] = hit.size - len(hit.event_ids)
+    return obj
 
 
 def row(f: Finding, profile: Profile, *, raw: bool = False) -> dict[str, Any]:

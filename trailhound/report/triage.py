@@ -20,6 +20,7 @@ from trailhound.triage.principals import (
     TACTICS_THRESHOLD,
 )
 from trailhound.triage.timeline import TIMELINE_COLUMNS
+from trailhound.wording import NO_PRINCIPAL
 
 Row = dict[str, Any]
 TableWriter = Callable[[Iterable[Row], TextIO], None]
@@ -73,7 +74,7 @@ def principal_cells(r: Row) -> dict[str, str]:
         "findings": r["findings"],
         # one account: shown beside it, so the ARN can drop it
         "principal": short_principal(r["principal"], accounts[0] if len(accounts) == 1 else None)
-        if r["principal"] is not None else "(no principal)",
+        if r["principal"] is not None else NO_PRINCIPAL,
         "risky": "yes" if r["risky"] else "",
         "first_seen": short_time(r["first_seen"]),
         "last_seen": short_time(r["last_seen"]),

@@ -42,6 +42,7 @@ from trailhound.model import LOGSOURCES
 from trailhound.rules.loader import RuleProblem, iter_rule_files, load_paths
 from trailhound.rules.model import Filter, Rule, RuleSet
 from trailhound.rules.pipelines import FIELD_TABLES, NOT_MAPPED, map_filter, placeholder_values
+from trailhound.wording import count
 from trailhound.yamldepth import check_depth
 
 __all__ = [
@@ -106,7 +107,7 @@ class CheckResult:
         refused = [f for f in self.files if not f.ok]
         kinds = Counter(f.refused[0].kind for f in refused)
         noted = sum(1 for f in self.files if f.ok and f.notes)
-        parts = [f"{len(self.files)} files: {len(self.files) - len(refused)} loaded"]
+        parts = [f"{count(len(self.files), 'file')}: {len(self.files) - len(refused)} loaded"]
         if noted:
             parts[0] += f" ({noted} with notes)"
         if refused:

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from trailhound.jsonutil import json_type
 from trailhound.registry import Registry
+from trailhound.wording import count
 
 T = TypeVar("T")
 
@@ -117,3 +118,8 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
     return f"{json_type(value)} {snippet(value, 40)}"
+
+
+def read_before(i: int) -> str:
+    """What was kept of an array cut at element i: `the 1 element before it was read`."""
+    return f"the {count(i, 'element')} before it {'was' if i == 1 else 'were'} read"

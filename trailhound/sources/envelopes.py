@@ -25,6 +25,7 @@ from trailhound.model import Issue, Location, RawRecord, Severity
 from trailhound.sources._util import OrderedRegistry, describe, join_pointer, snippet
 from trailhound.sources.classify import classify
 from trailhound.sources.gzipio import decompress_payload
+from trailhound.sources.salvage import BadElement
 
 Item = RawRecord | Issue
 MAX_DEPTH = 12  # envelopes inside envelopes; deeper is hostile input, not a real export
@@ -130,6 +131,8 @@ def unwrap(value: Any, ctx: Ctx) -> Iterator[Item]:
         envelope = "json_array" if ctx.envelope in ("single", "jsonl") else ctx.envelope
         for i, element in enumerate(value):
             yield from unwrap(element, ctx.at(i, index=i, envelope=envelope))
+    elif isinstance(value, BadElement):
+        yield ctx.issue("bad_json", value.message)
     else:
         yield ctx.issue(
             "wrong_type",
@@ -193,6 +196,8 @@ def element_items(
     )
     if isinstance(element, dict):
         yield from unwrap(element, sub)
+    elif isinstance(element, BadElement):
+        yield sub.issue("bad_json", element.message)
     else:
         yield sub.issue(
             "wrong_type",

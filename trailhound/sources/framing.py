@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from trailhound.sources._util import describe, gc_paused, snippet
+from trailhound.sources._util import describe, gc_paused, read_before, snippet
 from trailhound.sources.limits import too_large
 from trailhound.sources.salvage import DECODER, Break, salvage, skip_ws
 
@@ -250,10 +250,7 @@ def _frame_error(txt: _Text, s: str, pos: int, brk: Break, whole: bool) -> Frame
     near = s[brk.pos : brk.pos + 24] if brk.pos < len(s) else ""
     near_txt = f" near {snippet(near, 40)}" if near.strip() else " at the end of the data"
     if whole and brk.kept is not None:
-        done = (
-            f"; the {brk.kept} element{'s' if brk.kept != 1 else ''} before it were read, "
-            "the rest of this value was skipped"
-        )
+        done = f"; {read_before(brk.kept)}, the rest of this value was skipped"
     else:
         done = "; this value was skipped"
     return FrameError(

@@ -105,6 +105,22 @@ class _Decoder(json.JSONDecoder):
 
 
 DECODER = _Decoder()
+# The stdlib's own decoder, which reads NaN and Infinity: where one stands in an array element,
+# the element's end is known, so only that element is lost (the elements after it are read)
+LENIENT = json.JSONDecoder()
+
+
+@dataclass(frozen=True, slots=True)
+class BadElement:
+    """An array element that is not JSON but whose end is known (a NaN, as Python's json.dumps
+    writes a float NaN), kept in its place: envelopes.unwrap reports it as one bad_json issue
+    at its index, and the elements after it keep theirs."""
+
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"bad JSON: {self.reason}; this element was skipped, the elements after it are read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +175,11 @@ def _array(text: str, pos: int, pointer: str) -> tuple[list[Any], int, Break | N
         try:
             value, i = DECODER.raw_decode(text, i)
         except (ValueError, RecursionError) as exc:
-            return items, i, Break(_error_pos(exc, i), at, decode_error_reason(exc), len(items))
+            try:
+                _, end = LENIENT.raw_decode(text, i)
+            except (ValueError, RecursionError):
+                return items, i, Break(_error_pos(exc, i), at, decode_error_reason(exc), len(items))
+            value, i = BadElement(decode_error_reason(exc)), end
         items.append(value)
         i = skip_ws(text, i)
         if i < n and text[i] == ",":

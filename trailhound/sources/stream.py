@@ -40,12 +40,12 @@ import msgspec
 import orjson
 
 from trailhound.model import Issue, Location
-from trailhound.sources._util import join_pointer, snippet
+from trailhound.sources._util import join_pointer, read_before, snippet
 from trailhound.sources.charset import BadUtf8, repair_utf8, trim_incomplete_utf8
 from trailhound.sources.envelopes import ENVELOPES, Ctx, Envelope, Item, element_items, unwrap
 from trailhound.sources.framing import DOCUMENT, Frame, FrameError, lines, recovered_lines
 from trailhound.sources.limits import Limits, too_large
-from trailhound.sources.salvage import CONTAINER_KEYS, DECODER, decode_error_reason
+from trailhound.sources.salvage import CONTAINER_KEYS, DECODER, LENIENT, decode_error_reason
 
 _WS = re.compile(rb"[ \t\r\n]*").match
 _RAW = msgspec.json.Decoder(msgspec.Raw)
@@ -215,6 +215,25 @@ def _decode(raw: bytes, utf8: _Utf8, where: Callable[[], tuple[int, int]]) -> An
         raise ValueError("nesting too deep") from None
     except ValueError as exc:
         raise ValueError(decode_error_reason(exc)) from None
+
+
+def _lenient_end(buf: bytes | bytearray, start: int, limit: int) -> int | None:
+    """Where the value at buf[start] ends when Python's json reads it (NaN and Infinity
+    allowed) and it lies whole in `buf` within `limit` bytes; else None. Read in growing
+    windows, so a short bad element costs a few KB, not the rest of the buffer (one bad element
+    per record must not make reading quadratic)."""
+    window = 1 << 12
+    while True:
+        chunk = bytes(buf[start : start + min(window, limit)])
+        text = chunk.decode("utf-8", "surrogateescape")
+        try:
+            _, end = LENIENT.raw_decode(text)
+        except (ValueError, RecursionError):
+            if window >= limit or start + window >= len(buf):
+                return None
+            window *= 16
+            continue
+        return start + len(text[:end].encode("utf-8", "surrogateescape"))
 
 
 def _skip_value(b: _Buffer) -> bool:
@@ -400,9 +419,12 @@ class _Reader:
                 return False
 
     def _value(self, pointer: str, index: int | None = None, what: str = "value",
-               done: str = "; this value was skipped") -> tuple[Any, Issue | None]:
+               done: str = "; this value was skipped", alone: str | None = None,
+               ) -> tuple[Any, Issue | None]:
         """(the value at b.pos, or _SKIPPED or _FAILED; its issue, `done` ending the message).
-        Leaves b.pos after it, unless _FAILED."""
+        Leaves b.pos after it, unless _FAILED. `alone`: a value whose bounds are whole but
+        whose content is not JSON (a NaN, a bad escape) is skipped alone, its issue ending so,
+        and reading goes on after it (an array element: the next elements are records too)."""
         b = self.b
         got = _span(b, self.limit)
         if type(got) is not tuple and got != _BIG and not (got == _CUT and self.cut()):
@@ -412,6 +434,10 @@ class _Reader:
             try:
                 value = _decode(b.buf[start:end], self.utf8, lambda: b.where(start))
             except ValueError as exc:
+                if alone is not None:
+                    b.pos = end
+                    return _SKIPPED, self.error(f"bad JSON: {exc}{alone}", start,
+                                                pointer=pointer, index=index)
                 return _FAILED, self.error(f"bad JSON: {exc}{done}", start, pointer=pointer,
                                            index=index)
             b.pos = end
@@ -426,6 +452,11 @@ class _Reader:
             got = _Bad(len(b.buf), f"the input ends inside this {what}")
         assert isinstance(got, _Bad)
         at, reason = self._explain(got)
+        known = _lenient_end(b.buf, b.pos, self.limit) if alone is not None else None
+        if known is not None:  # (a NaN: the value's end is known, the rest is read)
+            b.pos = known
+            return _SKIPPED, self.error(f"bad JSON: {reason}{self._near(at)}{alone}", at,
+                                        pointer=pointer, index=index)
         return _FAILED, self.error(f"bad JSON: {reason}{self._near(at)}{done}", at,
                                    pointer=pointer, index=index)
 
@@ -441,9 +472,9 @@ class _Reader:
             else:
                 b.pos = got[1]
                 return value, None
-        done = (f"; the {i} element{'s' if i != 1 else ''} before it were read, the rest of "
-                "this value was skipped")
-        return self._value(join_pointer(pointer, i), i, "array element", done)
+        done = f"; {read_before(i)}, the rest of this value was skipped"
+        return self._value(join_pointer(pointer, i), i, "array element", done,
+                           "; this element was skipped, the elements after it are read")
 
     def _batch(self) -> list[Any] | None:
         """The array elements from b.pos up to the last `},` of the next BATCH bytes, decoded by
@@ -566,8 +597,8 @@ class _Reader:
                 return True
             b.pos -= 1
             yield self.error(
-                f"bad JSON: Expecting ',' delimiter{self._near(b.pos)}; the {i} element"
-                f"{'s' if i != 1 else ''} before it were read, the rest of this value was skipped",
+                f"bad JSON: Expecting ',' delimiter{self._near(b.pos)}; {read_before(i)}, the "
+                "rest of this value was skipped",
                 pointer=join_pointer(pointer, i), index=i,
             )
             return False
@@ -575,8 +606,8 @@ class _Reader:
     def _ended(self, pointer: str, i: int) -> Generator[Item, None, bool]:
         if not self.cut():
             yield self.error(
-                f"bad JSON: the input ends inside the array at {pointer or '/'}; the {i} "
-                f"element{'s' if i != 1 else ''} before it were read",
+                f"bad JSON: the input ends inside the array at {pointer or '/'}; "
+                f"{read_before(i)}",
                 pointer=join_pointer(pointer, i), index=i,
             )
         return False
@@ -673,7 +704,7 @@ class _Reader:
         return False
 
 
-_SKIPPED = object()  # a value over the record limit, skipped (its issue already yielded)
+_SKIPPED = object()  # a value skipped, alone (its issue already yielded)
 _FAILED = object()  # no value could be read: the enclosing value is abandoned
 
 

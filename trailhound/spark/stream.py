@@ -39,7 +39,7 @@ from contextlib import closing
 from typing import Any
 
 from trailhound.errors import EngineError, TrailhoundError, UsageError
-from trailhound.watch.cycle import CycleResult, Detector
+from trailhound.watch.cycle import CycleResult, Detector, idle_pause_ns
 from trailhound.watch.state import FileId, State
 
 # the binaryFile source's fixed schema (a streaming source must be given one)
@@ -160,7 +160,9 @@ def run(
     stop (trigger availableNow), `interval_s` apart (the scheduled-batch form, as a cron job
     would run it); with 0, one query triggered every `interval_s` until interrupted."""
     if cycles == 0:
-        trigger: dict[str, Any] = {"processingTime": f"{max(interval_s, 0.001):.3f} seconds"}
+        # (Spark lists the folders at every trigger, new files or not: never back to back)
+        poll = max(interval_s, idle_pause_ns() / 1e9, 0.001)
+        trigger: dict[str, Any] = {"processingTime": f"{poll:.3f} seconds"}
         query = stream.start(spark, paths, trigger)
         try:
             _await(stream, query)

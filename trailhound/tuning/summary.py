@@ -6,25 +6,22 @@ from typing import Any
 
 from trailhound.report.escape import for_terminal
 from trailhound.tuning.window import OUTSIDE, UNTIMED
+from trailhound.wording import count
 
 __all__ = ["tuning_lines"]
-
-
-def _n(n: int, what: str) -> str:
-    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def tuning_lines(stats: Any) -> list[str]:
     """`allowlist FILE:LINE (reason): N findings removed` per entry, in file order, then what
     the time window left out."""
     out = [
-        f"  {for_terminal(label)}: {_n(n, 'finding')} removed" for label, n in stats.removed.items()
+        f"  {for_terminal(label)}: {count(n, 'finding')} removed" for label, n in stats.removed.items()
     ]
     if stats.window:
         parts = []
         if stats.window[OUTSIDE]:
-            parts.append(f"{_n(stats.window[OUTSIDE], 'matched event')} outside it")
+            parts.append(f"{count(stats.window[OUTSIDE], 'matched event')} outside it")
         if stats.window[UNTIMED]:
-            parts.append(f"{_n(stats.window[UNTIMED], 'matched event')} without a time")
+            parts.append(f"{count(stats.window[UNTIMED], 'matched event')} without a time")
         out.append(f"  time window (--since/--until): left out {', '.join(parts)}")
     return out

@@ -123,4 +123,4 @@ class Syslog:
         return sent
 
     def _cursor(self) -> int:
-        return int(self.state.get_meta(self.key) or 0)
+        return self.state.meta_int(self.key)

@@ -45,6 +45,13 @@ if TYPE_CHECKING:  # the CLI's one scan request (names only: no import of the CL
 # window of events from earlier cycles.
 LATENESS_NS = 3600 * 1_000_000_000
 NEWEST_DAY = "newest_day"  # state meta: the newest CloudTrail date folder read (--lookback)
+# A cycle that read nothing new is followed by at least this pause, whatever --interval says:
+# at `--interval 0s` the cycles would otherwise list every watched folder back to back while
+# nothing arrives (a busy loop); a cycle that did read something is followed by the interval
+# itself, so 0s still means "read as fast as files come". IDLE_PAUSE_ENV (a duration, 0s
+# allowed) replaces it: the crash test kills a watcher at random points, cycles included.
+IDLE_PAUSE_NS = 1_000_000_000
+IDLE_PAUSE_ENV = "TRAILHOUND_WATCH_IDLE_PAUSE"
 
 
 @dataclass
@@ -53,6 +60,19 @@ class CycleResult:
     files: int  # inputs read this cycle (new or changed)
     new_alerts: int
     folders_listed: int = 0  # folders whose entries were read (listing.py)
+
+
+def pause_after(result: CycleResult, interval_ns: int) -> int:
+    """Nanoseconds to wait before the next cycle: the interval, and after a cycle that read
+    nothing new, at least the idle pause (IDLE_PAUSE_NS, or IDLE_PAUSE_ENV when it is a
+    duration)."""
+    return interval_ns if result.files else max(interval_ns, idle_pause_ns())
+
+
+def idle_pause_ns() -> int:
+    """IDLE_PAUSE_NS, or IDLE_PAUSE_ENV when it is a duration."""
+    idle = parse_duration(os.environ.get(IDLE_PAUSE_ENV, ""))
+    return IDLE_PAUSE_NS if idle is None else idle
 
 
 class Detector:
@@ -180,10 +200,10 @@ class Detector:
         """With a lookback: skip the CloudTrail date folders older than it, counted back from
         the newest date folder read so far (not from the clock: replayed old logs work too);
         both the folder walk and the S3 listing. Returns that newest day, to be updated."""
-        text = state.get_meta(NEWEST_DAY)
-        if not text:
+        day = state.meta_day(NEWEST_DAY)
+        if day is None:
             return [None]
-        y, m, d = map(int, text.split("-"))
+        y, m, d = day
         if self.lookback_ns is not None:
             start = int(datetime(y, m, d, tzinfo=UTC).timestamp()) * 1_000_000_000
             start -= self.lookback_ns

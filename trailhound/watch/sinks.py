@@ -110,7 +110,7 @@ class AlertStream:
         self.key = f"cursor:{name}"
 
     def flush(self) -> int:
-        last = int(self.state.get_meta(self.key) or 0)
+        last = self.state.meta_int(self.key)
         rows = []
         for seq, body in self.state.alerts_after(last):
             rows.append({"seq": seq, **orjson.loads(body)})

@@ -32,12 +32,17 @@ reads the same files again on restart and finds the same alerts.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import io
 import os
 import pickle
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 
@@ -47,6 +52,64 @@ from trailhound.rules.model import Rule
 from trailhound.spill import pack_event, unpack_event
 
 SCHEMA_VERSION = "1"
+
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+# What reading a value trailhound did not write raises: a wrong type, a bad number, bad JSON
+_FOREIGN = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError,
+            sqlite3.DatabaseError)
+
+
+def _read(what: str) -> Callable[[Callable[_P, _T]], Callable[_P, _T]]:
+    """State reads whose rows may not be ours: a --state file is input (copied, edited, another
+    version's), so a value in `what` that does not read is a UsageError naming the file and
+    the next step, never a traceback. Generators are checked as they are iterated."""
+
+    def wrap(fn: Callable[_P, _T]) -> Callable[_P, _T]:
+        def refused(state: Any, exc: BaseException) -> UsageError:
+            return UsageError(
+                f"{state.path}: {what} holds a value this trailhound did not write "
+                f"({type(exc).__name__}: {exc}); give a new file to --state"
+            )
+
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def gen(*args: _P.args, **kwargs: _P.kwargs) -> Any:
+                try:
+                    yield from fn(*args, **kwargs)
+                except _FOREIGN as exc:
+                    raise refused(args[0], exc) from None
+
+            return gen
+
+        @functools.wraps(fn)
+        def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+            try:
+                return fn(*args, **kwargs)
+            except _FOREIGN as exc:
+                raise refused(args[0], exc) from None
+
+        return call
+
+    return wrap
+
+
+def _json_object(body: Any) -> bytes:
+    """A stored JSON object's bytes, checked to be one (ValueError / TypeError if not)."""
+    data = bytes(body)
+    if not isinstance(orjson.loads(data), dict):
+        raise TypeError("not a JSON object")
+    return data
+
+
+class _PlainData(pickle.Unpickler):
+    """Builtin values only (tuples, lists, dicts, strings, bytes, numbers: what a carried match
+    is made of): a pickle that names any class or function - the way a pickle runs code - is
+    refused before anything is called."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
 # Test hook (tests/test_watch_crash.py): seconds to sleep inside the commit's transaction, and
 # a file created as the sleep starts, so that a SIGKILL is known to land there.
 COMMIT_DELAY_ENV = "TRAILHOUND_WATCH_COMMIT_DELAY"
@@ -202,6 +265,21 @@ class State:
 
     # -- meta (sink cursors) -----------------------------------------------------------------
 
+    @_read("the meta table")
+    def meta_int(self, key: str) -> int:
+        """An integer kept in meta (a sink's cursor), 0 when unset."""
+        return int(self.get_meta(key) or 0)
+
+    @_read("the meta table")
+    def meta_day(self, key: str) -> tuple[int, int, int] | None:
+        """A day kept in meta as YYYY-MM-DD (checked to be one), None when unset."""
+        text = self.get_meta(key)
+        if not text:
+            return None
+        y, m, d = map(int, text.split("-"))
+        date(y, m, d)  # ValueError for a day that is not one
+        return (y, m, d)
+
     def get_meta(self, key: str) -> str | None:
         r = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if r is None else str(r[0])
@@ -211,6 +289,7 @@ class State:
 
     # -- files -------------------------------------------------------------------------------
 
+    @_read("the files table")
     def is_new(self, f: FileId) -> bool:
         """True when `f` was never read, or has changed since (one indexed lookup: the cost of
         a cycle does not grow with the files already seen, beyond the index's log)."""
@@ -219,6 +298,7 @@ class State:
         ).fetchone()
         return r is None or tuple(r) != (f.size, f.mtime_ns, f.etag)
 
+    @_read("the folders table")
     def folder(self, path: str) -> Folder | None:
         r = self.db.execute(
             "SELECT mtime_ns, subdirs, hot FROM folders WHERE path = ?", (_stored(path),)
@@ -237,21 +317,40 @@ class State:
     def carried(self, rules: Mapping[str, Rule]) -> Iterator[Match]:
         """The matches an earlier cycle kept for the correlations, in time order. A rule no
         longer in the rule set (the rules changed between runs) is dropped from its match."""
-        for (blob,) in self.db.execute("SELECT match FROM carried ORDER BY time_ns, rowid"):
-            # pickle: this database is written by trailhound alone (as trusted as its code);
-            # the records inside are data either way
-            packed, rule_ids = pickle.loads(blob)
+        for rowid, blob in self.db.execute(
+            "SELECT rowid, match FROM carried ORDER BY time_ns, rowid"
+        ):
+            packed, rule_ids = self._carried_match(rowid, blob)
             kept = [rules[i] for i in rule_ids if i in rules]
             if kept:
                 yield Match(unpack_event(packed), kept)
 
+    def _carried_match(self, rowid: int, blob: Any) -> tuple[Any, list[str]]:
+        """A carried row: (spill.pack_event tuple, rule ids), pickled as plain data. The file
+        is input (a --state file may come from anywhere): unpickled by _PlainData, which runs
+        no code, and checked for its shape; anything else is refused, naming the row."""
+        try:
+            packed, rule_ids = _PlainData(io.BytesIO(bytes(blob))).load()
+            if not (isinstance(packed, tuple) and len(packed) >= 4 and isinstance(rule_ids, list)
+                    and all(isinstance(i, str) for i in rule_ids)):
+                raise ValueError("not a carried match")
+            unpack_event(packed)  # its fields are the event's, or it raises here
+        except Exception as exc:  # noqa: BLE001 - whatever a hostile pickle raises: refused
+            raise UsageError(
+                f"{self.path}: carried match {rowid} is not one trailhound wrote "
+                f"({type(exc).__name__}: {exc}); give a new file to --state"
+            ) from None
+        return packed, rule_ids
+
     # -- finding rows, first-seen history ---------------------------------------------------
 
+    @_read("the findings table")
     def finding_rows(self) -> Iterator[bytes]:
         """The latest row (JSON) of every event an alert was raised on, in no set order."""
         for (row,) in self.db.execute("SELECT row FROM findings"):
-            yield bytes(row)
+            yield _json_object(row)
 
+    @_read("the first_seen table")
     def first_seen(self, rule_id: str) -> Iterator[tuple[int, bytes]]:
         """(kind, digest) of everything `rule_id` has learned in earlier cycles."""
         for kind, digest in self.db.execute(
@@ -261,12 +360,14 @@ class State:
 
     # -- alerts (the outbox) -----------------------------------------------------------------
 
+    @_read("the alerts sequence")
     def last_seq(self) -> int:
         """The newest seq ever given (AUTOINCREMENT's record: still right once retention has
         deleted the rows, so an output file is never cut back to what the table still holds)."""
         r = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'alerts'").fetchone()
         return 0 if r is None else int(r[0])
 
+    @_read("the alerts table")
     def alerts_after(self, seq: int) -> Iterator[tuple[int, bytes]]:
         """(seq, body) of every alert after `seq`, in order (read in pages: memory stays flat)."""
         while True:
@@ -276,12 +377,13 @@ class State:
             if not page:
                 return
             for s, body in page:
-                yield int(s), bytes(body)
+                yield int(s), _json_object(body)
             seq = int(page[-1][0])
 
+    @_read("the alerts table")
     def undelivered(self, limit: int) -> list[tuple[int, str, bytes]]:
         return [
-            (int(s), str(i), bytes(b))
+            (int(s), str(i), _json_object(b))
             for s, i, b in self.db.execute(
                 "SELECT seq, id, body FROM alerts WHERE delivered = 0 ORDER BY seq LIMIT ?",
                 (limit,),
@@ -293,6 +395,7 @@ class State:
 
     # -- retention ---------------------------------------------------------------------------
 
+    @_read("the meta table")
     def expire(self, keep_ns: int, now_ns: int | None = None) -> int:
         """Delete the alerts (and finding rows) emitted more than `keep_ns` ago that
         * every sink has: seq at or below every sink cursor in `meta` (stdout, syslog, each

@@ -21,6 +21,7 @@ import http.client
 import io
 import socket
 import time
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from trailhound.errors import UsageError
 from trailhound.watch.sinks import line
 from trailhound.watch.state import USES_WEBHOOK, State
+from trailhound.wording import count
 
 TRIES = 4
 BACKOFF_S = 0.5
@@ -100,10 +102,22 @@ _OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
 
 
 def check_url(url: str) -> str:
-    """The URL as given, if it is http(s) with a host (urllib would also open file://)."""
-    parts = urllib.parse.urlsplit(url)
+    """The URL as given, if it is http(s) with a host (urllib would also open file://) that
+    urllib and the resolver take: an unclosed IPv6 bracket, a port past 65535, a control
+    character or space, a host name IDNA cannot encode raised at the first POST (a
+    traceback), after the scan."""
+    what = "give an http:// or https:// URL with a host"
+    if any(c.isspace() or unicodedata.category(c).startswith("C") for c in url):
+        raise UsageError(f"--webhook {url!r}: a URL holds no space or control character; {what}")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # (ValueError past 65535)
+        if parts.hostname:
+            parts.hostname.encode("idna")  # (UnicodeError, a ValueError: a label too long)
+    except ValueError as exc:
+        raise UsageError(f"--webhook {url!r}: {exc}; {what}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--webhook {url!r}: give an http:// or https:// URL with a host")
+        raise UsageError(f"--webhook {url!r}: {what}")
     return url
 
 
@@ -130,8 +144,9 @@ class Webhook:
                 if reason is not None:
                     left = len(self.state.undelivered(PAGE))
                     self.warn(
-                        f"trailhound: webhook {shown(self.url)}: {reason}; {left}"
-                        f"{'+' if left == PAGE else ''} alerts kept pending for the next cycle"
+                        f"trailhound: webhook {shown(self.url)}: {reason}; "
+                        f"{f'{left}+ alerts' if left == PAGE else count(left, 'alert')} kept "
+                        "pending for the next cycle"
                     )
                     return sent
                 self.state.mark_delivered(seq)

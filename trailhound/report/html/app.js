@@ -144,7 +144,7 @@
   principalsSection.appendChild(morePrincipals);
   var shownPrincipals = 0;
 
-  function principalName(p) { return p === null || p === undefined ? "(no principal named)" : p; }
+  function principalName(p) { return p === null || p === undefined ? m.no_principal : p; }
 
   function principalCard(p) {
     var plot = p.plot
