@@ -32,6 +32,7 @@ import pytest
 
 from tests.conftest import require
 from tests.test_engine_parallel import ct
+from trailhound.engine import workers
 from trailhound.engine.workers import (
     Failure,
     Part,
@@ -226,6 +227,29 @@ def test_parts_come_in_task_order_and_a_waiting_worker_is_not_stuck() -> None:
     tasks = [("slow", 0), ("slow", 1), ("slow", 2), ("ok", 3), ("ok", 4), ("ok", 5),
              ("many", 6), ("ok", 7), ("many", 8)]
     assert _parts_run(tasks, timeout=1.5) == _parts_want(tasks)
+
+
+def test_parts_of_tasks_ahead_are_bounded_in_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While task 0 sleeps, the other worker runs ahead through many small tasks (3 parts
+    each) and large ones (50): the parts held for tasks that are not next stay within
+    workers.PARTS_AHEAD in all, however many tasks are handed out (a count per task let
+    small tasks pile up to the window), and every part still comes in order."""
+    _needs_proc_and_fork()
+    monkeypatch.setattr(workers, "PARTS_AHEAD", 20)
+    tasks = [("slow", 0), *[("ok", i) for i in range(1, 40)], ("many", 40), ("many", 41)]
+    gen = supervised(
+        tasks, _parts_work, _failed, jobs=2, sizes=[None] * len(tasks), names=str,
+        limits=WorkerLimits(60), chunk=3,
+    )
+    got: list[Any] = []
+    most = 0
+    for r in gen:
+        got.append(r)
+        sup = gen.gi_frame.f_locals["self"] if gen.gi_frame is not None else None
+        if sup is not None:
+            most = max(most, sum(len(p) for i, p in sup.parts.items() if i != sup.nxt))
+    assert got == _parts_want(tasks)
+    assert 3 < most <= 20  # (ran ahead, within the bound)
 
 
 def test_parts_sent_before_a_worker_died_are_kept_then_its_failure() -> None:

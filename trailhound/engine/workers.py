@@ -24,9 +24,9 @@ A task may hand its result on in parts: when `work(task)` returns a generator, e
 yields is sent at once as a partial reply and comes out of `supervised` as `Part(value)`, in
 task order, before the task's result (the generator's return value). So a task's output need
 not fit in memory at once (#9: a file where every record matches). Parts of a task that is
-not yet the next to be yielded wait in the supervisor, at most PARTS_AHEAD of them per
-worker: then the supervisor stops reading that worker, which waits in its send (not counted
-as stuck) until its task's turn comes. A task whose worker dies after sending parts keeps
+not yet the next to be yielded wait in the supervisor, at most PARTS_AHEAD of them in all:
+then the supervisor stops reading the workers that are ahead, which wait in their send (not
+counted as stuck) until their task's turn comes; the worker on the next task is always read. A task whose worker dies after sending parts keeps
 those parts, followed by its Failure.
 """
 
@@ -67,7 +67,11 @@ DEFAULT_TIMEOUT = 600.0  # seconds on one task, plus SECONDS_PER_MB of the task'
 SECONDS_PER_MB = 1.0  # ~10x what `parallel` needs for a MB of gzip CloudTrail: slow is not stuck
 TICK = 0.5  # how often the supervisor looks at its workers when no message wakes it
 BIG_MESSAGE = 1 << 16  # tasks this large go only to an idle worker (see _Supervisor._send)
-PARTS_AHEAD = 4  # parts kept per worker whose task is not yet the next to be yielded
+# Parts kept, in all, for tasks that are not yet the next to be yielded (a part: up to 256
+# matches, ~0.4-1 MB). Why a shared budget this size: with 4 per worker, a worker one file
+# ahead waited in its send for the other (dense matches: a file is ~4 parts), and two workers
+# used ~1.3 of 2 cores; the old per-worker count also grew with the tasks handed out.
+PARTS_AHEAD = 64
 
 
 class WorkerError(EngineError):
@@ -508,11 +512,13 @@ class _Supervisor(Generic[T, R]):
                 self._replace(w, stuck_failure(now - w.since, self.limits))
 
     def _held(self, w: _Worker) -> bool:
-        """Whether `w`'s task, not the next to be yielded, already has PARTS_AHEAD parts
-        waiting here: then its further parts wait in the pipe (bounded memory)."""
+        """Whether `w`'s task is not the next to be yielded while PARTS_AHEAD parts of such
+        tasks already wait here: then its further parts wait in the pipe (bounded memory).
+        (Counted when asked: `parts` holds at most the window's few dozen tasks.)"""
         if not w.queue or w.queue[0] == self.nxt:
             return False
-        return len(self.parts.get(w.queue[0], ())) >= PARTS_AHEAD
+        nxt = self.nxt
+        return sum(len(p) for i, p in self.parts.items() if i != nxt) >= PARTS_AHEAD
 
     def _receive(self, w: _Worker, drain: bool = False) -> None:
         """Take what `w` sent: until it is held (see _held), or all of it (`drain`: it is dead)."""
