@@ -25,30 +25,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import hostile_inputs as H
+from tests.test_hostile_correlation import RULES
 
 MiB = 1 << 20
 
-_BASE = """title: bucket listing
-id: 6c1a1d2e-0b7e-4a53-9b1f-2f2d7d0c0101
-name: bucket_listing
-logsource: {product: aws, service: cloudtrail}
-level: low
-detection:
-  selection:
-    eventName: ListBuckets
-  condition: selection
----
-title: every bucket lister, forever
-id: 6c1a1d2e-0b7e-4a53-9b1f-2f2d7d0c0102
-correlation:
-  type: event_count
-  rules: [bucket_listing]
-"""
+# the hostile test's rules (a `gte: 1` correlation over every ListBuckets, grouped per ARN), and
+# the same without its group-by
+GROUP_BY = "  group-by: [userIdentity.arn]\n"
 SHAPES = {
-    "groups": ("one hit per event (group-by a distinct ARN)", "  group-by: [userIdentity.arn]\n"),
-    "one": ("one hit of every event (no group-by)", ""),
+    "groups": ("one hit per event (group-by a distinct ARN)", RULES),
+    "one": ("one hit of every event (no group-by)", RULES.replace(GROUP_BY, "")),
 }
-_TAIL = "  timespan: 99999d\n  condition: {gte: 1}\n"
 
 
 def _record(i: int) -> dict[str, object]:
@@ -86,9 +73,9 @@ def main() -> None:
     print("| correlation | events | exit | findings | output | peak RSS | time |")
     print("|---|---|---|---|---|---|---|")
     for key in args.only.split(","):
-        what, group = SHAPES[key]
+        what, text = SHAPES[key]
         rules = args.data / f"{key}.yml"
-        rules.write_text(_BASE + group + _TAIL, encoding="utf-8")
+        rules.write_text(text, encoding="utf-8")
         engine = ["--engine", args.engine] if args.engine else []
         run = H.run_measured(
             ["detect", *engine, "--format", "jsonl", "--profile", "corrected", "--rules",
