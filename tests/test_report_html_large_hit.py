@@ -11,20 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from tests.report_html_support import Opened, browser, report
-from tests.test_hostile_correlation import RULES, setup
+from tests.test_hostile_correlation_hits import one_hit_of_every_event
 from trailhound.engine.correlate import LISTED
 
 __all__ = ["browser"]  # the fixture, imported for pytest
 
 
 def test_the_page_counts_the_events_a_hit_does_not_list(tmp_path: Path, browser: Any) -> None:
-    log, rules, recs = setup(tmp_path, 400)
-    (rules / "forever.yml").write_text(RULES.replace("  group-by: [userIdentity.arn]\n", ""),
-                                       encoding="utf-8")
-    want = [r["eventID"] for r in recs if r["eventName"] == "ListBuckets"]  # (no group-by)
-    assert len(want) > LISTED
-    by_id = {r["eventID"]: r for r in recs}
-    first = sorted(want, key=lambda i: (by_id[i]["eventTime"], i))[:LISTED]
+    log, rules, want = one_hit_of_every_event(tmp_path, 400)
+    first = want[:LISTED]
     out = tmp_path / "r.html"
     got = report(out, "--profile", "full", "--rules", str(rules), str(log))
     assert got.returncode == 0, got.stderr
