@@ -94,8 +94,8 @@ def check(run: H.Run, code: int, *stderr: str, extra: list[tuple[str, str]] = ()
     assert findings(run) == sorted([CONTROL, *extra]), run.stderr
 
 
-def bounded(run: H.Run, baseline: dict[str, int], engine: str) -> None:
-    limit = baseline[engine] + RSS_MARGIN
+def bounded(run: H.Run, baseline: dict[str, int], engine: str, margin: int = RSS_MARGIN) -> None:
+    limit = baseline[engine] + margin
     assert run.peak_rss < limit, (
         f"peak RSS {run.peak_rss / MiB:.0f} MiB, over {limit / MiB:.0f} MiB "
         f"(baseline {baseline[engine] / MiB:.0f} MiB)"
@@ -280,6 +280,7 @@ def _unplaced(item: object) -> object:
 # Files where every record matches (#9): the matches of one input are handed on in batches,
 # never held whole (a worker once held a file's matches, ~2.6 KB each, until the file ended).
 
+MATCHING_MARGIN = 150 * MiB  # see test_files_of_matches_through_workers_in_batches
 MATCHING = 30_000  # records of one file, every one a finding: ~80 MB held whole, over margin
 
 
@@ -329,4 +330,7 @@ def test_files_of_matches_through_workers_in_batches(files: Path, baseline: dict
     assert "Traceback" not in run.stderr
     assert f"3 files, {MATCHING + 2} records" in run.stderr, run.stderr
     assert findings(run) == sorted([CONTROL, *matching_ids(*parts)])
-    bounded(run, baseline, engine)
+    # Measured (session 9): batches hold 41-56 MiB over the baseline (two workers' files and
+    # the scoring budget), too near RSS_MARGIN to pass every time (one run saw 61); a worker
+    # holding each file's matches whole (PART unbounded) held 415-449 MiB over it
+    bounded(run, baseline, engine, margin=MATCHING_MARGIN)
