@@ -445,9 +445,9 @@ class RowFinding(Finding):
 
 
 # How the sorter keeps a finding until it is output: the Finding itself (in memory), a rows-only
-# finding's row JSON (in memory or spilled alike: the bytes are all of it), or where the spill
-# wrote its event and the rest of it as indices (spill.Payloads, spill.Codec.refs).
-Item = Finding | bytes | tuple[At, FindingRefs]
+# finding's row JSON (in memory; spilled: where spill.Payloads wrote it, an int), or where the
+# spill wrote its event and the rest of it as indices (spill.Payloads, spill.Codec.refs).
+Item = Finding | bytes | int | tuple[At, FindingRefs]
 _UNBOUNDED = sys.maxsize  # a Runs budget that never writes a run
 
 
@@ -523,14 +523,18 @@ class _Sorter:
         """The finding of a RowEvent (final in the worker) at input position `order`."""
         key, status, event_order, first = e.keys
         score = e.score
-        item = e.json if keep_score(score, self.min_score) else None
+        item = self._row(e.json) if keep_score(score, self.min_score) else None
         self._add(key, first, status, _sort_key(score, event_order, order), 1, item)
+
+    def _row(self, json: bytes) -> bytes | int:
+        # a rows-only finding's Item: its row, or spilled, where Payloads wrote it
+        return json if self.payloads is None else self.payloads.put_row(json)
 
     def add_rows(self, wires: Iterable[RowWire], order: int) -> None:
         """The findings of rows-only wires (RowMatches), the first at input position `order`."""
-        min_score, add, sort_key = self.min_score, self._add, _sort_key
+        min_score, add, sort_key, row = self.min_score, self._add, _sort_key, self._row
         for _, (key, status, event_order, first), score, _, json in wires:
-            item = json if keep_score(score, min_score) else None
+            item = row(json) if keep_score(score, min_score) else None
             add(key, first, status, sort_key(score, event_order, order), 1, item)
             order += 1
 
@@ -627,6 +631,9 @@ class _Sorter:
             kind = item.__class__
             if kind is bytes:
                 yield row_finding(item, skey, copies)
+            elif kind is int:
+                assert self.payloads is not None  # (only a spill writes rows)
+                yield row_finding(self.payloads.get_row(item), skey, copies)
             elif kind is tuple:
                 at, refs = item
                 assert self.payloads is not None  # (only a spill writes events)
