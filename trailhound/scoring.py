@@ -521,30 +521,39 @@ class _Sorter:
 
     def add_row(self, e: RowEvent, order: int) -> None:
         """The finding of a RowEvent (final in the worker) at input position `order`."""
-        key, status, event_order, first = e.keys
-        score = e.score
-        item = self._row(e.json) if keep_score(score, self.min_score) else None
-        self._add(key, first, status, _sort_key(score, event_order, order), 1, item)
-
-    def _row(self, json: bytes) -> bytes | int:
-        # a rows-only finding's Item: its row, or spilled, where Payloads wrote it
-        return json if self.payloads is None else self.payloads.put_row(json)
+        self.add_rows((("r", e.keys, e.score, (), e.json),), order)
 
     def add_rows(self, wires: Iterable[RowWire], order: int) -> None:
-        """The findings of rows-only wires (RowMatches), the first at input position `order`."""
-        min_score, add, sort_key, row = self.min_score, self._add, _sort_key, self._row
-        for _, (key, status, event_order, first), score, _, json in wires:
-            item = row(json) if keep_score(score, min_score) else None
-            add(key, first, status, sort_key(score, event_order, order), 1, item)
-            order += 1
+        """The findings of rows-only wires (RowMatches), the first at input position `order`;
+        a finding's Item is its row, or spilled, where Payloads wrote it."""
+        min_score, sort_key = self.min_score, _sort_key
+        put = None if self.payloads is None else self.payloads.put_row
+        self._add_all(
+            (key, first, status, sort_key(score, event_order, o), 1,
+             (json if put is None else put(json)) if keep_score(score, min_score) else None)
+            for o, (_, (key, status, event_order, first), score, _, json) in enumerate(wires, order)
+        )
 
     def _add(self, key: bytes | None, first: tuple[object, ...], status: int,
              skey: tuple[Any, ...], copies: int, item: Item | None) -> None:
-        if key is not None and self.dedupe:
-            # (sort key ends with order)
-            self.groups.add((first, key, status, skey[-1], skey, copies, item))  # (rank: status, order)
-        elif item is not None:
-            self.final.add((skey, copies, item))
+        self._add_all(((key, first, status, skey, copies, item),))
+
+    def _add_all(self, found: Iterable[tuple[Any, ...]]) -> None:
+        """Sort each (collapse key, group_first, status, sort key, copies, Item or None) found:
+        into `groups` (`dedupe` and a key), else into `final` when it is output."""
+        groups: list[tuple[Any, ...]] = []
+        final: list[tuple[Any, ...]] = []
+        dedupe = self.dedupe
+        for key, first, status, skey, copies, item in found:
+            if key is not None and dedupe:
+                # (sort key ends with order)
+                groups.append((first, key, status, skey[-1], skey, copies, item))  # (rank: status, order)
+            elif item is not None:
+                final.append((skey, copies, item))
+        if groups:
+            self.groups.extend(groups)
+        if final:
+            self.final.extend(final)
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
         position = _positions(correlator)
@@ -598,30 +607,35 @@ class _Sorter:
                     final.add(entry)
             block.clear()
 
-        def won(first: tuple[object, ...], entry: tuple[Any, ...]) -> None:
-            nonlocal at
+        for first, entry in self._won():
             if not first:
                 final.add(entry)
-                return
+                continue
             if first != at:
                 flush()
                 at = first
             block.append(entry)
-
-        # sorted by group_first (equal for equal keys), key, then rank: the first of each key
-        # wins and counts the others' copies
-        winner: list[Any] | None = None
-        for first, key, _, _, skey, copies, item in self.groups:
-            if winner is not None and key == winner[1]:
-                winner[3] += copies
-                continue
-            if winner is not None and winner[4] is not None:
-                won(winner[0], tuple(winner[2:]))
-            winner = [first, key, skey, copies, item]
-        if winner is not None and winner[4] is not None:
-            won(winner[0], tuple(winner[2:]))
         flush()
         return piles
+
+    def _won(self) -> Iterator[tuple[tuple[object, ...], tuple[Any, ...]]]:
+        """(group_first, (sort key, copies, item)) of each collapse group's winner that is
+        output. The groups are sorted by group_first (equal for equal keys), key, then rank:
+        the first of each key wins and counts the others' copies."""
+        groups = iter(self.groups)
+        for first, key, _, _, skey, copies, item in groups:
+            break
+        else:
+            return
+        for first2, key2, _, _, skey2, copies2, item2 in groups:
+            if key2 == key:
+                copies += copies2
+                continue
+            if item is not None:
+                yield first, (skey, copies, item)
+            first, key, skey, copies, item = first2, key2, skey2, copies2, item2
+        if item is not None:
+            yield first, (skey, copies, item)
 
     def _output(self, piled: Piles) -> Iterator[Finding]:
         # both sorted by sort key (unique: no comparison reaches the item)
