@@ -402,7 +402,7 @@ class RowMatches(Match):
     go through after the engine needs none of a Match's parts (the tuning gate reads their time,
     the first-seen gate has no rule of theirs, scoring reads the wire), and building a Match and
     a RowEvent for each, then passing it through every generator of the stream one by one, was
-    a third of the main process's time per such finding. `match(wire)` builds one as a Match
+    work per finding that nothing reads. `match(wire)` builds one as a Match
     (its rules: what the rare reader that needs them gets, as the time window's count of what it
     left out). Reading `event`, `rules` or `suppressed` raises AttributeError: a consumer of the
     stream that does not know the batch fails rather than read one finding instead of many."""
@@ -461,9 +461,9 @@ class _Sorter:
     and each is then built again from the correlator's compact copy of its match (which it holds
     anyway). Every other finding is final at once: a small entry - its keys, copies and Item - is
     sorted, kept by `min_score` into `final`, sorted by sort key; or, with `dedupe` and a
-    collapse key, first into `groups`, sorted by key (after group_first) and rank, so that each
-    operation's winner (the lowest rank: final status, then first in input order) can count the
-    copies. Entries are tuples whose natural order is the wanted one (compared in C, no key
+    collapse key, first into `groups` or `records`, sorted by key (after group_first) and rank,
+    so that each operation's winner (the lowest rank: final status, then first in input order)
+    can count the copies. Entries are tuples whose natural order is the wanted one (compared in C, no key
     function; the sort key ends with the unique order, so no comparison goes past it into the
     Item).
     """
