@@ -751,3 +751,25 @@ def test_unsupported_rules_are_refused_like_the_reference(tmp_path: Path, spark:
     with pytest.raises(EngineError) as spark_err:
         detect_dataframe(spark, [str(tmp_path)], rs, get_profile("corrected"))
     assert str(spark_err.value) == str(ref_err.value)
+
+
+def test_dataframe_correlations_keep_events_omitted(spark: Any, tmp_path: Path) -> None:
+    """A hit of more than correlate.LISTED events: the DataFrame's `correlations` struct (what
+    parquet / orc / table outputs write) says how many ids it left out, as the JSON rows do
+    (a struct without the field dropped it silently: the first ids read as the whole hit)."""
+    from tests.test_hostile_correlation_hits import one_hit_of_every_event
+    from trailhound.engine.correlate import LISTED
+
+    log, rules_dir, in_time = one_hit_of_every_event(tmp_path, 150)
+    rs, problems = load_paths([rules_dir])
+    assert not problems, problems
+    res = detect_dataframe(spark, [str(log)], rs, "corrected", keep_raw=False)
+    try:
+        got = res.findings.select("eventID", "correlations").collect()
+    finally:
+        res.unpersist()
+    assert {r["eventID"] for r in got} == set(in_time)
+    for r in got:
+        (c,) = r["correlations"]
+        assert list(c["events"]) == in_time[:LISTED]
+        assert c["events_omitted"] == len(in_time) - LISTED

@@ -50,7 +50,9 @@ _SIGNAL = (
     "struct<rule_id:string,title:string,level:string,weight:double,signal:string,"
     "context:boolean,author:string,tags:array<string>,guide:string>"
 )
-_CORRELATION = "struct<rule_id:string,title:string,events:array<string>>"
+# events_omitted: how many ids past correlate.LISTED a hit left out (null: none); a struct
+# without it dropped the key silently and the first ids read as the whole hit
+_CORRELATION = "struct<rule_id:string,title:string,events:array<string>,events_omitted:bigint>"
 _TYPES = {
     **{s: "int" for s in SIGNALS},
     "suspicion_score": "double",
