@@ -30,7 +30,14 @@ from trailhound.profiles import get_profile
 from trailhound.report.columns import pre_row, row_json
 from trailhound.rules.first_seen import spec_of
 from trailhound.rules.model import RuleSet
-from trailhound.scoring import RowEvent, RowFinding, event_keys, iter_findings, match_score
+from trailhound.scoring import (
+    RowEvent,
+    RowFinding,
+    RowMatches,
+    event_keys,
+    iter_findings,
+    match_score,
+)
 from trailhound.tuning.window import TimeWindow
 
 
@@ -129,13 +136,40 @@ def _as_rows(ms: list[Match], profile: str, rng: random.Random) -> list[Match]:
     return out
 
 
+def _batched(ms: list[Match], rng: random.Random) -> list[Match]:
+    """The RowEvents' matches in runs of 1-4 as the rows-only wires a worker sends, each run one
+    RowMatches (engine/file_scan.py), as scan_specs hands them on."""
+    out: list[Match] = []
+    for m in ms:
+        e = m.event
+        if not isinstance(e, RowEvent):
+            out.append(m)
+            continue
+        wire = ("r", e.keys, e.score, (), e.json)
+        last = out[-1] if out else None
+        if isinstance(last, RowMatches) and len(last.wires) < rng.randint(1, 4):
+            last.wires.append(wire)
+        else:
+            out.append(RowMatches([wire], _no_match))
+    return out
+
+
+def _no_match(wire: Any) -> Match:
+    raise AssertionError("scoring rebuilt a Match of a rows-only wire")
+
+
 @pytest.mark.parametrize("seed", range(30))
-def test_scoring_rows_mixed_with_events_writes_the_events_lines(seed: int) -> None:
-    """Copies of one operation where some come as rows, some with events; ties on every key;
-    findings below min_score; spilled after 1 or 3 findings, or never."""
+@pytest.mark.parametrize("batched", [False, True])
+def test_scoring_rows_mixed_with_events_writes_the_events_lines(seed: int, batched: bool) -> None:
+    """Copies of one operation where some come as rows, some with events (rows one by one, or in
+    batches: the spill's budget falls inside one); ties on every key; findings below min_score;
+    spilled after 1 or 3 findings, or never."""
     ms, rs = _synthetic(seed)
     prof = get_profile("corrected")
     mixed = _as_rows(ms, "corrected", random.Random(seed))
+    if batched:
+        mixed = _batched(mixed, random.Random(seed))
+        assert any(isinstance(m, RowMatches) for m in mixed)
     for budget in (1, 3, 10**9):
         for dedupe in (False, True):
             for min_score in (None, 0, 2, math.inf):

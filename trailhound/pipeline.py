@@ -154,7 +154,8 @@ def scan_stream(
     rs = ruleset if ruleset is not None else load_pack(profile.pack)
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
     plan = eng.compile(rs)
-    if rows_only and isinstance(plan, FastPlan):
+    # (`carry` keeps Matches across watch cycles: it reads every one, so no rows-only batches)
+    if rows_only and carry is None and isinstance(plan, FastPlan):
         plan.for_rows()
     specs, issues = eng.discover(paths)
     for issue in issues:

@@ -14,6 +14,7 @@ counted: they neither make a finding nor add weight on their own.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import operator
 import sys
@@ -309,10 +310,30 @@ def _score_stream(
     correlations: Sequence[Correlation],
 ) -> Iterator[Finding]:
     sorter = _Sorter(dedupe, min_score)
+    # Every entry the sorter builds and merges (millions of tuples past a few hundred thousand
+    # findings) forms no reference cycle: the collector would only walk them again and again
+    # (measured: ~1 us a finding). Paused while the findings are sorted and handed on, restored
+    # after (engine/file_scan.py pauses it the same way while reading).
+    paused = gc.isenabled()
+    gc.disable()
     try:
         found = 0  # findings so far; past `budget`, the sorter spills
-        add, add_row = sorter.add, sorter.add_row
-        for i, m in enumerate(matches):
+        add, add_row, add_rows = sorter.add, sorter.add_row, sorter.add_rows
+        i = -1  # input position of the last match
+        for m in matches:
+            i += 1
+            if m.__class__ is RowMatches:  # a batch of findings final in the worker
+                rows: list[RowWire] = m.wires
+                if sorter.payloads is None and found + len(rows) > budget:
+                    cut = budget + 1 - found  # the finding past the budget spills (as below)
+                    add_rows(rows[:cut], i)
+                    sorter.spill(budget, correlator.keeps)
+                    add_rows(rows[cut:], i + cut)
+                else:
+                    add_rows(rows, i)
+                i += len(rows) - 1
+                found += len(rows)
+                continue
             e = m.event
             if e.__class__ is RowEvent:  # final in the worker: scored, its row built there
                 add_row(e, i)
@@ -335,6 +356,8 @@ def _score_stream(
         yield from sorter.finish(hits, correlator)
     finally:
         sorter.close()
+        if paused:
+            gc.enable()
 
 
 # -- sorting: one way, in memory or spilled (see spill.py) ---------------------------------
@@ -356,11 +379,43 @@ class RowEvent(Event):
 
     def __init__(self, keys: EventKeys, score: float, json: bytes) -> None:
         self.keys, self.score, self.json = keys, score, json
-        order = keys[2]
-        self.time_ns = None if order[0] else order[1]  # type: ignore[assignment]  # (event_order)
+        self.time_ns = row_time(keys)
 
     def __repr__(self) -> str:
         return f"RowEvent(keys={self.keys!r}, score={self.score!r}, json={self.json!r})"
+
+
+def row_time(keys: EventKeys) -> int | None:
+    """The event time (ns) its EventKeys hold (in event_order)."""
+    order = keys[2]
+    return None if order[0] else order[1]  # type: ignore[return-value]
+
+
+# A rows-only finding as the worker sends it (engine/fast.py FastPlan.to_wire): ("r", the event's
+# EventKeys, score, indices of its rules, its row's JSON)
+RowWire = tuple[str, EventKeys, float, tuple[int, ...], bytes]
+
+
+class RowMatches(Match):
+    """Consecutive matches of a rows-only scan that are RowEvents' (final in the worker), as the
+    worker sent them, in one item of the match stream (engine/file_scan.scan_specs): what they
+    go through after the engine needs none of a Match's parts (the tuning gate reads their time,
+    the first-seen gate has no rule of theirs, scoring reads the wire), and building a Match and
+    a RowEvent for each, then passing it through every generator of the stream one by one, was
+    work per finding that nothing reads. `match(wire)` builds one as a Match
+    (its rules: what the rare reader that needs them gets, as the time window's count of what it
+    left out). Reading `event`, `rules` or `suppressed` raises AttributeError: a consumer of the
+    stream that does not know the batch fails rather than read one finding instead of many."""
+
+    __slots__ = ("match", "wires")
+    wires: list[RowWire]
+    match: Callable[[RowWire], Match]
+
+    def __init__(self, wires: list[RowWire], match: Callable[[RowWire], Match]) -> None:
+        self.wires, self.match = wires, match
+
+    def __repr__(self) -> str:
+        return f"RowMatches({len(self.wires)} rows)"
 
 
 class RowFinding(Finding):
@@ -390,9 +445,9 @@ class RowFinding(Finding):
 
 
 # How the sorter keeps a finding until it is output: the Finding itself (in memory), a rows-only
-# finding's row JSON (in memory or spilled alike: the bytes are all of it), or where the spill
-# wrote its event and the rest of it as indices (spill.Payloads, spill.Codec.refs).
-Item = Finding | bytes | tuple[At, FindingRefs]
+# finding's row JSON (in memory; spilled: where spill.Payloads wrote it, an int), or where the
+# spill wrote its event and the rest of it as indices (spill.Payloads, spill.Codec.refs).
+Item = Finding | bytes | int | tuple[At, FindingRefs]
 _UNBOUNDED = sys.maxsize  # a Runs budget that never writes a run
 
 
@@ -406,9 +461,9 @@ class _Sorter:
     and each is then built again from the correlator's compact copy of its match (which it holds
     anyway). Every other finding is final at once: a small entry - its keys, copies and Item - is
     sorted, kept by `min_score` into `final`, sorted by sort key; or, with `dedupe` and a
-    collapse key, first into `groups`, sorted by key (after group_first) and rank, so that each
-    operation's winner (the lowest rank: final status, then first in input order) can count the
-    copies. Entries are tuples whose natural order is the wanted one (compared in C, no key
+    collapse key, first into `groups` or `records`, sorted by key (after group_first) and rank,
+    so that each operation's winner (the lowest rank: final status, then first in input order)
+    can count the copies. Entries are tuples whose natural order is the wanted one (compared in C, no key
     function; the sort key ends with the unique order, so no comparison goes past it into the
     Item).
     """
@@ -421,7 +476,14 @@ class _Sorter:
         self.kept: list[int] = []  # spilled: orders of findings the correlator keeps (may get hits)
         self.folder: tempfile.TemporaryDirectory[str] | None = None
         self.payloads: Payloads | None = None  # None: in memory
-        self.groups = Runs(None, _UNBOUNDED, "")  # (group_first, key JSON, status, order, sort key, copies, item)
+        # The collapse groups, sorted by group_first, key, then rank (status, order): those with
+        # no group_first (key JSON, status, order, sort key, copies, item), and the "record"
+        # keys' (group_first is event_order) as one flat tuple (*event_order, key JSON, status,
+        # order, -score, copies, item), its sort key rebuilt for the winners alone: a tuple in a
+        # tuple cost ~2x to pickle, unpickle, sort and merge (measured on 84,250 entries).
+        # Every group of the first kind sorts before the second (() before any event_order).
+        self.groups = Runs(None, _UNBOUNDED, "")
+        self.records = Runs(None, _UNBOUNDED, "")
         self.final = Runs(None, _UNBOUNDED, "")  # (sort key, copies, item)
 
     def spill(self, budget: int, keeps: Callable[[int], bool]) -> None:
@@ -433,6 +495,7 @@ class _Sorter:
             raise SpillError(tempfile.gettempdir(), exc) from exc
         self.payloads = Payloads(self.folder.name)
         self.groups.limit(budget, self.folder.name)
+        self.records.limit(budget, self.folder.name)
         self.final.limit(budget, self.folder.name)
         held, self.held = self.held, []
         held.reverse()
@@ -466,18 +529,45 @@ class _Sorter:
 
     def add_row(self, e: RowEvent, order: int) -> None:
         """The finding of a RowEvent (final in the worker) at input position `order`."""
-        key, status, event_order, first = e.keys
-        score = e.score
-        item = e.json if keep_score(score, self.min_score) else None
-        self._add(key, first, status, _sort_key(score, event_order, order), 1, item)
+        self.add_rows((("r", e.keys, e.score, (), e.json),), order)
+
+    def add_rows(self, wires: Iterable[RowWire], order: int) -> None:
+        """The findings of rows-only wires (RowMatches), the first at input position `order`;
+        a finding's Item is its row, or spilled, where Payloads wrote it."""
+        min_score, sort_key = self.min_score, _sort_key
+        put = None if self.payloads is None else self.payloads.put_row
+        self._add_all(
+            (key, first, status, sort_key(score, event_order, o), 1,
+             (json if put is None else put(json)) if keep_score(score, min_score) else None)
+            for o, (_, (key, status, event_order, first), score, _, json) in enumerate(wires, order)
+        )
 
     def _add(self, key: bytes | None, first: tuple[object, ...], status: int,
              skey: tuple[Any, ...], copies: int, item: Item | None) -> None:
-        if key is not None and self.dedupe:
-            # (sort key ends with order)
-            self.groups.add((first, key, status, skey[-1], skey, copies, item))  # (rank: status, order)
-        elif item is not None:
-            self.final.add((skey, copies, item))
+        self._add_all(((key, first, status, skey, copies, item),))
+
+    def _add_all(self, found: Iterable[tuple[Any, ...]]) -> None:
+        """Sort each (collapse key, group_first, status, sort key, copies, Item or None) found:
+        into `groups` (`dedupe` and a key), else into `final` when it is output."""
+        groups: list[tuple[Any, ...]] = []
+        records: list[tuple[Any, ...]] = []
+        final: list[tuple[Any, ...]] = []
+        dedupe = self.dedupe
+        for key, first, status, skey, copies, item in found:
+            if key is not None and dedupe:
+                # (rank: status, order; the sort key is (-score, *event_order, order))
+                if first:
+                    records.append((*first, key, status, skey[-1], skey[0], copies, item))
+                else:
+                    groups.append((key, status, skey[-1], skey, copies, item))
+            elif item is not None:
+                final.append((skey, copies, item))
+        if groups:
+            self.groups.extend(groups)
+        if records:
+            self.records.extend(records)
+        if final:
+            self.final.extend(final)
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
         position = _positions(correlator)
@@ -531,30 +621,27 @@ class _Sorter:
                     final.add(entry)
             block.clear()
 
-        def won(first: tuple[object, ...], entry: tuple[Any, ...]) -> None:
-            nonlocal at
+        for first, entry in self._won():
             if not first:
                 final.add(entry)
-                return
+                continue
             if first != at:
                 flush()
                 at = first
             block.append(entry)
-
-        # sorted by group_first (equal for equal keys), key, then rank: the first of each key
-        # wins and counts the others' copies
-        winner: list[Any] | None = None
-        for first, key, _, _, skey, copies, item in self.groups:
-            if winner is not None and key == winner[1]:
-                winner[3] += copies
-                continue
-            if winner is not None and winner[4] is not None:
-                won(winner[0], tuple(winner[2:]))
-            winner = [first, key, skey, copies, item]
-        if winner is not None and winner[4] is not None:
-            won(winner[0], tuple(winner[2:]))
         flush()
         return piles
+
+    def _won(self) -> Iterator[tuple[tuple[object, ...], tuple[Any, ...]]]:
+        """(group_first, (sort key, copies, item)) of each collapse group's winner that is
+        output, in group order."""
+        yield from _collapsed(
+            ((), key, skey, copies, item) for key, _, _, skey, copies, item in self.groups
+        )
+        yield from _collapsed(
+            ((t0, t1, i0, i1), key, (score, t0, t1, i0, i1, order), copies, item)
+            for t0, t1, i0, i1, key, _, order, score, copies, item in self.records
+        )
 
     def _output(self, piled: Piles) -> Iterator[Finding]:
         # both sorted by sort key (unique: no comparison reaches the item)
@@ -564,6 +651,9 @@ class _Sorter:
             kind = item.__class__
             if kind is bytes:
                 yield row_finding(item, skey, copies)
+            elif kind is int:
+                assert self.payloads is not None  # (only a spill writes rows)
+                yield row_finding(self.payloads.get_row(item), skey, copies)
             elif kind is tuple:
                 at, refs = item
                 assert self.payloads is not None  # (only a spill writes events)
@@ -571,3 +661,25 @@ class _Sorter:
             else:
                 item.copies = copies
                 yield item
+
+
+def _collapsed(
+    groups: Iterable[tuple[Any, ...]],
+) -> Iterator[tuple[tuple[object, ...], tuple[Any, ...]]]:
+    """(group_first, (sort key, copies, item)) of each group's winner that is output, of
+    (group_first, key, sort key, copies, item) sorted by group_first (equal for equal keys),
+    key, then rank: the first of each key wins and counts the others' copies."""
+    groups = iter(groups)
+    for first, key, skey, copies, item in groups:
+        break
+    else:
+        return
+    for first2, key2, skey2, copies2, item2 in groups:
+        if key2 == key:
+            copies += copies2
+            continue
+        if item is not None:
+            yield first, (skey, copies, item)
+        first, key, skey, copies, item = first2, key2, skey2, copies2, item2
+    if item is not None:
+        yield first, (skey, copies, item)

@@ -46,6 +46,7 @@ from trailhound.model import Issue, Location
 from trailhound.pipeline import ScanStats
 from trailhound.profiles import Profile
 from trailhound.report.columns import pre_row
+from trailhound.scoring import RowMatches
 from trailhound.sources import InputSpec
 from trailhound.sources.envelopes import Item
 from trailhound.sources.files import STDIN, display_name
@@ -210,6 +211,22 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
+def _matches(wires: Iterable[WireMatch], from_wire: Callable[[WireMatch], Match]) -> Iterator[Match]:
+    """The Matches of `wires`, in order; each run of rows-only wires (a rows-only scan's findings
+    final in the worker) as one scoring.RowMatches, its wires as they came."""
+    rows: list[Any] = []
+    for w in wires:
+        if w[0] == "r":
+            rows.append(w)
+            continue
+        if rows:
+            yield RowMatches(rows, from_wire)
+            rows = []
+        yield from_wire(w)
+    if rows:
+        yield RowMatches(rows, from_wire)
+
+
 # What scan_specs' reading hands on, in input order: each input's batches of matches, then its
 # FileResult (its counts; the matches of a file whose worker failed: none).
 Piece = list[WireMatch] | FileResult
@@ -287,8 +304,7 @@ def scan_specs(
                 wires = piece.matches
             else:
                 wires = piece
-            for w in wires:
-                yield plan.from_wire(w)
+            yield from _matches(wires, plan.from_wire)
             if isinstance(piece, FileResult) and on_file is not None:
                 on_file(next(ended))
     finally:

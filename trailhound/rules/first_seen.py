@@ -48,6 +48,7 @@ from trailhound.engine.base import Match
 from trailhound.errors import RuleError
 from trailhound.identity import fold
 from trailhound.rules.model import Rule, RuleSet
+from trailhound.scoring import RowMatches
 
 DEFAULT_MAX_PAIRS = 1_000_000
 
@@ -234,6 +235,9 @@ class FirstSeenGate:
             yield from matches
             return
         for m in matches:
+            if m.__class__ is RowMatches:  # no first-seen rule (engine/fast.py FastPlan.watched)
+                yield m
+                continue
             kept = self.keep(m)
             if kept is not None:
                 yield kept

@@ -16,7 +16,7 @@ from typing import Any
 
 from trailhound.engine.base import Match
 from trailhound.rules.model import Filter
-from trailhound.scoring import collapse_key
+from trailhound.scoring import RowMatches, collapse_key, row_time
 from trailhound.tuning.allowlist import is_allowlist_filter
 from trailhound.tuning.removed import detects, removed_by
 from trailhound.tuning.window import TimeWindow
@@ -46,14 +46,26 @@ def tuning_gate(
     for f in allow:
         stats.removed[f.title] += 0  # listed even when it removed nothing (a stale entry)
     seen: dict[str, set[Hashable]] = {f.title: set() for f in allow}
+
+    def left_out(m: Match, why: str) -> None:
+        left = outside(m) if outside is not None else m
+        if left is not None and any(detects(r) for r in left.rules):
+            stats.window[why] += 1
+
     try:
         for order, m in enumerate(matches):
+            if m.__class__ is RowMatches:  # (nothing a filter suppressed: only the window)
+                if window is not None:
+                    inside = _inside(m, window, left_out)
+                    if inside is not None:
+                        yield inside
+                else:
+                    yield m
+                continue
             if window is not None:
                 why = window.reject(m.event.time_ns)
                 if why is not None:
-                    left = outside(m) if outside is not None else m
-                    if left is not None and any(detects(r) for r in left.rules):
-                        stats.window[why] += 1
+                    left_out(m, why)
                     continue
             for _rule, flt in m.suppressed:
                 stats.suppressed[flt.title] += 1
@@ -69,3 +81,19 @@ def tuning_gate(
         close = getattr(matches, "close", None)
         if close is not None:
             close()
+
+
+def _inside(rows: RowMatches, window: TimeWindow, left_out: Callable[[Match, str], None]
+            ) -> RowMatches | None:
+    """The rows of `rows` inside `window` (None: none); each left out goes to `left_out` as a
+    Match, as any match the window leaves out."""
+    inside = []
+    for w in rows.wires:
+        why = window.reject(row_time(w[1]))
+        if why is None:
+            inside.append(w)
+        else:
+            left_out(rows.match(w), why)
+    if len(inside) == len(rows.wires):
+        return rows
+    return RowMatches(inside, rows.match) if inside else None
