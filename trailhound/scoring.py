@@ -97,19 +97,6 @@ def score_match(m: Match, order: int = 0) -> Finding | None:
     return Finding(m.event, _total(rules), rules, list(m.suppressed), order)
 
 
-def add_hits(
-    findings: dict[int, Finding], hits: Sequence[Hit], correlator: Correlator
-) -> None:
-    """Add every hit to the findings of the records that formed it (creating the findings of
-    events only a correlation flagged): the correlation's weight once per correlation."""
-    position = _positions(correlator)
-    for order, hs in hits_by_order(hits).items():
-        f = findings.get(order)
-        if f is None:
-            f = findings[order] = hit_only_finding(correlator, order)
-        apply_hits(f, hs, position)
-
-
 def _positions(correlator: Correlator) -> dict[str, int]:
     return {c.id: i for i, c in enumerate(correlator.correlations)}
 
