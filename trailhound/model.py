@@ -29,17 +29,18 @@ class Location:
     compressed: bool = False  # True when `offset` counts bytes of the .gz file itself
 
     def __str__(self) -> str:
-        parts = [self.path]
+        # (no list joined: every finding row of a worker formats its record's location)
+        text = self.path
         if self.line is not None:
-            parts.append(f":{self.line}")
+            text = f"{text}:{self.line}"
         if self.offset is not None:
             unit = "compressed byte" if self.compressed else "byte"
-            parts.append(f" ({unit} {self.offset})")
+            text = f"{text} ({unit} {self.offset})"
         if self.pointer is not None:
-            parts.append(f" at {self.pointer}")
-        elif self.index is not None:
-            parts.append(f" record #{self.index}")
-        return "".join(parts)
+            return f"{text} at {self.pointer}"
+        if self.index is not None:
+            return f"{text} record #{self.index}"
+        return text
 
 
 Severity = Literal["error", "skip"]
