@@ -524,9 +524,11 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str
             value = orjson.loads(seg)
         except orjson.JSONDecodeError:
             return None
-        if not checked and _LONG_RUN in seg.translate(_DIGITS):
+        if not checked and _LONG_RUN in seg.translate(_DIGITS) and _holds_float(value):
             # orjson reads integers beyond 64 bits as floats, the readers' fallback parser as
-            # ints: only equal when orjson accepts the whole document, as it nearly always does
+            # ints: only equal when orjson accepts the whole document, as it nearly always does.
+            # (A long run of digits inside a string - a hex id - makes no float: no need to
+            # decode the whole document again.)
             try:
                 orjson.loads(data)
             except orjson.JSONDecodeError:
@@ -536,6 +538,22 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str
     skipped = len(recs) - len(selected)
     res.stats.records = res.stats.events = skipped  # certified CloudTrail records no rule can match
     return res, _s3_matches(plan, profile, name, parsed, segs, res.stats)
+
+
+def _holds_float(value: Any) -> bool:
+    """Whether a decoded JSON value holds a float anywhere (orjson's reading of an integer
+    beyond 64 bits is one)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        cls = v.__class__
+        if cls is dict:
+            stack.extend(v.values())
+        elif cls is list:
+            stack.extend(v)
+        elif cls is float:
+            return True
+    return False
 
 
 def _s3_matches(plan: Any, profile: Any, name: str, parsed: list[tuple[int, Any, Any]],
