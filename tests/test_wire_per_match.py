@@ -8,11 +8,14 @@ location format written out by hand, Python's json module (which reports every f
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import json
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +43,31 @@ def test_location_text() -> None:
     assert str(Location("f.json", None, None, 7)) == "f.json record #7"
     assert str(Location("f.json", 2, 5, 7, "/x/0")) == "f.json:2 (byte 5) at /x/0"
     assert str(Location("f.json", 2, 5, 7)) == "f.json:2 (byte 5) record #7"
+
+
+def test_location_and_raw_record_built_as_their_dataclass_declares() -> None:
+    """Their __init__ (model._slot_init) takes the declared fields, in order, with the declared
+    defaults; a default factory gives a fresh value each time; they stay frozen."""
+    for cls in (Location, RawRecord):
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        fields = dataclasses.fields(cls)
+        assert [p.name for p in params] == [f.name for f in fields]
+        for p, f in zip(params, fields, strict=True):
+            assert (p.default is inspect.Parameter.empty) == (
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+            if f.default is not dataclasses.MISSING:
+                assert p.default == f.default
+    loc = Location("f", 1, 2, 3, "/p", True)
+    assert (loc.path, loc.line, loc.offset, loc.index, loc.pointer, loc.compressed) == ("f", 1, 2, 3, "/p", True)
+    assert Location("f", index=4) == Location(path="f", line=None, offset=None, index=4, pointer=None)
+    assert dataclasses.replace(loc, line=9).line == 9
+    a, b = RawRecord({"x": 1}, loc, "cloudtrail", "single"), RawRecord({"x": 1}, loc, "cloudtrail", "single")
+    assert a == b and a.meta == {} and a.meta is not b.meta
+    assert RawRecord({}, loc, "s", "e", {"k": 1}).meta == {"k": 1}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loc.path = "g"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Location()  # type: ignore[call-arg]
 
 
 def _json_values() -> st.SearchStrategy[Any]:
