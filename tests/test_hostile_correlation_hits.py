@@ -91,17 +91,24 @@ def test_spilled_hit_findings_equal_the_in_memory_ones(
                                       "events": [r["eventID"]]}]
 
 
-def test_a_hit_of_every_event_lists_the_first_ids_and_counts_the_rest(tmp_path: Path) -> None:
-    log, rules, recs = setup(tmp_path, 400)
+def one_hit_of_every_event(tmp_path: Path, n: int) -> tuple[Path, Path, list[str]]:
+    """The log of `n` records and the rules folder of a correlation without group-by, so one
+    hit holds every event it matched (more than LISTED); those events' ids in time order
+    (time, then event id), by plain Python over the records."""
+    log, rules, recs = setup(tmp_path, n)
     (rules / "forever.yml").write_text(RULES.replace("  group-by: [userIdentity.arn]\n", ""),
                                        encoding="utf-8")
     want = [r["eventID"] for r in recs if r["eventName"] == "ListBuckets"]  # (no group-by)
     assert len(want) > LISTED
     by_id = {r["eventID"]: r for r in recs}
-    in_time = sorted(want, key=lambda i: (by_id[i]["eventTime"], i))  # (time, event id)
+    return log, rules, sorted(want, key=lambda i: (by_id[i]["eventTime"], i))
+
+
+def test_a_hit_of_every_event_lists_the_first_ids_and_counts_the_rest(tmp_path: Path) -> None:
+    log, rules, in_time = one_hit_of_every_event(tmp_path, 400)
     rows = _rows(log, rules)
-    assert {r["eventID"] for r in rows} == set(want)
+    assert {r["eventID"] for r in rows} == set(in_time)
     for r in rows:
         (c,) = r["correlations"]
         assert c["events"] == in_time[:LISTED]
-        assert c["events_omitted"] == len(want) - LISTED
+        assert c["events_omitted"] == len(in_time) - LISTED

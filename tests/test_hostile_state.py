@@ -5,16 +5,21 @@ that names a function is refused before anything is called)."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.hostile_inputs import run
 from tests.watch_fixtures import Planted, drop_batch
+from trailhound.model import SCALAR_FIELDS
 
 
 class _Planted:
@@ -79,4 +84,95 @@ def test_a_value_trailhound_did_not_write_is_refused_by_name(
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr
     assert f"{db}: the {table} table holds a value this trailhound did not write" in p.stderr
+    assert "give a new file to --state" in p.stderr
+
+
+@pytest.mark.parametrize("body", [
+    b"{}",  # was written as `{"seq":1,}`: not JSON
+    b' {"a": 1}',  # was written as `{"seq":1,{"a": 1}`
+])
+def test_an_alert_body_that_would_make_a_broken_line_is_refused(
+    tmp_path: Path, state: tuple[Path, Path], body: bytes
+) -> None:
+    logs, base = state
+    db = _tampered(tmp_path, base, "UPDATE alerts SET body = ?, delivered = 0", body)
+    out = tmp_path / "out.jsonl"
+    p = run("watch", "--state", db, "--output", out, "--cycles", "1", "--engine", "reference",
+            "-q", logs)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert f"{db}: the alerts table holds a value this trailhound did not write" in p.stderr
+    for line in out.read_text(encoding="utf-8").splitlines():
+        json.loads(line)  # whatever was written is JSON
+
+
+def test_log_text_in_a_stored_alert_is_written_escaped(
+    tmp_path: Path, state: tuple[Path, Path]
+) -> None:
+    """The output file takes the alert bodies as stored: an edited body's terminal controls
+    (a bidi override that reorders what a `cat` shows) are escaped as every sink escapes them."""
+    logs, base = state
+    body = '{"alert_id": "x", "userArn": "evil\u202etxt.exe"}'.encode()
+    db = _tampered(tmp_path, base, "UPDATE alerts SET body = ?", body)
+    out = tmp_path / "out.jsonl"
+    p = run("watch", "--state", db, "--output", out, "--cycles", "1", "--engine", "reference",
+            "-q", logs)
+    assert p.returncode == 0, p.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "\u202e" not in text and "\\u202e" in text
+    assert {json.loads(x).get("userArn") for x in text.splitlines()} >= {"evil\u202etxt.exe"}
+
+
+def _carried_with(base: Path, tmp_path: Path, change: Any) -> Path:
+    """The state with its first carried match's (packed event, rule ids) changed by `change`,
+    pickled as plain data, as a hand-edited or hostile file could hold it."""
+    with sqlite3.connect(base) as c:
+        rowid, blob = c.execute("SELECT rowid, match FROM carried LIMIT 1").fetchone()
+    packed, ids = pickle.loads(blob)
+    return _tampered(tmp_path, base, "UPDATE carried SET match = ? WHERE rowid = ?",
+                     pickle.dumps((change(list(packed)), ids)), rowid)
+
+
+def _scalar(name: str, value: object) -> Any:
+    def change(p: list[Any]) -> tuple[Any, ...]:
+        scalars = list(p[0])
+        scalars[SCALAR_FIELDS.index(name)] = value
+        return (tuple(scalars), *p[1:])
+    return change
+
+
+def _record(raw: object) -> Any:
+    return lambda p: (p[0], raw, *p[2:])
+
+
+def _shared() -> dict[str, Any]:
+    node: list[Any] = ["x"]
+    for _ in range(40):
+        node = [node, node]  # 1 KB pickled; 2**40 leaves walked as the tree JSON is
+    return {"eventVersion": "1.08", "requestParameters": node}
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (_scalar("time_ns", "2026-03-14"), "time_ns"),  # was: TypeError in the correlator's sort
+    (_scalar("time_ns", 10**30), "time_ns"),  # was: OverflowError writing it back to SQLite
+    (_scalar("operation", 5), "operation"),
+    (_record(b"{not json"), "JSONDecodeError"),  # was: a traceback when a rule read it
+    (_record(b"[1, 2]"), "not a JSON object"),
+    (_record(_shared()), "shares a container"),  # was: a scan that never ends
+    (lambda p: (p[0], p[1], p[2], [1], *p[4:]), "meta"),
+])
+def test_a_carried_event_of_the_wrong_shape_is_refused_by_name(
+    tmp_path: Path, state: tuple[Path, Path], change: Any, why: str
+) -> None:
+    logs, base = state
+    db = _carried_with(base, tmp_path, change)
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "trailhound", "detect", "--state", str(db), "--engine",
+             "reference", "--format", "jsonl", str(logs)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the carried match made the scan run for minutes")
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert f"{db}: carried match" in p.stderr and why in p.stderr, p.stderr
     assert "give a new file to --state" in p.stderr

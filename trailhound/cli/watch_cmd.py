@@ -131,6 +131,23 @@ def principals_incremental(opts: ScanOptions, fmt: str, state_path: str) -> int:
     return _code(result, refused)
 
 
+
+# The longest duration an option takes: no schedule, lookback or retention means more, and a
+# larger one overflowed what it feeds after the first cycle (time.sleep, the lookback's date,
+# SQLite's 64-bit integers): a traceback, or an error blaming the state file.
+MAX_DAYS = 36_500
+
+
+def _duration(option: str, text: str, examples: str) -> int:
+    """`text` as nanoseconds (tuning/window.parse_duration), at most MAX_DAYS; else a
+    UsageError naming the option."""
+    ns = parse_duration(text)
+    if ns is None:
+        raise UsageError(f"{option} {text!r}: write a duration: {examples}")
+    if ns > MAX_DAYS * 86_400 * 10**9:
+        raise UsageError(f"{option} {text!r}: at most {MAX_DAYS}d (100 years); {examples}")
+    return ns
+
 @click.command(epilog=epilog())
 @click.option(
     "--state", "state_path", required=True, metavar="FILE",
@@ -181,15 +198,9 @@ def watch(
 ) -> None:
     """Detect continuously in PATHS: every interval, read only new or changed files, carry
     correlation windows across cycles, and emit each alert (one rule on one event) once."""
-    pause = parse_duration(interval)
-    if pause is None:
-        raise UsageError(f"--interval {interval!r}: write a duration: 30s, 5m, 1h")
-    back = None if lookback is None else parse_duration(lookback)
-    if lookback is not None and back is None:
-        raise UsageError(f"--lookback {lookback!r}: write a duration: 2d, 36h")
-    keep_ns = parse_duration(keep)
-    if keep_ns is None:
-        raise UsageError(f"--keep {keep!r}: write a duration: 30d, 12h, 0s")
+    pause = _duration("--interval", interval, "30s, 5m, 1h")
+    back = None if lookback is None else _duration("--lookback", lookback, "2d, 36h")
+    keep_ns = _duration("--keep", keep, "30d, 12h, 0s")
     _check_paths(opts.paths)
     if webhook is not None:  # before anything is read
         check_url(webhook)

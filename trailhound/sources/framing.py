@@ -208,7 +208,8 @@ def _sequence(txt: _Text, resync: bool, shape: str) -> Iterator[Frame | FrameErr
             if usable:
                 whole_doc = shape == CONCAT and pos == first
                 yield Frame(partial, DOCUMENT if whole_doc else shape, line, offset)
-            if brk is None:  # pragma: no cover - salvage read what raw_decode could not
+            if brk is None:  # read to its end: only array elements that are not JSON (a NaN)
+                # broke raw_decode, each kept as a salvage.BadElement (unwrap reports it)
                 pos = skip_ws(s, end)
                 continue
             yield _frame_error(txt, s, pos, brk, whole=usable)

@@ -220,9 +220,9 @@ def _decode(raw: bytes, utf8: _Utf8, where: Callable[[], tuple[int, int]]) -> An
 def _lenient_end(buf: bytes | bytearray, start: int, limit: int) -> int | None:
     """Where the value at buf[start] ends when Python's json reads it (NaN and Infinity
     allowed) and it lies whole in `buf` within `limit` bytes; else None. Read in growing
-    windows, so a short bad element costs a few KB, not the rest of the buffer (one bad element
-    per record must not make reading quadratic)."""
-    window = 1 << 12
+    windows, so a short bad element costs a few hundred bytes, not the rest of the buffer (one
+    bad element per record must not make reading quadratic)."""
+    window = 1 << 8
     while True:
         chunk = bytes(buf[start : start + min(window, limit)])
         text = chunk.decode("utf-8", "surrogateescape")
@@ -427,8 +427,13 @@ class _Reader:
         and reading goes on after it (an array element: the next elements are records too)."""
         b = self.b
         got = _span(b, self.limit)
+        bound: int | None = None  # where Python's json ends the value (NaN allowed), if it does
         if type(got) is not tuple and got != _BIG and not (got == _CUT and self.cut()):
-            got = self._stdlib_span() or got
+            # Why bounded: the stdlib decoder below then reads the value, not the rest of the
+            # buffer (up to the record limit) for every bad element of an array - each is
+            # skipped alone, so a million NaNs made a million such reads (hours)
+            bound = _lenient_end(b.buf, b.pos, self.limit)
+            got = self._stdlib_span(bound) or got
         if type(got) is tuple:
             start, end = got
             try:
@@ -451,8 +456,8 @@ class _Reader:
                 return _FAILED, None
             got = _Bad(len(b.buf), f"the input ends inside this {what}")
         assert isinstance(got, _Bad)
-        at, reason = self._explain(got)
-        known = _lenient_end(b.buf, b.pos, self.limit) if alone is not None else None
+        at, reason = self._explain(got, bound)
+        known = bound if alone is not None else None
         if known is not None:  # (a NaN: the value's end is known, the rest is read)
             b.pos = known
             return _SKIPPED, self.error(f"bad JSON: {reason}{self._near(at)}{alone}", at,
@@ -496,6 +501,10 @@ class _Reader:
         pos = b.pos
         cut = b.buf.rfind(b"},", pos, pos + size)
         if cut < 0:
+            # no object ends in this window: the careful path reads up to its end. (Searched
+            # again for every element, the window cost O(BATCH) per element: an array of a
+            # million scalars, or of NaNs - each now skipped alone - took hours.)
+            self._careful_until = b.base + min(len(b.buf), pos + size)
             return None
         try:
             values = orjson.loads(b"[" + b.buf[pos : cut + 1] + b"]")
@@ -507,12 +516,16 @@ class _Reader:
         b.pos = cut + 1
         return values  # type: ignore[no-any-return]
 
-    def _stdlib_span(self) -> tuple[int, int] | None:
+    def _stdlib_span(self, bound: int | None) -> tuple[int, int] | None:
         """Where the value at b.pos ends when the stdlib decoder (the whole-buffer path's
         fallback) reads it although msgspec does not: lone surrogate escapes such as
-        "\\ud800", which msgspec calls malformed (or truncated at the end of the input)."""
+        "\\ud800", which msgspec calls malformed (or truncated at the end of the input).
+        `bound`: where the lenient stdlib decoder ends it (_lenient_end); None: it does not,
+        nor then does this stricter one."""
+        if bound is None:
+            return None
         b = self.b
-        raw = b.buf[b.pos : b.pos + self.limit + 1]
+        raw = b.buf[b.pos : bound]
         text = raw.decode("utf-8", "replace")
         try:
             _, end = DECODER.raw_decode(text)
@@ -523,11 +536,13 @@ class _Reader:
             return None  # invalid UTF-8 before the end: the careful error path reports it
         return b.pos, b.pos + size
 
-    def _explain(self, bad: _Bad) -> tuple[int, str]:
+    def _explain(self, bad: _Bad, bound: int | None) -> tuple[int, str]:
         """Where and why the value at b.pos is bad, in the stdlib decoder's words (those of the
-        whole-buffer path's salvage), else msgspec's."""
+        whole-buffer path's salvage), else msgspec's; `bound`: the value's end, when known
+        (the error lies before it), else the record limit."""
         b = self.b
-        text = b.buf[b.pos : b.pos + self.limit + 1].decode("utf-8", "replace")
+        end = b.pos + self.limit + 1 if bound is None else bound
+        text = b.buf[b.pos : end].decode("utf-8", "replace")
         try:
             DECODER.raw_decode(text)
         except RecursionError:

@@ -48,8 +48,11 @@ import orjson
 
 from trailhound.engine.base import Match
 from trailhound.errors import UsageError
+from trailhound.model import Event
+from trailhound.report.escape import for_json_bytes
 from trailhound.rules.model import Rule
 from trailhound.spill import pack_event, unpack_event
+from trailhound.watch.carried import checked_event
 
 SCHEMA_VERSION = "1"
 
@@ -96,11 +99,14 @@ def _read(what: str) -> Callable[[Callable[_P, _T]], Callable[_P, _T]]:
 
 
 def _json_object(body: Any) -> bytes:
-    """A stored JSON object's bytes, checked to be one (ValueError / TypeError if not)."""
+    """A stored JSON object's bytes, checked to be one with a member, as trailhound writes it:
+    `{"` first (sinks.line puts `"seq"` after the brace; `{}` or a leading space made a line
+    that is not JSON), its text escaped for the sinks that write it as it is (for_json_bytes:
+    a no-op on what trailhound wrote). ValueError / TypeError if not."""
     data = bytes(body)
-    if not isinstance(orjson.loads(data), dict):
-        raise TypeError("not a JSON object")
-    return data
+    if not data.startswith(b'{"') or not isinstance(orjson.loads(data), dict):
+        raise TypeError("not a JSON object with a member")
+    return for_json_bytes(data)
 
 
 class _PlainData(pickle.Unpickler):
@@ -320,27 +326,30 @@ class State:
         for rowid, blob in self.db.execute(
             "SELECT rowid, match FROM carried ORDER BY time_ns, rowid"
         ):
-            packed, rule_ids = self._carried_match(rowid, blob)
+            event, rule_ids = self._carried_match(rowid, blob)
             kept = [rules[i] for i in rule_ids if i in rules]
             if kept:
-                yield Match(unpack_event(packed), kept)
+                yield Match(event, kept)
 
-    def _carried_match(self, rowid: int, blob: Any) -> tuple[Any, list[str]]:
+    def _carried_match(self, rowid: int, blob: Any) -> tuple[Event, list[str]]:
         """A carried row: (spill.pack_event tuple, rule ids), pickled as plain data. The file
         is input (a --state file may come from anywhere): unpickled by _PlainData, which runs
-        no code, and checked for its shape; anything else is refused, naming the row."""
+        no code, and checked for its shape and every field's type (watch/carried.py); anything
+        else is refused, naming the row. The finding row a worker built for the event (the
+        tuple's 5th part) is left out: a cache of what the event gives, it would be written
+        out as stored; the row is built again from the checked event."""
         try:
             packed, rule_ids = _PlainData(io.BytesIO(bytes(blob))).load()
             if not (isinstance(packed, tuple) and len(packed) >= 4 and isinstance(rule_ids, list)
                     and all(isinstance(i, str) for i in rule_ids)):
                 raise ValueError("not a carried match")
-            unpack_event(packed)  # its fields are the event's, or it raises here
+            event = checked_event(unpack_event(packed[:4]))
         except Exception as exc:  # noqa: BLE001 - whatever a hostile pickle raises: refused
             raise UsageError(
                 f"{self.path}: carried match {rowid} is not one trailhound wrote "
                 f"({type(exc).__name__}: {exc}); give a new file to --state"
             ) from None
-        return packed, rule_ids
+        return event, rule_ids
 
     # -- finding rows, first-seen history ---------------------------------------------------
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import io
 import socket
+import string
 import time
 import unicodedata
 import urllib.error
@@ -102,10 +103,10 @@ _OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
 
 
 def check_url(url: str) -> str:
-    """The URL as given, if it is http(s) with a host (urllib would also open file://) that
-    urllib and the resolver take: an unclosed IPv6 bracket, a port past 65535, a control
-    character or space, a host name IDNA cannot encode raised at the first POST (a
-    traceback), after the scan."""
+    """The URL as given (in ASCII: _ascii_form), if it is http(s) with a host (urllib would
+    also open file://) that urllib and the resolver take: an unclosed IPv6 bracket, a port past
+    65535, a control character or space, a host name IDNA cannot encode raised at the first
+    POST (a traceback), after the scan."""
     what = "give an http:// or https:// URL with a host"
     if any(c.isspace() or unicodedata.category(c).startswith("C") for c in url):
         raise UsageError(f"--webhook {url!r}: a URL holds no space or control character; {what}")
@@ -118,7 +119,30 @@ def check_url(url: str) -> str:
         raise UsageError(f"--webhook {url!r}: {exc}; {what}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--webhook {url!r}: {what}")
-    return url
+    return url if url.isascii() else _ascii_form(parts)
+
+
+# Every ASCII character a URL may hold as it is (controls and spaces are refused before): quote()
+# then escapes only what is not ASCII, and keeps the %XX escapes already there
+_KEPT = string.punctuation
+
+
+def _ascii_form(parts: urllib.parse.SplitResult) -> str:
+    """The URL in ASCII: its host in IDNA (punycode), the rest percent-encoded as UTF-8. Why:
+    http.client writes the Host header as Latin-1 and the request line as ASCII, so an
+    internationalized host (`http://пример.рф/`) or a path or query with an accent raised
+    UnicodeEncodeError at the first POST, after the scan."""
+    host = parts.hostname or ""
+    host = host.encode("idna").decode("ascii")
+    if ":" in host:  # an IPv6 literal (check_url: ASCII, or the resolver refuses it)
+        host = f"[{host}]"
+    user, at, _ = parts.netloc.rpartition("@")
+    port = f":{parts.port}" if parts.port is not None else ""
+    netloc = f"{urllib.parse.quote(user, safe=_KEPT)}{at}{host}{port}"
+    return urllib.parse.urlunsplit((
+        parts.scheme, netloc, *(urllib.parse.quote(x, safe=_KEPT)
+                                for x in (parts.path, parts.query, parts.fragment)),
+    ))
 
 
 def shown(url: str) -> str:

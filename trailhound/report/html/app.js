@@ -364,7 +364,8 @@
           el("td", { text: x.context ? "context (adjusts the score, never flags alone)" : "detection" }));
       })));
     var corr = r[F.correlations].map(function (c) {
-      return el("li", null, c[0] + ": events " + c[1].join(", "));
+      var more = c[2] ? " and " + c[2] + " more (each a finding listing this correlation too)" : "";
+      return el("li", null, c[0] + ": events " + c[1].join(", ") + more);
     });
     var rawBox = el("div", { className: "raw" });
     var rawButton = button("Show the raw record", function () {

@@ -74,7 +74,9 @@ def _compact(r: Row, rule_ids: list[str]) -> list[Any]:
         elif name == "rules":
             out.append(rule_ids)
         elif name == "correlations":
-            out.append([[c["title"], c["events"]] for c in r["correlations"]])
+            # (events_omitted: a hit past correlate.LISTED events names the first of them)
+            out.append([[c["title"], c["events"], c.get("events_omitted", 0)]
+                        for c in r["correlations"]])
         else:
             out.append(r[name])
     return out
