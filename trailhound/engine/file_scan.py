@@ -55,7 +55,7 @@ from trailhound.sources.limits import Limits
 from trailhound.sources.reader import read_loaded
 
 __all__ = [
-    "FileResult", "Parts", "bytes_parts", "file_parts", "scan_bytes", "scan_loaded", "scan_specs",
+    "At", "FileResult", "Parts", "bytes_parts", "file_parts", "scan_bytes", "scan_loaded", "scan_specs",
     "spec_parts", "whole",
 ]
 
