@@ -1,13 +1,15 @@
 """Worker CPU per matching record: the fast engine's per-file scan alone, in this process.
 
     python bench/worker_cpu.py DIR [--profile corrected] [--rules PATH ...] [--repeat 3]
-                               [--cprofile OUT]
+                               [--rows-only] [--cprofile OUT]
 
 Loads (and decompresses) every file under DIR first, then times what a worker does with them
 (`file_scan.file_parts`: projection, prefilter, decoding, normalizing, the rules' predicates,
 the finding's row and the wire tuple) with `time.process_time`, the collector as a worker sets
-it. Prints CPU seconds and µs per match for each repeat. By hand only (never in tests): the
-machine is shared, so compare interleaved runs of two checkouts (PYTHONPATH) and take medians.
+it. `--rows-only`: the plan as pipeline.scan_stream sets it for a consumer of rows alone
+(`detect --format jsonl`: FastPlan.for_rows), so findings cross as their rows. Prints CPU
+seconds and µs per match for each repeat. By hand only (never in tests): the machine is
+shared, so compare interleaved runs of two checkouts (PYTHONPATH) and take medians.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def main() -> int:
     ap.add_argument("--profile", default="corrected")
     ap.add_argument("--rules", action="append", default=[])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rows-only", action="store_true",
+                    help="as `detect --format jsonl` runs it (FastPlan.for_rows)")
     ap.add_argument("--cprofile", help="write a cProfile of the last repeat here")
     args = ap.parse_args()
 
@@ -46,6 +50,8 @@ def main() -> int:
 
         ruleset = load_pack(profile.pack)
     plan = FastEngine().compile(ruleset)
+    if args.rows_only:
+        plan.for_rows()  # as pipeline.scan_stream does for a rows-only consumer
     limits = Limits()
     names = sorted(os.listdir(args.dir))
     loaded = []

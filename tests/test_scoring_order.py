@@ -1,7 +1,7 @@
 """Scoring's one sorter (scoring._Sorter), in memory and spilled, against plain Python: score each
 match, collapse copies of one operation (the lowest status rank, then the first, wins and counts
 the copies), keep by min_score, sort by sort_key. And the claim that lets the collapse groups be
-sorted by event time first (scoring.group_first): equal "record" keys mean equal event_order.
+sorted by event time first (group_first, scoring.event_keys): equal "record" keys mean equal event_order.
 """
 
 from __future__ import annotations

@@ -176,25 +176,25 @@ EventKeys = tuple[bytes | None, int, tuple[object, ...], tuple[object, ...]]
 
 def event_keys(e: Event) -> EventKeys:
     """The event's EventKeys. Computed by the worker that matched the event (engine/fast.py:
-    the main process is the serial part of a scan), else when the finding is sorted."""
-    key = collapse_key(e)
+    the main process is the serial part of a scan), else when the finding is sorted. (The
+    helpers' bodies are written out here: once per finding, each call costs.)"""
+    key = _collapse_key(*_collapse_inputs(e))  # collapse_key(e)
     order = event_order(e)
+    # status rank: the record that says how it ended wins (Succeeded/Failed over
+    # Started/Accepted)
+    rank = 0 if e.status in ("success", "failure") else 1
     if key is None:
-        return (None, _status_rank(e), order, ())
+        return (None, rank, order, ())
     # JSON text: equal keys give equal bytes, and bytes compare whatever the key holds (None
-    # next to text)
-    return (orjson.dumps(key), _status_rank(e), order, group_first(key, order))
-
-
-def group_first(key: tuple[object, ...], event_order: tuple[object, ...]) -> tuple[object, ...]:
-    """What the collapse groups sort by before the key itself: event_order when the key
-    determines it, else nothing. Why: copies of one operation need only be adjacent, so any
-    order that keeps equal keys together will do, and a "record" key (below) holds the event
-    time and id, i.e. all of event_order: sorted by it first, the groups come out nearly in the
-    final order (most findings share a few scores), and input read in time order is nearly
-    sorted by it already, so both sorts cost little more than a pass (timsort, heapq.merge of
-    runs that barely overlap) instead of a shuffle by event id."""
-    return event_order if key[1] == "record" else ()
+    # next to text). Then group_first, what the collapse groups are sorted by before the key
+    # itself: event_order when the key determines it, else nothing. Why: copies of one
+    # operation need only be adjacent, so any order that keeps equal keys together will do,
+    # and a "record" key (collapse_key) holds the event time and id, i.e. all of event_order:
+    # sorted by it first, the groups come out nearly in the final order (most findings share a
+    # few scores), and input read in time order is nearly sorted by it already, so both sorts
+    # cost little more than a pass (timsort, heapq.merge of runs that barely overlap) instead
+    # of a shuffle by event id.
+    return (orjson.dumps(key), rank, order, order if key[1] == "record" else ())
 
 
 def collapse_key(e: Event) -> tuple[object, ...] | None:
@@ -230,11 +230,6 @@ def _collapse_key(
     if event_id and not event_id.startswith("syn:"):
         return (source, "record", account, event_id, operation, principal, src_ip, time_ns)
     return None
-
-
-def _status_rank(e: Event) -> int:
-    # The record that says how it ended wins (Succeeded/Failed over Started/Accepted).
-    return 0 if e.status in ("success", "failure") else 1
 
 
 def score_all(

@@ -44,7 +44,9 @@ __all__ = ["FastEngine", "FastPlan"]
 _Gate = tuple[tuple[int, _CompiledRule], ...]
 # A match as worker processes send it (see FastPlan.to_wire).
 WireMatch = tuple[Any, ...]
-# where each goes in Event(*args), which takes the fields in declaration order
+# What a match's rules alone decide about it on the wire (FastPlan._combo): their indices,
+# whether all are silent, whether none is watched, and the score (scoring.match_score).
+_Combo = tuple[tuple[int, ...], bool, bool, float]
 
 
 @dataclass(eq=False)
@@ -67,6 +69,7 @@ class FastPlan:
     _silent: frozenset[int] | None = field(default=None, repr=False)
     _watched: frozenset[int] | None = field(default=None, repr=False)
     _rule_index: dict[int, int] = field(default_factory=dict, repr=False)
+    _combos: dict[tuple[Rule, ...], _Combo] = field(default_factory=dict, repr=False)
     _filter_index: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
@@ -114,18 +117,7 @@ class FastPlan:
         return self._watched
 
     def is_silent(self, m: Match) -> bool:
-        if m.suppressed:
-            return False
-        silent = self.silent
-        if not silent:
-            return False
-        if not self._rule_index:
-            self._index()
-        ri = self._rule_index
-        for r in m.rules:  # (a loop, not all() over a generator: called for every match)
-            if ri[id(r)] not in silent:
-                return False
-        return True
+        return not m.suppressed and self._combo(m)[1]
 
     def gate(self, logsource: tuple[str, str]) -> tuple[_Gate, Prefilter]:
         """The rules of a log source and their prefilter (memoised)."""
@@ -177,22 +169,42 @@ class FastPlan:
         self._rule_index.update({id(cr.rule): k for k, cr in enumerate(self.ref.rules)})
         self._filter_index.update({id(f): j for j, f in enumerate(self.ruleset.filters)})
 
+    def _combo(self, m: Match) -> _Combo:
+        """What `m.rules` decide (see _Combo), once per combination of rules: a scan has a few,
+        and the worker asks for every match (memoised, bounded; rules hash by identity)."""
+        key = tuple(m.rules)
+        got = self._combos.get(key)
+        if got is None:
+            if not self._rule_index:
+                self._index()
+            ri, silent = self._rule_index, self.silent
+            rules = tuple(ri[id(r)] for r in key)
+            got = (rules, bool(silent) and all(k in silent for k in rules),
+                   self.watched.isdisjoint(rules), match_score(m))
+            if len(self._combos) >= 4096:
+                self._combos.clear()
+            self._combos[key] = got
+        return got
+
     def to_wire(self, m: Match, seg: bytes | None = None, value: Any = None,
-                row: Callable[[Match], Any] | None = None) -> WireMatch:
+                row: Callable[[Match], Any] | None = None) -> WireMatch | None:
         """A Match as indices (and, when the event's raw record is `orjson.loads(seg)` itself,
         as those bytes plus the event's other fields: cheaper to send than the dict, with
         `row(m)`, the output row of its finding built here: model.LazyEvent.row). In a rows-only
         scan, a finding nothing after the engine changes (see `watched`) crosses as its keys,
-        score, rules and row JSON alone: no event (scoring.RowEvent)."""
-        if not self._rule_index:
-            self._index()
-        ri, fi = self._rule_index, self._filter_index
-        rules = tuple(ri[id(r)] for r in m.rules)
+        score, rules and row JSON alone: no event (scoring.RowEvent). None: a match of silent
+        rules only (is_silent), which is not sent."""
+        # (the memo read here, _combo only on a miss: one call fewer for every match)
+        rules, silent, final, score = self._combos.get(tuple(m.rules)) or self._combo(m)
         e = m.event
-        if self.rows_only and row is not None and not m.suppressed and self.watched.isdisjoint(rules):
-            pre = row(m)
-            if pre is not None:
-                return ("r", event_keys(e), match_score(m), rules, pre[0])
+        if not m.suppressed:
+            if silent:
+                return None
+            if final and self.rows_only and row is not None:
+                pre = row(m)
+                if pre is not None:
+                    return ("r", event_keys(e), score, rules, pre[0])
+        ri, fi = self._rule_index, self._filter_index
         supp = tuple((ri[id(r)], fi[id(f)]) for r, f in m.suppressed)
         if seg is not None and e.raw is value and type(e.meta) is dict and not e.meta:
             # the event's other fields and its finding's row pickled here, once: the main

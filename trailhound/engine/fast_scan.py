@@ -44,12 +44,12 @@ import orjson
 from trailhound.engine import fields as F
 from trailhound.engine.fast import WireMatch
 from trailhound.engine.fast_prefilter import ALL, PathIndex
-from trailhound.engine.file_scan import FileResult, evaluate_items, scan_bytes, scan_specs
+from trailhound.engine.file_scan import At, FileResult, evaluate_items, scan_bytes, scan_specs
 from trailhound.model import Location, RawRecord
 from trailhound.profiles import Profile
 from trailhound.sources.charset import UTF8_BOM
 from trailhound.sources.classify import CLASSIFIERS, _cloudtrail
-from trailhound.sources.envelopes import ENVELOPES, Ctx, unwrap
+from trailhound.sources.envelopes import ENVELOPES, Ctx, Item, unwrap
 
 try:  # the S3 fast path needs msgspec; without it every file goes through the readers
     import msgspec
@@ -524,9 +524,11 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str
             value = orjson.loads(seg)
         except orjson.JSONDecodeError:
             return None
-        if not checked and _LONG_RUN in seg.translate(_DIGITS):
+        if not checked and _LONG_RUN in seg.translate(_DIGITS) and _holds_float(value):
             # orjson reads integers beyond 64 bits as floats, the readers' fallback parser as
-            # ints: only equal when orjson accepts the whole document, as it nearly always does
+            # ints: only equal when orjson accepts the whole document, as it nearly always does.
+            # (A long run of digits inside a string - a hex id - makes no float: no need to
+            # decode the whole document again.)
             try:
                 orjson.loads(data)
             except orjson.JSONDecodeError:
@@ -538,13 +540,36 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str
     return res, _s3_matches(plan, profile, name, parsed, segs, res.stats)
 
 
+def _holds_float(value: Any) -> bool:
+    """Whether a decoded JSON value holds a float anywhere (orjson's reading of an integer
+    beyond 64 bits is one)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        cls = v.__class__
+        if cls is dict:
+            stack.extend(v.values())
+        elif cls is list:
+            stack.extend(v)
+        elif cls is float:
+            return True
+    return False
+
+
 def _s3_matches(plan: Any, profile: Any, name: str, parsed: list[tuple[int, Any, Any]],
                 segs: dict[int, bytes], stats: Any) -> Iterator[WireMatch]:
+    at = At()
+    return evaluate_items(plan, profile, _s3_items(name, parsed, segs, at), stats, at)
+
+
+def _s3_items(name: str, parsed: list[tuple[int, Any, Any]], segs: dict[int, bytes], at: At
+              ) -> Iterator[Item]:
+    """The items of the records decoded, `at` set for each record's (see file_scan.At)."""
     for i, value, cand in parsed:
+        at.seg, at.value = segs[i], value
         if cand is ALL:  # not certainly a plain CloudTrail record: the readers' unwrap decides
-            ctx = Ctx(name, None, None, f"/Records/{i}", i, "s3_records", depth=2)
-            items: Any = unwrap(value, ctx)
-            cand = None
+            at.candidates = None
+            yield from unwrap(value, Ctx(name, None, None, f"/Records/{i}", i, "s3_records", depth=2))
         else:  # what unwrap yields for it (no envelope key; classify: cloudtrail)
-            items = (RawRecord(value, Location(name, None, None, i, f"/Records/{i}"), "cloudtrail", "s3_records", {}),)
-        yield from evaluate_items(plan, profile, items, stats, cand, segs[i], value)
+            at.candidates = cand
+            yield RawRecord(value, Location(name, None, None, i, f"/Records/{i}"), "cloudtrail", "s3_records", {})

@@ -56,7 +56,7 @@ from trailhound.sources.limits import Limits
 from trailhound.sources.reader import read_loaded
 
 __all__ = [
-    "FileResult", "Parts", "bytes_parts", "file_parts", "scan_bytes", "scan_loaded", "scan_specs",
+    "At", "FileResult", "Parts", "bytes_parts", "file_parts", "scan_bytes", "scan_loaded", "scan_specs",
     "spec_parts", "whole",
 ]
 
@@ -88,18 +88,36 @@ class FileResult:
 # One input's reading: batches of its matches, then (returned) its FileResult (see file_parts).
 Parts = Generator[list[WireMatch], None, FileResult]
 
+class At:
+    """What `evaluate_items` needs to know of the record its items came from, set by the
+    producer of the items before it yields each (the S3 path: one producer for a whole file, so
+    the reader loop is entered once per file, not once per record). `candidates`: the rules to
+    evaluate (None: ask the prefilter); `seg`: the raw bytes `value` was decoded from (None:
+    none). Events are pulled one at a time, so each is evaluated before the producer moves on."""
+
+    __slots__ = ("candidates", "seg", "value")
+
+    def __init__(self) -> None:
+        self.candidates: Any = None
+        self.seg: bytes | None = None
+        self.value: Any = None
+
+
 def evaluate_items(plan: Any, profile: Profile, items: Iterable[Item], stats: ScanStats,
-                   candidates: Any = None, seg: bytes | None = None,
-                   value: Any = None) -> Iterator[WireMatch]:
-    """The reader loop over `items` (counted into `stats`), each event evaluated (`candidates`:
-    the rules to evaluate, None: ask the prefilter) and its Match yielded as a wire tuple
-    (`seg`: the raw bytes `value` was decoded from; events whose raw record it is travel as
-    those bytes, with their finding's row built here: report/columns.pre_row)."""
+                   at: At | None = None) -> Iterator[WireMatch]:
+    """The reader loop over `items` (counted into `stats`), each event evaluated and its Match
+    yielded as a wire tuple (`at`: the candidates and bytes of the record each item came from,
+    see At; events whose raw record `at.value` is travel as those bytes, with their finding's
+    row built here: report/columns.pre_row)."""
     row = functools.partial(pre_row, profile=profile)
+    at = at or At()
+    evaluate, to_wire = plan.evaluate, plan.to_wire  # (bound once: called for every event)
     for event in events(items, stats, profile, normalize_fast):
-        m = plan.evaluate(event, candidates)
-        if m is not None and not plan.is_silent(m):
-            yield plan.to_wire(m, seg, value, row)
+        m = evaluate(event, at.candidates)
+        if m is not None:
+            w = to_wire(m, at.seg, at.value, row)
+            if w is not None:
+                yield w
 
 
 def file_parts(plan: Any, profile: Any, got: Whole | Streamed, name: str, explicit: bool,
