@@ -21,8 +21,9 @@ class RegistryChoice(click.Choice):  # type: ignore[type-arg]
         self._names = names
         super().__init__((), case_sensitive=True)
 
+    # (a tuple: click 8.5 types `choices` as one, 8.4 as a Sequence; a tuple satisfies both)
     @property
-    def choices(self) -> Sequence[Any]:
+    def choices(self) -> tuple[Any, ...]:
         return tuple(sorted(self._names()))
 
     @choices.setter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any, cast
 
 import click
 
@@ -19,7 +20,8 @@ class FiniteFloat(click.ParamType[float]):
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
-        number = click.FLOAT.convert(value, param, ctx)
+        # (Any: click 8.5 types convert's value as a number, 8.4 as Any; the CLI passes text)
+        number = click.FLOAT.convert(cast(Any, value), param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
