@@ -203,12 +203,10 @@ class Payloads:
 
     def get_row(self, at: int) -> bytes:
         """The row put_row wrote at `at`."""
+        self._settle()
         rows = self._rows
-        if rows is None or self._dirty:
-            self._fh.flush()
-            self._dirty = False
-            if rows is None:
-                rows = self._rows = self._open_rows()
+        if rows is None:
+            rows = self._rows = self._open_rows()
         # Read through a buffer of its own: rows are read back nearly in the order they were
         # written (one score's findings in event order: scoring.py), so most reads are a copy
         # from the buffer, not a system call each (os.pread: ~1.5x the cost)
@@ -231,10 +229,14 @@ class Payloads:
             raise SpillError(self.folder, exc) from exc
         self._dirty = True
 
-    def get_event(self, at: At) -> Event:
-        if self._dirty:  # the buffered writes must reach the file before it is read
+    def _settle(self) -> None:
+        """The buffered writes reach the file before anything reads it."""
+        if self._dirty:
             self._fh.flush()
             self._dirty = False
+
+    def get_event(self, at: At) -> Event:
+        self._settle()
         if len(at) == 4:
             offset, head, size, row = at
             data = os.pread(self._fh.fileno(), head + size + row, offset)

@@ -33,15 +33,18 @@ def write_jsonl(rows: Iterable[Row | bytes], out: TextIO) -> None:
     # joined as bytes and decoded once (not a copy with its newline and a decode per row)
     dumps = orjson.dumps
     chunk: list[bytes] = []
+
+    def flush() -> None:
+        chunk.append(b"")  # (the last row's newline)
+        out.write(for_json(b"\n".join(chunk).decode()))
+        chunk.clear()
+
     for r in rows:
         chunk.append(r if r.__class__ is bytes else dumps(r))
         if len(chunk) == 512:
-            chunk.append(b"")  # (the last row's newline)
-            out.write(for_json(b"\n".join(chunk).decode()))
-            chunk.clear()
+            flush()
     if chunk:
-        chunk.append(b"")
-        out.write(for_json(b"\n".join(chunk).decode()))
+        flush()
 
 
 def _csv_cell(v: Any) -> str:
