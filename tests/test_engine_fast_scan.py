@@ -5,6 +5,7 @@ engine: per file (S3 fast path and every way out of it) and for whole scans in w
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import json
 import random
@@ -30,16 +31,16 @@ from tests.test_engine_fast import (
 )
 from trailhound.engine import fast_scan as FS
 from trailhound.engine.base import Match
-from trailhound.engine.fast import FastEngine
+from trailhound.engine.fast import FastEngine, FastPlan
 from trailhound.engine.fast_prefilter import ALL
 from trailhound.engine.reference import ReferenceEngine
 from trailhound.model import Issue, RawRecord
 from trailhound.normalize import normalize
 from trailhound.pipeline import SAMPLE_LIMIT, ScanResult, ScanStats, scan
 from trailhound.profiles import get_profile
-from trailhound.report.columns import row
+from trailhound.report.columns import pre_row, row
 from trailhound.rules.model import RuleSet
-from trailhound.scoring import score_all
+from trailhound.scoring import RowEvent, event_keys, score_all
 from trailhound.sources import discover, read_bytes
 from trailhound.tuning.stream import tuning_gate
 
@@ -556,3 +557,104 @@ def test_records_only_context_rules_can_match_are_not_decoded() -> None:
     got = fast_file("corrected", raw)
     assert got.mode == "s3" and got.matches == [] and FS.scan_bytes(fast, PROFILE, raw, "t", True).decoded == 0
     assert len(reference_file("corrected", raw).matches) == 0  # (their matches are silent too)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows-only plans (`detect --format jsonl`): a document where most records may match is decoded
+# whole (fast_scan._dense), and final findings cross as rows. Oracle: the readers + reference
+# engine, each match's row and keys built from its decoded event.
+
+
+@functools.cache
+def rows_plan(name: str) -> FastPlan:
+    fast = FastEngine().compile(ruleset(name))
+    fast.for_rows()
+    return fast
+
+
+def _row_of(m: Match) -> tuple[Any, ...]:
+    e = m.event
+    if isinstance(e, RowEvent):
+        json_row, keys = e.json, e.keys
+    else:
+        pre = pre_row(m, PROFILE)
+        json_row, keys = (None if pre is None else pre[0]), event_keys(e)
+    return (tuple(r.id for r in m.rules), tuple((r.id, f.id) for r, f in m.suppressed), json_row, keys)
+
+
+def check_rows_only(raw: bytes, names: tuple[str, ...] = ("corrected",)) -> FS.FileResult:
+    res = None
+    for name in names:
+        want = reference_file(name, raw)
+        fast = rows_plan(name)
+        res = FS.scan_bytes(fast, PROFILE, raw, "t.json.gz", True)
+        assert (res.records, res.events, res.not_admitted) == (want.records, want.events, want.not_admitted)
+        if res.mode == "reader":
+            assert issue_counts(res.stats) == issue_counts(want.tally())
+        else:
+            assert_issues_of_decoded_records(res.stats, want.issues)
+        got = [fast.from_wire(w) for w in res.matches]
+        assert [_row_of(m) for m in got] == [_row_of(m) for m in want.matches]
+    assert res is not None
+    return res
+
+
+def _dense_records(n: int = 120, seed: int = 5) -> list[dict[str, Any]]:
+    """Records the corrected rules may all match: findings final in the worker (compute
+    created, a detector deleted) and findings a correlation may still change (IAM changes)."""
+    recs = realistic_records(n, seed)
+    calls = [("ec2.amazonaws.com", "RunInstances"), ("iam.amazonaws.com", "CreateUser"),
+             ("lambda.amazonaws.com", "CreateFunction20150331"),
+             ("guardduty.amazonaws.com", "DeleteDetector"), ("cloudtrail.amazonaws.com", "StopLogging")]
+    for i, r in enumerate(recs):
+        r["eventSource"], r["eventName"] = calls[i % len(calls)]
+    return recs
+
+
+def test_dense_documents_decoded_whole_equal_the_readers() -> None:
+    recs = _dense_records()
+    res = check_rows_only(gz(s3(recs)))
+    assert res.mode == "s3" and 2 * res.decoded > res.records
+    assert {w[0] for w in res.matches} == {"r", "e"}
+    # what a hostile or odd record puts in a dense document: integers past 64 bits (orjson
+    # reads floats, as the readers do), a case variant of an absent field, null and empty
+    # fields, a wrong-typed field, a record the prefilter cannot certify, a duplicate key
+    odd = [dict(r) for r in recs]
+    odd[3]["requestParameters"] = {"n": 123456789012345678901234567890}
+    odd[4]["userIdentity"] = {**odd[4].get("userIdentity", {}), "accountId": 18446744073709551616}
+    odd[7]["ErrorCode"] = "AccessDenied"
+    odd[8]["userAgent"] = ""
+    odd[9]["awsRegion"] = None
+    odd[10]["sourceIPAddress"] = ["1.2.3.4"]
+    odd[11]["eventSource"] = "aws:s3"
+    odd[12]["eventTime"] = "03/01/2026 10:00:00"
+    text = s3(odd).replace(b'"eventName":"RunInstances"', b'"eventName":"DeleteUser","eventName":"RunInstances"', 1)
+    assert text != s3(odd)
+    res = check_rows_only(text)
+    assert res.mode == "s3"
+    check_rows_only(gz(s3(odd)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(cloudtrail_like(), min_size=1, max_size=6))
+def test_generated_dense_documents_rows_only(records: list[Any]) -> None:
+    names = ("corrected", "sigmahq") if EXTERNAL.is_dir() else ("corrected",)
+    check_rows_only(s3(_dense_records(12) + records + _dense_records(4, seed=9)), names)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 2), st.sampled_from(list(_ALPHABET))), min_size=1, max_size=4))
+def test_mutated_dense_documents_rows_only(edits: list[tuple[int, int, int]]) -> None:
+    data = bytearray(_DENSE)
+    for pos, op, byte in edits:
+        pos = min(pos, len(data) - 1)
+        if op == 0:
+            data[pos] = byte
+        elif op == 1:
+            data.insert(pos, byte)
+        else:
+            del data[pos]
+    check_rows_only(bytes(data))
+
+
+_DENSE = s3(_dense_records(16, seed=23))

@@ -109,17 +109,29 @@ def _offset_seconds(zone: str | None) -> int:
     return sign * (hours * 3600 + minutes * 60)
 
 
+# days since 1970-01-01 -> "YYYY-MM-DD" (bounded: cleared when full). Why: every output row
+# formats its time, nearly every one a distinct second, and the calendar part of it was most
+# of that cost; a scan's records fall on a few days.
+_DAY_TEXT: dict[int, str] = {}
+
+
 def format_ns(ns: int) -> str:
     """Epoch nanoseconds -> ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, fraction without trailing 0s."""
     seconds, frac = divmod(ns, _NS_PER_S)
     days, rem = divmod(seconds, 86400)
-    ordinal = days + _EPOCH_ORDINAL
-    if not _MIN_ORDINAL <= ordinal <= _MAX_ORDINAL:
-        raise TimeOutOfRange("the time falls outside years 0001-9999 once converted to UTC")
-    day = date.fromordinal(ordinal)
+    day = _DAY_TEXT.get(days)
+    if day is None:
+        ordinal = days + _EPOCH_ORDINAL
+        if not _MIN_ORDINAL <= ordinal <= _MAX_ORDINAL:
+            raise TimeOutOfRange("the time falls outside years 0001-9999 once converted to UTC")
+        d = date.fromordinal(ordinal)
+        day = f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
+        if len(_DAY_TEXT) >= _DAYS_MAX:
+            _DAY_TEXT.clear()
+        _DAY_TEXT[days] = day
     hh, rem = divmod(rem, 3600)
     mm, ss = divmod(rem, 60)
-    text = f"{day.year:04d}-{day.month:02d}-{day.day:02d}T{hh:02d}:{mm:02d}:{ss:02d}"
+    text = f"{day}T{hh:02d}:{mm:02d}:{ss:02d}"
     if frac:
         text += "." + f"{frac:09d}".rstrip("0")
     return text + "Z"
