@@ -23,7 +23,10 @@ differential tests (tests/test_engine_fast_scan.py: the readers + reference engi
    that this does not: the normalizer's issues on those records (a wrong-typed field) are not
    raised (the README says so; `--strict` turns this shortcut off). The others are cut out of
    the buffer, decoded by orjson (the readers' parser), unwrapped with the readers' own Ctx
-   (same Location) and go through the one reader loop (file_scan.evaluate_items).
+   (same Location) and go through the one reader loop (file_scan.evaluate_items). In a
+   rows-only scan, a document where more than half the records must be decoded is decoded
+   whole by orjson instead (`_dense`: the readers' own decoding, cheaper than cutting each
+   record out when a rule fires on most of them).
 
 Returns None (the file goes through the readers) for a BOM, UTF-16, invalid UTF-8, or any
 document that is not `{"Records": [...]}` of plain CloudTrail records.
