@@ -603,18 +603,33 @@ def _dense_records(n: int = 120, seed: int = 5) -> list[dict[str, Any]]:
     """Records the corrected rules may all match: findings final in the worker (compute
     created, a detector deleted) and findings a correlation may still change (IAM changes)."""
     recs = realistic_records(n, seed)
-    calls = [("ec2.amazonaws.com", "RunInstances"), ("iam.amazonaws.com", "CreateUser"),
-             ("lambda.amazonaws.com", "CreateFunction20150331"),
-             ("guardduty.amazonaws.com", "DeleteDetector"), ("cloudtrail.amazonaws.com", "StopLogging")]
+    calls = [("ec2.amazonaws.com", "RunInstances"), ("lambda.amazonaws.com", "CreateFunction20150331"),
+             ("guardduty.amazonaws.com", "DeleteDetector")] * 2 + [
+             ("ec2.amazonaws.com", "RunInstances"), ("iam.amazonaws.com", "CreateUser")]
     for i, r in enumerate(recs):
         r["eventSource"], r["eventName"] = calls[i % len(calls)]
     return recs
 
 
-def test_dense_documents_decoded_whole_equal_the_readers() -> None:
+@pytest.fixture()
+def dense_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each document was decoded whole (fast_scan._dense answered)."""
+    taken: list[bool] = []
+    real = FS._dense
+
+    def spy(*args: Any) -> Any:
+        got = real(*args)
+        taken.append(got is not None)
+        return got
+
+    monkeypatch.setattr(FS, "_dense", spy)
+    return taken
+
+
+def test_dense_documents_decoded_whole_equal_the_readers(dense_taken: list[bool]) -> None:
     recs = _dense_records()
     res = check_rows_only(gz(s3(recs)))
-    assert res.mode == "s3" and 2 * res.decoded > res.records
+    assert res.mode == "s3" and 2 * res.decoded > res.records and dense_taken == [True]
     assert {w[0] for w in res.matches} == {"r", "e"}
     # what a hostile or odd record puts in a dense document: integers past 64 bits (orjson
     # reads floats, as the readers do), a case variant of an absent field, null and empty
@@ -626,13 +641,24 @@ def test_dense_documents_decoded_whole_equal_the_readers() -> None:
     odd[8]["userAgent"] = ""
     odd[9]["awsRegion"] = None
     odd[10]["sourceIPAddress"] = ["1.2.3.4"]
-    odd[11]["eventSource"] = "aws:s3"
+    odd[15]["eventSource"] = "aws:s3"  # (a CreateUser record: no more records a watched rule may match)
     odd[12]["eventTime"] = "03/01/2026 10:00:00"
     text = s3(odd).replace(b'"eventName":"RunInstances"', b'"eventName":"DeleteUser","eventName":"RunInstances"', 1)
     assert text != s3(odd)
     res = check_rows_only(text)
     assert res.mode == "s3"
     check_rows_only(gz(s3(odd)))
+    assert dense_taken == [True, True, True]
+
+
+def test_dense_documents_of_watched_matches_are_cut(dense_taken: list[bool]) -> None:
+    """Records most of which may match a rule the main process still reads (a correlation's
+    base rule): cut record by record, so their matches cross as bytes ("s"), not as events."""
+    recs = _dense_records()
+    for r in recs[::2]:
+        r["eventSource"], r["eventName"] = "iam.amazonaws.com", "CreateUser"
+    res = check_rows_only(s3(recs))
+    assert res.mode == "s3" and dense_taken == [] and "s" in {w[0] for w in res.matches}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
