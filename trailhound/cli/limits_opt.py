@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from trailhound.digits import is_digits
 from trailhound.errors import UsageError
 from trailhound.sources.limits import (
     ENV,
@@ -35,7 +36,7 @@ def _setter(key: str, ratio: bool = False) -> Callable[[click.Context, click.Par
             return
         try:
             if ratio:
-                if not value.strip().isdigit():
+                if not is_digits(value.strip()):
                     raise UsageError(f"expected a whole number, e.g. 500, not {value!r}")
                 n = int(value)
             else:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO
 
+from trailhound.digits import is_digits
 from trailhound.engine.base import Match
 from trailhound.engine.fast import WireMatch
 from trailhound.engine.fast_normalize import normalize_fast
@@ -224,7 +225,7 @@ def _failed(spec: InputSpec, why: Failure) -> FileResult:
 
 def default_jobs() -> int:
     env = os.environ.get("TRAILHOUND_JOBS")
-    if env and env.isdigit() and int(env) > 0:
+    if env and is_digits(env) and int(env) > 0:
         return int(env)
     return os.cpu_count() or 1
 

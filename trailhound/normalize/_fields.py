@@ -27,6 +27,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
+from trailhound.digits import is_digits
 from trailhound.jsonutil import json_type
 from trailhound.model import LOGSOURCES, Event, Issue, RawRecord
 from trailhound.normalize.times import TimeParseError, is_us_form, parse_time
@@ -320,11 +321,11 @@ def address(value: str | None) -> str | None:
         return value
     if value.startswith("["):
         host, sep, tail = value[1:].partition("]")
-        if sep and host and (not tail or (tail[:1] == ":" and tail[1:].isdigit())):
+        if sep and host and (not tail or (tail[:1] == ":" and is_digits(tail[1:]))):
             return host
         return value
     host, sep, port = value.partition(":")
-    if sep and host and port.isdigit():
+    if sep and host and is_digits(port):
         return host
     return value
 

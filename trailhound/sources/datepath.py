@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from trailhound.digits import is_digits
+
 Day = tuple[int, int, int]
 
 WALK_BEFORE: Day | None = None
@@ -41,7 +43,7 @@ def _date_parts(path: str) -> tuple[int, ...] | None:
         return None
     date: list[int] = []
     for p in parts[parts.index("CloudTrail") + 2:]:
-        if not p.isdigit() or len(date) == 3:
+        if not is_digits(p) or len(date) == 3:
             break
         date.append(int(p))
     return tuple(date) if date else None

@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from trailhound.digits import is_digits
 from trailhound.errors import UsageError
 
 MiB = 1 << 20
@@ -48,7 +49,7 @@ OPTION = {
 }
 COUNTS = ("max_ratio", "max_correlation")  # whole numbers, not sizes
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -77,7 +78,7 @@ def _env_int(name: str, default: int, ratio: bool = False) -> int:
     if text is None or not text.strip():
         return default
     if ratio:
-        if not text.strip().isdigit():
+        if not is_digits(text.strip()):
             raise UsageError(f"{name}={text!r}: expected a whole number, e.g. 500")
         return int(text)
     return parse_size(text, name)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from trailhound.digits import is_digits
 from trailhound.sumo.errors import SumoQueryError
 
 __all__ = ["Token", "scope_end", "tokens"]
@@ -33,8 +34,8 @@ class Token:
 
 
 _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)+", re.DOTALL)
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_SPAN = re.compile(r"\d+[A-Za-z]+")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_SPAN = re.compile(r"[0-9]+[A-Za-z]+")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPS = ("==", "!=", "<>", "<=", ">=", "|", "(", ")", ",", "=", "<", ">", "+", "-", "*", "/",
         "%", "!", "?", ":")
@@ -129,7 +130,7 @@ def tokens(text: str, start: int, name: str) -> list[Token]:
             j = _string_end(text, i + 1, lambda: _operator_of(out), name)
             out.append(Token("ident", _unescape(text[i + 2 : j - 1]), i, quoted=True))
             i = j
-        elif c.isdigit():
+        elif is_digits(c):
             span = _SPAN.match(text, i)
             if span:
                 out.append(Token("span", span.group(), i))

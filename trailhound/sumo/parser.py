@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from trailhound.digits import is_digits
 from trailhound.sumo.ast import (
     Assign,
     Binary,
@@ -295,7 +296,7 @@ class _Parser(_Base):
             if s[i] == "[":
                 j = s.find("]", i)
                 inner = s[i + 1 : j] if j > 0 else ""
-                if inner.isdigit():
+                if is_digits(inner):
                     out.append(int(inner))
                 elif len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
                     out.append(inner[1:-1])
@@ -381,7 +382,7 @@ class _Parser(_Base):
         t = self.take()
         span = t.value.lower() if t.kind == "span" else ""
         digits = span.rstrip("smhdw")
-        if not span or not digits.isdigit() or span[len(digits):] not in _SPAN_MS or int(digits) == 0:
+        if not span or not is_digits(digits) or span[len(digits):] not in _SPAN_MS or int(digits) == 0:
             raise self.error(t, "expected a fixed span such as 1m, 5m, 1h or 1d (units s m h d w); "
                              "`N buckets` is outside the subset")
         name = "_timeslice"
@@ -393,7 +394,7 @@ class _Parser(_Base):
     def limit(self) -> Limit:
         start = self.take()
         t = self.take()
-        if t.kind != "num" or not t.value.isdigit():
+        if t.kind != "num" or not is_digits(t.value):
             raise self.error(t, "expected a whole number of rows, e.g. limit 10")
         return Limit(int(t.value), start.pos)
 

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from trailhound import __version__
+from trailhound.digits import is_digits
 from trailhound.errors import UsageError
 from trailhound.normalize.times import TimeParseError, parse_time
 from trailhound.watch.state import State
@@ -89,7 +90,7 @@ def frame(message: str, seq: int) -> bytes:
 
 def parse_target(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not is_digits(port) or not 0 < int(port) < 65536:
         raise UsageError(f"--syslog {text!r}: write HOST:PORT (TCP), e.g. siem.example:6514")
     return host.strip("[]"), int(port)
 
