@@ -307,6 +307,13 @@ def test_placeholder_file_errors(tmp_path: Path, name: str, text: str, error: st
         read_placeholders(tmp_path / name)
 
 
+def test_placeholder_file_not_utf8(tmp_path: Path) -> None:
+    """A binary or Latin-1 file given to --placeholders: one line naming it, not a traceback."""
+    (tmp_path / "p.yml").write_bytes(b"Admins: [caf\xe9]\n")
+    with pytest.raises(UsageError, match=r"p\.yml: not a placeholder file: not UTF-8 text \(byte 13"):
+        read_placeholders(tmp_path / "p.yml")
+
+
 def test_placeholder_file_forms(tmp_path: Path) -> None:
     (tmp_path / "p.yml").write_text("Admins: alice\nPorts: [22, 3389]\n", encoding="utf-8")
     (tmp_path / "p.json").write_text('{"Admins": ["a", "b"]}', encoding="utf-8")

@@ -132,6 +132,11 @@ def read_placeholders(path: str | Path) -> dict[str, list[str]]:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise UsageError(f"{p}: cannot read the placeholder file: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(
+            f"{p}: not a placeholder file: not UTF-8 text (byte {e.start}: {e.reason}); a "
+            "placeholder file is a YAML or JSON map of name -> list of values"
+        ) from None
     try:
         if p.suffix.lower() == ".json":
             data = json.loads(text)
