@@ -310,7 +310,7 @@ def test_placeholder_file_errors(tmp_path: Path, name: str, text: str, error: st
 def test_placeholder_file_not_utf8(tmp_path: Path) -> None:
     """A binary or Latin-1 file given to --placeholders: one line naming it, not a traceback."""
     (tmp_path / "p.yml").write_bytes(b"Admins: [caf\xe9]\n")
-    with pytest.raises(UsageError, match=r"p\.yml: not a placeholder file: not UTF-8 text \(byte 13"):
+    with pytest.raises(UsageError, match=r"p\.yml: not a placeholder file: not UTF-8 text \(byte 12"):
         read_placeholders(tmp_path / "p.yml")
 
 
