@@ -74,6 +74,8 @@ def test_jobs_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     '_sourceCategory=x | timeslice ²m',
     '_sourceCategory=x | where a > ²',
     '_sourceCategory=x | where a > ٣',
+    '_sourceCategory=x | where é = "a"',  # a letter, but not one a field name starts with
+    '_sourceCategory=x | count by ª',
 ])
 def test_sumo_queries(query: str) -> None:
     with pytest.raises(SumoQueryError):

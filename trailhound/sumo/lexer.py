@@ -140,7 +140,7 @@ def tokens(text: str, start: int, name: str) -> list[Token]:
                 assert num is not None
                 out.append(Token("num", num.group(), i))
                 i = num.end()
-        elif c.isalpha() or c == "_":
+        elif c == "_" or (c.isascii() and c.isalpha()):  # (what _IDENT starts with)
             ident = _IDENT.match(text, i)
             assert ident is not None
             out.append(Token("ident", ident.group(), i))
