@@ -21,6 +21,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Any
 
 import orjson
@@ -513,15 +514,17 @@ class _Sorter:
         """The finding of a RowEvent (final in the worker) at input position `order`."""
         self.add_rows((("r", e.keys, e.score, (), e.json),), order)
 
-    def add_rows(self, wires: Iterable[RowWire], order: int) -> None:
+    def add_rows(self, wires: Sequence[RowWire], order: int) -> None:
         """The findings of rows-only wires (RowMatches), the first at input position `order`;
         a finding's Item is its row, or spilled, where Payloads wrote it."""
         min_score, sort_key = self.min_score, _sort_key
-        put = None if self.payloads is None else self.payloads.put_row
+        items: list[Any] = [w[4] if keep_score(w[2], min_score) else None for w in wires]
+        if self.payloads is not None:  # the batch's rows written at once
+            where = iter(self.payloads.put_rows([json for json in items if json is not None]))
+            items = [None if json is None else next(where) for json in items]
         self._add_all(
-            (key, first, status, sort_key(score, event_order, o), 1,
-             (json if put is None else put(json)) if keep_score(score, min_score) else None)
-            for o, (_, (key, status, event_order, first), score, _, json) in enumerate(wires, order)
+            (key, first, status, sort_key(score, event_order, o), 1, item)
+            for o, (_, (key, status, event_order, first), score, _, _), item in zip(count(order), wires, items)
         )
 
     def _add(self, key: bytes | None, first: tuple[object, ...], status: int,
