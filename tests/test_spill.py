@@ -259,3 +259,21 @@ def test_payloads_finish_a_short_write(tmp_path: Path, monkeypatch: pytest.Monke
     where = payloads.put_rows(rows)
     assert [payloads.get_row(w) for w in where] == rows
     payloads.close()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_merge_of_chunked_runs_is_heapq_merge(seed: int) -> None:
+    import heapq
+
+    rng = random.Random(seed)
+    runs = [sorted((rng.randint(0, rng.choice((3, 50))), r, i) for i in range(rng.randint(0, 60))) for r in range(rng.randint(1, 9))]
+
+    def chunked(run: list[Any]) -> list[list[Any]]:
+        cuts = sorted(rng.sample(range(len(run) + 1), min(len(run) + 1, rng.randint(0, 6))))
+        return [run[a:b] for a, b in zip([0, *cuts], [*cuts, len(run)])]  # empty chunks too
+
+    by_first = [sorted(run, key=lambda t: t[0]) for run in runs]
+    assert list(spill.merge([iter(chunked(r)) for r in runs])) == list(heapq.merge(*runs))
+    # equal keys: in the order of their runs (the items differ beyond the key)
+    got = list(spill.merge([iter(chunked(r)) for r in by_first], key=lambda t: t[0]))
+    assert got == list(heapq.merge(*by_first, key=lambda t: t[0]))

@@ -8,7 +8,7 @@ written once to `Payloads` (an event a worker sent, model.LazyEvent.packed, as t
 came as; any other pickled with its raw record as JSON bytes), and `Runs` sorts small entries
 naming them - the finding's keys, its rules and hits as indices (`Codec`) - with a classic
 external merge sort (sorted runs of at most `budget` items pickled to a temporary directory,
-then `heapq.merge`).
+then `merge`).
 Memory stays a budget's worth whatever the input size; the temporary files go when the scan
 ends.
 
@@ -18,10 +18,10 @@ paths, and the tests check that spilling changes nothing (same findings, same or
 
 from __future__ import annotations
 
-import heapq
 import os
 import pickle
 import tempfile
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import IO, Any
@@ -310,7 +310,7 @@ class Runs:
     items themselves).
 
     At most `budget` items are held at once; each full batch is sorted and pickled to a file of
-    its own (a run) under `folder`. Iterating merges the runs and the last batch (heapq.merge,
+    its own (a run) under `folder`. Iterating merges the runs and the last batch (`merge`,
     which keeps equal keys in the order they were added). Iterate once.
     """
 
@@ -354,7 +354,7 @@ class Runs:
         self._batch = []
         if len(self._runs) >= MAX_RUNS:  # a multi-pass merge keeps the fan-in bounded
             runs, self._runs = self._runs, []
-            self._runs.append(self._write(heapq.merge(*map(_read_run, runs), key=self.key)))
+            self._runs.append(self._write(merge([_read_chunks(p) for p in runs], self.key)))
 
     def _write(self, items: Iterable[Any]) -> str:
         try:
@@ -384,18 +384,76 @@ class Runs:
         batch.sort(key=self.key)
         if not self._runs:
             return iter(batch)
-        streams = [_read_run(p) for p in self._runs]
+        streams = [_read_chunks(p) for p in self._runs]
         self._runs = []
-        return heapq.merge(*streams, iter(batch), key=self.key)
+        return merge([*streams, iter([batch[i : i + _CHUNK] for i in range(0, len(batch), _CHUNK)])], self.key)
 
 
-def _read_run(path: str) -> Iterator[Any]:
+def merge(runs: list[Iterator[list[Any]]], key: Callable[[Any], Any] | None = None) -> Iterator[Any]:
+    """The items of sorted `runs`, each given as its sorted chunks (lists), in one sorted order;
+    equal items in the order of their runs (as heapq.merge).
+
+    Chunk by chunk rather than item by item: of the chunks in memory (one a run), the one whose
+    last item is the lowest (the first such) is taken whole, with every item of the others that
+    must come before its last - then sorted (timsort merges the sorted slices it is given, in
+    C), and that run's next chunk read. heapq.merge compares each item with log2(runs) others,
+    each comparison walking two tuples in Python's list-in-list heap entries: it was the largest
+    cost of sorting the spilled findings (1M findings in 161 runs: ~0.9 us an item).
+    """
+    chunks: list[list[Any]] = []
+    its: list[Iterator[list[Any]]] = []
+    for it in runs:
+        for chunk in it:
+            if chunk:
+                chunks.append(chunk)
+                its.append(it)
+                break
+    while len(chunks) > 1:
+        lasts = [c[-1] for c in chunks] if key is None else [key(c[-1]) for c in chunks]
+        low = min(range(len(chunks)), key=lasts.__getitem__)  # (min: the first of equal ones)
+        last = lasts[low]
+        batch: list[Any] = []
+        for j, c in enumerate(chunks):
+            if j == low:
+                n = len(c)
+            elif (c[0] if key is None else key(c[0])) > last:
+                continue  # (nothing of it comes before: the common case, one comparison)
+            else:  # before `last`; equal ones too from the runs before `low` (its order)
+                n = (bisect_right if j < low else bisect_left)(c, last, key=key)
+            if n == len(c):
+                batch += c
+                chunks[j] = []
+            elif n:
+                batch += c[:n]
+                chunks[j] = c[n:]
+        batch.sort(key=key)
+        yield from batch
+        for j in range(len(chunks) - 1, -1, -1):  # the chunks taken whole: the next of their run
+            if not chunks[j]:
+                nxt = next((c for c in its[j] if c), None)
+                if nxt is None:
+                    del chunks[j], its[j]
+                else:
+                    chunks[j] = nxt
+    if chunks:
+        yield from chunks[0]
+        for c in its[0]:
+            yield from c
+
+
+def _read_chunks(path: str) -> Iterator[list[Any]]:
+    """The chunks of a run (_write_run's), in order; the file goes once they are read."""
     fh: IO[bytes]
     with open(path, "rb", buffering=_READ_BUFFER) as fh:
         read, loads = fh.read, pickle.loads
         while head := read(8):
-            yield from loads(read(int.from_bytes(head, "little")))
+            yield loads(read(int.from_bytes(head, "little")))
     os.unlink(path)  # read once: gone as soon as it is merged
+
+
+def _read_run(path: str) -> Iterator[Any]:
+    for chunk in _read_chunks(path):
+        yield from chunk
 
 
 class Piles:
