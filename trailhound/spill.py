@@ -60,7 +60,7 @@ _READ_BUFFER = 1 << 14  # (a chunk larger than it is read straight into its byte
 # MAX_RUNS), so a chunk is also kept under _CHUNK_BYTES pickled (large items: fewer per chunk)
 _CHUNK = 256
 _CHUNK_BYTES = 32 << 10
-_PILE_CHUNK = 64  # items a pile holds in memory (a finding's row is ~1 KB)
+_PILE_CHUNK = 256  # items a pile holds in memory (an entry, ~100 bytes: its row is in Payloads)
 _PAYLOAD_BUFFER = 1 << 20
 # get_row's blocks: the size of a read (a rare score's rows lie far apart: a block each), and
 # how many are kept (4 MB; enough for a few dozen inputs read side by side)
