@@ -193,7 +193,7 @@ def event_keys(e: Event) -> EventKeys:
     # and a "record" key (collapse_key) holds the event time and id, i.e. all of event_order:
     # sorted by it first, the groups come out nearly in the final order (most findings share a
     # few scores), and input read in time order is nearly sorted by it already, so both sorts
-    # cost little more than a pass (timsort, heapq.merge of runs that barely overlap) instead
+    # cost little more than a pass (timsort, spill.merge of runs that barely overlap) instead
     # of a shuffle by event id.
     return (orjson.dumps(key), rank, order, order if key[1] == "record" else ())
 

@@ -67,7 +67,7 @@ _PAYLOAD_BUFFER = 1 << 20
 _BLOCK = 1 << 14
 _BLOCKS = 256
 _IOV_MAX = 1024  # buffers one os.writev may take (POSIX: at least 16; Linux: 1024)
-_ROW_SPAN = 1 << 40  # put_row's int: offset * _ROW_SPAN + size (a row is far below a TB)
+_ROW_SPAN = 1 << 40  # put_rows' ints: offset * _ROW_SPAN + size (a row is far below a TB)
 
 
 # A finding less its event, order and copies (Codec.refs): score, rule, suppression and hit refs
