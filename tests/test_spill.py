@@ -227,16 +227,17 @@ def test_an_unwritable_temporary_folder_is_a_clear_error(
 @pytest.mark.parametrize("seed", range(4))
 def test_payload_rows_read_back_in_any_order(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # small blocks, few kept: rows spanning two blocks or many, blocks dropped and read again,
-    # and events and rows written between reads (the file's last block grows)
+    # events and rows written between reads (a file's last block grows), rows of several parts
     monkeypatch.setattr(spill, "_BLOCK", 64)
     monkeypatch.setattr(spill, "_BLOCKS", 3)
+    monkeypatch.setattr(spill, "_PARTS", 3)  # parts past it share the first file
     rng = random.Random(seed)
     payloads = Payloads(str(tmp_path))
     ms, _ = _synthetic(seed)
     want: dict[int, bytes] = {}
     for _ in range(30):
         rows = [bytes([rng.randrange(256)]) * rng.choice((1, 10, 63, 64, 65, 200)) for _ in range(rng.randint(0, 40))]
-        want.update(zip(payloads.put_rows(rows), rows))
+        want.update(zip(payloads.put_rows(rows, [rng.choice((1, 0.5, 3, None)) for _ in rows]), rows))
         at = payloads.put_event(ms[0].event)
         for where in rng.sample(sorted(want), min(len(want), 20)):
             assert payloads.get_row(where) == want[where]
@@ -256,7 +257,7 @@ def test_payloads_finish_a_short_write(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(os, "writev", short)
     payloads = Payloads(str(tmp_path))
     rows = [b"a" * 5, b"bc", b"d", b"e" * 9]
-    where = payloads.put_rows(rows)
+    where = payloads.put_rows(rows, [1, 2, 1, 2])
     assert [payloads.get_row(w) for w in where] == rows
     payloads.close()
 

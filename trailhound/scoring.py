@@ -520,9 +520,11 @@ class _Sorter:
         a finding's Item is its row, or spilled, where Payloads wrote it."""
         min_score = self.min_score
         items: list[Any] = [w[4] if keep_score(w[2], min_score) else None for w in wires]
-        if self.payloads is not None:  # the batch's rows written at once
-            where = iter(self.payloads.put_rows([json for json in items if json is not None]))
-            items = [None if json is None else next(where) for json in items]
+        if self.payloads is not None:  # the batch's rows written at once, by score (a pile's)
+            kept = [i for i, json in enumerate(items) if json is not None]
+            where = self.payloads.put_rows([items[i] for i in kept], [wires[i][2] for i in kept])
+            for i, at in zip(kept, where):
+                items[i] = at
         self._add_all(
             (key, first, status, score, event_order, o, 1, item)
             for o, (_, (key, status, event_order, first), score, _, _), item in zip(count(order), wires, items)

@@ -68,6 +68,8 @@ _BLOCK = 1 << 14
 _BLOCKS = 256
 _IOV_MAX = 1024  # buffers one os.writev may take (POSIX: at least 16; Linux: 1024)
 _ROW_SPAN = 1 << 40  # put_rows' ints: offset * _ROW_SPAN + size (a row is far below a TB)
+_PART_SPAN = 1 << 40  # ...where offset is file * _PART_SPAN + the offset in that file
+_PARTS = 16  # files put_rows writes at most (file handles; each part's rows together)
 
 
 # A finding less its event, order and copies (Codec.refs): score, rule, suppression and hit refs
@@ -169,53 +171,79 @@ class Codec:
 
 
 class Payloads:
-    """Events written once and read back once, in any order, appended to one temporary file
-    under `folder`; `put_event` returns where. Sorting then moves only the small (key, where)
+    """Events written once and read back once, in any order, appended to a temporary file
+    under `folder` (rows, put_rows: to one file per part); `put_event` returns where. Sorting then moves only the small (key, where)
     entries, not the events (a finding's event is 2-3 KB; its entry 100 bytes), and a finding
     that is never output is never read. An event a worker sent (model.LazyEvent with `head`)
     is written as the bytes it came as: nothing is encoded here for it."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
-        try:
-            # lives as long as the spill folder (which goes with it, as the runs do); written
-            # through a buffer of our own (_write), read with os.pread
-            fd, self._path = tempfile.mkstemp(prefix="payloads-", dir=folder)
-            self._fh = os.fdopen(fd, "w+b", buffering=0)
-        except OSError as exc:
-            raise SpillError(folder, exc) from exc
-        self._end = 0  # the file's size once what is pending is written
-        # What is written but not yet in the file: the bytes objects themselves, handed to one
+        # The files written (events and rows in the first; rows of a `part` in one of their
+        # own, see put_rows), each living as long as the spill folder (which goes with it, as
+        # the runs do), written through a buffer of our own (_write), read with os.pread
+        self._files: list[IO[bytes]] = []
+        self._ends: list[int] = []  # each file's size once what is pending is written
+        # What is written but not yet in the files: the bytes objects themselves, handed to one
         # os.writev per _PAYLOAD_BUFFER (a buffered file's write per row, and its copy, was the
         # larger part of put_row: measured 0.5 us of ~1 us a finding)
-        self._pending: list[bytes] = []
+        self._pending: list[list[bytes]] = []
         self._pending_size = 0
-        # get_row's blocks of the file (block number -> its bytes), oldest first (see get_row)
+        self._parts: dict[Any, int] = {}  # put_rows' part -> its file
+        self._path = self._new_file()
+        # get_row's blocks of the files (block number -> its bytes), oldest first (see get_row)
         self._blocks: dict[int, bytes] = {}
+
+    def _new_file(self) -> str:
+        try:
+            fd, path = tempfile.mkstemp(prefix="payloads-", dir=self.folder)
+            self._files.append(os.fdopen(fd, "w+b", buffering=0))
+        except OSError as exc:
+            raise SpillError(self.folder, exc) from exc
+        self._ends.append(0)
+        self._pending.append([])
+        return path
 
     def put_event(self, e: Event) -> At:
         if type(e) is LazyEvent and e.head is not None and (e.rowp is not None or e.row is None):
             parts = (e.head, e.json or b"", e.rowp or b"")
-            at = self._end
+            at = self._ends[0]
             self._write(parts)
             return (at, *map(len, parts))
         data = pickle.dumps(pack_event(e), pickle.HIGHEST_PROTOCOL)
-        at = self._end
+        at = self._ends[0]
         self._write((data,))
         return (at, len(data))
 
-    def put_rows(self, rows: list[bytes]) -> list[int]:
+    def put_rows(self, rows: list[bytes], parts: Iterable[Any]) -> list[int]:
         """Write findings' rows (their JSON, scoring.RowFinding) and say where each went, as one
         int: sorting then moves the int, not the row (pickled, unpickled, written and read
         again by each run and pile it passes through: measured, 3-4x the cost of an entry
-        without it)."""
-        at, where = self._end, []
-        for row in rows:
+        without it). The rows of one `part` (each row's, in `parts`: scoring's score, a pile)
+        go to a file of their own, up to _PARTS of them, so that what is read back together
+        lies together (a rare score's rows: a block read serves many, not one)."""
+        where: list[int] = []
+        index, ends, pending = self._parts, self._ends, self._pending
+        for row, part in zip(rows, parts):
+            p = index.get(part)
+            if p is None:
+                p = self._part(part)
             size = len(row)
-            where.append(at * _ROW_SPAN + size)
-            at += size
-        self._write(rows)
+            at = ends[p]
+            ends[p] = at + size
+            pending[p].append(row)
+            where.append((p * _PART_SPAN + at) * _ROW_SPAN + size)
+        self._blocks.clear()  # (the last block of a file may grow)
+        self._pending_size += sum(map(len, rows))
+        if self._pending_size >= _PAYLOAD_BUFFER:
+            self._settle()
         return where
+
+    def _part(self, part: Any) -> int:
+        p = self._parts[part] = len(self._files) if len(self._files) < _PARTS else 0
+        if p:
+            self._new_file()
+        return p
 
     def get_row(self, at: int) -> bytes:
         """The row put_rows wrote at `at`."""
@@ -250,7 +278,8 @@ class Payloads:
     def _read_block(self, number: int) -> bytes:
         self._settle()
         try:
-            block = os.pread(self._fh.fileno(), _BLOCK, number * _BLOCK)
+            p, offset = divmod(number * _BLOCK, _PART_SPAN)  # (a file's offsets: put_rows)
+            block = os.pread(self._files[p].fileno(), _BLOCK, offset)
         except OSError as exc:
             raise SpillError(self.folder, exc) from exc
         blocks = self._blocks
@@ -261,48 +290,51 @@ class Payloads:
         return block
 
     def _write(self, parts: Iterable[bytes]) -> None:
+        """Append `parts` to the first file."""
         self._blocks.clear()  # (the last one may grow)
-        pending = self._pending
+        pending = self._pending[0]
         n = len(pending)
         pending.extend(parts)
         size = sum(map(len, pending[n:]))
-        self._end += size
+        self._ends[0] += size
         self._pending_size += size
         if self._pending_size >= _PAYLOAD_BUFFER:
             self._settle()
 
     def _settle(self) -> None:
-        """What is pending reaches the file (before anything reads it)."""
-        pending, fd, i = self._pending, self._fh.fileno(), 0
+        """What is pending reaches the files (before anything reads them)."""
         try:
-            while i < len(pending):
-                batch = pending[i : i + _IOV_MAX]  # (at most IOV_MAX buffers a call)
-                done = os.writev(fd, batch)
-                if done == sum(map(len, batch)):
-                    i += len(batch)
-                    continue
-                for data in batch:  # a short write (a signal): the rest goes next
-                    if done < len(data):
-                        pending[i] = data[done:]
-                        break
-                    done -= len(data)
-                    i += 1
+            for fh, pending in zip(self._files, self._pending):
+                fd, i = fh.fileno(), 0
+                while i < len(pending):
+                    batch = pending[i : i + _IOV_MAX]  # (at most IOV_MAX buffers a call)
+                    done = os.writev(fd, batch)
+                    if done == sum(map(len, batch)):
+                        i += len(batch)
+                        continue
+                    for data in batch:  # a short write (a signal): the rest goes next
+                        if done < len(data):
+                            pending[i] = data[done:]
+                            break
+                        done -= len(data)
+                        i += 1
+                pending.clear()
         except OSError as exc:  # disk full: say where and what to do
             raise SpillError(self.folder, exc) from exc
-        pending.clear()
         self._pending_size = 0
 
     def get_event(self, at: At) -> Event:
         self._settle()  # (a correlation's findings are written after the others: no window)
         if len(at) == 4:
             offset, head, size, row = at
-            data = os.pread(self._fh.fileno(), head + size + row, offset)
+            data = os.pread(self._files[0].fileno(), head + size + row, offset)
             return LazyEvent.packed(data[:head], data[head : head + size], data[head + size :] or None)
         offset, size = at
-        return unpack_event(pickle.loads(os.pread(self._fh.fileno(), size, offset)))
+        return unpack_event(pickle.loads(os.pread(self._files[0].fileno(), size, offset)))
 
     def close(self) -> None:
-        self._fh.close()
+        for fh in self._files:
+            fh.close()
 
 
 class Runs:
