@@ -61,7 +61,7 @@ def test_a_workers_event_is_spilled_as_the_bytes_it_came_as(tmp_path) -> None:  
     assert e.row == row and e.keys == "keys"
     payloads = Payloads(str(tmp_path))
     at = payloads.put_event(e)
-    assert payloads._end == len(head) + len(RECORD) + len(rowp)  # written as they came, nothing else
+    assert payloads._ends[0] == len(head) + len(RECORD) + len(rowp)  # written as they came, nothing else
     back = payloads.get_event(at)
     assert type(back) is LazyEvent and back.row == row
     assert back == plain and e == plain  # every field unpacked on first read

@@ -222,3 +222,59 @@ def test_an_unwritable_temporary_folder_is_a_clear_error(
     err = capsys.readouterr().err
     assert err.startswith("trailhound: error: cannot keep findings in the temporary folder")
     assert str(gone) in err and "TMPDIR" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_payload_rows_read_back_in_any_order(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # small blocks, few kept: rows spanning two blocks or many, blocks dropped and read again,
+    # events and rows written between reads (a file's last block grows), rows of several parts
+    monkeypatch.setattr(spill, "_BLOCK", 64)
+    monkeypatch.setattr(spill, "_BLOCKS", 3)
+    monkeypatch.setattr(spill, "_PARTS", 3)  # parts past it share the first file
+    rng = random.Random(seed)
+    payloads = Payloads(str(tmp_path))
+    ms, _ = _synthetic(seed)
+    want: dict[int, bytes] = {}
+    for _ in range(30):
+        rows = [bytes([rng.randrange(256)]) * rng.choice((1, 10, 63, 64, 65, 200)) for _ in range(rng.randint(0, 40))]
+        want.update(zip(payloads.put_rows(rows, [rng.choice((1, 0.5, 3, None)) for _ in rows]), rows))
+        at = payloads.put_event(ms[0].event)
+        for where in rng.sample(sorted(want), min(len(want), 20)):
+            assert payloads.get_row(where) == want[where]
+        assert payloads.get_event(at) == ms[0].event
+    for where in sorted(want, key=lambda w: (w % 7, w)):  # a few streams, each forward
+        assert payloads.get_row(where) == want[where]
+    payloads.close()
+
+
+def test_payloads_finish_a_short_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # os.writev may write less than it was given (a signal): the rest follows, in order
+    writev = os.writev
+
+    def short(fd: int, buffers: list[bytes]) -> int:
+        return writev(fd, [buffers[0][: max(1, len(buffers[0]) // 2)]])
+
+    monkeypatch.setattr(os, "writev", short)
+    payloads = Payloads(str(tmp_path))
+    rows = [b"a" * 5, b"bc", b"d", b"e" * 9]
+    where = payloads.put_rows(rows, [1, 2, 1, 2])
+    assert [payloads.get_row(w) for w in where] == rows
+    payloads.close()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_merge_of_chunked_runs_is_heapq_merge(seed: int) -> None:
+    import heapq
+
+    rng = random.Random(seed)
+    runs = [sorted((rng.randint(0, rng.choice((3, 50))), r, i) for i in range(rng.randint(0, 60))) for r in range(rng.randint(1, 9))]
+
+    def chunked(run: list[Any]) -> list[list[Any]]:
+        cuts = sorted(rng.sample(range(len(run) + 1), min(len(run) + 1, rng.randint(0, 6))))
+        return [run[a:b] for a, b in zip([0, *cuts], [*cuts, len(run)])]  # empty chunks too
+
+    by_first = [sorted(run, key=lambda t: t[0]) for run in runs]
+    assert list(spill.merge([iter(chunked(r)) for r in runs])) == list(heapq.merge(*runs))
+    # equal keys: in the order of their runs (the items differ beyond the key)
+    got = list(spill.merge([iter(chunked(r)) for r in by_first], key=lambda t: t[0]))
+    assert got == list(heapq.merge(*by_first, key=lambda t: t[0]))

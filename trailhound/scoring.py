@@ -21,6 +21,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Any
 
 import orjson
@@ -192,7 +193,7 @@ def event_keys(e: Event) -> EventKeys:
     # and a "record" key (collapse_key) holds the event time and id, i.e. all of event_order:
     # sorted by it first, the groups come out nearly in the final order (most findings share a
     # few scores), and input read in time order is nearly sorted by it already, so both sorts
-    # cost little more than a pass (timsort, heapq.merge of runs that barely overlap) instead
+    # cost little more than a pass (timsort, spill.merge of runs that barely overlap) instead
     # of a shuffle by event id.
     return (orjson.dumps(key), rank, order, order if key[1] == "record" else ())
 
@@ -410,9 +411,9 @@ class RowFinding(Finding):
     json: bytes
 
     @classmethod
-    def of(cls, json: bytes, skey: tuple[Any, ...], copies: int) -> RowFinding:
+    def of(cls, json: bytes, score: float, order: int, copies: int) -> RowFinding:
         f = cls.__new__(cls)  # (no event, rules or hits to set)
-        f.json, f.score, f.order, f.copies = json, -skey[0], skey[-1], copies
+        f.json, f.score, f.order, f.copies = json, score, order, copies
         return f
 
     def __repr__(self) -> str:
@@ -459,14 +460,15 @@ class _Sorter:
         self.folder: tempfile.TemporaryDirectory[str] | None = None
         self.payloads: Payloads | None = None  # None: in memory
         # The collapse groups, sorted by group_first, key, then rank (status, order): those with
-        # no group_first (key JSON, status, order, sort key, copies, item), and the "record"
-        # keys' (group_first is event_order) as one flat tuple (*event_order, key JSON, status,
-        # order, -score, copies, item), its sort key rebuilt for the winners alone: a tuple in a
-        # tuple cost ~2x to pickle, unpickle, sort and merge (measured on 84,250 entries).
-        # Every group of the first kind sorts before the second (() before any event_order).
+        # no group_first (key JSON, status, order, *sort key, copies, item), and the "record"
+        # keys' (group_first is event_order: *event_order, key JSON, status, order, -score,
+        # copies, item), its sort key rebuilt for the winners alone. Every entry is one flat
+        # tuple: a tuple in a tuple cost ~2x to pickle, unpickle, sort and merge (measured on
+        # 84,250 entries). Every group of the first kind sorts before the second (() before any
+        # event_order); the key is at _GROUP_KEY and _RECORD_KEY.
         self.groups = Runs(None, _UNBOUNDED, "")
         self.records = Runs(None, _UNBOUNDED, "")
-        self.final = Runs(None, _UNBOUNDED, "")  # (sort key, copies, item)
+        self.final = Runs(None, _UNBOUNDED, "")  # (*sort key, copies, item)
 
     def spill(self, budget: int, keeps: Callable[[int], bool]) -> None:
         """From now on keep at most `budget` entries per sort in memory, the rest on disk;
@@ -507,43 +509,45 @@ class _Sorter:
         if keep(f, self.min_score):
             payloads = self.payloads
             item = f if payloads is None else (payloads.put_event(e), self.codec.refs(f))
-        self._add(key, first, status, _sort_key(f.score, order, f.order), f.copies, item)
+        self._add_all(((key, first, status, f.score, order, f.order, f.copies, item),))
 
     def add_row(self, e: RowEvent, order: int) -> None:
         """The finding of a RowEvent (final in the worker) at input position `order`."""
         self.add_rows((("r", e.keys, e.score, (), e.json),), order)
 
-    def add_rows(self, wires: Iterable[RowWire], order: int) -> None:
+    def add_rows(self, wires: Sequence[RowWire], order: int) -> None:
         """The findings of rows-only wires (RowMatches), the first at input position `order`;
         a finding's Item is its row, or spilled, where Payloads wrote it."""
-        min_score, sort_key = self.min_score, _sort_key
-        put = None if self.payloads is None else self.payloads.put_row
+        min_score = self.min_score
+        items: list[Any] = [w[4] if keep_score(w[2], min_score) else None for w in wires]
+        if self.payloads is not None:  # the batch's rows written at once, by score (a pile's)
+            kept = [i for i, json in enumerate(items) if json is not None]
+            where = self.payloads.put_rows([items[i] for i in kept], [wires[i][2] for i in kept])
+            for i, at in zip(kept, where):
+                items[i] = at
         self._add_all(
-            (key, first, status, sort_key(score, event_order, o), 1,
-             (json if put is None else put(json)) if keep_score(score, min_score) else None)
-            for o, (_, (key, status, event_order, first), score, _, json) in enumerate(wires, order)
+            (key, first, status, score, event_order, o, 1, item)
+            for o, (_, (key, status, event_order, first), score, _, _), item in zip(count(order), wires, items)
         )
 
-    def _add(self, key: bytes | None, first: tuple[object, ...], status: int,
-             skey: tuple[Any, ...], copies: int, item: Item | None) -> None:
-        self._add_all(((key, first, status, skey, copies, item),))
-
     def _add_all(self, found: Iterable[tuple[Any, ...]]) -> None:
-        """Sort each (collapse key, group_first, status, sort key, copies, Item or None) found:
-        into `groups` (`dedupe` and a key), else into `final` when it is output."""
+        """Sort each (collapse key, group_first, status, score, event_order, input order, copies,
+        Item or None) found: into `groups` or `records` (`dedupe` and a key), else into `final`
+        when it is output."""
         groups: list[tuple[Any, ...]] = []
         records: list[tuple[Any, ...]] = []
         final: list[tuple[Any, ...]] = []
         dedupe = self.dedupe
-        for key, first, status, skey, copies, item in found:
+        for key, first, status, score, event_order, order, copies, item in found:
             if key is not None and dedupe:
-                # (rank: status, order; the sort key is (-score, *event_order, order))
+                # (rank: status, order; the sort key, _sort_key's, rebuilt from -score and
+                # event_order (= first) for the winners alone: _winners)
                 if first:
-                    records.append((*first, key, status, skey[-1], skey[0], copies, item))
+                    records.append((*first, key, status, order, -score, copies, item))
                 else:
-                    groups.append((key, status, skey[-1], skey, copies, item))
+                    groups.append((key, status, order, *_sort_key(score, event_order, order), copies, item))
             elif item is not None:
-                final.append((skey, copies, item))
+                final.append((*_sort_key(score, event_order, order), copies, item))
         if groups:
             self.groups.extend(groups)
         if records:
@@ -591,77 +595,71 @@ class _Sorter:
         out in event order, so each score's winners do too (once the few that share one event
         order are sorted by input order), and the piles read in score order are sorted by sort
         key without a second external sort of every finding."""
-        final = self.final
-        block: list[tuple[Any, ...]] = []  # winners of one group_first, in group order
+        final, add = self.final, piles.add
+        for e, copies in _collapsed(self.groups, _GROUP_KEY):
+            final.add((*e[3:9], copies, e[-1]))
+        held: list[tuple[Any, ...]] = []  # winners of one event order, in group order
         at: tuple[object, ...] = ()
-
-        def flush() -> None:
-            if len(block) > 1:
-                block.sort()  # (sort key first: event order is equal, so score, then input order)
-            for entry in block:
-                if not piles.add(entry[0][0], entry):  # (a new score past MAX_PILES)
-                    final.add(entry)
-            block.clear()
-
-        for first, entry in self._won():
-            if not first:
-                final.add(entry)
-                continue
+        for e, copies in _collapsed(self.records, _RECORD_KEY):
+            first = e[:4]
             if first != at:
-                flush()
+                if len(held) > 1:
+                    held.sort()  # (sort key first: event order is equal, so score, then input order)
+                for entry in held:
+                    if not add(entry[0], entry):  # (a new score past MAX_PILES)
+                        final.add(entry)
+                held.clear()
                 at = first
-            block.append(entry)
-        flush()
+            held.append((e[7], *first, e[6], copies, e[9]))  # (its sort key: _sort_key's)
+        if len(held) > 1:
+            held.sort()
+        for entry in held:
+            if not add(entry[0], entry):
+                final.add(entry)
         return piles
 
-    def _won(self) -> Iterator[tuple[tuple[object, ...], tuple[Any, ...]]]:
-        """(group_first, (sort key, copies, item)) of each collapse group's winner that is
-        output, in group order."""
-        yield from _collapsed(
-            ((), key, skey, copies, item) for key, _, _, skey, copies, item in self.groups
-        )
-        yield from _collapsed(
-            ((t0, t1, i0, i1), key, (score, t0, t1, i0, i1, order), copies, item)
-            for t0, t1, i0, i1, key, _, order, score, copies, item in self.records
-        )
-
     def _output(self, piled: Piles) -> Iterator[Finding]:
-        # both sorted by sort key (unique: no comparison reaches the item)
+        # both sorted by sort key (unique: no comparison reaches the copies or the item)
         final: Iterable[tuple[Any, ...]] = heapq.merge(self.final, piled) if self.final.count else piled
         codec, row_finding = self.codec.finding, RowFinding.of
-        for skey, copies, item in final:
+        get_row = None if self.payloads is None else self.payloads.get_row
+        for score, _, _, _, _, order, copies, item in final:
             kind = item.__class__
-            if kind is bytes:
-                yield row_finding(item, skey, copies)
-            elif kind is int:
-                assert self.payloads is not None  # (only a spill writes rows)
-                yield row_finding(self.payloads.get_row(item), skey, copies)
+            if kind is int:
+                assert get_row is not None  # (only a spill writes rows)
+                yield row_finding(get_row(item), -score, order, copies)
+            elif kind is bytes:
+                yield row_finding(item, -score, order, copies)
             elif kind is tuple:
                 at, refs = item
                 assert self.payloads is not None  # (only a spill writes events)
-                yield codec(refs, self.payloads.get_event(at), skey[-1], copies, Finding)
+                yield codec(refs, self.payloads.get_event(at), order, copies, Finding)
             else:
                 item.copies = copies
                 yield item
 
 
-def _collapsed(
-    groups: Iterable[tuple[Any, ...]],
-) -> Iterator[tuple[tuple[object, ...], tuple[Any, ...]]]:
-    """(group_first, (sort key, copies, item)) of each group's winner that is output, of
-    (group_first, key, sort key, copies, item) sorted by group_first (equal for equal keys),
-    key, then rank: the first of each key wins and counts the others' copies."""
+# Where the collapse key is in the entries of _Sorter.groups and _Sorter.records
+_GROUP_KEY = 0
+_RECORD_KEY = 4
+
+
+def _collapsed(groups: Iterable[tuple[Any, ...]], at: int) -> Iterator[tuple[tuple[Any, ...], int]]:
+    """(entry, copies) of each group's winner that is output, of entries (..., copies, item)
+    with the key at `at`, sorted by group_first (equal for equal keys), key, then rank: the
+    first of each key wins and counts the others' copies."""
     groups = iter(groups)
-    for first, key, skey, copies, item in groups:
+    for won in groups:
         break
     else:
         return
-    for first2, key2, skey2, copies2, item2 in groups:
-        if key2 == key:
-            copies += copies2
+    key, copies = won[at], won[-2]
+    for e in groups:
+        if e[at] == key:
+            copies += e[-2]
             continue
-        if item is not None:
-            yield first, (skey, copies, item)
-        first, key, skey, copies, item = first2, key2, skey2, copies2, item2
-    if item is not None:
-        yield first, (skey, copies, item)
+        if won[-1] is not None:
+            yield won, copies
+        won, key, copies = e, e[at], e[-2]
+    if won[-1] is not None:
+        yield won, copies
