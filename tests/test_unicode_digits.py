@@ -22,6 +22,7 @@ from trailhound.errors import UsageError
 from trailhound.normalize._fields import address
 from trailhound.sources import datepath
 from trailhound.sources.limits import Limits
+from trailhound.spill import SPILL_AFTER, spill_budget
 from trailhound.sumo import SumoQueryError
 from trailhound.sumo.parser import parse_query
 from trailhound.watch.cef import parse_target
@@ -60,12 +61,15 @@ def test_sizes_from_the_environment(monkeypatch: pytest.MonkeyPatch, text: str) 
         Limits()
 
 
-def test_jobs_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for text in ODD:
+def test_counts_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for text in ODD:  # as for any value that is not a count: the default
         monkeypatch.setenv("TRAILHOUND_JOBS", text)
-        assert default_jobs() == (os.cpu_count() or 1)  # as for any value that is not a count
+        assert default_jobs() == (os.cpu_count() or 1)
+        monkeypatch.setenv("TRAILHOUND_SPILL_AFTER", text)
+        assert spill_budget() == SPILL_AFTER
     monkeypatch.setenv("TRAILHOUND_JOBS", "3")
-    assert default_jobs() == 3
+    monkeypatch.setenv("TRAILHOUND_SPILL_AFTER", "7")
+    assert default_jobs() == 3 and spill_budget() == 7
 
 
 @pytest.mark.parametrize("query", [

@@ -28,6 +28,7 @@ from typing import IO, Any
 
 import orjson
 
+from trailhound.digits import is_digits
 from trailhound.errors import SpillError
 from trailhound.model import (
     EVENT_FIELDS,
@@ -82,7 +83,7 @@ At = tuple[int, ...]
 def spill_budget() -> int:
     """SPILL_AFTER, or TRAILHOUND_SPILL_AFTER (a positive integer) when set."""
     env = os.environ.get("TRAILHOUND_SPILL_AFTER", "")
-    return int(env) if env.isdigit() and int(env) > 0 else SPILL_AFTER
+    return int(env) if is_digits(env) and int(env) > 0 else SPILL_AFTER
 
 
 def _pack_raw(raw: Any) -> Any:
