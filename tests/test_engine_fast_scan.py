@@ -534,7 +534,12 @@ def test_mutated_documents(edits: list[tuple[int, int, int]]) -> None:
     """Byte-level damage anywhere in an S3 file: whatever the readers make of it (issues,
     salvaged records, findings), the fast engine makes the same; it takes the fast path only
     when that gives the same result."""
-    data = bytearray(_SMALL)
+    check_file(damaged(_SMALL, edits), None)
+
+
+def damaged(doc: bytes, edits: list[tuple[int, int, int]]) -> bytes:
+    """`doc` with each (position, op, byte) edit applied: 0 replaces, 1 inserts, 2 deletes."""
+    data = bytearray(doc)
     for pos, op, byte in edits:
         pos = min(pos, len(data) - 1)
         if op == 0:
@@ -543,7 +548,7 @@ def test_mutated_documents(edits: list[tuple[int, int, int]]) -> None:
             data.insert(pos, byte)
         else:
             del data[pos]
-    check_file(bytes(data), None)
+    return bytes(data)
 
 
 def test_records_only_context_rules_can_match_are_not_decoded() -> None:
@@ -671,16 +676,7 @@ def test_generated_dense_documents_rows_only(records: list[Any]) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 2), st.sampled_from(list(_ALPHABET))), min_size=1, max_size=4))
 def test_mutated_dense_documents_rows_only(edits: list[tuple[int, int, int]]) -> None:
-    data = bytearray(_DENSE)
-    for pos, op, byte in edits:
-        pos = min(pos, len(data) - 1)
-        if op == 0:
-            data[pos] = byte
-        elif op == 1:
-            data.insert(pos, byte)
-        else:
-            del data[pos]
-    check_rows_only(bytes(data))
+    check_rows_only(damaged(_DENSE, edits))
 
 
 _DENSE = s3(_dense_records(16, seed=23))
