@@ -599,23 +599,24 @@ class _Sorter:
         for e, copies in _collapsed(self.groups, _GROUP_KEY):
             final.add((*e[3:9], copies, e[-1]))
         held: list[tuple[Any, ...]] = []  # winners of one event order, in group order
+
+        def flush() -> None:
+            if len(held) > 1:
+                held.sort()  # (sort key first: event order is equal, so score, then input order)
+            for entry in held:
+                if not add(entry[0], entry):  # (a new score past MAX_PILES)
+                    final.add(entry)
+            held.clear()
+
         at: tuple[object, ...] = ()
         for e, copies in _collapsed(self.records, _RECORD_KEY):
             first = e[:4]
             if first != at:
-                if len(held) > 1:
-                    held.sort()  # (sort key first: event order is equal, so score, then input order)
-                for entry in held:
-                    if not add(entry[0], entry):  # (a new score past MAX_PILES)
-                        final.add(entry)
-                held.clear()
+                flush()
                 at = first
-            held.append((e[7], *first, e[6], copies, e[9]))  # (its sort key: _sort_key's)
-        if len(held) > 1:
-            held.sort()
-        for entry in held:
-            if not add(entry[0], entry):
-                final.add(entry)
+            # (*event_order, key, status, order, -score, copies, item): its sort key rebuilt
+            held.append((*_sort_key(-e[7], first, e[6]), copies, e[9]))
+        flush()
         return piles
 
     def _output(self, piled: Piles) -> Iterator[Finding]:

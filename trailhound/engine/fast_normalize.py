@@ -187,29 +187,45 @@ def _quick(rec: RawRecord, d: dict[str, Any], ui: dict[str, Any] | None
             status = "success"
         elif resp.__class__ is dict:
             try:
-                outcome = _text(resp, "ConsoleLogin", [None])
+                failed = _login_failed(resp)
             except _NotPlain:
                 return None
-            if outcome is not None and outcome.casefold() == "failure":
-                status, error_code = "failure", "Failure"
-            else:
-                status = "success"
+            status, error_code = ("failure", "Failure") if failed else ("success", None)
         else:
             return _careful(rec, d)
-    ev = Event(source=rec.source, provider="aws", raw=d, location=rec.location, meta=rec.meta)
+    return _event(
+        rec, parsed, operation, service or None, arn or pid or uname or uacct or invoked or None,
+        utype or None, src_ip or None, region or None, recipient or uacct or None, status,
+        error_code, error_message or None, user_agent or None, event_id or None,
+    )
+
+
+def _login_failed(resp: dict[str, Any]) -> bool:
+    """Whether responseElements says a console login failed (raises _NotPlain)."""
+    outcome = _text(resp, "ConsoleLogin", [None])
+    return outcome is not None and outcome.casefold() == "failure"
+
+
+def _event(rec: RawRecord, parsed: tuple[str, int], operation: str, service: str | None,
+           principal: str | None, principal_type: str | None, src_ip: str | None,
+           region: str | None, account: str | None, status: str, error_code: str | None,
+           error_message: str | None, user_agent: str | None, event_id: str | None
+           ) -> tuple[Event, list[Issue]]:
+    """The Event of a plain record from its fields as read (empty strings already None)."""
+    ev = Event(source=rec.source, provider="aws", raw=rec.data, location=rec.location, meta=rec.meta)
     ev.time, ev.time_ns = parsed
     ev.operation = operation
-    ev.service = service or None
-    ev.principal = arn or pid or uname or uacct or invoked or None
-    ev.principal_type = utype or None
-    ev.src_ip = src_ip or None
-    ev.region = region or None
-    ev.account = recipient or uacct or None
+    ev.service = service
+    ev.principal = principal
+    ev.principal_type = principal_type
+    ev.src_ip = src_ip
+    ev.region = region
+    ev.account = account
     ev.status = status  # type: ignore[assignment]
     ev.error_code = error_code
-    ev.error_message = error_message or None
-    ev.user_agent = user_agent or None
-    ev.event_id = event_id or None
+    ev.error_message = error_message
+    ev.user_agent = user_agent
+    ev.event_id = event_id
     return ev, []
 
 
@@ -263,8 +279,7 @@ def _careful(rec: RawRecord, d: Any) -> tuple[Event, list[Issue]] | None:
             elif resp is None:
                 pass
             elif resp.__class__ is dict:
-                outcome = _text(resp, "ConsoleLogin", [None])
-                failed = outcome is not None and outcome.casefold() == "failure"
+                failed = _login_failed(resp)
             else:
                 return None
             if failed:
@@ -273,18 +288,7 @@ def _careful(rec: RawRecord, d: Any) -> tuple[Event, list[Issue]] | None:
                 status = "success"
     except _NotPlain:
         return None
-    ev = Event(source=rec.source, provider="aws", raw=d, location=rec.location, meta=rec.meta)
-    ev.time, ev.time_ns = parsed
-    ev.operation = operation
-    ev.service = service
-    ev.principal = arn or pid or uname or uacct or invoked
-    ev.principal_type = utype
-    ev.src_ip = src_ip
-    ev.region = region
-    ev.account = recipient or uacct
-    ev.status = status  # type: ignore[assignment]
-    ev.error_code = error_code
-    ev.error_message = error_message
-    ev.user_agent = user_agent
-    ev.event_id = event_id
-    return ev, []
+    return _event(
+        rec, parsed, operation, service, arn or pid or uname or uacct or invoked, utype, src_ip,
+        region, recipient or uacct, status, error_code, error_message, user_agent, event_id,
+    )

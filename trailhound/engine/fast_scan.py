@@ -522,7 +522,6 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str
             break
     else:
         return None
-    res = FileResult(mode="s3", decoded=len(selected))
     checked = False
     parsed: list[tuple[int, Any, Any]] = []
     for i, cand in selected:
@@ -542,8 +541,16 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str
                 return None
             checked = True
         parsed.append((i, value, cand))
-    skipped = len(recs) - len(selected)
-    res.stats.records = res.stats.events = skipped  # certified CloudTrail records no rule can match
+    return _result(plan, profile, name, len(recs), parsed, segs)
+
+
+def _result(plan: Any, profile: Any, name: str, n: int, parsed: list[tuple[int, Any, Any]],
+            segs: dict[int, bytes] | None) -> tuple[FileResult, Iterator[WireMatch]]:
+    """What a document of `n` records contributes once the `parsed` ones (index, value,
+    candidates) are decoded: the others are certified CloudTrail records no rule can match,
+    counted here; the decoded ones are counted as the reader loop reads them."""
+    res = FileResult(mode="s3", decoded=len(parsed))
+    res.stats.records = res.stats.events = n - len(parsed)
     return res, _s3_matches(plan, profile, name, parsed, segs, res.stats)
 
 
@@ -576,10 +583,7 @@ def _dense(plan: Any, profile: Any, data: bytes, name: str, recs: list[Any],
     values = doc.get("Records") if doc.__class__ is dict else None
     if values.__class__ is not list or len(values) != len(recs):
         return None
-    res = FileResult(mode="s3", decoded=len(selected))
-    res.stats.records = res.stats.events = len(recs) - len(selected)
-    parsed = [(i, values[i], cand) for i, cand in selected]
-    return res, _s3_matches(plan, profile, name, parsed, None, res.stats)
+    return _result(plan, profile, name, len(recs), [(i, values[i], cand) for i, cand in selected], None)
 
 
 def _holds_float(value: Any) -> bool:
