@@ -7,7 +7,8 @@ Loads (and decompresses) every file under DIR first, then times what a worker do
 (`file_scan.file_parts`: projection, prefilter, decoding, normalizing, the rules' predicates,
 the finding's row and the wire tuple) with `time.process_time`, the collector as a worker sets
 it. `--rows-only`: the plan as pipeline.scan_stream sets it for a consumer of rows alone
-(`detect --format jsonl`: FastPlan.for_rows), so findings cross as their rows. Prints CPU
+(`detect --format jsonl`: FastPlan.for_rows), so findings cross as where the worker wrote
+their rows (spill.RowStore, in a temporary folder: the writes are timed too). Prints CPU
 seconds and µs per match for each repeat. By hand only (never in tests): the machine is
 shared, so compare interleaved runs of two checkouts (PYTHONPATH) and take medians.
 """
@@ -28,6 +29,7 @@ from trailhound.engine.file_scan import file_parts
 from trailhound.profiles import get_profile
 from trailhound.sources.inputs import load
 from trailhound.sources.limits import Limits
+from trailhound.spill import RowStore
 from trailhound.tuning.allowlist import load_allowlists
 
 
@@ -50,8 +52,9 @@ def main() -> int:
 
         ruleset = load_pack(profile.pack)
     plan = FastEngine().compile(ruleset)
+    store = RowStore.make() if args.rows_only else None
     if args.rows_only:
-        plan.for_rows()  # as pipeline.scan_stream does for a rows-only consumer
+        plan.for_rows(store)  # as pipeline.scan_stream does for a rows-only consumer
     limits = Limits()
     names = sorted(os.listdir(args.dir))
     loaded = []
@@ -79,6 +82,8 @@ def main() -> int:
               f"{cpu / max(matches, 1) * 1e6:.1f} µs per match", flush=True)
         if prof:
             prof.dump_stats(args.cprofile)
+    if store is not None:
+        store.close()
     return 1 if problems and not ruleset.rules else 0
 
 

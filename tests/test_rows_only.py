@@ -11,7 +11,10 @@ decoded record); for scoring alone, the same matches scored as plain Events.
 
 from __future__ import annotations
 
+import errno
 import math
+import os
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -22,6 +25,7 @@ import pytest
 
 from tests.test_cheap_findings import ASSUME_ROLE_MISUSE, generated
 from tests.test_spill import _synthetic
+from trailhound import spill
 from trailhound.cli.app import main, scan_ruleset
 from trailhound.cli.scan_options import ScanOptions
 from trailhound.engine.base import Match
@@ -38,6 +42,7 @@ from trailhound.scoring import (
     iter_findings,
     match_score,
 )
+from trailhound.spill import Payloads, RowStore
 from trailhound.tuning.window import TimeWindow
 
 
@@ -178,3 +183,115 @@ def test_scoring_rows_mixed_with_events_writes_the_events_lines(seed: int, batch
                 want = [row_json(f, prof) for f in iter_findings(iter(ms), min_score, **kw)]
                 got = [row_json(f, prof) for f in iter_findings(iter(mixed), min_score, **kw)]
                 assert got == want, (seed, budget, dedupe, min_score)
+
+
+# -- where the rows go: written by the process that builds them (spill.RowStore) ---------------
+
+
+def test_workers_write_the_rows_and_the_store_goes_with_the_scan(
+    folder: Path, external: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers: what they wrote is where the wires say (the lines are the reference's),
+    in files of their own (not this process's), and the folder is gone once the findings are."""
+    made: list[RowStore] = []
+    real = RowStore.make
+
+    def spy() -> RowStore | None:
+        made.append(real())  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(RowStore, "make", staticmethod(spy))
+    paths = (str(folder),)
+    rs = _ruleset(paths, external, "corrected")
+    prof = get_profile("corrected")
+    s = scan_stream(list(paths), prof, ruleset=rs, engine="fast", engine_options={"jobs": 2}, rows_only=True)
+    first = next(s.findings)  # (the scan has ended: every finding is known before the first)
+    (store,) = made
+    writers = {int(p.name.split("-")[1]) // spill._WRITER_FILES for p in Path(store.folder).glob("payloads-*")}
+    assert len(writers - {os.getpid(), 0}) == 2  # both workers wrote rows; 0: the reader's
+    got = [row_json(f, prof) for f in [first, *s.findings]]
+    want, _ = _lines(paths, "corrected", rs, engine="reference")
+    assert got == want and sum(isinstance(f, RowFinding) for f in [first]) == 1
+    assert not Path(store.folder).exists()
+
+
+def test_a_forked_process_writes_its_own_rows_not_what_it_inherited(tmp_path: Path) -> None:
+    store = RowStore(str(tmp_path))
+    mine = store.put(b"parent's, not yet written", 1)  # pending in this process when it forks
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its own writer, in files of its own; the parent's pending stays unwritten
+        try:
+            os.write(w, pickle.dumps([store.put(b"the child's", 1), store.put(b"and another", 2)]))
+            store.flush()
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        theirs = pickle.loads(fh.read())
+    os.waitpid(pid, 0)
+    store.flush()
+    reader = Payloads(str(tmp_path))
+    assert [reader.get_row(at) for at in (mine, *theirs)] == [b"parent's, not yet written", b"the child's", b"and another"]
+    assert sum(p.stat().st_size for p in tmp_path.iterdir()) == len(b"parent's, not yet written" b"the child's" b"and another")
+    reader.close()
+    store.close()
+
+
+def test_a_writer_with_a_dead_processs_number_appends(tmp_path: Path) -> None:
+    # (a worker whose pid a dead one had: its files exist; what it writes goes after theirs)
+    first = Payloads(str(tmp_path), base=640)
+    old = [first.put_row(b"x" * n, n % 3) for n in (5, 70, 3)]
+    first.flush()
+    first.close()
+    again = Payloads(str(tmp_path), base=640)
+    new = [again.put_row(b"y" * n, n % 3) for n in (4, 8, 9)]
+    again.flush()
+    reader = Payloads(str(tmp_path))
+    assert [reader.get_row(at) for at in old + new] == [b"x" * 5, b"x" * 70, b"x" * 3, b"y" * 4, b"y" * 8, b"y" * 9]
+    again.close()
+    reader.close()
+
+
+def test_a_full_disk_under_a_workers_rows_is_a_clear_error(
+    folder: Path, external: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parent = os.getpid()
+    writev = os.writev
+
+    def full(fd: int, buffers: list[bytes]) -> int:
+        if os.getpid() != parent:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return writev(fd, buffers)
+
+    monkeypatch.setattr(os, "writev", full)  # (the workers fork with it)
+    monkeypatch.setenv("TRAILHOUND_JOBS", "2")
+    with pytest.raises(SystemExit) as ex:
+        main(["detect", "--profile", "corrected", "--rules", str(external / ASSUME_ROLE_MISUSE),
+              "--format", "jsonl", "-q", str(folder)])
+    assert ex.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("trailhound: error: cannot keep findings in the temporary folder"), err
+    assert "No space left on device" in err and "TMPDIR" in err and "Traceback" not in err
+    assert "bug" not in err
+
+
+def test_no_temporary_folder_the_rows_cross_as_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """A scan too small to spill needs no disk: without a temporary folder, detect writes
+    what it writes with one."""
+    import tempfile
+
+    from trailhound.demo import dataset_path
+
+    args = ["detect", "--format", "jsonl", "-q", str(dataset_path())]
+    with pytest.raises(SystemExit) as ex:
+        main(args)
+    want = capsysbinary.readouterr().out
+    assert ex.value.code == 0 and want.count(b"\n") > 10
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    assert RowStore.make() is None
+    with pytest.raises(SystemExit) as ex:
+        main(args)
+    assert ex.value.code == 0 and capsysbinary.readouterr().out == want

@@ -40,7 +40,8 @@ class EngineError(TrailhoundError):
 
 
 class SpillError(TrailhoundError):
-    """Findings past the memory budget cannot be written to the temporary folder."""
+    """Findings past the memory budget, or rows a rows-only scan's workers write
+    (spill.RowStore), cannot be written to the temporary folder."""
 
     exit_code = 1
 
@@ -48,8 +49,8 @@ class SpillError(TrailhoundError):
         reason = exc.strerror or type(exc).__name__
         super().__init__(
             f"cannot keep findings in the temporary folder {folder!r}: {reason}. Free space "
-            f"there, point TMPDIR at a larger disk, or raise TRAILHOUND_SPILL_AFTER (findings "
-            f"kept in memory, default 5000)."
+            f"there or point TMPDIR at a larger disk (it holds the findings past "
+            f"TRAILHOUND_SPILL_AFTER, default 5000, and the rows of JSON lines output)."
         )
 
 

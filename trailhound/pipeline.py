@@ -26,6 +26,7 @@ from trailhound.rules.model import RuleSet
 from trailhound.scoring import Finding, iter_findings
 from trailhound.sources import InputSpec, discover
 from trailhound.sources.limits import Limits
+from trailhound.spill import RowStore
 from trailhound.tuning.stream import tuning_gate
 from trailhound.tuning.window import TimeWindow
 
@@ -155,8 +156,10 @@ def scan_stream(
     eng = make_engine(engine, strict=strict, **(engine_options or {}))
     plan = eng.compile(rs)
     # (`carry` keeps Matches across watch cycles: it reads every one, so no rows-only batches)
+    rows = None
     if rows_only and carry is None and isinstance(plan, FastPlan):
-        plan.for_rows()
+        rows = RowStore.make()  # the rows are written where they are built (spill.RowStore)
+        plan.for_rows(rows)
     specs, issues = eng.discover(paths)
     for issue in issues:
         stats.add_issue(issue)
@@ -182,6 +185,7 @@ def scan_stream(
         correlations=rs.correlations,
         correlation_stats=stats.correlation,
         max_correlation=limits.max_correlation if limits is not None else None,
+        rows=rows,
     )
     return ScanStream(_counted(findings, stats), stats)
 

@@ -31,7 +31,7 @@ from trailhound.engine.correlate import CorrelationStats, Correlator, Hit
 from trailhound.errors import SpillError
 from trailhound.model import Event
 from trailhound.rules.model import Correlation, Filter, Rule
-from trailhound.spill import At, Codec, FindingRefs, Payloads, Piles, Runs, spill_budget
+from trailhound.spill import At, Codec, FindingRefs, Payloads, Piles, RowStore, Runs, spill_budget
 
 # The Event fields that name an operation (collapse_key's inputs, in _collapse_key's order).
 COLLAPSE_FIELDS = (
@@ -265,23 +265,28 @@ def iter_findings(
     correlation_stats: CorrelationStats | None = None,
     spill_after: int | None = None,
     max_correlation: int | None = None,
+    rows: RowStore | None = None,
 ) -> Iterator[Finding]:
     """score_all, yielding the findings in order. Up to `spill_after` findings (default:
     spill.spill_budget()) stay in memory; past that they are kept compact in sorted runs on
-    disk (spill.py) and merged back, so memory does not grow with the number of findings."""
+    disk (spill.py) and merged back, so memory does not grow with the number of findings.
+    `rows`: where the rows of rows-only findings (RowEvent, RowMatches) are, when their wires
+    say where (engine/fast.py FastPlan.for_rows); also the spill's folder. Closed at the end."""
     budget = spill_after if spill_after is not None else spill_budget()
     correlator = Correlator(
         correlations, same_operation=collapse_key if dedupe else None, stats=correlation_stats,
         max_items=max_correlation,  # None: Limits() (engine/correlate.py)
     )
     try:
-        yield from _score_stream(matches, correlator, budget, dedupe, min_score, correlations)
+        yield from _score_stream(matches, correlator, budget, dedupe, min_score, correlations, rows)
     finally:
         # an engine reading in worker processes stops them when its stream is closed; an
         # exception here would otherwise keep the stream (and the pool) alive in its traceback
         close = getattr(matches, "close", None)
         if close is not None:
             close()
+        if rows is not None:
+            rows.close()
 
 
 def _score_stream(
@@ -291,8 +296,9 @@ def _score_stream(
     dedupe: bool,
     min_score: float | None,
     correlations: Sequence[Correlation],
+    store: RowStore | None,
 ) -> Iterator[Finding]:
-    sorter = _Sorter(dedupe, min_score)
+    sorter = _Sorter(dedupe, min_score, store)
     # Every entry the sorter builds and merges (millions of tuples past a few hundred thousand
     # findings) forms no reference cycle: the collector would only walk them again and again
     # (measured: ~1 us a finding). Paused while the findings are sorted and handed on, restored
@@ -349,18 +355,19 @@ def _score_stream(
 class RowEvent(Event):
     """What the main process gets of an event whose finding the worker that matched it made
     final (engine/fast.py FastPlan.to_wire, in scans asked for rows only: pipeline.scan_stream's
-    `rows_only`): the finding's score, its output row as JSON (report/columns.pre_row) and the
-    event's EventKeys; of the Event's fields only `time_ns` (the tuning gate's window reads
-    it), the others raise AttributeError. Such a finding has no rule a correlation or a
-    first-seen history reads and nothing a filter suppressed: nothing after the engine can
-    change it, so it goes from the wire to its sorted place and its JSON line as these bytes."""
+    `rows_only`): the finding's score, its output row as JSON (report/columns.pre_row) or where
+    the worker wrote it (an int: spill.RowStore) and the event's EventKeys; of the Event's
+    fields only `time_ns` (the tuning gate's window reads it), the others raise AttributeError.
+    Such a finding has no rule a correlation or a first-seen history reads and nothing a filter
+    suppressed: nothing after the engine can change it, so it goes from the wire to its sorted
+    place and its JSON line as these bytes."""
 
     __slots__ = ("json", "keys", "score")
-    json: bytes
+    json: bytes | int
     keys: EventKeys
     score: float
 
-    def __init__(self, keys: EventKeys, score: float, json: bytes) -> None:
+    def __init__(self, keys: EventKeys, score: float, json: bytes | int) -> None:
         self.keys, self.score, self.json = keys, score, json
         self.time_ns = row_time(keys)
 
@@ -375,8 +382,8 @@ def row_time(keys: EventKeys) -> int | None:
 
 
 # A rows-only finding as the worker sends it (engine/fast.py FastPlan.to_wire): ("r", the event's
-# EventKeys, score, indices of its rules, its row's JSON)
-RowWire = tuple[str, EventKeys, float, tuple[int, ...], bytes]
+# EventKeys, score, indices of its rules, its row's JSON or where the worker wrote it)
+RowWire = tuple[str, EventKeys, float, tuple[int, ...], bytes | int]
 
 
 class RowMatches(Match):
@@ -451,14 +458,17 @@ class _Sorter:
     Item).
     """
 
-    def __init__(self, dedupe: bool, min_score: float | None) -> None:
+    def __init__(self, dedupe: bool, min_score: float | None, rows: RowStore | None = None) -> None:
         self.dedupe = dedupe
         self.min_score = min_score
         self.codec = Codec()
         self.held: list[Finding] = []  # in memory: every finding, until the hits are known
         self.kept: list[int] = []  # spilled: orders of findings the correlator keeps (may get hits)
+        self.rows = rows  # where rows-only findings' rows are (their Item: an int), if anywhere
         self.folder: tempfile.TemporaryDirectory[str] | None = None
         self.payloads: Payloads | None = None  # None: in memory
+        self.reader: Payloads | None = None  # reads `rows` (in memory; spilled: `payloads` does)
+        self.where: str | None = None  # the spill's folder
         # The collapse groups, sorted by group_first, key, then rank (status, order): those with
         # no group_first (key JSON, status, order, *sort key, copies, item), and the "record"
         # keys' (group_first is event_order: *event_order, key JSON, status, order, -score,
@@ -473,14 +483,19 @@ class _Sorter:
     def spill(self, budget: int, keeps: Callable[[int], bool]) -> None:
         """From now on keep at most `budget` entries per sort in memory, the rest on disk;
         the held findings the correlator did not keep (`keeps(order)` False) become entries."""
-        try:
-            self.folder = tempfile.TemporaryDirectory(prefix="trailhound-findings-")
-        except OSError as exc:
-            raise SpillError(tempfile.gettempdir(), exc) from exc
-        self.payloads = Payloads(self.folder.name)
-        self.groups.limit(budget, self.folder.name)
-        self.records.limit(budget, self.folder.name)
-        self.final.limit(budget, self.folder.name)
+        if self.rows is not None:  # (the rows' folder: one Payloads reads them and its own)
+            where = self.rows.folder
+        else:
+            try:
+                self.folder = tempfile.TemporaryDirectory(prefix="trailhound-findings-")
+            except OSError as exc:
+                raise SpillError(tempfile.gettempdir(), exc) from exc
+            where = self.folder.name
+        self.where = where
+        self.payloads = Payloads(where)
+        self.groups.limit(budget, where)
+        self.records.limit(budget, where)
+        self.final.limit(budget, where)
         held, self.held = self.held, []
         held.reverse()
         while held:  # freed one by one as they are written
@@ -488,8 +503,9 @@ class _Sorter:
             self.add(f, keeps(f.order))
 
     def close(self) -> None:
-        if self.payloads is not None:
-            self.payloads.close()
+        for payloads in (self.payloads, self.reader):
+            if payloads is not None:
+                payloads.close()
         if self.folder is not None:
             self.folder.cleanup()
 
@@ -517,11 +533,12 @@ class _Sorter:
 
     def add_rows(self, wires: Sequence[RowWire], order: int) -> None:
         """The findings of rows-only wires (RowMatches), the first at input position `order`;
-        a finding's Item is its row, or spilled, where Payloads wrote it."""
+        a finding's Item is where its row is (an int: where the worker wrote it, RowStore, or
+        spilled, where Payloads did), or its row."""
         min_score = self.min_score
         items: list[Any] = [w[4] if keep_score(w[2], min_score) else None for w in wires]
         if self.payloads is not None:  # the batch's rows written at once, by score (a pile's)
-            kept = [i for i, json in enumerate(items) if json is not None]
+            kept = [i for i, json in enumerate(items) if json.__class__ is bytes]
             where = self.payloads.put_rows([items[i] for i in kept], [wires[i][2] for i in kept])
             for i, at in zip(kept, where):
                 items[i] = at
@@ -583,7 +600,7 @@ class _Sorter:
                     apply_hits(found, its, position)
                 if found is not None:
                     self.add(found, False)
-        piles = Piles(None if self.folder is None else self.folder.name)
+        piles = Piles(self.where)
         try:
             yield from self._output(self._winners(piles))
         finally:
@@ -623,11 +640,14 @@ class _Sorter:
         # both sorted by sort key (unique: no comparison reaches the copies or the item)
         final: Iterable[tuple[Any, ...]] = heapq.merge(self.final, piled) if self.final.count else piled
         codec, row_finding = self.codec.finding, RowFinding.of
-        get_row = None if self.payloads is None else self.payloads.get_row
+        reader = self.payloads
+        if reader is None and self.rows is not None:
+            reader = self.reader = Payloads(self.rows.folder)
+        get_row = None if reader is None else reader.get_row
         for score, _, _, _, _, order, copies, item in final:
             kind = item.__class__
             if kind is int:
-                assert get_row is not None  # (only a spill writes rows)
+                assert get_row is not None  # (only a spill or a RowStore holds rows)
                 yield row_finding(get_row(item), -score, order, copies)
             elif kind is bytes:
                 yield row_finding(item, -score, order, copies)

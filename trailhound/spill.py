@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import tempfile
+import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -41,7 +43,7 @@ from trailhound.model import (
 )
 
 __all__ = [
-    "SPILL_AFTER", "At", "Codec", "FindingRefs", "Payloads", "Piles", "Runs", "Shelf", "location_tuple",
+    "SPILL_AFTER", "At", "Codec", "FindingRefs", "Payloads", "Piles", "RowStore", "Runs", "Shelf", "location_tuple",
     "pack_event", "scalars_of", "spill_budget", "unpack_event",
 ]
 
@@ -71,6 +73,7 @@ _IOV_MAX = 1024  # buffers one os.writev may take (POSIX: at least 16; Linux: 10
 _ROW_SPAN = 1 << 40  # put_rows' ints: offset * _ROW_SPAN + size (a row is far below a TB)
 _PART_SPAN = 1 << 40  # ...where offset is file * _PART_SPAN + the offset in that file
 _PARTS = 16  # files put_rows writes at most (file handles; each part's rows together)
+_WRITER_FILES = 64  # file numbers per writing process of a RowStore (> _PARTS; its pid * this)
 
 
 # A finding less its event, order and copies (Codec.refs): score, rule, suppression and hit refs
@@ -176,14 +179,21 @@ class Payloads:
     under `folder` (rows, put_rows: to one file per part); `put_event` returns where. Sorting then moves only the small (key, where)
     entries, not the events (a finding's event is 2-3 KB; its entry 100 bytes), and a finding
     that is never output is never read. An event a worker sent (model.LazyEvent with `head`)
-    is written as the bytes it came as: nothing is encoded here for it."""
+    is written as the bytes it came as: nothing is encoded here for it.
 
-    def __init__(self, folder: str) -> None:
+    Files are numbered from `base` (file n is `folder`/payloads-n) and a row's place names its
+    file, so one Payloads reads the rows every other one wrote in the same folder: a rows-only
+    scan's workers write their findings' rows themselves (RowStore), each from a base of its
+    own, and the main process reads them back by the ints they sent."""
+
+    def __init__(self, folder: str, base: int = 0) -> None:
         self.folder = folder
+        self.base = base
         # The files written (events and rows in the first; rows of a `part` in one of their
         # own, see put_rows), each living as long as the spill folder (which goes with it, as
-        # the runs do), written through a buffer of our own (_write), read with os.pread
-        self._files: list[IO[bytes]] = []
+        # the runs do), written through a buffer of our own (flush), read with os.pread
+        self._files: list[int] = []  # (descriptors, from base on)
+        self._foreign: dict[int, int] = {}  # file number -> descriptor: files others wrote
         self._ends: list[int] = []  # each file's size once what is pending is written
         # What is written but not yet in the files: the bytes objects themselves, handed to one
         # os.writev per _PAYLOAD_BUFFER (a buffered file's write per row, and its copy, was the
@@ -191,19 +201,32 @@ class Payloads:
         self._pending: list[list[bytes]] = []
         self._pending_size = 0
         self._parts: dict[Any, int] = {}  # put_rows' part -> its file
-        self._path = self._new_file()
+        self._new_file()
         # get_row's blocks of the files (block number -> its bytes), oldest first (see get_row)
         self._blocks: dict[int, bytes] = {}
 
-    def _new_file(self) -> str:
+    def _name(self, number: int) -> str:
+        return os.path.join(self.folder, f"payloads-{number}")
+
+    def _new_file(self) -> None:
+        # (appended to, from its end: a file of a process that died with this one's number)
         try:
-            fd, path = tempfile.mkstemp(prefix="payloads-", dir=self.folder)
-            self._files.append(os.fdopen(fd, "w+b", buffering=0))
+            fd = os.open(self._name(self.base + len(self._files)), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            self._files.append(fd)
+            self._ends.append(os.fstat(fd).st_size)
         except OSError as exc:
             raise SpillError(self.folder, exc) from exc
-        self._ends.append(0)
         self._pending.append([])
-        return path
+
+    def _fd(self, number: int) -> int:
+        """The descriptor of file `number`, this one's or (opened once) another's."""
+        j = number - self.base
+        if 0 <= j < len(self._files):
+            return self._files[j]
+        fd = self._foreign.get(number)
+        if fd is None:
+            fd = self._foreign[number] = os.open(self._name(number), os.O_RDONLY)
+        return fd
 
     def put_event(self, e: Event) -> At:
         if type(e) is LazyEvent and e.head is not None and (e.rowp is not None or e.row is None):
@@ -223,22 +246,24 @@ class Payloads:
         without it). The rows of one `part` (each row's, in `parts`: scoring's score, a pile)
         go to a file of their own, up to _PARTS of them, so that what is read back together
         lies together (a rare score's rows: a block read serves many, not one)."""
-        where: list[int] = []
-        index, ends, pending = self._parts, self._ends, self._pending
-        for row, part in zip(rows, parts):
-            p = index.get(part)
-            if p is None:
-                p = self._part(part)
-            size = len(row)
-            at = ends[p]
-            ends[p] = at + size
-            pending[p].append(row)
-            where.append((p * _PART_SPAN + at) * _ROW_SPAN + size)
-        self._blocks.clear()  # (the last block of a file may grow)
-        self._pending_size += sum(map(len, rows))
+        put = self.put_row
+        return [put(row, part) for row, part in zip(rows, parts)]
+
+    def put_row(self, row: bytes, part: Any) -> int:
+        """put_rows of one row."""
+        p = self._parts.get(part)
+        if p is None:
+            p = self._part(part)
+        size = len(row)
+        at = self._ends[p]
+        self._ends[p] = at + size
+        self._pending[p].append(row)
+        if self._blocks:
+            self._blocks.clear()  # (the last block of a file may grow)
+        self._pending_size += size
         if self._pending_size >= _PAYLOAD_BUFFER:
-            self._settle()
-        return where
+            self.flush()
+        return ((self.base + p) * _PART_SPAN + at) * _ROW_SPAN + size
 
     def _part(self, part: Any) -> int:
         p = self._parts[part] = len(self._files) if len(self._files) < _PARTS else 0
@@ -270,17 +295,17 @@ class Payloads:
                 block = self._read_block(number)
             part = block[start : start + size]
             if not part:  # (never written: a bug, not bad input)
-                raise ValueError(f"spill: no row at {offset} in {self._path}")
+                raise ValueError(f"spill: no row at {offset} in {self.folder}")
             parts.append(part)
             offset += len(part)
             size -= len(part)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _read_block(self, number: int) -> bytes:
-        self._settle()
+        self.flush()
         try:
             p, offset = divmod(number * _BLOCK, _PART_SPAN)  # (a file's offsets: put_rows)
-            block = os.pread(self._files[p].fileno(), _BLOCK, offset)
+            block = os.pread(self._fd(p), _BLOCK, offset)
         except OSError as exc:
             raise SpillError(self.folder, exc) from exc
         blocks = self._blocks
@@ -300,13 +325,14 @@ class Payloads:
         self._ends[0] += size
         self._pending_size += size
         if self._pending_size >= _PAYLOAD_BUFFER:
-            self._settle()
+            self.flush()
 
-    def _settle(self) -> None:
-        """What is pending reaches the files (before anything reads them)."""
+    def flush(self) -> None:
+        """What is pending reaches the files (before anything reads them: the rows a worker
+        wrote, before it sends where they are)."""
         try:
-            for fh, pending in zip(self._files, self._pending):
-                fd, i = fh.fileno(), 0
+            for fd, pending in zip(self._files, self._pending):
+                i = 0
                 while i < len(pending):
                     batch = pending[i : i + _IOV_MAX]  # (at most IOV_MAX buffers a call)
                     done = os.writev(fd, batch)
@@ -325,17 +351,75 @@ class Payloads:
         self._pending_size = 0
 
     def get_event(self, at: At) -> Event:
-        self._settle()  # (a correlation's findings are written after the others: no window)
+        self.flush()  # (a correlation's findings are written after the others: no window)
         if len(at) == 4:
             offset, head, size, row = at
-            data = os.pread(self._files[0].fileno(), head + size + row, offset)
+            data = os.pread(self._files[0], head + size + row, offset)
             return LazyEvent.packed(data[:head], data[head : head + size], data[head + size :] or None)
         offset, size = at
-        return unpack_event(pickle.loads(os.pread(self._files[0].fileno(), size, offset)))
+        return unpack_event(pickle.loads(os.pread(self._files[0], size, offset)))
 
     def close(self) -> None:
-        for fh in self._files:
-            fh.close()
+        for fd in (*self._files, *self._foreign.values()):
+            os.close(fd)
+        self._files, self._foreign = [], {}
+
+
+class RowStore:
+    """Where a rows-only scan's findings' rows go (pipeline.scan_stream's `rows_only`): written
+    by the process that builds each row - a worker of the fast engine, or this one - into a
+    temporary folder (Payloads, from a base of each process's own: its pid), read back by
+    scoring in this process by the int each `put` returned, which is all that crosses from the
+    worker. Why: the rows of a rule that fires on most records are most of the scan's bytes
+    (1 GB for 800,000 findings); sent through the workers' pipes, then written to the spill by
+    the main process, they cost both sides more than building them (measured, bench/README).
+
+    A writing process must `flush` before the ints of what it put leave it. `close` (the
+    process that made the store) removes the folder; so does the garbage collector, or exit,
+    if a scan is dropped unread. A write that fails raises SpillError (in a worker: relayed by
+    engine/workers.py as it is)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._owner = os.getpid()
+        self._writer: Payloads | None = None
+        self._pid = 0  # the process _writer belongs to (a forked worker makes its own)
+        self._finalizer = weakref.finalize(self, _remove_folder, self.folder, self._owner)
+
+    @classmethod
+    def make(cls) -> RowStore | None:
+        """A store in a new temporary folder; None if none can be made (the rows then cross
+        as bytes, as they did: a scan too small to spill still needs no disk)."""
+        try:
+            return cls(tempfile.mkdtemp(prefix="trailhound-rows-"))
+        except OSError:
+            return None
+
+    def put(self, row: bytes, part: Any) -> int:
+        """Write `row` (`part`: Payloads.put_rows'); where it went, for Payloads.get_row."""
+        writer = self._writer
+        if writer is None or self._pid != os.getpid():
+            # (a forked process drops the writer it inherited, and what it held, unwritten:
+            # its maker's to write)
+            self._pid = os.getpid()
+            writer = self._writer = Payloads(self.folder, self._pid * _WRITER_FILES)
+        return writer.put_row(row, part)
+
+    def flush(self) -> None:
+        """What this process put reaches the files."""
+        if self._writer is not None and self._pid == os.getpid():
+            self._writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None and self._pid == os.getpid():
+            self._writer.close()
+        self._writer = None
+        self._finalizer()
+
+
+def _remove_folder(folder: str, owner: int) -> None:
+    if os.getpid() == owner:  # (not a forked worker's exit)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class Runs:

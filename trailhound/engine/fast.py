@@ -31,6 +31,7 @@ from trailhound.model import Event, LazyEvent, pack_head
 from trailhound.rules.first_seen import spec_of
 from trailhound.rules.model import Rule, RuleSet
 from trailhound.scoring import RowEvent, event_keys, match_score
+from trailhound.spill import RowStore
 
 if TYPE_CHECKING:
     from trailhound.pipeline import ScanStats
@@ -61,6 +62,9 @@ class FastPlan:
     # the scan's consumer needs only rows (pipeline.scan_stream's `rows_only`): a finding nothing
     # after the engine can change crosses as its row, score and keys alone (to_wire)
     rows_only: bool = False
+    # where such a finding's row goes (written by the worker; the wire carries where): None,
+    # the wire carries the row
+    rows: RowStore | None = field(default=None, repr=False)
     _gates: dict[tuple[str, str], tuple[_Gate, Prefilter]] = field(default_factory=dict, repr=False)
     _by_k: dict[tuple[str, str], dict[int, _CompiledRule]] = field(default_factory=dict, repr=False)
     _by_cands: dict[tuple[tuple[str, str], Any], tuple[_CompiledRule, ...]] = field(
@@ -91,10 +95,17 @@ class FastPlan:
             )
         return self._silent
 
-    def for_rows(self) -> None:
-        """The scan's consumer needs only rows (pipeline.scan_stream's `rows_only`): see to_wire."""
+    def for_rows(self, rows: RowStore | None = None) -> None:
+        """The scan's consumer needs only rows (pipeline.scan_stream's `rows_only`): see to_wire.
+        `rows`: where they are written (the wire then says where), else they cross as bytes."""
         _ = self.watched  # (computed once here, before worker processes fork)
         self.rows_only = True
+        self.rows = rows
+
+    def flush_rows(self) -> None:
+        """The rows this process wrote reach the store (before the wires naming them leave)."""
+        if self.rows is not None:
+            self.rows.flush()
 
     def _referenced(self) -> set[str]:
         """Ids of the rules a correlation references (engine/correlate.Correlator keeps their
@@ -192,7 +203,7 @@ class FastPlan:
         as those bytes plus the event's other fields: cheaper to send than the dict, with
         `row(m)`, the output row of its finding built here: model.LazyEvent.row). In a rows-only
         scan, a finding nothing after the engine changes (see `watched`) crosses as its keys,
-        score, rules and row JSON alone: no event (scoring.RowEvent). None: a match of silent
+        score, rules and row JSON (or where `rows` holds it) alone: no event (scoring.RowEvent). None: a match of silent
         rules only (is_silent), which is not sent."""
         # (the memo read here, _combo only on a miss: one call fewer for every match)
         rules, silent, final, score = self._combos.get(tuple(m.rules)) or self._combo(m)
@@ -203,7 +214,9 @@ class FastPlan:
             if final and self.rows_only and row is not None:
                 pre = row(m)
                 if pre is not None:
-                    return ("r", event_keys(e), score, rules, pre[0])
+                    rows = self.rows
+                    return ("r", event_keys(e), score, rules,
+                            pre[0] if rows is None else rows.put(pre[0], score))
         ri, fi = self._rule_index, self._filter_index
         supp = tuple((ri[id(r)], fi[id(f)]) for r, f in m.suppressed)
         if seg is not None and e.raw is value and type(e.meta) is dict and not e.meta:

@@ -140,6 +140,7 @@ def file_parts(plan: Any, profile: Any, got: Whole | Streamed, name: str, explic
                                     res.stats)
     res, wires = found
     while batch := list(islice(wires, PART)):
+        plan.flush_rows()  # (the rows a batch's wires name are written before it leaves)
         yield batch
     return res
 

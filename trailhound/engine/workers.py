@@ -18,7 +18,9 @@ or stays on one task for `WorkerLimits.stuck_after(size)` seconds (then it is ki
   systemic (workers cannot start, the machine is out of memory): WorkersFailing, one line.
 
 An exception inside a task is a bug, not bad input: WorkerError (the CLI prints one line and
-exits 1; `--debug` shows the worker's traceback). MemoryError is a Failure like a kill.
+exits 1; `--debug` shows the worker's traceback). MemoryError is a Failure like a kill. One of
+our own errors (errors.TrailhoundError: a full disk under the rows a worker writes) stops the
+scan as it would here: WorkerRefused, its message and exit code.
 
 A task may hand its result on in parts: when `work(task)` returns a generator, each value it
 yields is sent at once as a partial reply and comes out of `supervised` as `Part(value)`, in
@@ -48,13 +50,14 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
-from trailhound.errors import EngineError, UsageError
+from trailhound.errors import EngineError, TrailhoundError, UsageError
 
 __all__ = [
     "Failure",
     "Part",
     "WorkerError",
     "WorkerLimits",
+    "WorkerRefused",
     "WorkersFailing",
     "supervised",
 ]
@@ -80,6 +83,16 @@ class WorkerError(EngineError):
 
 class WorkersFailing(EngineError):
     """Worker processes keep failing, whatever the task: the scan stops."""
+
+
+class WorkerRefused(EngineError):
+    """A task stopped on one of our own errors (errors.TrailhoundError, e.g. spill.RowStore's
+    SpillError: the disk is full) in a worker process: its message and exit code, as if it had
+    been raised here (a bug is WorkerError)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class _RemoteTraceback(Exception):
@@ -204,6 +217,9 @@ def _child(
                 return
             except MemoryError:
                 replies.append(("oom", i))
+            except TrailhoundError as exc:  # one of ours (a full disk under spill.RowStore)
+                replies.append(("refused", i, str(exc), exc.exit_code, traceback.format_exc()))
+                break
             except Exception as exc:  # noqa: BLE001 - the supervisor raises it (WorkerError)
                 replies.append(("error", i, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
                 break
@@ -539,6 +555,8 @@ class _Supervisor(Generic[T, R]):
                 f"{name}: internal error while reading this file: {reply[2]}. This is a "
                 f"trailhound bug: please report it (--debug shows the traceback)"
             ) from _RemoteTraceback(reply[3])
+        if kind == "refused":
+            raise WorkerRefused(reply[2], reply[3]) from _RemoteTraceback(reply[4])
         if kind == "part":
             self.parts.setdefault(i, deque()).append(reply[2])
             return
