@@ -459,9 +459,12 @@ def test_cli_ctrl_c_stops_the_workers(inputs: list[Path], fifo: Path, cleanup: l
     assert worker in workers and not [pid for pid in workers if _alive(pid)]
 
 
-def test_cli_killed_takes_its_workers_along(inputs: list[Path], fifo: Path, cleanup: list[Any]) -> None:
-    """SIGKILL of the CLI runs none of its code: the kernel stops the workers (Linux)."""
-    p = _cli([*map(str, inputs), str(fifo)])
+def test_cli_killed_takes_its_workers_along(
+    inputs: list[Path], fifo: Path, cleanup: list[Any], tmp_path: Path
+) -> None:
+    """SIGKILL of the CLI runs none of its code: the kernel stops the workers (Linux). (Its
+    temporary folder stays, as any program's would: here, under the test's own.)"""
+    p = _cli([*map(str, inputs), str(fifo)], TMPDIR=str(tmp_path))
     cleanup.append(p)
     deadline = time.monotonic() + 120
     cleanup.append(_open_writer(fifo, p, deadline))

@@ -295,3 +295,32 @@ def test_no_temporary_folder_the_rows_cross_as_bytes(
     with pytest.raises(SystemExit) as ex:
         main(args)
     assert ex.value.code == 0 and capsysbinary.readouterr().out == want
+
+
+def test_rows_of_many_writers_read_with_few_descriptors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (a scan on many cores: more writers' files than a reader keeps open; read in any order)
+    monkeypatch.setattr(spill, "_FOREIGN", 3)
+    monkeypatch.setattr(spill, "_BLOCKS", 2)
+    rng = random.Random(7)
+    want: dict[int, bytes] = {}
+    for w in range(1, 9):
+        writer = Payloads(str(tmp_path), base=w * spill._WRITER_FILES)
+        for n in range(20):
+            row = bytes([w, n]) * rng.randint(1, 3000)
+            want[writer.put_row(row, rng.choice((1, 2, 0.5)))] = row
+        writer.flush()
+        writer.close()
+    reader = Payloads(str(tmp_path))
+    opened = os.open
+    seen: list[str] = []
+
+    def counting(path: str, *args: Any) -> int:
+        seen.append(path)
+        return opened(path, *args)
+
+    monkeypatch.setattr(os, "open", counting)
+    for at in rng.sample(sorted(want), len(want)):
+        assert reader.get_row(at) == want[at]
+        assert len(reader._foreign) <= 3
+    assert len(seen) > 8 * 3  # files were opened again, not all kept
+    reader.close()

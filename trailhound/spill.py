@@ -74,6 +74,7 @@ _ROW_SPAN = 1 << 40  # put_rows' ints: offset * _ROW_SPAN + size (a row is far b
 _PART_SPAN = 1 << 40  # ...where offset is file * _PART_SPAN + the offset in that file
 _PARTS = 16  # files put_rows writes at most (file handles; each part's rows together)
 _WRITER_FILES = 64  # file numbers per writing process of a RowStore (> _PARTS; its pid * this)
+_FOREIGN = 64  # other processes' files a Payloads keeps open (see Payloads._fd)
 
 
 # A finding less its event, order and copies (Codec.refs): score, rule, suppression and hit refs
@@ -219,13 +220,19 @@ class Payloads:
         self._pending.append([])
 
     def _fd(self, number: int) -> int:
-        """The descriptor of file `number`, this one's or (opened once) another's."""
+        """The descriptor of file `number`, this one's or another's (opened when read, the
+        last _FOREIGN of them kept open: a scan on many cores reads the files of many workers,
+        each up to _PARTS + 1, and a process may hold only so many descriptors)."""
         j = number - self.base
         if 0 <= j < len(self._files):
             return self._files[j]
-        fd = self._foreign.get(number)
+        foreign = self._foreign
+        fd = foreign.pop(number, None)
         if fd is None:
-            fd = self._foreign[number] = os.open(self._name(number), os.O_RDONLY)
+            if len(foreign) >= _FOREIGN:
+                os.close(foreign.pop(next(iter(foreign))))
+            fd = os.open(self._name(number), os.O_RDONLY)
+        foreign[number] = fd  # (the most recent last)
         return fd
 
     def put_event(self, e: Event) -> At:
