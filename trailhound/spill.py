@@ -568,33 +568,31 @@ def _read_chunks(path: str) -> Iterator[list[Any]]:
     os.unlink(path)  # read once: gone as soon as it is merged
 
 
-def _read_run(path: str) -> Iterator[Any]:
-    for chunk in _read_chunks(path):
-        yield from chunk
-
-
 class Piles:
-    """Items appended to piles by key, each pile in the order its items came, read back pile
-    after pile in key order: a sort for items that arrive already sorted within their key (the
-    findings of one score, in event order: scoring.py), at the cost of a pass instead of an
-    external merge sort. At most MAX_PILES piles (`add` says False for a new key past that);
-    with a `folder`, each pile keeps one chunk in memory and the rest in its own file."""
+    """Items appended to piles by key (an item's first element), each pile in the order its
+    items came, read back pile after pile in key order: a sort for items that arrive already
+    sorted within their key (the findings of one score, in event order: scoring.py), at the
+    cost of a pass instead of an external merge sort. At most MAX_PILES piles (keys); with a
+    `folder`, each pile keeps one chunk in memory and the rest in its own file."""
 
     def __init__(self, folder: str | None) -> None:
         self.folder = folder
         self._piles: dict[Any, list[Any]] = {}
         self._files: dict[Any, tuple[str, IO[bytes]]] = {}
 
-    def add(self, key: Any, item: Any) -> bool:
-        pile = self._piles.get(key)
-        if pile is None:
-            if len(self._piles) >= MAX_PILES:
-                return False
-            pile = self._piles[key] = []
-        pile.append(item)
-        if self.folder is not None and len(pile) >= _PILE_CHUNK:
-            self._write(key, pile)
-        return True
+    def extend(self, items: Iterable[Any]) -> None:
+        """Pile each of `items` (in order) by its key (at most MAX_PILES keys)."""
+        piles, folder = self._piles, self.folder
+        for item in items:
+            key = item[0]
+            pile = piles.get(key)
+            if pile is None:
+                if len(piles) >= MAX_PILES:
+                    raise ValueError(f"Piles: more than {MAX_PILES} keys")  # (a bug: the caller counts)
+                pile = piles[key] = []
+            pile.append(item)
+            if folder is not None and len(pile) >= _PILE_CHUNK:
+                self._write(key, pile)
 
     def _write(self, key: Any, pile: list[Any]) -> None:
         try:
@@ -602,24 +600,29 @@ class Piles:
             if got is None:
                 fd, path = tempfile.mkstemp(prefix="pile-", suffix=".pickle", dir=self.folder)
                 got = self._files[key] = (path, os.fdopen(fd, "wb", buffering=_READ_BUFFER))
-            data = pickle.dumps(pile, pickle.HIGHEST_PROTOCOL)  # (_read_run's chunk format)
+            data = pickle.dumps(pile, pickle.HIGHEST_PROTOCOL)  # (_read_chunks' format)
             got[1].write(len(data).to_bytes(8, "little"))
             got[1].write(data)
         except OSError as exc:  # disk full, folder gone: say where and what to do
             raise SpillError(self.folder or tempfile.gettempdir(), exc) from exc
         pile.clear()
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[tuple[Any, Iterator[list[Any]]]]:
+        """(key, its pile's items in chunks) for each pile, in key order; each pile's chunks
+        must be read before the next pile is asked for."""
         for key in sorted(self._piles):
-            pile = self._piles.pop(key)
-            if pile and key in self._files:
-                self._write(key, pile)  # (the rest, after the chunks written before)
-            got = self._files.pop(key, None)
-            if got is not None:
-                got[1].close()
-                yield from _read_run(got[0])
-            else:
-                yield from pile
+            yield key, self._chunks(key)
+
+    def _chunks(self, key: Any) -> Iterator[list[Any]]:
+        pile = self._piles.pop(key)
+        if key not in self._files:
+            yield pile
+            return
+        if pile:
+            self._write(key, pile)  # (the rest, after the chunks written before)
+        path, fh = self._files.pop(key)
+        fh.close()
+        yield from _read_chunks(path)
 
     def close(self) -> None:
         for _, fh in self._files.values():
