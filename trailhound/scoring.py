@@ -495,6 +495,7 @@ class _Sorter:
         # -score -> its pile's entries are whole (*sort key, copies, item): True; short
         # (-score, order, copies, item): False; no pile (past MAX_PILES; into `final`): None
         self.whole: dict[Any, bool | None] = {}
+        self.short: set[Any] = set()  # the scores whose piles take short entries (whole False)
 
     def spill(self, budget: int, keeps: Callable[[int], bool]) -> None:
         """From now on keep at most `budget` entries per sort in memory, the rest on disk;
@@ -656,10 +657,10 @@ class _Sorter:
             entry = (*e[3:9], copies, e[-1])
             shared.add(entry[0])
             final.add(entry)
-        whole = self.whole
+        short = self.short
         out: list[tuple[Any, ...]] = []  # winners in order, piled a batch at a time
-        start = 0  # where the winners of the event order `at` begin in `out`
-        at: tuple[object, ...] | None = None
+        start = 0  # where the winners of the event order of `at` (a winner) begin in `out`
+        at: tuple[Any, ...] = _LAST
         # _collapsed's loop and the winners' in one (each a step per finding): entries
         # (*event_order, key, status, order, -score, copies, item), the first of each key wins;
         # _LAST ends the last group (its key equals none)
@@ -667,33 +668,43 @@ class _Sorter:
         key: Any = _UNSEEN
         copies = 0
         for e in chain(self.records, (_LAST,)):
-            if e[_RECORD_KEY] == key:
+            if e[4] == key:  # (_RECORD_KEY)
                 copies += e[8]
                 continue
             item = won[9]
             if item is not None:  # (a winner below min_score hides its copies)
-                first = won[:4]
-                if first != at:
+                # a new event order (its id first: it differs the most)
+                if won[3] != at[3] or won[1] != at[1] or won[0] != at[0] or won[2] != at[2]:
                     if len(out) - start > 1:  # (one event order: by score, then input order)
                         out[start:] = sorted(out[start:])
                     if len(out) >= _PILE_BATCH:
                         piles.extend(out)
                         out.clear()
-                    start, at = len(out), first
-                score = won[7]
-                kind = whole.get(score, _UNSEEN)
-                if kind is _UNSEEN:
-                    kind = whole[score] = None if len(whole) >= MAX_PILES else score in shared
-                if kind is False:
-                    out.append((score, won[6], copies, item))
-                elif kind:
-                    out.append((*_sort_key(-score, first, won[6]), copies, item))
-                else:  # (a new score past MAX_PILES: `final` sorts it, no pile has its score)
-                    final.add((*_sort_key(-score, first, won[6]), copies, item))
-            won, key, copies = e, e[_RECORD_KEY], e[8]
+                    start, at = len(out), won
+                if won[7] in short:
+                    out.append((won[7], won[6], copies, item))
+                else:
+                    self._winner(won, copies, out)
+            won, key, copies = e, e[4], e[8]
         if len(out) - start > 1:
             out[start:] = sorted(out[start:])
         piles.extend(out)
+
+    def _winner(self, won: tuple[Any, ...], copies: int, out: list[tuple[Any, ...]]) -> None:
+        """Where _winners puts a winner of a score whose pile does not take short entries (or
+        that it meets first): its pile, with its whole sort key when `final` holds the score
+        (merged with it: _ordered), or `final` itself, past MAX_PILES scores."""
+        score, whole = won[7], self.whole
+        kind = whole.get(score, _UNSEEN)
+        if kind is _UNSEEN:
+            kind = whole[score] = None if len(whole) >= MAX_PILES else score in self.final_scores
+            if kind is False:
+                self.short.add(score)
+        entry = (*_sort_key(-score, won[:4], won[6]), copies, won[9])
+        if kind is None:  # (no pile has its score: `final` sorts it)
+            self.final.add(entry)
+        else:
+            out.append(entry if kind else (score, won[6], copies, won[9]))
 
     def _output(self, piles: Piles) -> Iterator[Finding]:
         codec, row_finding = self.codec.finding, RowFinding.of
