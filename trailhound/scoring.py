@@ -555,23 +555,17 @@ class _Sorter:
         min_score = self.min_score
         # (keep_score once per score in the batch, not once per finding: a batch has a few)
         dropped = {s for s in {w[2] for w in wires} if not keep_score(s, min_score)}
-        items: list[Any] = [w[4] for w in wires] if not dropped else [
-            None if w[2] in dropped else w[4] for w in wires
-        ]
-        if self.payloads is not None:  # the batch's rows written at once, by score (a pile's)
-            kept = [i for i, json in enumerate(items) if json.__class__ is bytes]
-            if kept:
-                where = self.payloads.put_rows([items[i] for i in kept], [wires[i][2] for i in kept])
-                for i, at in zip(kept, where):
-                    items[i] = at
-        if self.dedupe:
+        if dropped or (self.payloads is not None and self.rows is None):
+            wires = self._kept(wires, dropped)
+        dedupe = self.dedupe
+        if dedupe:
             # most findings of a rows-only scan have a "record" collapse key (group_first set):
-            # their entries in one pass (_add_all's, spelled out: once per finding, each call
-            # and generator step costs)
+            # their entries in one comprehension (_add_all's, spelled out, event_order's four
+            # fields by index: once per finding, each call, generator step and unpacking costs)
             records = [
-                (*first, key, status, o, -score, 1, item)
-                for o, ((_, (key, status, _, first), score, _, _), item) in enumerate(zip(wires, items), order)
-                if first
+                (f[0], f[1], f[2], f[3], key, status, o, -score, 1, item)
+                for o, (_, (key, status, _, f), score, _, item) in enumerate(wires, order)
+                if f
             ]
             if records:
                 self.records.extend(records)
@@ -579,9 +573,22 @@ class _Sorter:
                 return
         self._add_all(
             (key, first, status, score, event_order, o, 1, item)
-            for o, ((_, (key, status, event_order, first), score, _, _), item) in enumerate(zip(wires, items), order)
-            if not (first and self.dedupe)
+            for o, (_, (key, status, event_order, first), score, _, item) in enumerate(wires, order)
+            if not (first and dedupe)
         )
+
+    def _kept(self, wires: Sequence[RowWire], dropped: set[float]) -> list[RowWire]:
+        """`wires` with the Item the sorter keeps of each: None below min_score (`dropped`
+        scores); spilled, where Payloads wrote a row that came as bytes (the batch's at once,
+        each with its score: a pile's file)."""
+        items: list[Any] = [None if w[2] in dropped else w[4] for w in wires]
+        if self.payloads is not None:
+            kept = [i for i, json in enumerate(items) if json.__class__ is bytes]
+            if kept:
+                where = self.payloads.put_rows([items[i] for i in kept], [wires[i][2] for i in kept])
+                for i, at in zip(kept, where):
+                    items[i] = at
+        return [(w[0], w[1], w[2], w[3], item) for w, item in zip(wires, items)]
 
     def _add_all(self, found: Iterable[tuple[Any, ...]]) -> None:
         """Sort each (collapse key, group_first, status, score, event_order, input order, copies,

@@ -25,7 +25,7 @@ import tempfile
 import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import IO, Any
 
 import orjson
@@ -516,7 +516,12 @@ class Runs:
 
 def merge(runs: list[Iterator[list[Any]]], key: Callable[[Any], Any] | None = None) -> Iterator[Any]:
     """The items of sorted `runs`, each given as its sorted chunks (lists), in one sorted order;
-    equal items in the order of their runs (as heapq.merge).
+    equal items in the order of their runs (as heapq.merge). See _merged."""
+    return chain.from_iterable(_merged(runs, key))  # (no Python step per item)
+
+
+def _merged(runs: list[Iterator[list[Any]]], key: Callable[[Any], Any] | None) -> Iterator[list[Any]]:
+    """merge's items in sorted lists, one after the other.
 
     Chunk by chunk rather than item by item: of the chunks in memory (one a run), the one whose
     last item is the lowest (the first such) is taken whole, with every item of the others that
@@ -552,7 +557,7 @@ def merge(runs: list[Iterator[list[Any]]], key: Callable[[Any], Any] | None = No
                 batch += c[:n]
                 chunks[j] = c[n:]
         batch.sort(key=key)
-        yield from batch
+        yield batch
         for j in range(len(chunks) - 1, -1, -1):  # the chunks taken whole: the next of their run
             if not chunks[j]:
                 nxt = next((c for c in its[j] if c), None)
@@ -561,9 +566,8 @@ def merge(runs: list[Iterator[list[Any]]], key: Callable[[Any], Any] | None = No
                 else:
                     chunks[j] = nxt
     if chunks:
-        yield from chunks[0]
-        for c in its[0]:
-            yield from c
+        yield chunks[0]
+        yield from its[0]
 
 
 def _read_chunks(path: str) -> Iterator[list[Any]]:
