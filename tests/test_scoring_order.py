@@ -146,10 +146,29 @@ def test_piles_give_each_pile_in_key_order(tmp_path: Path, on_disk: bool) -> Non
     rng = random.Random(7)
     piles = Piles(str(tmp_path) if on_disk else None)
     added: list[tuple[int, int]] = []
-    for i in range(5000):
-        k = rng.randint(0, MAX_PILES + 5)
-        if piles.add(k, (k, i)):
-            added.append((k, i))
-    assert len({k for k, _ in added}) == MAX_PILES  # a new key past the cap is refused
-    assert list(piles) == sorted(added)  # every item, piles by key, each in arrival order
+    for i in range(0, 5000, 100):  # in batches of several keys, as scoring hands them over
+        batch = [(rng.randint(0, MAX_PILES - 1), i + j) for j in range(rng.randint(0, 100))]
+        piles.extend(batch)
+        added += batch
+    with pytest.raises(ValueError, match="more than"):  # a new key past the cap is a bug
+        piles.extend([(MAX_PILES, 0)])
+    got = [(key, [item for chunk in chunks for item in chunk]) for key, chunks in piles]
+    # every item, piles by key, each in arrival order
+    assert [item for _, items in got for item in items] == sorted(added)
+    assert all(item[0] == key for key, items in got for item in items)
     assert os.listdir(tmp_path) == []  # read once, then gone
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_scores_past_the_piles_cap_are_plain_pythons(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More scores than piles (scoring counts them: the first MAX_PILES get one each, the rest
+    are sorted with `final`), with findings of no collapse key sharing some of the piled scores
+    (their piles then keep whole sort keys, merged with `final`'s)."""
+    monkeypatch.setattr("trailhound.scoring.MAX_PILES", 2)
+    ms, _ = _synthetic(seed)
+    for budget in (1, 3, 10**9):
+        for min_score in (None, 0, 2):
+            want = _plain(ms, True, min_score)
+            got = [(f.order, f.score, [r.id for r in f.rules], f.copies)
+                   for f in iter_findings(iter(ms), min_score, dedupe=True, spill_after=budget)]
+            assert got == want, (seed, budget, min_score)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import count
+from itertools import chain, groupby
 from typing import Any
 
 import orjson
@@ -31,7 +31,17 @@ from trailhound.engine.correlate import CorrelationStats, Correlator, Hit
 from trailhound.errors import SpillError
 from trailhound.model import Event
 from trailhound.rules.model import Correlation, Filter, Rule
-from trailhound.spill import At, Codec, FindingRefs, Payloads, Piles, RowStore, Runs, spill_budget
+from trailhound.spill import (
+    MAX_PILES,
+    At,
+    Codec,
+    FindingRefs,
+    Payloads,
+    Piles,
+    RowStore,
+    Runs,
+    spill_budget,
+)
 
 # The Event fields that name an operation (collapse_key's inputs, in _collapse_key's order).
 COLLAPSE_FIELDS = (
@@ -479,6 +489,13 @@ class _Sorter:
         self.groups = Runs(None, _UNBOUNDED, "")
         self.records = Runs(None, _UNBOUNDED, "")
         self.final = Runs(None, _UNBOUNDED, "")  # (*sort key, copies, item)
+        # the scores (-score, the sort key's first part) `final` holds: _winners' piles of
+        # other scores need no sort key (_output merges no entry of `final` into them)
+        self.final_scores: set[Any] = set()
+        # -score -> its pile's entries are whole (*sort key, copies, item): True; short
+        # (-score, order, copies, item): False; no pile (past MAX_PILES; into `final`): None
+        self.whole: dict[Any, bool | None] = {}
+        self.short: set[Any] = set()  # the scores whose piles take short entries (whole False)
 
     def spill(self, budget: int, keeps: Callable[[int], bool]) -> None:
         """From now on keep at most `budget` entries per sort in memory, the rest on disk;
@@ -536,16 +553,42 @@ class _Sorter:
         a finding's Item is where its row is (an int: where the worker wrote it, RowStore, or
         spilled, where Payloads did), or its row."""
         min_score = self.min_score
-        items: list[Any] = [w[4] if keep_score(w[2], min_score) else None for w in wires]
-        if self.payloads is not None:  # the batch's rows written at once, by score (a pile's)
-            kept = [i for i, json in enumerate(items) if json.__class__ is bytes]
-            where = self.payloads.put_rows([items[i] for i in kept], [wires[i][2] for i in kept])
-            for i, at in zip(kept, where):
-                items[i] = at
+        # (keep_score once per score in the batch, not once per finding: a batch has a few)
+        dropped = {s for s in {w[2] for w in wires} if not keep_score(s, min_score)}
+        if dropped or (self.payloads is not None and self.rows is None):
+            wires = self._kept(wires, dropped)
+        dedupe = self.dedupe
+        if dedupe:
+            # most findings of a rows-only scan have a "record" collapse key (group_first set):
+            # their entries in one comprehension (_add_all's, spelled out, event_order's four
+            # fields by index: once per finding, each call, generator step and unpacking costs)
+            records = [
+                (f[0], f[1], f[2], f[3], key, status, o, -score, 1, item)
+                for o, (_, (key, status, _, f), score, _, item) in enumerate(wires, order)
+                if f
+            ]
+            if records:
+                self.records.extend(records)
+            if len(records) == len(wires):
+                return
         self._add_all(
             (key, first, status, score, event_order, o, 1, item)
-            for o, (_, (key, status, event_order, first), score, _, _), item in zip(count(order), wires, items)
+            for o, (_, (key, status, event_order, first), score, _, item) in enumerate(wires, order)
+            if not (first and dedupe)
         )
+
+    def _kept(self, wires: Sequence[RowWire], dropped: set[float]) -> list[RowWire]:
+        """`wires` with the Item the sorter keeps of each: None below min_score (`dropped`
+        scores); spilled, where Payloads wrote a row that came as bytes (the batch's at once,
+        each with its score: a pile's file)."""
+        items: list[Any] = [None if w[2] in dropped else w[4] for w in wires]
+        if self.payloads is not None:
+            kept = [i for i, json in enumerate(items) if json.__class__ is bytes]
+            if kept:
+                where = self.payloads.put_rows([items[i] for i in kept], [wires[i][2] for i in kept])
+                for i, at in zip(kept, where):
+                    items[i] = at
+        return [(w[0], w[1], w[2], w[3], item) for w, item in zip(wires, items)]
 
     def _add_all(self, found: Iterable[tuple[Any, ...]]) -> None:
         """Sort each (collapse key, group_first, status, score, event_order, input order, copies,
@@ -570,6 +613,7 @@ class _Sorter:
         if records:
             self.records.extend(records)
         if final:
+            self.final_scores.update(map(_SCORE, final))
             self.final.extend(final)
 
     def finish(self, hits: Sequence[Hit], correlator: Correlator) -> Iterator[Finding]:
@@ -602,49 +646,80 @@ class _Sorter:
                     self.add(found, False)
         piles = Piles(self.where)
         try:
-            yield from self._output(self._winners(piles))
+            self._winners(piles)
+            yield from self._output(piles)
         finally:
             piles.close()
 
-    def _winners(self, piles: Piles) -> Piles:
+    def _winners(self, piles: Piles) -> None:
         """Each collapse group's winner, counting the others' copies, into `final` - or, for
         groups sorted by event order (group_first), into one pile per score: the groups come
         out in event order, so each score's winners do too (once the few that share one event
         order are sorted by input order), and the piles read in score order are sorted by sort
-        key without a second external sort of every finding."""
-        final, add = self.final, piles.add
+        key without a second external sort of every finding. A pile of a score `final` holds
+        none of takes (-score, order, copies, item) alone: nothing is merged into it (_output),
+        and an entry of 4 fields is half the cost of 8 to pickle and read back."""
+        final, shared = self.final, self.final_scores
         for e, copies in _collapsed(self.groups, _GROUP_KEY):
-            final.add((*e[3:9], copies, e[-1]))
-        held: list[tuple[Any, ...]] = []  # winners of one event order, in group order
+            entry = (*e[3:9], copies, e[-1])
+            shared.add(entry[0])
+            final.add(entry)
+        short = self.short
+        out: list[tuple[Any, ...]] = []  # winners in order, piled a batch at a time
+        start = 0  # where the winners of the event order of `at` (a winner) begin in `out`
+        at: tuple[Any, ...] = _LAST
+        # _collapsed's loop and the winners' in one (each a step per finding): entries
+        # (*event_order, key, status, order, -score, copies, item), the first of each key wins;
+        # _LAST ends the last group (its key equals none)
+        won: tuple[Any, ...] = _LAST
+        key: Any = _UNSEEN
+        copies = 0
+        for e in chain(self.records, (_LAST,)):
+            if e[4] == key:  # (_RECORD_KEY)
+                copies += e[8]
+                continue
+            item = won[9]
+            if item is not None:  # (a winner below min_score hides its copies)
+                # a new event order (its id first: it differs the most)
+                if won[3] != at[3] or won[1] != at[1] or won[0] != at[0] or won[2] != at[2]:
+                    if len(out) - start > 1:  # (one event order: by score, then input order)
+                        out[start:] = sorted(out[start:])
+                    if len(out) >= _PILE_BATCH:
+                        piles.extend(out)
+                        out.clear()
+                    start, at = len(out), won
+                if won[7] in short:
+                    out.append((won[7], won[6], copies, item))
+                else:
+                    self._winner(won, copies, out)
+            won, key, copies = e, e[4], e[8]
+        if len(out) - start > 1:
+            out[start:] = sorted(out[start:])
+        piles.extend(out)
 
-        def flush() -> None:
-            if len(held) > 1:
-                held.sort()  # (sort key first: event order is equal, so score, then input order)
-            for entry in held:
-                if not add(entry[0], entry):  # (a new score past MAX_PILES)
-                    final.add(entry)
-            held.clear()
+    def _winner(self, won: tuple[Any, ...], copies: int, out: list[tuple[Any, ...]]) -> None:
+        """Where _winners puts a winner of a score whose pile does not take short entries (or
+        that it meets first): its pile, with its whole sort key when `final` holds the score
+        (merged with it: _ordered), or `final` itself, past MAX_PILES scores."""
+        score, whole = won[7], self.whole
+        kind = whole.get(score, _UNSEEN)
+        if kind is _UNSEEN:
+            kind = whole[score] = None if len(whole) >= MAX_PILES else score in self.final_scores
+            if kind is False:
+                self.short.add(score)
+        entry = (*_sort_key(-score, won[:4], won[6]), copies, won[9])
+        if kind is None:  # (no pile has its score: `final` sorts it)
+            self.final.add(entry)
+        else:
+            out.append(entry if kind else (score, won[6], copies, won[9]))
 
-        at: tuple[object, ...] = ()
-        for e, copies in _collapsed(self.records, _RECORD_KEY):
-            first = e[:4]
-            if first != at:
-                flush()
-                at = first
-            # (*event_order, key, status, order, -score, copies, item): its sort key rebuilt
-            held.append((*_sort_key(-e[7], first, e[6]), copies, e[9]))
-        flush()
-        return piles
-
-    def _output(self, piled: Piles) -> Iterator[Finding]:
-        # both sorted by sort key (unique: no comparison reaches the copies or the item)
-        final: Iterable[tuple[Any, ...]] = heapq.merge(self.final, piled) if self.final.count else piled
+    def _output(self, piles: Piles) -> Iterator[Finding]:
         codec, row_finding = self.codec.finding, RowFinding.of
         reader = self.payloads
         if reader is None and self.rows is not None:
             reader = self.reader = Payloads(self.rows.folder)
         get_row = None if reader is None else reader.get_row
-        for score, _, _, _, _, order, copies, item in final:
+        for score, order, copies, item in chain.from_iterable(self._ordered(piles)):
             kind = item.__class__
             if kind is int:
                 assert get_row is not None  # (only a spill or a RowStore holds rows)
@@ -658,6 +733,32 @@ class _Sorter:
             else:
                 item.copies = copies
                 yield item
+
+    def _ordered(self, piles: Piles) -> Iterator[Iterable[tuple[Any, ...]]]:
+        """The findings' (-score, order, copies, item) by sort key, in runs of entries: `final`'s
+        (sorted by sort key) and the piles' (one score each, in sort key order; whole entries
+        where `final` holds the score: merged with its entries of that score)."""
+        scores = groupby(self.final if self.final.count else (), _SCORE)  # (final by score)
+        got = next(scores, None)
+        for score, chunks in piles:
+            while got is not None and got[0] < score:
+                yield map(_SHORT, got[1])
+                got = next(scores, None)
+            if got is not None and got[0] == score:  # (its pile's entries are whole: whole)
+                yield map(_SHORT, heapq.merge(got[1], chain.from_iterable(chunks)))
+                got = next(scores, None)
+            else:  # (short entries: `final` holds no finding of this score)
+                yield chain.from_iterable(chunks)
+        while got is not None:
+            yield map(_SHORT, got[1])
+            got = next(scores, None)
+
+
+_SCORE = operator.itemgetter(0)  # an entry's -score (whole or short)
+_SHORT = operator.itemgetter(0, -3, -2, -1)  # a whole entry's (-score, order, copies, item)
+_PILE_BATCH = 1024  # winners handed to Piles.extend at once
+_UNSEEN = object()
+_LAST = (None,) * 10  # (a records entry that ends _winners' last group: no key is None)
 
 
 # Where the collapse key is in the entries of _Sorter.groups and _Sorter.records

@@ -25,7 +25,8 @@ import tempfile
 import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from heapq import heapify, heappop, heappush, heapreplace
+from itertools import chain, islice
 from typing import IO, Any
 
 import orjson
@@ -65,12 +66,18 @@ _CHUNK = 256
 _CHUNK_BYTES = 32 << 10
 _PILE_CHUNK = 256  # items a pile holds in memory (an entry, ~100 bytes: its row is in Payloads)
 _PAYLOAD_BUFFER = 1 << 20
-# get_row's blocks: the size of a read (a rare score's rows lie far apart: a block each), and
-# how many are kept (4 MB; enough for a few dozen inputs read side by side)
-_BLOCK = 1 << 14
-_BLOCKS = 256
+# get_row's blocks: the size of a read, and how many are kept (4 MB; enough for a few dozen
+# inputs read side by side). 64 KB: each score's rows are in files of their own (put_rows), so a
+# block serves the rows read next (1M set: 21k reads of 1.05 GB; 16 KB blocks: 69k reads of
+# 1.02 GB, and 11% of the rows across two blocks, the slow path; -0.15 CPU-s)
+_BLOCK_BITS = 16
+_BLOCK = 1 << _BLOCK_BITS
+_BLOCK_MASK = _BLOCK - 1
+_BLOCKS = 64
 _IOV_MAX = 1024  # buffers one os.writev may take (POSIX: at least 16; Linux: 1024)
-_ROW_SPAN = 1 << 40  # put_rows' ints: offset * _ROW_SPAN + size (a row is far below a TB)
+_ROW_BITS = 40
+_ROW_SPAN = 1 << _ROW_BITS  # put_rows' ints: offset * _ROW_SPAN + size (a row is far below a TB)
+_ROW_MASK = _ROW_SPAN - 1
 _PART_SPAN = 1 << 40  # ...where offset is file * _PART_SPAN + the offset in that file
 _PARTS = 16  # files put_rows writes at most (file handles; each part's rows together)
 _WRITER_FILES = 64  # file numbers per writing process of a RowStore (> _PARTS; its pid * this)
@@ -286,9 +293,11 @@ class Payloads:
         # through its own part of the file. A read per row (a buffered file's seek and read)
         # was ~3 us a finding; blocks of the file, the last _BLOCKS of them kept, serve the
         # next rows of every stream at once.
-        offset, size = divmod(at, _ROW_SPAN)
-        number, start = divmod(offset, _BLOCK)
-        block = self._blocks.get(number)
+        # (shifts and masks: the ints are past 64 bits, and a divmod of those costs twice as much)
+        offset = at >> _ROW_BITS
+        size = at & _ROW_MASK
+        block = self._blocks.get(offset >> _BLOCK_BITS)
+        start = offset & _BLOCK_MASK
         if block is not None and start + size <= len(block):
             return block[start : start + size]
         return self._read_row(offset, size)
@@ -515,7 +524,12 @@ class Runs:
 
 def merge(runs: list[Iterator[list[Any]]], key: Callable[[Any], Any] | None = None) -> Iterator[Any]:
     """The items of sorted `runs`, each given as its sorted chunks (lists), in one sorted order;
-    equal items in the order of their runs (as heapq.merge).
+    equal items in the order of their runs (as heapq.merge). See _merged."""
+    return chain.from_iterable(_merged(runs, key))  # (no Python step per item)
+
+
+def _merged(runs: list[Iterator[list[Any]]], key: Callable[[Any], Any] | None) -> Iterator[list[Any]]:
+    """merge's items in sorted lists, one after the other.
 
     Chunk by chunk rather than item by item: of the chunks in memory (one a run), the one whose
     last item is the lowest (the first such) is taken whole, with every item of the others that
@@ -523,8 +537,17 @@ def merge(runs: list[Iterator[list[Any]]], key: Callable[[Any], Any] | None = No
     C), and that run's next chunk read. heapq.merge compares each item with log2(runs) others,
     each comparison walking two tuples in Python's list-in-list heap entries: it was the largest
     cost of sorting the spilled findings (1M findings in 161 runs: ~0.9 us an item).
+
+    Two heaps say which chunks take part, so that a batch costs the chunks it takes from, not
+    every run's: `lasts` (the lowest last item: the chunk taken whole, the batch's bound) and
+    `firsts` (each chunk's first item not yet taken: those at or below the bound give some).
+    Input read in time order gives runs that each cover a stretch of one input's time: of 161
+    runs, a batch took from ~5, and walking the others was a third of the merge (1M findings).
+    Only the chunk taken whole ends in a batch (any other's last item is above the bound, or
+    equal and in a later run: bisect_left keeps it), so only its run reads its next chunk.
     """
-    chunks: list[list[Any]] = []
+    k: Callable[[Any], Any] = key if key is not None else _same
+    chunks: list[list[Any]] = []  # each run's chunk in memory
     its: list[Iterator[list[Any]]] = []
     for it in runs:
         for chunk in it:
@@ -532,37 +555,48 @@ def merge(runs: list[Iterator[list[Any]]], key: Callable[[Any], Any] | None = No
                 chunks.append(chunk)
                 its.append(it)
                 break
-    while len(chunks) > 1:
-        lasts = [c[-1] for c in chunks] if key is None else [key(c[-1]) for c in chunks]
-        low = min(range(len(chunks)), key=lasts.__getitem__)  # (min: the first of equal ones)
-        last = lasts[low]
+    starts = [0] * len(chunks)  # where each chunk's items not yet taken start
+    # (item or its key, run): equal items by run, as the merge keeps them
+    lasts = [(k(c[-1]), j) for j, c in enumerate(chunks)]
+    firsts = [(k(c[0]), j) for j, c in enumerate(chunks)]
+    heapify(lasts)
+    heapify(firsts)
+    while len(lasts) > 1:
+        last, low = lasts[0]
+        taking: list[int] = []
+        while firsts and not last < firsts[0][0]:  # (first <= last: it may give some)
+            taking.append(heappop(firsts)[1])
+        taking.sort()  # (the batch in run order: the sort is stable, equal items stay so)
         batch: list[Any] = []
-        for j, c in enumerate(chunks):
+        for j in taking:
+            c, start = chunks[j], starts[j]
             if j == low:
-                n = len(c)
-            elif (c[0] if key is None else key(c[0])) > last:
-                continue  # (nothing of it comes before: the common case, one comparison)
-            else:  # before `last`; equal ones too from the runs before `low` (its order)
-                n = (bisect_right if j < low else bisect_left)(c, last, key=key)
-            if n == len(c):
-                batch += c
-                chunks[j] = []
-            elif n:
-                batch += c[:n]
-                chunks[j] = c[n:]
+                batch += c[start:] if start else c
+                continue
+            # before `last`; equal ones too from the runs before `low` (its order)
+            n = (bisect_right if j < low else bisect_left)(c, last, start, key=key)
+            if n > start:
+                batch += c[start:n]
+                starts[j] = n
+            heappush(firsts, (k(c[n]), j))  # (n < len(c): see above)
         batch.sort(key=key)
-        yield from batch
-        for j in range(len(chunks) - 1, -1, -1):  # the chunks taken whole: the next of their run
-            if not chunks[j]:
-                nxt = next((c for c in its[j] if c), None)
-                if nxt is None:
-                    del chunks[j], its[j]
-                else:
-                    chunks[j] = nxt
-    if chunks:
-        yield from chunks[0]
-        for c in its[0]:
-            yield from c
+        yield batch
+        nxt = next((c for c in its[low] if c), None)  # the next chunk of the run taken whole
+        if nxt is None:
+            heappop(lasts)
+            chunks[low] = []
+        else:
+            chunks[low], starts[low] = nxt, 0
+            heapreplace(lasts, (k(nxt[-1]), low))
+            heappush(firsts, (k(nxt[0]), low))
+    if lasts:
+        j = lasts[0][1]
+        yield chunks[j][starts[j] :]
+        yield from its[j]
+
+
+def _same(item: Any) -> Any:
+    return item
 
 
 def _read_chunks(path: str) -> Iterator[list[Any]]:
@@ -575,33 +609,31 @@ def _read_chunks(path: str) -> Iterator[list[Any]]:
     os.unlink(path)  # read once: gone as soon as it is merged
 
 
-def _read_run(path: str) -> Iterator[Any]:
-    for chunk in _read_chunks(path):
-        yield from chunk
-
-
 class Piles:
-    """Items appended to piles by key, each pile in the order its items came, read back pile
-    after pile in key order: a sort for items that arrive already sorted within their key (the
-    findings of one score, in event order: scoring.py), at the cost of a pass instead of an
-    external merge sort. At most MAX_PILES piles (`add` says False for a new key past that);
-    with a `folder`, each pile keeps one chunk in memory and the rest in its own file."""
+    """Items appended to piles by key (an item's first element), each pile in the order its
+    items came, read back pile after pile in key order: a sort for items that arrive already
+    sorted within their key (the findings of one score, in event order: scoring.py), at the
+    cost of a pass instead of an external merge sort. At most MAX_PILES piles (keys); with a
+    `folder`, each pile keeps one chunk in memory and the rest in its own file."""
 
     def __init__(self, folder: str | None) -> None:
         self.folder = folder
         self._piles: dict[Any, list[Any]] = {}
         self._files: dict[Any, tuple[str, IO[bytes]]] = {}
 
-    def add(self, key: Any, item: Any) -> bool:
-        pile = self._piles.get(key)
-        if pile is None:
-            if len(self._piles) >= MAX_PILES:
-                return False
-            pile = self._piles[key] = []
-        pile.append(item)
-        if self.folder is not None and len(pile) >= _PILE_CHUNK:
-            self._write(key, pile)
-        return True
+    def extend(self, items: Iterable[Any]) -> None:
+        """Pile each of `items` (in order) by its key (at most MAX_PILES keys)."""
+        piles, folder = self._piles, self.folder
+        for item in items:
+            key = item[0]
+            pile = piles.get(key)
+            if pile is None:
+                if len(piles) >= MAX_PILES:
+                    raise ValueError(f"Piles: more than {MAX_PILES} keys")  # (a bug: the caller counts)
+                pile = piles[key] = []
+            pile.append(item)
+            if folder is not None and len(pile) >= _PILE_CHUNK:
+                self._write(key, pile)
 
     def _write(self, key: Any, pile: list[Any]) -> None:
         try:
@@ -609,24 +641,29 @@ class Piles:
             if got is None:
                 fd, path = tempfile.mkstemp(prefix="pile-", suffix=".pickle", dir=self.folder)
                 got = self._files[key] = (path, os.fdopen(fd, "wb", buffering=_READ_BUFFER))
-            data = pickle.dumps(pile, pickle.HIGHEST_PROTOCOL)  # (_read_run's chunk format)
+            data = pickle.dumps(pile, pickle.HIGHEST_PROTOCOL)  # (_read_chunks' format)
             got[1].write(len(data).to_bytes(8, "little"))
             got[1].write(data)
         except OSError as exc:  # disk full, folder gone: say where and what to do
             raise SpillError(self.folder or tempfile.gettempdir(), exc) from exc
         pile.clear()
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[tuple[Any, Iterator[list[Any]]]]:
+        """(key, its pile's items in chunks) for each pile, in key order; each pile's chunks
+        must be read before the next pile is asked for."""
         for key in sorted(self._piles):
-            pile = self._piles.pop(key)
-            if pile and key in self._files:
-                self._write(key, pile)  # (the rest, after the chunks written before)
-            got = self._files.pop(key, None)
-            if got is not None:
-                got[1].close()
-                yield from _read_run(got[0])
-            else:
-                yield from pile
+            yield key, self._chunks(key)
+
+    def _chunks(self, key: Any) -> Iterator[list[Any]]:
+        pile = self._piles.pop(key)
+        if key not in self._files:
+            yield pile
+            return
+        if pile:
+            self._write(key, pile)  # (the rest, after the chunks written before)
+        path, fh = self._files.pop(key)
+        fh.close()
+        yield from _read_chunks(path)
 
     def close(self) -> None:
         for _, fh in self._files.values():

@@ -252,6 +252,8 @@ def _scored(rules: tuple[Rule, ...]) -> tuple[tuple[Any, ...], orjson.Fragment, 
 def row_json(f: Finding, profile: Profile) -> bytes:
     """`orjson.dumps(row(f, profile))`, without decoding and encoding the row again when the
     worker built it (the JSON lines writer's rows)."""
+    if f.__class__ is RowFinding and f.copies == 1:  # (most findings of a rows-only scan)
+        return f.json
     pre = _pre_row(f, profile)
     return pre if pre is not None and f.copies == 1 else orjson.dumps(row(f, profile))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import queue
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO, cast
 
@@ -36,21 +38,69 @@ def write_jsonl(rows: Iterable[Row | bytes], out: TextIO) -> None:
     dumps = orjson.dumps
     chunk: list[bytes] = []
     write = _bytes_writer(out)
+    behind: _WriteBehind | None = None
 
     def flush() -> None:
+        nonlocal behind
         chunk.append(b"")  # (the last row's newline)
         if write is None:
             out.write(for_json(b"\n".join(chunk).decode()))
+        elif behind is not None:
+            behind.put(for_json_bytes(b"\n".join(chunk)))
         else:
             write(for_json_bytes(b"\n".join(chunk)))
+            if not getattr(out, "line_buffering", False):  # (a terminal's: see _WriteBehind)
+                behind = _WriteBehind(write)
         chunk.clear()
 
-    for r in rows:
-        chunk.append(r if r.__class__ is bytes else dumps(r))
-        if len(chunk) == 512:
+    try:
+        for r in rows:
+            chunk.append(r if r.__class__ is bytes else dumps(r))
+            if len(chunk) == 512:
+                flush()
+        if chunk:
             flush()
-    if chunk:
-        flush()
+    finally:
+        if behind is not None:
+            behind.close()
+
+
+class _WriteBehind:
+    """Bytes written in order by a thread of its own, while the caller makes the next ones.
+    Why: a large output's write system calls (1 GB of rows into a file: ~0.5 s in the kernel)
+    then run beside the main thread's Python (a write releases the GIL) - after a scan, on a
+    core the workers left idle. Only past the first chunk (a small output starts no thread), and
+    not for a terminal (each chunk shows when written). A failed write (a closed pipe, a full
+    disk) is raised to the caller at its next `put`, or at `close`, which waits for the rest."""
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self._write = write
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # (~650 KB a chunk)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="trailhound-write", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is None:  # (after a failure, what is queued is dropped)
+                try:
+                    self._write(data)
+                except BaseException as exc:  # noqa: BLE001  # (raised in the caller's thread)
+                    self._error = exc
+
+    def put(self, data: bytes) -> None:
+        self._raise()
+        self._queue.put(data)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def _bytes_writer(out: TextIO) -> Callable[[bytes], object] | None:
