@@ -46,6 +46,7 @@ from trailhound.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
 LIVENESS = 10.0  # the CLI must be gone this long after its worker died or got stuck (s)
+ENDED = 120.0  # the CLI that would run forever without a fix must have ended (s)
 
 
 def _needs_proc_and_fork() -> None:
@@ -465,7 +466,16 @@ def test_cli_stuck_worker_stopped_after_the_bound(inputs: list[Path], fifo: Path
 
 
 def test_cli_ctrl_c_stops_the_workers(inputs: list[Path], fifo: Path, cleanup: list[Any]) -> None:
-    p = _cli([*map(str, inputs), str(fifo)])
+    """Ctrl-C while a worker is blocked on a pipe: the CLI stops its workers and ends (130).
+
+    How long to wait: a CLI that did not honour Ctrl-C would never end here (the worker waits
+    on the FIFO forever: no time bound, TRAILHOUND_WORKER_TIMEOUT=0), so the wait needs no
+    tight bound to fail, and has a loose one (ENDED): the CLI takes ~0.2 s, but the bound is
+    measured by this process, which a loaded machine can leave unscheduled for seconds (or
+    another thread of it, holding the GIL). A 10 s bound once failed so under pytest-xdist,
+    with nothing read from the CLI: the clock is checked before what the CLI wrote is read.
+    """
+    p = _cli([*map(str, inputs), str(fifo)], TRAILHOUND_WORKER_TIMEOUT="0")
     cleanup.append(p)
     deadline = time.monotonic() + 120
     w = _open_writer(fifo, p, deadline)
@@ -474,9 +484,9 @@ def test_cli_ctrl_c_stops_the_workers(inputs: list[Path], fifo: Path, cleanup: l
     workers = _children(p.pid)
     os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     try:
-        _, err = p.communicate(timeout=LIVENESS)
+        _, err = p.communicate(timeout=ENDED)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the CLI ignored Ctrl-C:\n{_where(p.pid, workers)}")
+        pytest.fail(f"the CLI ignored Ctrl-C ({ENDED:g} s):\n{_where(p.pid, workers)}")
     assert p.returncode == 130 and "aborted" in err, err
     assert "Traceback" not in err, err
     assert worker in workers and not [pid for pid in workers if _alive(pid)]

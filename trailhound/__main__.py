@@ -24,7 +24,10 @@ def main() -> None:
     # of a non-interactive shell) stays ignored, as it does for the CLI itself.
     ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler
     if ours:
-        signal.signal(signal.SIGINT, _interrupted_at_start)
+        try:
+            signal.signal(signal.SIGINT, _interrupted_at_start)
+        except ValueError:  # not the main thread (a program that runs us in one of its own)
+            ours = False
     from trailhound.cli.app import main as cli_main
 
     if ours:
