@@ -20,6 +20,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,6 +46,7 @@ from trailhound.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
 LIVENESS = 10.0  # the CLI must be gone this long after its worker died or got stuck (s)
+ENDED = 120.0  # the CLI that would run forever without a fix must have ended (s)
 
 
 def _needs_proc_and_fork() -> None:
@@ -307,6 +309,28 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _where(pid: int, workers: list[int]) -> str:
+    """What the CLI and its workers are doing (for a failure's message): each one's state, the
+    kernel function it waits in, its signal masks; the Python stacks when py-spy is here."""
+    lines = []
+    for q in [pid, *workers, *(set(_children(pid)) - set(workers))]:
+        try:
+            status = Path(f"/proc/{q}/status").read_text().splitlines()
+            wchan = Path(f"/proc/{q}/wchan").read_text()
+        except OSError:
+            lines.append(f"{q}: gone")
+            continue
+        keep = ("State", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+        lines.append(f"{q}: wchan={wchan} " + " ".join(
+            line.replace("\t", "") for line in status if line.split(":")[0] in keep))
+        spy = shutil.which("py-spy")
+        if spy:
+            dump = subprocess.run([spy, "dump", "--pid", str(q)], capture_output=True, text=True,
+                                  timeout=30, check=False)
+            lines.append(dump.stdout + dump.stderr)
+    return "\n".join(lines)
+
+
 def _holder(parent: int, path: Path, deadline: float) -> int:
     """The child of `parent` that has `path` open."""
     target = str(path)
@@ -442,7 +466,16 @@ def test_cli_stuck_worker_stopped_after_the_bound(inputs: list[Path], fifo: Path
 
 
 def test_cli_ctrl_c_stops_the_workers(inputs: list[Path], fifo: Path, cleanup: list[Any]) -> None:
-    p = _cli([*map(str, inputs), str(fifo)])
+    """Ctrl-C while a worker is blocked on a pipe: the CLI stops its workers and ends (130).
+
+    How long to wait: a CLI that did not honour Ctrl-C would never end here (the worker waits
+    on the FIFO forever: no time bound, TRAILHOUND_WORKER_TIMEOUT=0), so the wait needs no
+    tight bound to fail, and has a loose one (ENDED): the CLI takes ~0.2 s, but the bound is
+    measured by this process, which a loaded machine can leave unscheduled for seconds (or
+    another thread of it, holding the GIL). A 10 s bound once failed so under pytest-xdist,
+    with nothing read from the CLI: the clock is checked before what the CLI wrote is read.
+    """
+    p = _cli([*map(str, inputs), str(fifo)], TRAILHOUND_WORKER_TIMEOUT="0")
     cleanup.append(p)
     deadline = time.monotonic() + 120
     w = _open_writer(fifo, p, deadline)
@@ -451,12 +484,55 @@ def test_cli_ctrl_c_stops_the_workers(inputs: list[Path], fifo: Path, cleanup: l
     workers = _children(p.pid)
     os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     try:
-        _, err = p.communicate(timeout=LIVENESS)
+        _, err = p.communicate(timeout=ENDED)
     except subprocess.TimeoutExpired:
-        pytest.fail("the CLI ignored Ctrl-C")
+        pytest.fail(f"the CLI ignored Ctrl-C ({ENDED:g} s):\n{_where(p.pid, workers)}")
     assert p.returncode == 130 and "aborted" in err, err
     assert "Traceback" not in err, err
     assert worker in workers and not [pid for pid in workers if _alive(pid)]
+
+
+# Holds the CLI's import of trailhound.cli.app (click, the rules, the engines: the ~0.3-1 s
+# before its own Ctrl-C handling exists) until a signal comes, then runs `python -m trailhound`.
+_HELD_START = """
+import importlib.abc, runpy, sys, time
+
+class Hold(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "trailhound.cli.app":
+            print("importing", flush=True)
+            time.sleep(120)
+        return None
+
+sys.meta_path.insert(0, Hold())
+sys.argv = ["trailhound", "sources"]
+runpy.run_module("trailhound", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_cli_ctrl_c_while_starting_is_an_abort_not_a_traceback(cleanup: list[Any]) -> None:
+    p = subprocess.Popen(
+        [sys.executable, "-c", _HELD_START], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True,
+    )
+    cleanup.append(p)
+    assert p.stdout is not None and p.stdout.readline() == "importing\n"
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "aborted" in err, (p.returncode, err)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
+def test_the_script_starts_where_python_m_does() -> None:
+    """The `trailhound` script and `python -m trailhound` enter through the same main (the one
+    that handles a Ctrl-C during the imports)."""
+    import tomllib
+
+    from trailhound.__main__ import main
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    module, name = project["scripts"]["trailhound"].split(":")
+    assert (module, name) == (main.__module__, main.__name__) == ("trailhound.__main__", "main")
 
 
 def test_cli_killed_takes_its_workers_along(
