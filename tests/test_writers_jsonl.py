@@ -3,14 +3,24 @@ has them, or its text)."""
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import select
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from trailhound.report.writers import write_jsonl
+
+REPO = Path(__file__).resolve().parent.parent
 
 ROWS: list[Any] = [
     {"a": 1, "t": "caf\u00e9 \u202e"},  # a bidi control: escaped (escape.for_json)
@@ -91,3 +101,50 @@ def test_what_came_before_a_failing_row_is_written() -> None:
     # the whole chunks made before the failure (512 rows each), in order
     assert raw.getvalue() == b"".join(WANT.splitlines(keepends=True)[:1024])
     assert not [t for t in threading.enumerate() if t.name == "trailhound-write"]
+
+
+
+_PAGER_SCRIPT = """
+import io, sys
+from trailhound.report.writers import write_jsonl
+out = io.TextIOWrapper(open(int(sys.argv[1]), "wb"), encoding="utf-8")
+def rows():
+    for i in range(10**7):
+        if i == 2000:  # (about 440 KB made: the pipe, the thread and its queue fill soon after)
+            print("writing", file=sys.stderr, flush=True)
+        yield {"n": i, "pad": "x" * 200}
+try:
+    write_jsonl(rows(), out)
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr, flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_does_not_wait_for_a_reader_that_does_not_read() -> None:
+    """A pager that stopped reading (`detect ... | less`): a Ctrl-C ends the writing at once,
+    not when the reader takes what is queued (it may never), and the process ends (the thread's
+    writes go straight to the descriptor, writers._fd_writer: it holds no lock of Python's that
+    the interpreter's last flush would wait for)."""
+    r, w = os.pipe()
+    # (room for the first chunk, which the main thread writes itself, before the thread starts)
+    fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    p = subprocess.Popen([sys.executable, "-c", _PAGER_SCRIPT, str(w)], pass_fds=(w,),
+                         stderr=subprocess.PIPE, text=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    os.close(w)
+    try:
+        assert p.stderr is not None and select.select([p.stderr], [], [], 60)[0], "no rows made"
+        assert p.stderr.readline() == "writing\n"
+        time.sleep(1)  # (blocked by then in the queue's put: the reader reads nothing)
+        p.send_signal(signal.SIGINT)
+        try:
+            _, err = p.communicate(timeout=60)  # (a liveness bound: blocked for good without the fix)
+        except subprocess.TimeoutExpired:
+            pytest.fail("write_jsonl waited for a reader that never reads")
+        assert p.returncode == 130 and "interrupted" in err, (p.returncode, err)
+        assert "Fatal Python error" not in err and "Traceback" not in err, err
+    finally:
+        os.close(r)
+        p.kill()
+        p.wait()

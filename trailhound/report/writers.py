@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -50,7 +51,7 @@ def write_jsonl(rows: Iterable[Row | bytes], out: TextIO) -> None:
         else:
             write(for_json_bytes(b"\n".join(chunk)))
             if not getattr(out, "line_buffering", False):  # (a terminal's: see _WriteBehind)
-                behind = _WriteBehind(write)
+                behind = _WriteBehind(_fd_writer(out) or write)
         chunk.clear()
 
     try:
@@ -60,9 +61,33 @@ def write_jsonl(rows: Iterable[Row | bytes], out: TextIO) -> None:
                 flush()
         if chunk:
             flush()
+    except KeyboardInterrupt:  # Ctrl-C: stop now, not once a reader that may never read has
+        if behind is not None:  # (a pager) taken what is queued
+            behind.abandon()
+            behind = None
+        raise
     finally:
         if behind is not None:
             behind.close()
+
+
+def _fd_writer(out: TextIO) -> Callable[[bytes], object] | None:
+    """A write of all its bytes straight to the file descriptor under `out` (its buffers
+    flushed first), or None if it has none. Why not the buffer's write: a thread inside a
+    BufferedWriter holds its lock, and a process that ends meanwhile (a second Ctrl-C) would
+    abort in the interpreter's last flush of stdout; os.write holds no lock of Python's."""
+    try:
+        fd = out.buffer.fileno()  # type: ignore[attr-defined]
+        out.buffer.flush()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # (io.UnsupportedOperation is an OSError)
+        return None
+
+    def write_all(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
+    return write_all
 
 
 class _WriteBehind:
@@ -77,11 +102,12 @@ class _WriteBehind:
         self._write = write
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # (~650 KB a chunk)
         self._error: BaseException | None = None
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="trailhound-write", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while (data := self._queue.get()) is not None:
+        while (data := self._queue.get()) is not None and not self._abandoned:
             if self._error is None:  # (after a failure, what is queued is dropped)
                 try:
                     self._write(data)
@@ -96,6 +122,15 @@ class _WriteBehind:
         self._queue.put(None)
         self._thread.join()
         self._raise()
+
+    def abandon(self) -> None:
+        """Stop without waiting: what is queued is dropped, the write under way ends with the
+        thread (a daemon) or the process."""
+        self._abandoned = True
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:
+            pass
 
     def _raise(self) -> None:
         if self._error is not None:
