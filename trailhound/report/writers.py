@@ -77,8 +77,8 @@ def _fd_writer(out: TextIO) -> Callable[[bytes], object] | None:
     BufferedWriter holds its lock, and a process that ends meanwhile (a second Ctrl-C) would
     abort in the interpreter's last flush of stdout; os.write holds no lock of Python's."""
     try:
-        fd = out.buffer.fileno()  # type: ignore[attr-defined]
-        out.buffer.flush()  # type: ignore[attr-defined]
+        fd = out.buffer.fileno()
+        out.buffer.flush()
     except (AttributeError, OSError, ValueError):  # (io.UnsupportedOperation is an OSError)
         return None
 
