@@ -478,7 +478,6 @@ class _Sorter:
         self.folder: tempfile.TemporaryDirectory[str] | None = None
         self.payloads: Payloads | None = None  # None: in memory
         self.reader: Payloads | None = None  # reads `rows` (in memory; spilled: `payloads` does)
-        self.where: str | None = None  # the spill's folder
         # The collapse groups, sorted by group_first, key, then rank (status, order): those with
         # no group_first (key JSON, status, order, *sort key, copies, item), and the "record"
         # keys' (group_first is event_order: *event_order, key JSON, status, order, -score,
@@ -495,7 +494,6 @@ class _Sorter:
         # -score -> its pile's entries are whole (*sort key, copies, item): True; short
         # (-score, order, copies, item): False; no pile (past MAX_PILES; into `final`): None
         self.whole: dict[Any, bool | None] = {}
-        self.short: set[Any] = set()  # the scores whose piles take short entries (whole False)
 
     def spill(self, budget: int, keeps: Callable[[int], bool]) -> None:
         """From now on keep at most `budget` entries per sort in memory, the rest on disk;
@@ -508,7 +506,6 @@ class _Sorter:
             except OSError as exc:
                 raise SpillError(tempfile.gettempdir(), exc) from exc
             where = self.folder.name
-        self.where = where
         self.payloads = Payloads(where)
         self.groups.limit(budget, where)
         self.records.limit(budget, where)
@@ -644,7 +641,7 @@ class _Sorter:
                     apply_hits(found, its, position)
                 if found is not None:
                     self.add(found, False)
-        piles = Piles(self.where)
+        piles = Piles(None if self.payloads is None else self.payloads.folder)
         try:
             self._winners(piles)
             yield from self._output(piles)
@@ -664,35 +661,24 @@ class _Sorter:
             entry = (*e[3:9], copies, e[-1])
             shared.add(entry[0])
             final.add(entry)
-        short = self.short
+        whole = self.whole
         out: list[tuple[Any, ...]] = []  # winners in order, piled a batch at a time
         start = 0  # where the winners of the event order of `at` (a winner) begin in `out`
         at: tuple[Any, ...] = _LAST
-        # _collapsed's loop and the winners' in one (each a step per finding): entries
-        # (*event_order, key, status, order, -score, copies, item), the first of each key wins;
-        # _LAST ends the last group (its key equals none)
-        won: tuple[Any, ...] = _LAST
-        key: Any = _UNSEEN
-        copies = 0
-        for e in chain(self.records, (_LAST,)):
-            if e[4] == key:  # (_RECORD_KEY)
-                copies += e[8]
-                continue
-            item = won[9]
-            if item is not None:  # (a winner below min_score hides its copies)
-                # a new event order (its id first: it differs the most)
-                if won[3] != at[3] or won[1] != at[1] or won[0] != at[0] or won[2] != at[2]:
-                    if len(out) - start > 1:  # (one event order: by score, then input order)
-                        out[start:] = sorted(out[start:])
-                    if len(out) >= _PILE_BATCH:
-                        piles.extend(out)
-                        out.clear()
-                    start, at = len(out), won
-                if won[7] in short:
-                    out.append((won[7], won[6], copies, item))
-                else:
-                    self._winner(won, copies, out)
-            won, key, copies = e, e[4], e[8]
+        # entries (*event_order, key, status, order, -score, copies, item)
+        for won, copies in _collapsed(self.records, _RECORD_KEY):
+            # a new event order (its id first: it differs the most)
+            if won[3] != at[3] or won[1] != at[1] or won[0] != at[0] or won[2] != at[2]:
+                if len(out) - start > 1:  # (one event order: by score, then input order)
+                    out[start:] = sorted(out[start:])
+                if len(out) >= _PILE_BATCH:
+                    piles.extend(out)
+                    out.clear()
+                start, at = len(out), won
+            if whole.get(won[7]) is False:  # (a short pile's: the common case)
+                out.append((won[7], won[6], copies, won[9]))
+            else:
+                self._winner(won, copies, out)
         if len(out) - start > 1:
             out[start:] = sorted(out[start:])
         piles.extend(out)
@@ -705,8 +691,6 @@ class _Sorter:
         kind = whole.get(score, _UNSEEN)
         if kind is _UNSEEN:
             kind = whole[score] = None if len(whole) >= MAX_PILES else score in self.final_scores
-            if kind is False:
-                self.short.add(score)
         entry = (*_sort_key(-score, won[:4], won[6]), copies, won[9])
         if kind is None:  # (no pile has its score: `final` sorts it)
             self.final.add(entry)
@@ -758,7 +742,7 @@ _SCORE = operator.itemgetter(0)  # an entry's -score (whole or short)
 _SHORT = operator.itemgetter(0, -3, -2, -1)  # a whole entry's (-score, order, copies, item)
 _PILE_BATCH = 1024  # winners handed to Piles.extend at once
 _UNSEEN = object()
-_LAST = (None,) * 10  # (a records entry that ends _winners' last group: no key is None)
+_LAST = (None,) * 10  # (_winners' event order before the first: none is None)
 
 
 # Where the collapse key is in the entries of _Sorter.groups and _Sorter.records
