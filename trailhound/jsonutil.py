@@ -1,8 +1,12 @@
-"""Small helpers over decoded JSON values, shared by sources and normalize."""
+"""Small helpers over decoded JSON values, shared by sources, normalize and the reader loop."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
 from typing import Any
+
+import orjson
 
 
 def json_type(value: Any) -> str:
@@ -21,3 +25,103 @@ def json_type(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "array"
     return f"non-JSON {type(value).__name__}"
+
+
+# How deep a record may nest (objects and arrays, the record itself being level 1) once read.
+# Why a bound at all: orjson reads up to 1,024 levels but writes at most 254 (it raises
+# TypeError "Recursion limit reached"), and pickle and the json module stop near Python's
+# recursion limit; a record of 300 levels read as it is crashed every sink that writes or
+# sends it (`--format ocsf`, `report`, the seed profile's literal columns, the workers' pipes).
+# The reader loop (engine/loop.py) cuts a deeper record at this level and reports it, so
+# everything after it can write what it holds. No audit log nests past ~20 levels; 128 leaves
+# room for the levels a sink wraps around a record (OCSF's evidence, the spill's tuples).
+MAX_NESTING = 128
+
+
+def _nested(levels: int) -> tuple[list[Any], list[Any]]:
+    """`levels` lists, each the only element of the one before: (outermost, innermost)."""
+    inner: list[Any] = [None]
+    outer = inner
+    for _ in range(levels - 1):
+        outer = [outer]
+    return outer, inner
+
+
+def _orjson_levels() -> int:
+    """The deepest nesting orjson.dumps writes (254 in orjson 3), found by trying it."""
+    lo, hi = 1, 1 << 12
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        try:
+            orjson.dumps(_nested(mid)[0])
+            lo = mid
+        except TypeError:
+            hi = mid - 1
+    return lo
+
+
+_PAD = _orjson_levels() - MAX_NESTING  # lists around a value: orjson then writes it iff it fits
+_pads = threading.local()  # (each thread its own: the value is put inside for one call)
+
+
+def too_deep(value: Any) -> bool:
+    """Whether `value` nests more than MAX_NESTING levels. Why through orjson: one C call of
+    about a microsecond for a 1.5 KB record, where a Python walk of its containers costs ~7."""
+    if _PAD < 1:  # pragma: no cover - an orjson that writes less than MAX_NESTING levels
+        return depth(value) > MAX_NESTING
+    pad = getattr(_pads, "pad", None)
+    if pad is None:
+        pad = _pads.pad = _nested(_PAD)
+    outer, inner = pad
+    inner[0] = value
+    try:
+        orjson.dumps(outer)
+    except TypeError:  # too deep - or something else orjson refuses: measure it exactly
+        return depth(value) > MAX_NESTING
+    finally:
+        inner[0] = None
+    return False
+
+
+def depth(value: Any) -> int:
+    """Levels of objects and arrays in `value` (a scalar: 0). Iterative: a value may nest
+    deeper than Python's recursion limit."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        v, level = stack.pop()
+        if isinstance(v, dict):
+            children: Iterable[Any] = v.values()
+        elif isinstance(v, (list, tuple)):
+            children = v
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((c, level + 1) for c in children if isinstance(c, (dict, list, tuple)))
+    return deepest
+
+
+def cut_deep(value: Any, limit: int = MAX_NESTING) -> Any:
+    """A copy of `value` with every object or array below `limit` levels replaced by None (keys
+    and order kept). Iterative, like `depth`."""
+    top: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int]] = [(value, top, 0, 1)]
+    while stack:
+        v, into, key, level = stack.pop()
+        if isinstance(v, dict):
+            if level > limit:
+                into[key] = None
+                continue
+            new: Any = dict.fromkeys(v)
+            into[key] = new
+            stack.extend((c, new, k, level + 1) for k, c in v.items())
+        elif isinstance(v, (list, tuple)):
+            if level > limit:
+                into[key] = None
+                continue
+            new = [None] * len(v)
+            into[key] = new
+            stack.extend((c, new, i, level + 1) for i, c in enumerate(v))
+        else:
+            into[key] = v
+    return top[0]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, Protocol
 
 from trailhound.engine.base import Engine, Match
+from trailhound.jsonutil import MAX_NESTING, cut_deep, too_deep
 from trailhound.model import Event, Issue, RawRecord
 from trailhound.normalize import normalize
 from trailhound.profiles import Profile
@@ -24,6 +25,12 @@ from trailhound.sources.envelopes import Item
 from trailhound.sources.limits import Limits
 
 Normalizer = Callable[[RawRecord], tuple[Event, list[Issue]]]
+
+TOO_DEEP = (
+    f"the record nests objects and arrays more than {MAX_NESTING} levels deep: what lies below "
+    f"level {MAX_NESTING} was read as null, the rest of the record was read and evaluated. No "
+    "cloud audit log nests like this: look at what wrote this record"
+)
 
 
 class Tally(Protocol):
@@ -41,7 +48,8 @@ def events(
     items: Iterable[Item], tally: Tally, profile: Profile, normalizer: Normalizer = normalize
 ) -> Iterator[Event]:
     """The events of `items` (one input's RawRecord | Issue, in file order) that `profile`
-    admits, counting records, events, issues and events not admitted into `tally`.
+    admits, counting records, events, issues and events not admitted into `tally`. A record
+    nested deeper than jsonutil.MAX_NESTING is cut there (`too_deep`) before anything reads it.
     `normalizer`: normalize.normalize, or one that returns exactly what it returns (the fast
     engine's, engine/fast_normalize.py)."""
     for item in items:
@@ -50,6 +58,9 @@ def events(
             continue
         assert isinstance(item, RawRecord)
         tally.records += 1
+        if too_deep(item.data):  # (cut here, once: every sink after this can write the record)
+            tally.add_issue(Issue(item.location, "too_deep", TOO_DEEP))
+            item = RawRecord(cut_deep(item.data), item.location, item.source, item.envelope, item.meta)
         event, issues = normalizer(item)
         for issue in issues:
             tally.add_issue(issue)

@@ -61,6 +61,7 @@ ISSUE_KINDS: dict[str, str] = {
     "non_utf8": "error",  # invalid UTF-8 replaced by U+FFFD; the records were still read
     "bad_json": "error",  # JSON syntax error (line, document, or JSON text inside an envelope)
     "wrong_type": "error",  # an envelope member or element of the wrong JSON type
+    "too_deep": "error",  # a record nested past jsonutil.MAX_NESTING: cut there, still read
     "bad_payload": "error",  # base64 / gzip inside an envelope does not decode
     "unknown_envelope": "error",  # an object that is no known record or envelope
     "s3_notification": "skip",  # S3 event notification (eventSource aws:s3)
