@@ -222,11 +222,11 @@ def keyword_node(value: SigmaType, where: str) -> ir.Node:
         return _or([keyword_node(v, where) for v in value.values])
     m: ir.Text | ir.Regex
     if isinstance(value, SigmaString):
-        m = _text(F.contains_pattern(_string_parts(value, where)), isinstance(value, SigmaCasedString))
+        m = _text(F.contains_pattern(_string_parts(value, where)), isinstance(value, SigmaCasedString), where)
     elif isinstance(value, SigmaRegularExpression):
         m = _regex(value, where)
     elif isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):
-        m = _text(F.contains_pattern([str(value.number)]), True)
+        m = _text(F.contains_pattern([str(value.number)]), True, where)
     else:
         raise _Refuse(f"{where}: {type(value).__name__} cannot be a keyword (field-less) value")
     return ir.Keyword(m)
@@ -253,8 +253,19 @@ _TS_PART = {
 }
 
 
-def _text(parts: list[Any], cased: bool) -> ir.Text:
-    return ir.Text(tuple(F.normalize_parts(parts)), cased)
+def _text(parts: list[Any], cased: bool, where: str) -> ir.Text:
+    text = ir.Text(tuple(F.normalize_parts(parts)), cased)
+    try:  # (the matcher is built again where it runs; its RE2 program is cached)
+        F.compile_wildcard(text.parts, cased)
+    except RegexRefused as e:
+        shown = "".join(p if isinstance(p, str) else "*" if p is F._MULTI else "?" for p in text.parts)
+        shown = shown if len(shown) <= 80 else f"{shown[:80]}... ({len(shown)} characters)"
+        why = str(e)
+        if "too large" in why:  # (RE2's own message speaks of regex repetitions)
+            why = ("it is too large for RE2's memory budget (trailhound matches strings in linear "
+                   "time so that no value can stall a scan); split it into shorter values")
+        raise _Refuse(f"{where}: value `{shown}`: {why}", "regex") from None
+    return text
 
 
 def _string_parts(s: SigmaString, where: str) -> list[Any]:
@@ -299,7 +310,7 @@ def matcher(value: SigmaType, field_name: str, where: str) -> ir.Matcher:
     """The matcher of one (non-expansion) pySigma value on `field_name`."""
     # Order matters: SigmaCasedString < SigmaString, SigmaTimestampPart < SigmaNumber.
     if isinstance(value, SigmaString):
-        return _text(_string_parts(value, where), isinstance(value, SigmaCasedString))
+        return _text(_string_parts(value, where), isinstance(value, SigmaCasedString), where)
     if isinstance(value, SigmaRegularExpression):
         return _regex(value, where)
     if isinstance(value, SigmaTimestampPart):
