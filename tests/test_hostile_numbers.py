@@ -64,3 +64,40 @@ def test_report_writes_the_page(big_numbers: Path, tmp_path: Path) -> None:
     p = run("report", "-o", out, "--profile", "seed", big_numbers)
     assert "Traceback" not in p.stderr and p.returncode == 0, p.stderr
     assert "StopLogging" in out.read_text()
+
+
+# A numeric string longer than Python's int() reads (4,300 digits) in a field a numeric rule
+# compares: int() raised ValueError inside the rule, a "trailhound bug" that ended the scan.
+LONG_DIGITS = "7" * 5000
+
+
+def test_number_of_reads_a_long_digit_string_as_a_double() -> None:
+    from trailhound.engine.fields import number_of
+
+    assert number_of(LONG_DIGITS) == float("inf") and number_of("-" + LONG_DIGITS) == float("-inf")
+    assert number_of("7" * 4300) == int("7" * 4300)  # (within the limit: exact, as before)
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_numeric_rules_on_a_long_digit_string(tmp_path: Path, engine: str) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name, test in (("gt", "maxResults|gt: 5"), ("eq", "maxResults: 7")):
+        (rules / f"{name}.yml").write_text(
+            f"title: numeric {name}\nid: 7e57ab1e-0000-4000-8000-0000000002{'01' if name == 'gt' else '02'}\n"
+            "logsource: {product: aws, service: cloudtrail}\n"
+            f"detection:\n  sel:\n    requestParameters.{test}\n  condition: sel\nlevel: low\n")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for n in (1, 2):  # (two files: the fast engine's workers read them)
+        rec = H.stop_logging(n)
+        rec["requestParameters"] = {"maxResults": LONG_DIGITS}
+        (logs / f"f{n}.json").write_text(json.dumps({"Records": [rec]}))
+    p = run("detect", "--engine", engine, "--format", "jsonl", "--rules", rules, logs)
+    assert "Traceback" not in p.stderr and p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    assert len(rows) == 2
+    for row in rows:  # the definition: the string read as a number, inf: > 5, never 7
+        ids = {s["rule_id"] for s in row["signals"]}
+        assert "7e57ab1e-0000-4000-8000-000000000201" in ids
+        assert "7e57ab1e-0000-4000-8000-000000000202" not in ids

@@ -300,7 +300,12 @@ def number_of(leaf: Any) -> int | float | None:
     if isinstance(leaf, (int, float)):
         return leaf
     if isinstance(leaf, str) and _NUMERIC.fullmatch(leaf):
-        return int(leaf) if _INTEGER.fullmatch(leaf) else float(leaf)
+        if _INTEGER.fullmatch(leaf):
+            try:
+                return int(leaf)
+            except ValueError:  # past Python's 4,300 digits for int(): a double, as orjson reads it
+                return float(leaf)
+        return float(leaf)
     return None
 
 
