@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -205,3 +206,16 @@ def test_report_page_is_written(deep_logs: tuple[Path, int], tmp_path: Path) -> 
     assert "Traceback" not in p.stderr and p.returncode == 3, p.stderr
     assert len(_issues(p.stderr, "too_deep")) == deep
     assert "StopLogging" in out.read_text()
+
+
+@pytest.mark.parametrize("levels", [1, 2, 127, 128, 129, 130, 400, 1000])
+def test_loads_within_certifies_the_depth(levels: int) -> None:
+    from trailhound.jsonutil import loads_within
+
+    text = dumps({"Records": [{"deep": f"@deep:array:{levels}@"}]}).encode()
+    within = 2 + 1 + levels  # {"Records": [{"deep": <levels>}]}
+    if within <= MAX_NESTING + 2:
+        assert loads_within(text, MAX_NESTING + 2) == orjson.loads(text)
+    else:
+        with pytest.raises(orjson.JSONDecodeError):
+            loads_within(text, MAX_NESTING + 2)

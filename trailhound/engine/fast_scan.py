@@ -48,6 +48,7 @@ from trailhound.engine import fields as F
 from trailhound.engine.fast import WireMatch
 from trailhound.engine.fast_prefilter import ALL, PathIndex
 from trailhound.engine.file_scan import At, FileResult, evaluate_items, scan_bytes, scan_specs
+from trailhound.jsonutil import MAX_NESTING, loads_within
 from trailhound.model import Location, RawRecord
 from trailhound.profiles import Profile
 from trailhound.sources.charset import UTF8_BOM
@@ -545,13 +546,14 @@ def s3_file(plan: Any, profile: Any, data: bytes, name: str
 
 
 def _result(plan: Any, profile: Any, name: str, n: int, parsed: list[tuple[int, Any, Any]],
-            segs: dict[int, bytes] | None) -> tuple[FileResult, Iterator[WireMatch]]:
+            segs: dict[int, bytes] | None, shallow: bool = False
+            ) -> tuple[FileResult, Iterator[WireMatch]]:
     """What a document of `n` records contributes once the `parsed` ones (index, value,
     candidates) are decoded: the others are certified CloudTrail records no rule can match,
     counted here; the decoded ones are counted as the reader loop reads them."""
     res = FileResult(mode="s3", decoded=len(parsed))
     res.stats.records = res.stats.events = n - len(parsed)
-    return res, _s3_matches(plan, profile, name, parsed, segs, res.stats)
+    return res, _s3_matches(plan, profile, name, parsed, segs, res.stats, shallow)
 
 
 def _mostly_final(plan: Any, selected: list[tuple[int, Any]]) -> bool:
@@ -576,14 +578,20 @@ def _dense(plan: Any, profile: Any, data: bytes, name: str, recs: list[Any],
     cut, the digit-run check and its own decode. The records carry no bytes (a match that is
     not final in the worker crosses as its event: FastPlan.to_wire). None: orjson rejects the
     document (the readers decide) or it is not the shape msgspec saw."""
+    shallow = True  # (certified with the decoding: no record nests past MAX_NESTING)
     try:
-        doc = orjson.loads(data)
+        doc = loads_within(data, MAX_NESTING + 2)  # ({"Records": [record]}: two levels above)
     except orjson.JSONDecodeError:
-        return None
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None
+        shallow = False  # (some record does: the reader loop finds which)
     values = doc.get("Records") if doc.__class__ is dict else None
     if values.__class__ is not list or len(values) != len(recs):
         return None
-    return _result(plan, profile, name, len(recs), [(i, values[i], cand) for i, cand in selected], None)
+    return _result(plan, profile, name, len(recs), [(i, values[i], cand) for i, cand in selected], None,
+                   shallow)
 
 
 def _holds_float(value: Any) -> bool:
@@ -603,17 +611,22 @@ def _holds_float(value: Any) -> bool:
 
 
 def _s3_matches(plan: Any, profile: Any, name: str, parsed: list[tuple[int, Any, Any]],
-                segs: dict[int, bytes] | None, stats: Any) -> Iterator[WireMatch]:
+                segs: dict[int, bytes] | None, stats: Any, shallow: bool) -> Iterator[WireMatch]:
     at = At()
-    return evaluate_items(plan, profile, _s3_items(name, parsed, segs, at), stats, at)
+    return evaluate_items(plan, profile, _s3_items(name, parsed, segs, at, shallow), stats, at)
 
 
 def _s3_items(name: str, parsed: list[tuple[int, Any, Any]], segs: dict[int, bytes] | None,
-              at: At) -> Iterator[Item]:
+              at: At, shallow: bool) -> Iterator[Item]:
     """The items of the records decoded, `at` set for each record's (see file_scan.At; `segs`
-    None: the records' bytes were not cut out, see _dense)."""
+    None: the records' bytes were not cut out, see _dense; `shallow`: every record is known to
+    nest within MAX_NESTING)."""
     for i, value, cand in parsed:
-        at.seg, at.value = None if segs is None else segs[i], value
+        seg = at.seg = None if segs is None else segs[i]
+        at.value = value
+        # (a record cannot nest deeper than it has brackets: a count of them, in C, spares
+        # the reader loop its check for nearly every record cut out)
+        at.shallow = shallow or (seg is not None and seg.count(b"{") + seg.count(b"[") <= MAX_NESTING)
         if cand is ALL:  # not certainly a plain CloudTrail record: the readers' unwrap decides
             at.candidates = None
             yield from unwrap(value, Ctx(name, None, None, f"/Records/{i}", i, "s3_records", depth=2))

@@ -94,14 +94,16 @@ class At:
     producer of the items before it yields each (the S3 path: one producer for a whole file, so
     the reader loop is entered once per file, not once per record). `candidates`: the rules to
     evaluate (None: ask the prefilter); `seg`: the raw bytes `value` was decoded from (None:
-    none). Events are pulled one at a time, so each is evaluated before the producer moves on."""
+    none); `shallow`: the record is known to nest within jsonutil.MAX_NESTING. Events are
+    pulled one at a time, so each is evaluated before the producer moves on."""
 
-    __slots__ = ("candidates", "seg", "value")
+    __slots__ = ("candidates", "seg", "shallow", "value")
 
     def __init__(self) -> None:
         self.candidates: Any = None
         self.seg: bytes | None = None
         self.value: Any = None
+        self.shallow = False  # known to nest no deeper than jsonutil.MAX_NESTING (loop.events)
 
 
 def evaluate_items(plan: Any, profile: Profile, items: Iterable[Item], stats: ScanStats,
@@ -113,7 +115,7 @@ def evaluate_items(plan: Any, profile: Profile, items: Iterable[Item], stats: Sc
     row = functools.partial(pre_row, profile=profile)
     at = at or At()
     evaluate, to_wire = plan.evaluate, plan.to_wire  # (bound once: called for every event)
-    for event in events(items, stats, profile, normalize_fast):
+    for event in events(items, stats, profile, normalize_fast, lambda: at.shallow):
         m = evaluate(event, at.candidates)
         if m is not None:
             w = to_wire(m, at.seg, at.value, row)

@@ -45,20 +45,23 @@ class Tally(Protocol):
 
 
 def events(
-    items: Iterable[Item], tally: Tally, profile: Profile, normalizer: Normalizer = normalize
+    items: Iterable[Item], tally: Tally, profile: Profile, normalizer: Normalizer = normalize,
+    shallow: Callable[[], bool] | None = None,
 ) -> Iterator[Event]:
     """The events of `items` (one input's RawRecord | Issue, in file order) that `profile`
     admits, counting records, events, issues and events not admitted into `tally`. A record
     nested deeper than jsonutil.MAX_NESTING is cut there (`too_deep`) before anything reads it.
     `normalizer`: normalize.normalize, or one that returns exactly what it returns (the fast
-    engine's, engine/fast_normalize.py)."""
+    engine's, engine/fast_normalize.py). `shallow()` True: the producer of the items knows the
+    one it just yielded nests no deeper than that (no check needed: fast_scan.py)."""
     for item in items:
         if isinstance(item, Issue):
             tally.add_issue(item)
             continue
         assert isinstance(item, RawRecord)
         tally.records += 1
-        if too_deep(item.data):  # (cut here, once: every sink after this can write the record)
+        # (cut here, once: every sink after this can write the record)
+        if (shallow is None or not shallow()) and too_deep(item.data):
             tally.add_issue(Issue(item.location, "too_deep", TOO_DEEP))
             item = RawRecord(cut_deep(item.data), item.location, item.source, item.envelope, item.meta)
         event, issues = normalizer(item)
