@@ -1,26 +1,33 @@
-"""Sigma wildcard values against long logged text: linear time (fields.compile_wildcard on RE2).
+"""Sigma wildcard values and field references against long logged text: linear time
+(fields.compile_wildcard on RE2; fields.text_compare on case classes).
 
 A value with two or more `*`-separated parts was matched by Python `re` (`.*a.*a.*b`), which
 backtracks: `*a*a*b` against a user agent of 4,000 `a` took 58 s, `*a*a*a*b` against 1,000 took
 214 s - one logged value (anyone can choose their user agent) stalled the scan for as long as
 the attacker liked. The meaning is unchanged (re.fullmatch with DOTALL and IGNORECASE:
-tests/test_engine_reference.py checks it against `re` itself); RE2 runs it.
+tests/test_engine_reference.py checks it against `re` itself); RE2 runs it. Likewise a
+`|fieldref` comparison of two non-ASCII values ran `.*X.*` through `re` (8,000 characters:
+0.09 s, growing with the product of the two lengths); it now compares case classes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sigma.types import SigmaString
 
 from tests import hostile_inputs as H
 from tests.conftest import require
 from tests.hostile_inputs import run
-from trailhound.engine.fields import compile_wildcard
+from trailhound.engine.fields import compile_wildcard, text_compare
 from trailhound.engine.sigma_regex import RegexRefused
 
 # rule id suffix -> the wildcard value it tests userAgent with
@@ -126,3 +133,30 @@ def test_a_wildcard_too_large_for_re2_refuses_its_rule(tmp_path: Path) -> None:
     assert "Traceback" not in p.stderr and p.returncode == 3, p.stderr
     assert "big.yml" in p.stderr and "too large for RE2" in p.stderr
     assert len(p.stdout.splitlines()) == 1  # the control file's finding: the scan went on
+
+
+# Characters whose case rule is not plain lower-casing in sre (re._casefix) and others.
+_CASES = "aAbB.*\\\nßsSſkKİıi\u212aΣσςfﬀ\u0130\u03a3\u1e9eµΜμ\u0345ιΙ\u1fbeéÉǅǆǄxz\u2126ω"
+
+
+def _fieldref_definition(text: str, other: str, starts: bool, ends: bool) -> bool:
+    src = re.escape(other)
+    src = (".*" if ends else "") + src + (".*" if starts else "")
+    return re.fullmatch(src, text, re.IGNORECASE | re.DOTALL) is not None
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(_CASES, max_size=8), st.text(_CASES, max_size=4), st.booleans(), st.booleans())
+def test_fieldref_compare_is_re_ignorecase(text: str, other: str, starts: bool, ends: bool) -> None:
+    assert text_compare(text, other, starts=starts, ends=ends) is _fieldref_definition(text, other, starts, ends)
+
+
+def test_fieldref_compare_of_long_non_ascii_values_finishes() -> None:
+    # (the subprocess's timeout is the liveness bound: `re` took hours on these)
+    code = (
+        "from trailhound.engine.fields import text_compare as c\n"
+        "t = 'é' * 400_000; o = 'É' * 200_000 + 'x'\n"
+        "print(c(t, o, starts=True, ends=True), c(t + 'x', o, starts=True, ends=True))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert p.returncode == 0 and p.stdout.split() == ["False", "True"], p.stderr
