@@ -12,8 +12,10 @@ EXIT_FATAL = 1
 EXIT_USAGE = 2
 EXIT_INPUT_ERRORS = 3
 EXIT_NOTHING_READ = 4
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2, as a shell reports a command it interrupted
 # What a shell reports for a filter killed by SIGPIPE (128 + 13): `cat`, `grep`... behave alike.
 EXIT_BROKEN_PIPE = 141
+EXIT_TERMINATED = 143  # SIGTERM: 128 + 15
 
 EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_OK, "scan finished, every input read cleanly (with or without findings)"),
@@ -46,10 +48,25 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
         ),
     ),
     (
+        EXIT_INTERRUPTED,
+        (
+            "interrupted (Ctrl-C): the workers are stopped and temporary files removed; "
+            "\"trailhound: aborted\" on stderr; output written so far is incomplete"
+        ),
+    ),
+    (
         EXIT_BROKEN_PIPE,
         (
             "the reader of stdout left early (piped into head): output stops, nothing on stderr, as "
             "for any Unix filter killed by SIGPIPE (128 + 13)"
+        ),
+    ),
+    (
+        EXIT_TERMINATED,
+        (
+            "terminated (SIGTERM: timeout, kill, a stopping container or service): as for "
+            "Ctrl-C, the workers are stopped and temporary files removed; \"trailhound: "
+            "terminated\" on stderr"
         ),
     ),
 )

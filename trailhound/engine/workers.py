@@ -193,6 +193,9 @@ def _child(
     for c in inherited:  # other workers' pipes: their EOF must not wait for this process
         c.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    # (the CLI's SIGTERM handler unwinds the supervisor; a worker, sent SIGTERM with its process
+    # group, just ends - its parent reports the file)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if parent_is_main_thread:
         _die_with_parent(parent)
     _prefer_for_oom()
