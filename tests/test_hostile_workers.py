@@ -465,6 +465,26 @@ def test_cli_stuck_worker_stopped_after_the_bound(inputs: list[Path], fifo: Path
     assert "worker_stuck 1" in err
 
 
+def _blocked_cli(inputs: list[Path], fifo: Path, cleanup: list[Any], **env: str
+                 ) -> tuple[subprocess.Popen[str], int, list[int]]:
+    """The CLI on `inputs` and `fifo`, once a worker is blocked reading the FIFO (no time bound:
+    TRAILHOUND_WORKER_TIMEOUT=0): (the CLI, that worker, all its workers)."""
+    p = _cli([*map(str, inputs), str(fifo)], TRAILHOUND_WORKER_TIMEOUT="0", **env)
+    cleanup.append(p)
+    deadline = time.monotonic() + 120
+    w = _open_writer(fifo, p, deadline)
+    cleanup.append(w)
+    return p, _holder(p.pid, fifo, deadline), _children(p.pid)
+
+
+def _ended(p: subprocess.Popen[str], workers: list[int], signal_name: str) -> str:
+    """The CLI's stderr once it has ended (ENDED at most: see the Ctrl-C test)."""
+    try:
+        return p.communicate(timeout=ENDED)[1]
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the CLI ignored {signal_name} ({ENDED:g} s):\n{_where(p.pid, workers)}")
+
+
 def test_cli_ctrl_c_stops_the_workers(inputs: list[Path], fifo: Path, cleanup: list[Any]) -> None:
     """Ctrl-C while a worker is blocked on a pipe: the CLI stops its workers and ends (130).
 
@@ -475,18 +495,9 @@ def test_cli_ctrl_c_stops_the_workers(inputs: list[Path], fifo: Path, cleanup: l
     another thread of it, holding the GIL). A 10 s bound once failed so under pytest-xdist,
     with nothing read from the CLI: the clock is checked before what the CLI wrote is read.
     """
-    p = _cli([*map(str, inputs), str(fifo)], TRAILHOUND_WORKER_TIMEOUT="0")
-    cleanup.append(p)
-    deadline = time.monotonic() + 120
-    w = _open_writer(fifo, p, deadline)
-    cleanup.append(w)
-    worker = _holder(p.pid, fifo, deadline)
-    workers = _children(p.pid)
+    p, worker, workers = _blocked_cli(inputs, fifo, cleanup)
     os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
-    try:
-        _, err = p.communicate(timeout=ENDED)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the CLI ignored Ctrl-C ({ENDED:g} s):\n{_where(p.pid, workers)}")
+    err = _ended(p, workers, "Ctrl-C")
     assert p.returncode == 130 and "aborted" in err, err
     assert "Traceback" not in err, err
     assert worker in workers and not [pid for pid in workers if _alive(pid)]
@@ -503,22 +514,13 @@ def test_cli_sigterm_stops_the_workers_and_removes_its_files(
     wait: as in the Ctrl-C test above."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    p = _cli([*map(str, inputs), str(fifo)], TRAILHOUND_WORKER_TIMEOUT="0", TMPDIR=str(tmp))
-    cleanup.append(p)
-    deadline = time.monotonic() + 120
-    w = _open_writer(fifo, p, deadline)
-    cleanup.append(w)
-    worker = _holder(p.pid, fifo, deadline)
-    workers = _children(p.pid)
+    p, worker, workers = _blocked_cli(inputs, fifo, cleanup, TMPDIR=str(tmp))
     assert [d.name for d in tmp.iterdir() if d.name.startswith("trailhound-rows-")], list(tmp.iterdir())
     if to_group:
         os.killpg(p.pid, signal.SIGTERM)
     else:
         os.kill(p.pid, signal.SIGTERM)
-    try:
-        _, err = p.communicate(timeout=ENDED)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the CLI ignored SIGTERM ({ENDED:g} s):\n{_where(p.pid, workers)}")
+    err = _ended(p, workers, "SIGTERM")
     assert p.returncode == 143 and "terminated" in err, (p.returncode, err)
     assert "Traceback" not in err, err
     assert worker in workers and not [pid for pid in workers if _alive(pid)]
