@@ -304,15 +304,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort as e:
-        if isinstance(e.__cause__, Terminated):
+    except (click.exceptions.Abort, Terminated) as e:  # (click makes a Terminated its Abort's cause)
+        if isinstance(e, Terminated) or isinstance(e.__cause__, Terminated):
             _err("trailhound: terminated")
             sys.exit(EXIT_TERMINATED)
         _err("trailhound: aborted")
         sys.exit(EXIT_INTERRUPTED)
-    except Terminated:  # (raised where click does not turn it into Abort)
-        _err("trailhound: terminated")
-        sys.exit(EXIT_TERMINATED)
     except TrailhoundError as e:
         if debug:
             raise
