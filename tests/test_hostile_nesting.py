@@ -138,8 +138,9 @@ def _spark_missing() -> str | None:
     return java_missing()
 
 
-def _issues(stderr: str, kind: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "levels deep" in line] if kind == "too_deep" else []
+def _too_deep(stderr: str) -> list[str]:
+    """The too_deep issues stderr lists (their message says "levels deep")."""
+    return [line for line in stderr.splitlines() if "levels deep" in line]
 
 
 SPARK = ["--spark-master", "local[1]", "--spark-conf", "spark.ui.enabled=false"]
@@ -161,7 +162,7 @@ def test_deep_records_are_cut_reported_and_still_flagged(
         require(missing is None, missing or "")
     p = run("detect", "--engine", engine, "--format", fmt, *extra, folder)
     assert "Traceback" not in p.stderr and p.returncode == 3, p.stderr
-    reported = _issues(p.stderr, "too_deep")
+    reported = _too_deep(p.stderr)
     assert len(reported) == deep, p.stderr
     # each names its file and record
     assert any("s3.json at /Records/0:" in line for line in reported)
@@ -204,7 +205,7 @@ def test_report_page_is_written(deep_logs: tuple[Path, int], tmp_path: Path) -> 
     out = tmp_path / "r.html"
     p = run("report", "-o", out, folder)
     assert "Traceback" not in p.stderr and p.returncode == 3, p.stderr
-    assert len(_issues(p.stderr, "too_deep")) == deep
+    assert len(_too_deep(p.stderr)) == deep
     assert "StopLogging" in out.read_text()
 
 
